@@ -1,0 +1,177 @@
+import path from "node:path";
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+
+/**
+ * Every setting Switchboard reads, validated in one place. `process.env` is read here and nowhere
+ * else; a bad value fails at start with a message naming the variable.
+ */
+export interface Config {
+  /** Postgres server URL. Unset: an embedded Postgres (PGlite) in `dataDir`. */
+  databaseUrl: string | undefined;
+  /** Folder for the embedded database and caches. Default `./.switchboard`. */
+  dataDir: string;
+  /** HTTP port. Default 3000. */
+  port: number;
+  openaiApiKey: string | undefined;
+  /** OpenAI-compatible endpoint (Ollama, vLLM, Azure, a gateway). Default OpenAI's. */
+  openaiBaseUrl: string | undefined;
+  /** Chat model name. Default `gpt-4o-mini`. */
+  llmModel: string;
+  /** Whether an LLM is configured at all (a key, or a base URL for a keyless local server). */
+  llmEnabled: boolean;
+  /** `offline`: classifier only; `llm`: the model routes; `hybrid`: the model only when unsure. */
+  routerMode: RouterMode;
+  /** Offline confidence below which hybrid mode asks the model. Default 0.6. */
+  hybridThreshold: number;
+  slackBotToken: string | undefined;
+  slackSigningSecret: string | undefined;
+  slackAppToken: string | undefined;
+  slackApiUrl: string | undefined;
+  slackHandoffChannel: string | undefined;
+  discordToken: string | undefined;
+  discordApplicationId: string | undefined;
+  discordApiUrl: string | undefined;
+  discordHandoffChannel: string | undefined;
+  consoleToken: string | undefined;
+  apiToken: string | undefined;
+  /** Knowledge base folder with `faq/` and `tech/` markdown. Default: the bundled demo docs. */
+  knowledgeDir: string;
+  logLevel: string;
+  /** `auto` (default): seed demo billing data into a new embedded database; `on`; `off`. */
+  demoData: "auto" | "on" | "off";
+  /** Time budget of one worker run in ms. Default 20000. */
+  workerTimeoutMs: number;
+  /** Refunds above this amount (in the account currency) need a person's approval. Default 100. */
+  refundApprovalLimit: number;
+}
+
+export type RouterMode = "offline" | "llm" | "hybrid";
+
+export const DEFAULT_KNOWLEDGE_DIR = path.resolve(import.meta.dirname, "../agents/knowledge/demo");
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const url = (name: string) =>
+  optionalString.refine((v) => v === undefined || URL.canParse(v), {
+    message: `${name} must be a URL, e.g. http://127.0.0.1:11434/v1`,
+  });
+
+const positiveNumber = (fallback: number) =>
+  optionalString.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) {
+      ctx.addIssue({ code: "custom", message: `must be a non-negative number, got "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const EnvSchema = z.object({
+  DATABASE_URL: optionalString.refine(
+    (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
+    { message: "must start with postgres:// or postgresql://" },
+  ),
+  DATA_DIR: optionalString,
+  PORT: optionalString.transform((v, ctx) => {
+    if (v === undefined) return 3000;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      ctx.addIssue({ code: "custom", message: `must be a port number 0-65535, got "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  }),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: url("OPENAI_BASE_URL"),
+  LLM_MODEL: optionalString,
+  ROUTER_MODE: optionalString.pipe(z.enum(["offline", "llm", "hybrid"]).optional()),
+  HYBRID_THRESHOLD: positiveNumber(0.6),
+  SLACK_BOT_TOKEN: optionalString,
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: optionalString,
+  SLACK_API_URL: url("SLACK_API_URL"),
+  SLACK_HANDOFF_CHANNEL: optionalString,
+  DISCORD_TOKEN: optionalString,
+  DISCORD_APPLICATION_ID: optionalString,
+  DISCORD_API_URL: url("DISCORD_API_URL"),
+  DISCORD_HANDOFF_CHANNEL: optionalString,
+  CONSOLE_TOKEN: optionalString,
+  API_TOKEN: optionalString,
+  KNOWLEDGE_DIR: optionalString,
+  LOG_LEVEL: optionalString.pipe(
+    z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
+  ),
+  DEMO_DATA: optionalString.pipe(z.enum(["auto", "on", "off"]).optional()),
+  WORKER_TIMEOUT_MS: positiveNumber(20_000),
+  REFUND_APPROVAL_LIMIT: positiveNumber(100),
+});
+
+/** Reads and validates the environment. Throws a ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new ConfigError(`Invalid environment:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  const llmEnabled = e.OPENAI_API_KEY !== undefined || e.OPENAI_BASE_URL !== undefined;
+  const routerMode: RouterMode = e.ROUTER_MODE ?? (llmEnabled ? "hybrid" : "offline");
+  if (routerMode !== "offline" && !llmEnabled) {
+    throw new ConfigError(
+      `ROUTER_MODE=${routerMode} needs a model: set OPENAI_API_KEY (or OPENAI_BASE_URL for a local server), or use ROUTER_MODE=offline`,
+    );
+  }
+  if (e.HYBRID_THRESHOLD > 1) throw new ConfigError("HYBRID_THRESHOLD must be between 0 and 1");
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.DATA_DIR ?? ".switchboard"),
+    port: e.PORT,
+    openaiApiKey: e.OPENAI_API_KEY,
+    openaiBaseUrl: e.OPENAI_BASE_URL,
+    llmModel: e.LLM_MODEL ?? "gpt-4o-mini",
+    llmEnabled,
+    routerMode,
+    hybridThreshold: e.HYBRID_THRESHOLD,
+    slackBotToken: e.SLACK_BOT_TOKEN,
+    slackSigningSecret: e.SLACK_SIGNING_SECRET,
+    slackAppToken: e.SLACK_APP_TOKEN,
+    slackApiUrl: e.SLACK_API_URL,
+    slackHandoffChannel: e.SLACK_HANDOFF_CHANNEL,
+    discordToken: e.DISCORD_TOKEN,
+    discordApplicationId: e.DISCORD_APPLICATION_ID,
+    discordApiUrl: e.DISCORD_API_URL,
+    discordHandoffChannel: e.DISCORD_HANDOFF_CHANNEL,
+    consoleToken: e.CONSOLE_TOKEN,
+    apiToken: e.API_TOKEN,
+    knowledgeDir: e.KNOWLEDGE_DIR ? path.resolve(e.KNOWLEDGE_DIR) : DEFAULT_KNOWLEDGE_DIR,
+    logLevel: e.LOG_LEVEL ?? "info",
+    demoData: e.DEMO_DATA ?? "auto",
+    workerTimeoutMs: e.WORKER_TIMEOUT_MS,
+    refundApprovalLimit: e.REFUND_APPROVAL_LIMIT,
+  };
+}
+
+/** Plain-words summary of what is on and off, logged at start. */
+export function describeConfig(c: Config): string[] {
+  const slackHttp = c.slackBotToken && c.slackSigningSecret;
+  const slackSocket = c.slackBotToken && c.slackAppToken;
+  return [
+    c.databaseUrl
+      ? `Database: Postgres server (DATABASE_URL)`
+      : `Database: embedded Postgres in ${c.dataDir} — set DATABASE_URL to use a server`,
+    c.llmEnabled
+      ? `LLM: on — ${c.llmModel}${c.openaiBaseUrl ? ` at ${c.openaiBaseUrl}` : ""}, router ${c.routerMode}`
+      : "LLM: off — offline engine (set OPENAI_API_KEY or OPENAI_BASE_URL to use a model)",
+    slackHttp || slackSocket
+      ? `Slack: on — ${[slackHttp ? "HTTP events at /slack/events" : "", slackSocket ? "Socket Mode" : ""].filter(Boolean).join(" and ")}`
+      : "Slack: off — set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)",
+    c.discordToken ? "Discord: on" : "Discord: off — set DISCORD_TOKEN (and DISCORD_APPLICATION_ID for /support)",
+    c.consoleToken ? "Console: on at /console" : "Console: off — set CONSOLE_TOKEN",
+    c.apiToken ? "API: /api/messages requires API_TOKEN" : "API: /api/messages is open (set API_TOKEN to require a token)",
+  ];
+}

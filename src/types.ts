@@ -1,0 +1,119 @@
+/**
+ * Domain types shared by the adapters (bots/), the supervisor (agents/) and the storage layer.
+ * Nothing here knows a platform's wire format: adapters normalize at the edge.
+ */
+
+/** Where a message came from. `http` is the JSON API, `cli` the terminal commands. */
+export type Platform = "slack" | "discord" | "http" | "cli";
+export const PLATFORMS: readonly Platform[] = ["slack", "discord", "http", "cli"];
+
+/** The routes a message can take. `human` means the user wants (or needs) a person. */
+export type RouteName = "billing" | "tech_support" | "faq" | "human";
+export const ROUTE_NAMES: readonly RouteName[] = ["billing", "tech_support", "faq", "human"];
+
+/** Persisted owner of a conversation: the bot, nobody yet (handoff open), or a named human. */
+export type ConversationStatus = "bot" | "waiting" | "human";
+
+/** Maximum accepted message length in characters (documented in the README). */
+export const MAX_MESSAGE_CHARS = 4000;
+
+/**
+ * A platform message after normalization.
+ *
+ * `conversationKey` is reversible and platform-prefixed, e.g. `slack:T1:C123:1700000000.0001` or
+ * `discord:G1:987654321`; an adapter can find the place to reply from it alone.
+ */
+export interface InboundMessage {
+  platform: Platform;
+  conversationKey: string;
+  /** The platform's id of the author (Slack user id, Discord user id, API userId). */
+  userId: string;
+  userName?: string;
+  text: string;
+  /** The platform's id of this message; duplicates (retries, replays) are dropped by it. */
+  platformMessageId: string;
+  /**
+   * JSON-serializable, platform-specific details the adapter needs to answer this message later
+   * (Slack `response_url`, Discord interaction token, thread ts). Stored with the message so a
+   * reply can still be delivered after a restart.
+   */
+  replyContext?: Record<string, unknown>;
+  receivedAt?: Date;
+}
+
+/** A cited source (knowledge-base document, status page). */
+export interface SourceRef {
+  title: string;
+  /** A link when the document has one; otherwise a path inside the knowledge base. */
+  url?: string;
+  path?: string;
+}
+
+/** One worker's contribution to a merged reply. */
+export interface ReplySection {
+  route: RouteName;
+  title: string;
+  text: string;
+  sources: SourceRef[];
+}
+
+/** Why a conversation was handed to a person. */
+export type HandoffReason =
+  | "user_request"
+  | "complaint"
+  | "low_confidence"
+  | "worker_failed"
+  | "worker_timeout"
+  | "needs_approval"
+  | "needs_engineer"
+  | "model_failed";
+
+export interface HandoffInfo {
+  id: string;
+  reason: HandoffReason;
+  detail: string;
+}
+
+export interface RouteScore {
+  route: RouteName;
+  confidence: number;
+}
+
+/** What the core decided to do with one inbound message. */
+export type Outcome =
+  | {
+      kind: "reply";
+      conversationId: string;
+      messageId: string;
+      text: string;
+      sections: ReplySection[];
+      routes: RouteScore[];
+      /** Set when the reply also opened a handoff (the text tells the user a person will follow). */
+      handoff: HandoffInfo | null;
+      engine: string;
+      latencyMs: number;
+    }
+  | {
+      /** A person owns the conversation: the message went to them, the bot stays silent. */
+      kind: "relayed";
+      conversationId: string;
+      messageId: string;
+      handoffId: string | null;
+    }
+  | { kind: "ignored"; reason: string };
+
+/** A message going out to a conversation on a platform. */
+export interface OutboundReply {
+  platform: Platform;
+  conversationKey: string;
+  conversationId: string;
+  /** Markdown; adapters convert it to the platform's dialect. */
+  text: string;
+  sections: ReplySection[];
+  /** Who wrote it: the bot, or a named support agent relayed by the bot. */
+  author: { kind: "bot" } | { kind: "agent"; name: string };
+  /** The replyContext of the inbound message this answers, when there is one. */
+  replyContext?: Record<string, unknown>;
+  /** Stable per reply; an adapter (or the outbox) uses it to never post the same reply twice. */
+  idempotencyKey: string;
+}
