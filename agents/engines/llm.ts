@@ -1,0 +1,114 @@
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { HumanMessage, SystemMessage } from "@langchain/core/messages";
+import { ChatOpenAI } from "@langchain/openai";
+import { z } from "zod";
+import type { Config } from "../../src/config.ts";
+import { errorMessage } from "../../src/errors.ts";
+import type { RouteName } from "../../src/types.ts";
+import type { Router, RoutingDecision, RoutedPart } from "../router/types.ts";
+import type { WorkerDefinition } from "../workers/types.ts";
+
+/**
+ * The production chat model: any OpenAI-compatible endpoint (`OPENAI_BASE_URL`: Ollama, vLLM,
+ * LM Studio, Azure, a gateway). A local server without keys gets a placeholder key.
+ */
+export function createChatModel(config: Pick<Config, "openaiApiKey" | "openaiBaseUrl" | "llmModel">): ChatOpenAI {
+  return new ChatOpenAI({
+    model: config.llmModel,
+    apiKey: config.openaiApiKey ?? "not-needed",
+    temperature: 0,
+    maxRetries: 2,
+    timeout: 30_000,
+    ...(config.openaiBaseUrl ? { configuration: { baseURL: config.openaiBaseUrl } } : {}),
+  });
+}
+
+/** Model output for routing; confidences are the model's own estimate. */
+export function routingSchema(routeNames: readonly string[]) {
+  return z.object({
+    routes: z
+      .array(
+        z.object({
+          route: z.enum(routeNames as [string, ...string[]]).describe("who must answer this part"),
+          confidence: z.number().min(0).max(1).describe("how sure you are, 0 to 1"),
+          question: z.string().describe("the part of the message this route must answer, rewritten to stand alone"),
+        }),
+      )
+      .describe("one entry per distinct request in the message; empty when it is unclear what the user wants"),
+  });
+}
+
+export function routingPrompt(workers: readonly WorkerDefinition[]): string {
+  const lines = workers.map((w) => `- ${w.name}: ${w.description} Examples: ${w.examples.slice(0, 3).map((e) => `"${e}"`).join(", ")}`);
+  return [
+    "You route customer-support messages of Acme Cloud to specialists.",
+    ...lines,
+    "- human: the user asks for a person, an agent, a call, or files a complaint.",
+    "Split a message that asks several things into one route per thing; one request gets exactly one route.",
+    "If it is unclear what the user wants, return no routes.",
+  ].join("\n");
+}
+
+/**
+ * Routes with the model's structured output; when the model fails (after the client's retries),
+ * the fallback router answers and the decision records the model's error.
+ */
+export class LlmRouter implements Router {
+  private readonly structured;
+
+  constructor(
+    model: BaseChatModel,
+    private readonly workers: readonly WorkerDefinition[],
+    private readonly fallback: Router,
+    private readonly minConfidence = 0.5,
+  ) {
+    this.structured = model.withStructuredOutput(routingSchema([...workers.map((w) => w.name), "human"]), { name: "route_message" });
+  }
+
+  async route(text: string): Promise<RoutingDecision> {
+    const started = performance.now();
+    try {
+      const out = await this.structured.invoke([new SystemMessage(routingPrompt(this.workers)), new HumanMessage(text)]);
+      const all: RoutedPart[] = out.routes.map((r) => ({ route: r.route as RouteName, confidence: r.confidence, question: r.question || text }));
+      const routes = dedupe(all.filter((r) => r.confidence >= this.minConfidence));
+      const scores = { billing: 0, tech_support: 0, faq: 0, human: 0 } as Record<RouteName, number>;
+      for (const r of all) scores[r.route] = Math.max(scores[r.route] ?? 0, r.confidence);
+      return { routes, scores, unsure: routes.length === 0, engine: "llm", latencyMs: performance.now() - started };
+    } catch (err) {
+      const d = await this.fallback.route(text);
+      return { ...d, engine: "llm->offline", latencyMs: performance.now() - started, error: errorMessage(err) };
+    }
+  }
+}
+
+/** Offline first; the model only when the offline router is below the threshold. */
+export class HybridRouter implements Router {
+  constructor(
+    private readonly offline: Router,
+    private readonly llm: Router,
+    private readonly threshold: number,
+  ) {}
+
+  async route(text: string): Promise<RoutingDecision> {
+    const started = performance.now();
+    const first = await this.offline.route(text);
+    const top = Math.max(0, ...first.routes.map((r) => r.confidence));
+    if (!first.unsure && top >= this.threshold) return { ...first, engine: "hybrid:offline" };
+    const second = await this.llm.route(text);
+    if (second.engine === "llm->offline") return { ...first, engine: "llm->offline", latencyMs: performance.now() - started, ...(second.error ? { error: second.error } : {}) };
+    return { ...second, engine: "hybrid:llm", latencyMs: performance.now() - started };
+  }
+}
+
+function dedupe(parts: RoutedPart[]): RoutedPart[] {
+  const byRoute = new Map<string, RoutedPart>();
+  for (const p of parts) {
+    const seen = byRoute.get(p.route);
+    if (!seen) byRoute.set(p.route, { ...p });
+    else {
+      seen.question = `${seen.question} ${p.question}`;
+      seen.confidence = Math.max(seen.confidence, p.confidence);
+    }
+  }
+  return [...byRoute.values()].sort((a, b) => b.confidence - a.confidence);
+}

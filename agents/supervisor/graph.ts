@@ -1,0 +1,130 @@
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { AIMessage, HumanMessage, RemoveMessage } from "@langchain/core/messages";
+import { END, START, StateGraph, isNodeTimeoutError } from "@langchain/langgraph";
+import { errorMessage } from "../../src/errors.ts";
+import type { Router } from "../router/types.ts";
+import type { WorkerRegistry } from "../workers/registry.ts";
+import type { WorkerDeps, WorkerResult } from "../workers/types.ts";
+import { WorkerRunner } from "../workers/worker-graph.ts";
+import { mergeReplies } from "./merge.ts";
+import { redact } from "./redact.ts";
+import { CLARIFY_TEXT, HANDOFF_TEXT, decideHandoff, failureNotes, fanOut } from "./routing.ts";
+import { SupervisorState, type SupervisorStateType, type SupervisorUpdate, type WorkerTask } from "./state.ts";
+
+export interface SupervisorOptions {
+  registry: WorkerRegistry;
+  router: Router;
+  deps: WorkerDeps;
+  /** Chat model for tool-calling workers and merging; undefined: the offline engine. */
+  model?: BaseChatModel | undefined;
+  /** Time budget of one worker attempt in ms. Default 20000. */
+  workerTimeoutMs?: number;
+  /** Memory kept in the graph's messages, in messages. Default 40. */
+  memoryMessages?: number;
+}
+
+/**
+ * The supervisor graph, uncompiled (the composition root compiles it with the Postgres
+ * checkpointer, thread id = conversation id):
+ *
+ *   load_context → guard ─(bot-owned)→ route ─Send×n→ <worker>… → merge → decide → END
+ *                        └(human-owned)→ END          └(no worker)──────────→ decide
+ *
+ * Workers are nodes named after their registry entry, fanned out with `Send` so they run in
+ * parallel; each has a retry policy, a timeout and an error handler, so one failing worker
+ * leaves the others' answers intact.
+ */
+export function createSupervisor(opts: SupervisorOptions) {
+  const { registry, router } = opts;
+  const runners = new Map(registry.workers.map((w) => [w.name, new WorkerRunner(w, opts.deps, opts.model)]));
+  const title = (name: string) => registry.get(name)?.title ?? name;
+  const memory = opts.memoryMessages ?? 40;
+
+  // Node names include the registry's worker names, known only at run time: hence `string`.
+  const builder: StateGraph<typeof SupervisorState.spec, SupervisorStateType, SupervisorUpdate, string> = new StateGraph(SupervisorState);
+  const graph = builder
+    .addNode("load_context", (s: SupervisorStateType) => {
+      // A new turn: clear the previous turn's channels, remember the (redacted) message, and
+      // forget the oldest turns so the checkpoint and the prompts stay bounded.
+      const excess = s.messages.length + 1 - memory;
+      const forget = excess > 0 ? s.messages.slice(0, excess).flatMap((m) => (m.id ? [new RemoveMessage({ id: m.id })] : [])) : [];
+      return {
+        results: null,
+        decision: null,
+        reply: null,
+        handoff: null,
+        answered: false,
+        unclearStreak: s.turn.unclearStreak,
+        messages: [...forget, new HumanMessage({ content: redact(s.turn.text), id: s.turn.messageId })],
+      };
+    })
+    .addNode("guard", () => ({}))
+    .addNode(
+      "route",
+      async (s: SupervisorStateType) => ({ decision: await router.route(redact(s.turn.text)) }),
+      { retryPolicy: { maxAttempts: 2, initialInterval: 200 } },
+    )
+    .addNode("merge", async (s: SupervisorStateType) => {
+      const notes = failureNotes(s.results, title);
+      return { reply: await mergeReplies(s.turn.text, s.results, title, notes, opts.model) };
+    })
+    .addNode("decide", (s: SupervisorStateType) => {
+      const handoff = decideHandoff(s);
+      const unclear = (s.decision?.unsure ?? false) && s.results.length === 0;
+      const parts: string[] = [];
+      if (s.reply?.text) parts.push(s.reply.text);
+      else if (unclear && !handoff) parts.push(CLARIFY_TEXT);
+      if (handoff) parts.push(HANDOFF_TEXT[handoff.reason]);
+      const text = parts.join("\n\n");
+      return {
+        handoff,
+        answered: true,
+        unclearStreak: handoff ? 0 : unclear ? s.turn.unclearStreak + 1 : 0,
+        reply: { text, sections: s.reply?.sections ?? [] },
+        messages: [new AIMessage(text)],
+      };
+    })
+    .addEdge(START, "load_context")
+    .addEdge("load_context", "guard")
+    .addConditionalEdges("guard", (s: SupervisorStateType) => (s.turn.ownership === "bot" ? "route" : END), ["route", END])
+    .addConditionalEdges("route", (s: SupervisorStateType) => fanOut(s, registry.names), [...registry.names, "decide"])
+    .addEdge("merge", "decide")
+    .addEdge("decide", END);
+
+  for (const [name, runner] of runners) {
+    graph.addNode(
+      name,
+      async (task: WorkerTask, config) => {
+        const result = await runner.run(
+          { question: redact(task.question), message: redact(task.turn.text), history: task.history, caller: task.turn.caller },
+          config.signal,
+        );
+        return { results: [result] };
+      },
+      {
+        retryPolicy: { maxAttempts: 2, initialInterval: 200 },
+        timeout: opts.workerTimeoutMs ?? 20_000,
+        errorHandler: (task: WorkerTask, error) => ({ results: [failedRun(task, error.error)] }),
+      },
+    );
+    graph.addEdge(name, "merge");
+  }
+  return graph;
+}
+
+function failedRun(task: WorkerTask, error: unknown): WorkerResult {
+  const timeout = isNodeTimeoutError(error);
+  return {
+    worker: task.worker,
+    question: task.question,
+    status: timeout ? "timeout" : "failed",
+    reply: "",
+    sources: [],
+    toolCalls: [],
+    error: errorMessage(error),
+    latencyMs: timeout ? (error as { elapsed: number }).elapsed : 0,
+    engine: "none",
+  };
+}
+
+export type Supervisor = ReturnType<typeof createSupervisor>;

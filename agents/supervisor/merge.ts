@@ -1,0 +1,49 @@
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { HumanMessage, SystemMessage } from "@langchain/core/messages";
+import type { RouteName } from "../../src/types.ts";
+import type { WorkerResult } from "../workers/types.ts";
+import type { MergedReply } from "./state.ts";
+
+const MERGE_PROMPT = [
+  "You merge answers written by specialist support agents into one reply to the customer.",
+  "Keep every fact, number, link and next step; drop repetition; do not add facts of your own.",
+  "Answer the parts in the order the customer asked them. Use short paragraphs or bullet points and keep the markdown links.",
+].join("\n");
+
+/**
+ * One reply from the workers' answers. One answer: as is. Several: a section each (adapters
+ * render them as blocks or embeds) and, with a model, one synthesized text; offline, the
+ * sections joined under their titles.
+ */
+export async function mergeReplies(
+  message: string,
+  results: WorkerResult[],
+  title: (worker: string) => string,
+  notes: string[],
+  model?: BaseChatModel,
+): Promise<MergedReply> {
+  const answered = results.filter((r) => (r.status === "ok" || r.status === "needs_human") && r.reply.trim());
+  const sections = answered.map((r) => ({
+    route: r.worker as RouteName,
+    title: title(r.worker),
+    text: r.reply.trim(),
+    sources: r.sources,
+  }));
+  let text: string;
+  if (sections.length <= 1) {
+    text = sections[0]?.text ?? "";
+  } else if (model) {
+    const drafts = sections.map((s) => `## ${s.title}\n${s.text}`).join("\n\n");
+    try {
+      const out = await model.invoke([new SystemMessage(MERGE_PROMPT), new HumanMessage(`Customer's message:\n${message}\n\nAnswers:\n${drafts}`)]);
+      text = typeof out.content === "string" && out.content.trim() ? out.content.trim() : drafts;
+    } catch {
+      // The sections are already a complete answer; a failed polish must not lose it.
+      text = sections.map((s) => `**${s.title}**\n${s.text}`).join("\n\n");
+    }
+  } else {
+    text = sections.map((s) => `**${s.title}**\n${s.text}`).join("\n\n");
+  }
+  if (notes.length) text = [text, ...notes].filter(Boolean).join("\n\n");
+  return { text, sections };
+}

@@ -1,0 +1,92 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { WorkerDefinition } from "../types.ts";
+import { LINK_HELP, NOT_LINKED, billingTools } from "./tools.ts";
+
+const bullet = (text: string) => text.split("\n").map((l) => `- ${l}`).join("\n");
+
+/** Billing: account, invoices, payments, refunds — always of the caller's own linked account. */
+export const billingWorker: WorkerDefinition = {
+  name: "billing",
+  title: "Billing",
+  description:
+    "Charges, payments, invoices, receipts, refunds and their status, double charges, plan price and account balance of the customer's own account.",
+  examples: [
+    "I was charged twice this month",
+    "where can I download my invoice",
+    "can I get a refund for last month",
+    "what's the status of my refund",
+    "my payment failed",
+    "why is my bill higher than usual",
+    "show me invoice INV-1004",
+    "how much do I owe",
+  ],
+  systemPrompt: [
+    "You are the billing specialist of Acme Cloud's support team.",
+    "Answer only from what your tools return; never invent amounts, dates or invoice numbers.",
+    "The tools already know who the customer is. If a tool returns NOT_LINKED, tell the user their chat account is not linked and how to link it (Acme dashboard → Settings → Integrations → Connect chat) and show nothing else.",
+    "Refund policy: a charge is refundable in full within 30 days; duplicate charges are always refunded; refunds above the approval limit wait for a person's approval; refunds take 5–10 business days.",
+    "Before requesting a refund, check eligibility. If request_refund answers NEEDS_APPROVAL, say a person from the billing team will approve it and reply here.",
+    "Be brief and concrete: amounts, dates, invoice numbers, next step.",
+  ].join("\n"),
+  tools: billingTools,
+  demoSql: fs.readFileSync(path.join(import.meta.dirname, "demo-data.sql"), "utf8"),
+
+  async answerOffline(input, tools) {
+    const q = input.question.toLowerCase();
+    const first = await tools.call("account_summary");
+    if (first === NOT_LINKED) return { status: "ok", reply: LINK_HELP, sources: [] };
+
+    const invoiceNumber = input.question.match(/\b(?:inv[-\s#]*)?(\d{4,})\b/i)?.[1];
+    if (/\b(twice|double|duplicate|two charges|charged (2|two)|same charge)/.test(q)) {
+      const payments = await tools.call("list_payments", { limit: 10 });
+      const dup = payments.split("\n").find((l) => l.includes("DUPLICATE"));
+      if (!dup) {
+        return { status: "ok", reply: `I don't see a duplicate charge on your account. Your recent charges:\n${bullet(payments)}\n\nIf one of these looks wrong, tell me which and I'll check it.`, sources: [] };
+      }
+      const paymentId = dup.split(":")[0]!;
+      const outcome = await tools.call("request_refund", { payment_id: paymentId, reason: "duplicate charge" });
+      return refundReply(`You're right — you were charged twice:\n- ${dup}`, outcome);
+    }
+    if (/refund|money back|reimburs|compensation/.test(q)) {
+      const status = await tools.call("refund_status");
+      const elig = await tools.call("check_refund_eligibility");
+      const wantsStatus = /status|where|track|when|processed|received|yet/.test(q);
+      return {
+        status: "ok",
+        reply: wantsStatus
+          ? `Your refunds:\n${bullet(status)}\n\nRefunds take 5–10 business days to reach your card once requested.`
+          : `Here is what I can see:\n${bullet(elig)}\n\nYour existing refund requests:\n${bullet(status)}\n\nTell me "refund it" with the payment id and I'll request it.`,
+        sources: [],
+      };
+    }
+    if (/invoice|receipt|bill\b|statement/.test(q)) {
+      if (invoiceNumber) {
+        const one = await tools.call("get_invoice", { number: `INV-${invoiceNumber}` });
+        return { status: "ok", reply: `${one}\n\nYou can download every invoice as a PDF from the Acme dashboard → Settings → Billing → Invoices.`, sources: [] };
+      }
+      const list = await tools.call("list_invoices", { limit: 4 });
+      return { status: "ok", reply: `Your latest invoices:\n${bullet(list)}\n\nPDFs are in the Acme dashboard → Settings → Billing → Invoices.`, sources: [] };
+    }
+    if (/pay|charge|card|deduct|debit|transaction/.test(q)) {
+      const payments = await tools.call("list_payments", { limit: 5 });
+      return { status: "ok", reply: `Your recent payments:\n${bullet(payments)}`, sources: [] };
+    }
+    return { status: "ok", reply: `Here is your account:\n${bullet(first)}`, sources: [] };
+  },
+};
+
+function refundReply(lead: string, outcome: string) {
+  if (outcome.startsWith("NEEDS_APPROVAL")) {
+    return {
+      status: "needs_human" as const,
+      reply: `${lead}\n\nI've opened a refund request, but ${outcome.replace("NEEDS_APPROVAL: ", "")} A person from our billing team will approve it and reply here.`,
+      sources: [],
+      handoff: { reason: "needs_approval" as const, detail: outcome },
+    };
+  }
+  if (outcome.startsWith("REQUESTED")) {
+    return { status: "ok" as const, reply: `${lead}\n\nDuplicate charges are always refunded, so I've requested it: ${outcome.replace("REQUESTED: ", "")}`, sources: [] };
+  }
+  return { status: "ok" as const, reply: `${lead}\n\n${outcome}`, sources: [] };
+}

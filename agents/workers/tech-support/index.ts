@@ -1,0 +1,92 @@
+import fs from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import type { WorkerDefinition, WorkerDeps } from "../types.ts";
+import { defineTool } from "../define-tool.ts";
+import { relevantHits, searchTool, sourceOf } from "../knowledge-tools.ts";
+
+const PLATFORM_WORDS = /\b(ios|iphone|ipad|android|web|browser|chrome|safari|firefox|edge|desktop|mac|macos|windows|linux|app store)\b/i;
+const ERROR_DETAIL = /\b(error|code|says|message|shows|\d{3})\b|["“'].+["”']/i;
+const ESCALATE = /\b(still (crash|broken|not|doesn|does ?n)|didn'?t (help|work|fix)|doesn'?t (help|work)|tried (that|everything|all)|bug report|report a bug|data loss|lost (my|all) (data|notes))/i;
+
+function statusTool(deps: WorkerDeps) {
+  return defineTool(
+    { name: "service_status", description: "Open incidents on Acme Cloud's status page (outages, degraded features).", schema: z.object({}) },
+    async () => {
+      const r = await deps.pool.query<{ title: string; status: string; message: string; components: string[]; started_at: Date }>(
+        "select title, status, message, components, started_at from incidents where resolved_at is null order by started_at desc",
+      );
+      if (r.rows.length === 0) return "All systems operational: no open incidents.";
+      return r.rows
+        .map((i) => `INCIDENT (${i.status}, since ${i.started_at.toISOString().slice(0, 16).replace("T", " ")} UTC): ${i.title} — ${i.message} [components: ${i.components.join(", ")}]`)
+        .join("\n");
+    },
+  );
+}
+
+/** Tech support: the technical knowledge base plus the service-status table. */
+export const techSupportWorker: WorkerDefinition = {
+  name: "tech_support",
+  title: "Technical support",
+  description:
+    "Problems using the product: crashes, errors, login and password trouble, sign-up and verification, sync, integrations, API, outages, things that do not work.",
+  examples: [
+    "the app crashes when I log in",
+    "I can't reset my password",
+    "sync is not working on my phone",
+    "I get error 429 from the API",
+    "the verification email never arrived",
+    "the desktop app won't install",
+    "is the service down",
+    "two-factor codes are rejected",
+  ],
+  systemPrompt: [
+    "You are the technical support specialist of Acme Cloud.",
+    "First check service_status for an open incident that explains the problem; then search the technical docs.",
+    "Answer with concrete steps from the docs and cite each doc you used as a markdown link [title](url).",
+    "If the user did not say which app (web, iOS, Android, desktop) or what exact error they see and it matters, ask for it.",
+    "Never invent settings, menus or error codes that the docs do not mention.",
+  ].join("\n"),
+  tools: (deps) => [
+    searchTool(deps.knowledge, "tech", "search_tech_docs", "Search Acme Cloud's technical help articles."),
+    statusTool(deps),
+  ],
+  demoSql: fs.readFileSync(path.join(import.meta.dirname, "demo-data.sql"), "utf8"),
+
+  async answerOffline(input, tools, deps) {
+    const q = input.question;
+    const status = await tools.call("service_status");
+    const hits = relevantHits(deps.knowledge, "tech", q, 2);
+    await tools.call("search_tech_docs", { query: q });
+    const incident = status.startsWith("INCIDENT") ? relevantIncident(status, q) : undefined;
+    const parts: string[] = [];
+    if (incident) parts.push(`There is an open incident that may explain this: ${incident.replace(/^INCIDENT /, "")}`);
+
+    if (ESCALATE.test(q)) {
+      return {
+        status: "needs_human",
+        reply: [...parts, "Thanks for the details — this needs one of our engineers to look at your account. I've passed it on with what you told me; they'll reply here."].join("\n\n"),
+        sources: hits.slice(0, 1).map(sourceOf),
+        handoff: { reason: "needs_engineer", detail: `Reported: ${q.slice(0, 300)}` },
+      };
+    }
+    const top = hits[0];
+    if (!top) {
+      parts.push("I couldn't find a known fix for that yet. So I can help, tell me: what exactly happens (the exact error text, if any), and which app you use — web, iOS, Android or desktop?");
+      return { status: "ok", reply: parts.join("\n\n"), sources: [] };
+    }
+    parts.push(`**${top.section.heading}** (from “${top.doc.title}”)\n${top.section.text.trim()}`);
+    const missing = [!PLATFORM_WORDS.test(q) ? "which app you use (web, iOS, Android or desktop)" : "", !ERROR_DETAIL.test(q) ? "the exact error message you see" : ""].filter(Boolean);
+    if (missing.length) parts.push(`If that doesn't fix it, tell me ${missing.join(" and ")}, and I'll dig further.`);
+    return { status: "ok", reply: parts.join("\n\n"), sources: hits.slice(0, 2).map(sourceOf) };
+  },
+};
+
+/** The incident line whose components or title share a word with the question; with an outage question, the first. */
+function relevantIncident(status: string, question: string): string | undefined {
+  const lines = status.split("\n");
+  const words = new Set(question.toLowerCase().match(/[a-z]{4,}/g) ?? []);
+  const hit = lines.find((l) => (l.toLowerCase().match(/[a-z]{4,}/g) ?? []).some((w) => words.has(w)));
+  if (hit) return hit;
+  return /\b(down|outage|not loading|everyone|status|unavailable)\b/i.test(question) ? lines[0] : undefined;
+}

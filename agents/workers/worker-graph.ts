@@ -1,0 +1,162 @@
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { AIMessage, HumanMessage, SystemMessage, type BaseMessage } from "@langchain/core/messages";
+import { Annotation, END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
+import { ToolNode } from "@langchain/langgraph/prebuilt";
+import { z } from "zod";
+import type { ToolCallRecord } from "../../src/conversations/conversation-log.ts";
+import { errorMessage } from "../../src/errors.ts";
+import { citedSources } from "./knowledge-tools.ts";
+import { defineTool } from "./define-tool.ts";
+import type { ToolKit, ToolRunConfig, WorkerDefinition, WorkerDeps, WorkerInput, WorkerOutput, WorkerResult } from "./types.ts";
+
+/** Most tool-calling rounds one worker may take before it must answer. */
+const MAX_AGENT_STEPS = 6;
+
+const WorkerState = Annotation.Root({
+  ...MessagesAnnotation.spec,
+  input: Annotation<WorkerInput>(),
+  output: Annotation<WorkerOutput | null>({ reducer: (_a, b) => b, default: () => null }),
+});
+type WorkerStateType = typeof WorkerState.State;
+
+/** Lets an LLM worker hand the conversation to a person when it cannot finish. */
+const escalateTool = defineTool(
+  {
+    name: "escalate_to_human",
+    description: "Hand the conversation to a person on the support team when you cannot finish (a bug an engineer must look at, an approval, anything your tools cannot do).",
+    schema: z.object({ reason: z.string().min(1).max(300) }),
+  },
+  async () => "ESCALATED: a person will take over; tell the user so.",
+);
+
+/**
+ * Runs one worker as a LangGraph subgraph: with a chat model, a tool-calling agent loop
+ * (agent ⇄ tools); without one, the worker's offline answer over the same tools. Compiled once
+ * per worker; invoked once per task.
+ */
+export class WorkerRunner {
+  private readonly offlineGraph;
+  private readonly llmGraph;
+
+  constructor(
+    readonly def: WorkerDefinition,
+    private readonly deps: WorkerDeps,
+    private readonly model: BaseChatModel | undefined,
+  ) {
+    const tools = def.tools(deps);
+    this.offlineGraph = new StateGraph(WorkerState)
+      .addNode("answer", async (s: WorkerStateType, config) => {
+        const kit = toolKit(tools, config.configurable as unknown as ToolRunConfig);
+        return { output: await def.answerOffline(s.input, kit, deps) };
+      })
+      .addEdge(START, "answer")
+      .addEdge("answer", END)
+      .compile({ name: `${def.name}_offline` });
+
+    this.llmGraph = model ? this.buildLlmGraph(model, [...tools, escalateTool]) : undefined;
+  }
+
+  private buildLlmGraph(model: BaseChatModel, tools: ReturnType<WorkerDefinition["tools"]>) {
+    if (!model.bindTools) throw new Error(`the chat model cannot call tools, which the ${this.def.name} worker needs`);
+    const bound = model.bindTools(tools);
+    const def = this.def;
+    const kb = this.deps.knowledge;
+    return new StateGraph(WorkerState)
+      .addNode("agent", async (s: WorkerStateType, config) => {
+        const prompt: BaseMessage[] = [
+          new SystemMessage(def.systemPrompt),
+          ...s.input.history.map((h) => (h.role === "user" ? new HumanMessage(h.text) : new AIMessage(h.text))),
+          new HumanMessage(
+            s.input.question === s.input.message
+              ? s.input.question
+              : `${s.input.question}\n\n(Answer only this part. The whole message was: "${s.input.message}")`,
+          ),
+          ...s.messages,
+        ];
+        const steps = s.messages.filter((m) => m.getType() === "ai").length;
+        const runnable = steps >= MAX_AGENT_STEPS ? model : bound;
+        return { messages: [await runnable.invoke(prompt, config)] };
+      })
+      .addNode("tools", new ToolNode(tools))
+      .addNode("finish", (s: WorkerStateType, config) => {
+        const last = s.messages.at(-1);
+        const reply = typeof last?.content === "string" ? last.content : JSON.stringify(last?.content ?? "");
+        const log = (config.configurable as unknown as ToolRunConfig).toolLog;
+        return { output: outputFromAgent(reply, log, citedSources(reply, kb)) };
+      })
+      .addEdge(START, "agent")
+      .addConditionalEdges("agent", (s: WorkerStateType) => {
+        const last = s.messages.at(-1) as AIMessage | undefined;
+        return last?.tool_calls?.length ? "tools" : "finish";
+      })
+      .addEdge("tools", "agent")
+      .addEdge("finish", END)
+      .compile({ name: `${def.name}_agent` });
+  }
+
+  /**
+   * Answers one task. A model failure falls back to the offline answer (recorded as
+   * `llm->offline`); any other failure propagates to the supervisor's error handler.
+   */
+  async run(input: WorkerInput, signal?: AbortSignal): Promise<WorkerResult> {
+    const started = performance.now();
+    const base = { worker: this.def.name, question: input.question };
+    let engine = this.llmGraph ? "llm" : "offline";
+    let toolLog: ToolCallRecord[] = [];
+    let output: WorkerOutput;
+    let modelError: string | undefined;
+    try {
+      output = await this.invoke(this.llmGraph ?? this.offlineGraph, input, toolLog, signal);
+    } catch (err) {
+      if (!this.llmGraph || signal?.aborted) throw err;
+      modelError = errorMessage(err);
+      engine = "llm->offline";
+      toolLog = [];
+      output = await this.invoke(this.offlineGraph, input, toolLog, signal);
+    }
+    return {
+      ...base,
+      ...output,
+      toolCalls: toolLog,
+      engine,
+      latencyMs: performance.now() - started,
+      ...(modelError ? { error: `model failed, offline answer used: ${modelError}` } : {}),
+    };
+  }
+
+  private async invoke(
+    graph: { invoke: (input: { input: WorkerInput }, config: object) => Promise<WorkerStateType> },
+    input: WorkerInput,
+    toolLog: ToolCallRecord[],
+    signal: AbortSignal | undefined,
+  ): Promise<WorkerOutput> {
+    const configurable: ToolRunConfig = { caller: input.caller, toolLog };
+    const state = await graph.invoke(
+      { input },
+      { configurable, recursionLimit: MAX_AGENT_STEPS * 2 + 5, ...(signal ? { signal } : {}) },
+    );
+    if (!state.output) throw new Error(`worker ${this.def.name} produced no answer`);
+    return state.output;
+  }
+}
+
+function toolKit(tools: ReturnType<WorkerDefinition["tools"]>, configurable: ToolRunConfig): ToolKit {
+  return {
+    async call(name, args = {}) {
+      const t = tools.find((x) => x.name === name);
+      if (!t) throw new Error(`no tool named ${name}`);
+      return String(await t.invoke(args, { configurable }));
+    },
+  };
+}
+
+/** Reads the agent's tool log for outcomes that need a person (approval, escalation). */
+function outputFromAgent(reply: string, log: ToolCallRecord[], sources: WorkerOutput["sources"]): WorkerOutput {
+  const approval = log.find((c) => c.result.startsWith("NEEDS_APPROVAL"));
+  if (approval) return { status: "needs_human", reply, sources, handoff: { reason: "needs_approval", detail: approval.result } };
+  const escalated = log.find((c) => c.name === "escalate_to_human");
+  if (escalated) {
+    return { status: "needs_human", reply, sources, handoff: { reason: "needs_engineer", detail: String(escalated.args["reason"] ?? "") } };
+  }
+  return { status: "ok", reply, sources };
+}

@@ -1,0 +1,198 @@
+import { randomUUID } from "node:crypto";
+import readline from "node:readline/promises";
+import { Command, InvalidArgumentError } from "commander";
+import { createApp, type App } from "../../src/app.ts";
+import { describeConfig, loadConfig, type Config } from "../../src/config.ts";
+import { openDatabase } from "../../src/db/database.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import { SwitchboardError, errorMessage } from "../../src/errors.ts";
+import { createLogger, type Logger } from "../../src/logger.ts";
+import type { Outcome } from "../../src/types.ts";
+import { createOfflineRouter } from "../../agents/router/offline/index.ts";
+import { defaultWorkers } from "../../agents/workers/registry.ts";
+import { runEval } from "./eval-command.ts";
+import { serve } from "./serve.ts";
+
+/**
+ * `switchboard` — the command line (DESIGN.md §4). Logs go to stderr; stdout carries only the
+ * command's output, so `--json` can be piped.
+ */
+export function buildProgram(): Command {
+  const program = new Command()
+    .name("switchboard")
+    .description("Customer-support routing for Slack and Discord: a LangGraph supervisor, specialist workers, human handoff.")
+    .showHelpAfterError();
+
+  program
+    .command("serve")
+    .description("run the HTTP server (API, console, Slack endpoint), Slack and Discord when configured, and processing")
+    .option("--port <n>", "HTTP port (default: PORT or 3000)", parsePort)
+    .action(async (opts: { port?: number }) => {
+      const config = loadConfig();
+      await serve(opts.port !== undefined ? { ...config, port: opts.port } : config, createLogger(config.logLevel));
+    });
+
+  program
+    .command("ask")
+    .description("send one message through the pipeline and print the reply")
+    .argument("<text>", "the message")
+    .option("--user <id>", "who is asking (a platform user id)", "local")
+    .option("--conversation <id>", "continue a conversation (an id printed by an earlier --json reply)")
+    .option("--json", "print routes, confidence, handoff and latency as JSON")
+    .action(async (text: string, opts: { user: string; conversation?: string; json?: boolean }) => {
+      await withApp(async (app) => {
+        const key = await conversationKey(app, opts.conversation);
+        const outcome = await send(app, key, opts.user, text);
+        process.stdout.write(opts.json ? `${JSON.stringify(outcomeJson(outcome), null, 2)}\n` : `${outcomeText(outcome)}\n`);
+      });
+    });
+
+  program
+    .command("chat")
+    .description("talk to the bot in the terminal, through the same pipeline")
+    .option("--user <id>", "who is talking (a platform user id)", "local")
+    .option("--conversation <id>", "continue an earlier conversation")
+    .action(async (opts: { user: string; conversation?: string }) => {
+      await withApp(async (app) => {
+        const key = await conversationKey(app, opts.conversation);
+        const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
+        process.stdout.write("Switchboard chat — type a question, or /quit to leave.\n");
+        try {
+          for await (const line of rl) {
+            const text = line.trim();
+            if (!text) continue;
+            if (text === "/quit" || text === "/exit") break;
+            try {
+              const outcome = await send(app, key, opts.user, text);
+              process.stdout.write(`\n${outcomeText(outcome)}\n\n`);
+            } catch (err) {
+              process.stdout.write(`! ${errorMessage(err)}\n`);
+            }
+          }
+        } finally {
+          rl.close();
+        }
+      });
+    });
+
+  program
+    .command("route")
+    .description("print the routing decision only (offline router; no database needed)")
+    .argument("<text>", "the message")
+    .option("--json", "print the decision as JSON")
+    .action(async (text: string, opts: { json?: boolean }) => {
+      if (!text.trim()) throw new SwitchboardError("empty_text", "The text is empty: give a message to route.");
+      const router = createOfflineRouter({ examples: registryExamples() });
+      const d = await router.route(text);
+      if (opts.json) {
+        process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+        return;
+      }
+      if (d.routes.length === 0) process.stdout.write(`unsure — no route is confident (engine ${d.engine})\n`);
+      for (const r of d.routes) process.stdout.write(`${r.route.padEnd(13)} ${r.confidence.toFixed(2)}  “${r.question}”\n`);
+    });
+
+  program
+    .command("eval")
+    .description("routing quality on a labelled JSONL file ({text, route} or {text, routes}, optional source)")
+    .argument("<file>", "a .jsonl file")
+    .option("--json", "print the metrics as one JSON object")
+    .option("--threshold <p>", "hybrid threshold for the share sent to the LLM (default HYBRID_THRESHOLD or 0.6)", parseProbability)
+    .action(async (file: string, opts: { json?: boolean; threshold?: number }) => {
+      const config = loadConfig();
+      const router = createOfflineRouter({ examples: registryExamples() });
+      await runEval(file, { json: opts.json ?? false, threshold: opts.threshold ?? config.hybridThreshold }, router, (s) => process.stdout.write(s));
+    });
+
+  program
+    .command("migrate")
+    .description("apply database migrations and exit")
+    .action(async () => {
+      const config = loadConfig();
+      const logger = createLogger(config.logLevel);
+      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+      try {
+        const applied = await migrate(db.pool);
+        process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "database is up to date\n");
+      } finally {
+        await db.close();
+      }
+    });
+
+  return program;
+}
+
+function registryExamples() {
+  return defaultWorkers.flatMap((w) => w.examples.map((text) => ({ text, route: w.name as "billing" })));
+}
+
+async function withApp(fn: (app: App) => Promise<void>): Promise<void> {
+  const config: Config = loadConfig();
+  // One-shot commands log only warnings unless LOG_LEVEL asks for more.
+  const logger: Logger = createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn");
+  const app = await createApp(config, logger);
+  try {
+    await app.pipeline.recover();
+    await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+async function conversationKey(app: App, id: string | undefined): Promise<string> {
+  if (!id) return `cli:${randomUUID()}`;
+  const conv = await app.log.getConversation(id);
+  if (!conv) throw new SwitchboardError("unknown_conversation", `No conversation ${id}. Omit --conversation to start a new one.`);
+  if (conv.platform !== "cli") throw new SwitchboardError("wrong_platform", `Conversation ${id} belongs to ${conv.platform}; continue it there.`);
+  return conv.conversationKey;
+}
+
+async function send(app: App, conversationKey: string, user: string, text: string): Promise<Outcome> {
+  const s = await app.pipeline.submit({ platform: "cli", conversationKey, userId: user, text, platformMessageId: randomUUID() });
+  if (s.status === "duplicate") throw new SwitchboardError("duplicate", "That message was already received.");
+  return s.done;
+}
+
+function outcomeText(o: Outcome): string {
+  if (o.kind === "reply") return o.text;
+  if (o.kind === "relayed") return "(a person from the support team owns this conversation; your message was passed to them)";
+  return `(ignored: ${o.reason})`;
+}
+
+function outcomeJson(o: Outcome) {
+  if (o.kind !== "reply") return o;
+  return {
+    conversationId: o.conversationId,
+    messageId: o.messageId,
+    reply: o.text,
+    routes: o.routes,
+    confidence: Math.max(0, ...o.routes.map((r) => r.confidence)),
+    handoff: o.handoff,
+    engine: o.engine,
+    latencyMs: o.latencyMs,
+    sections: o.sections,
+  };
+}
+
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("a port number 0-65535");
+  return n;
+}
+
+function parseProbability(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError("a number between 0 and 1");
+  return n;
+}
+
+export async function main(argv: string[] = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    process.stderr.write(`switchboard: ${errorMessage(err)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+export { describeConfig };

@@ -1,0 +1,125 @@
+import type { RoutingDecision } from "../../agents/router/types.ts";
+import type {
+  ConversationStatus,
+  HandoffReason,
+  InboundMessage,
+  Platform,
+  SourceRef,
+} from "../types.ts";
+
+/**
+ * The conversation log: every conversation, message, routing decision, worker run and handoff.
+ * One port, one Postgres implementation (`PgConversationLog`), one contract suite.
+ */
+export interface ConversationLog {
+  /**
+   * Stores an inbound message (creating its conversation on first sight) in one transaction.
+   * A message whose platform id was seen before is not stored again: `duplicate`.
+   */
+  receive(message: InboundMessage): Promise<ReceiveResult>;
+  getConversation(id: string): Promise<ConversationRow | undefined>;
+  findConversationByKey(platform: Platform, key: string): Promise<ConversationRow | undefined>;
+  getMessage(id: string): Promise<MessageRow | undefined>;
+  /** Inbound messages stored but not finished (after a crash), oldest first. */
+  unfinishedMessages(): Promise<MessageRow[]>;
+  setMessageStatus(id: string, status: "processing" | "done" | "failed", error?: string): Promise<void>;
+  recordRouting(messageId: string, decision: RoutingDecision): Promise<void>;
+  recordWorkerRun(messageId: string, run: WorkerRunRecord): Promise<void>;
+  /**
+   * Records an outbound message under an idempotency key; returns false when that key was
+   * already recorded (the reply exists, do not send it again).
+   */
+  recordOutbound(out: OutboundRecord): Promise<{ id: string; created: boolean }>;
+  markOutbound(id: string, status: "sent" | "failed", error?: string): Promise<void>;
+  setUnclearStreak(conversationId: string, streak: number): Promise<void>;
+  /** The customer linked to a platform account, or undefined when it is not linked. */
+  linkedCustomer(platform: Platform, platformUserId: string): Promise<string | undefined>;
+  linkIdentity(platform: Platform, platformUserId: string, customerId: string): Promise<void>;
+  /** The transcript with each message's routing decision and worker runs. */
+  transcript(conversationId: string): Promise<TranscriptEntry[]>;
+  searchConversations(query: SearchQuery): Promise<ConversationRow[]>;
+}
+
+export type ReceiveResult =
+  | { status: "accepted"; messageId: string; conversation: ConversationRow }
+  | { status: "duplicate"; messageId: string; conversation: ConversationRow };
+
+export interface ConversationRow {
+  id: string;
+  platform: Platform;
+  conversationKey: string;
+  userId: string;
+  customerId: string | null;
+  status: ConversationStatus;
+  assignee: string | null;
+  unclearStreak: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface MessageRow {
+  id: string;
+  conversationId: string;
+  direction: "in" | "out";
+  authorKind: "user" | "bot" | "agent" | "system";
+  authorId: string | null;
+  text: string;
+  platform: Platform;
+  platformMessageId: string | null;
+  replyContext: Record<string, unknown> | null;
+  status: string;
+  inReplyTo: string | null;
+  error: string | null;
+  createdAt: Date;
+}
+
+export interface WorkerRunRecord {
+  worker: string;
+  question: string;
+  status: "ok" | "needs_human" | "failed" | "timeout";
+  reply: string | null;
+  sources: SourceRef[];
+  toolCalls: ToolCallRecord[];
+  error: string | null;
+  latencyMs: number;
+}
+
+export interface ToolCallRecord {
+  name: string;
+  args: Record<string, unknown>;
+  /** A short form of what the tool returned (the full result can be large). */
+  result: string;
+}
+
+export interface OutboundRecord {
+  conversationId: string;
+  inReplyTo: string | null;
+  text: string;
+  author: { kind: "bot" } | { kind: "agent"; name: string } | { kind: "system" };
+  platform: Platform;
+  idempotencyKey: string;
+}
+
+export interface RoutingTrace {
+  routes: RoutingDecision["routes"];
+  scores: RoutingDecision["scores"];
+  unsure: boolean;
+  engine: string;
+  latencyMs: number;
+  error: string | null;
+}
+
+export interface TranscriptEntry extends MessageRow {
+  routing: RoutingTrace | null;
+  workerRuns: Array<WorkerRunRecord & { id: string }>;
+}
+
+export interface SearchQuery {
+  /** Matches the user id or any message text (case-insensitive). */
+  text?: string;
+  platform?: Platform;
+  status?: ConversationStatus;
+  limit?: number;
+}
+
+export type { HandoffReason };

@@ -1,0 +1,340 @@
+import type pg from "pg";
+import type { RoutingDecision } from "../../agents/router/types.ts";
+import type { InboundMessage, Platform } from "../types.ts";
+import type {
+  ConversationLog,
+  ConversationRow,
+  MessageRow,
+  OutboundRecord,
+  ReceiveResult,
+  SearchQuery,
+  TranscriptEntry,
+  WorkerRunRecord,
+} from "./conversation-log.ts";
+
+/** `ConversationLog` on Postgres through `pg` (a server, or the embedded one over its wire port). */
+export class PgConversationLog implements ConversationLog {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async receive(m: InboundMessage): Promise<ReceiveResult> {
+    const client = await this.pool.connect();
+    try {
+      await client.query("begin");
+      const conv = await client.query<ConversationDbRow>(
+        `insert into conversations (platform, conversation_key, user_id)
+         values ($1, $2, $3)
+         on conflict (platform, conversation_key) do update set updated_at = now()
+         returning *`,
+        [m.platform, m.conversationKey, m.userId],
+      );
+      const conversation = toConversation(conv.rows[0]!);
+      const inserted = await client.query<{ id: string }>(
+        `insert into messages (conversation_id, direction, author_kind, author_id, text, platform,
+                               platform_message_id, reply_context, status, created_at)
+         values ($1, 'in', 'user', $2, $3, $4, $5, $6, 'received', coalesce($7, now()))
+         on conflict (platform, platform_message_id) do nothing
+         returning id`,
+        [
+          conversation.id,
+          m.userId,
+          m.text,
+          m.platform,
+          m.platformMessageId,
+          m.replyContext ? JSON.stringify(m.replyContext) : null,
+          m.receivedAt ?? null,
+        ],
+      );
+      if (inserted.rows[0]) {
+        await client.query("commit");
+        return { status: "accepted", messageId: inserted.rows[0].id, conversation };
+      }
+      // A redelivery: keep nothing of this attempt (not even the updated_at bump).
+      await client.query("rollback");
+      const existing = await this.pool.query<{ id: string; conversation_id: string }>(
+        "select id, conversation_id from messages where platform = $1 and platform_message_id = $2",
+        [m.platform, m.platformMessageId],
+      );
+      const row = existing.rows[0]!;
+      const original = await this.getConversation(row.conversation_id);
+      return { status: "duplicate", messageId: row.id, conversation: original ?? conversation };
+    } catch (err) {
+      await client.query("rollback").catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async getConversation(id: string): Promise<ConversationRow | undefined> {
+    if (!isUuid(id)) return undefined;
+    const r = await this.pool.query<ConversationDbRow>("select * from conversations where id = $1", [id]);
+    return r.rows[0] && toConversation(r.rows[0]);
+  }
+
+  async findConversationByKey(platform: Platform, key: string): Promise<ConversationRow | undefined> {
+    const r = await this.pool.query<ConversationDbRow>(
+      "select * from conversations where platform = $1 and conversation_key = $2",
+      [platform, key],
+    );
+    return r.rows[0] && toConversation(r.rows[0]);
+  }
+
+  async getMessage(id: string): Promise<MessageRow | undefined> {
+    const r = await this.pool.query<MessageDbRow>("select * from messages where id = $1", [id]);
+    return r.rows[0] && toMessage(r.rows[0]);
+  }
+
+  async unfinishedMessages(): Promise<MessageRow[]> {
+    const r = await this.pool.query<MessageDbRow>(
+      `select * from messages where direction = 'in' and status in ('received', 'processing')
+       order by created_at, id`,
+    );
+    return r.rows.map(toMessage);
+  }
+
+  async setMessageStatus(id: string, status: "processing" | "done" | "failed", error?: string): Promise<void> {
+    await this.pool.query(
+      `update messages set status = $2, error = $3,
+         processed_at = case when $2 in ('done', 'failed') then now() else processed_at end
+       where id = $1`,
+      [id, status, error ?? null],
+    );
+  }
+
+  async recordRouting(messageId: string, d: RoutingDecision): Promise<void> {
+    await this.pool.query(
+      `insert into routing_decisions (message_id, routes, scores, unsure, engine, latency_ms, error)
+       values ($1, $2, $3, $4, $5, $6, $7)`,
+      [messageId, JSON.stringify(d.routes), JSON.stringify(d.scores), d.unsure, d.engine, d.latencyMs, d.error ?? null],
+    );
+  }
+
+  async recordWorkerRun(messageId: string, run: WorkerRunRecord): Promise<void> {
+    await this.pool.query(
+      `insert into worker_runs (message_id, worker, question, status, reply, sources, tool_calls, error, latency_ms)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        messageId,
+        run.worker,
+        run.question,
+        run.status,
+        run.reply,
+        JSON.stringify(run.sources),
+        JSON.stringify(run.toolCalls),
+        run.error,
+        run.latencyMs,
+      ],
+    );
+  }
+
+  async recordOutbound(out: OutboundRecord): Promise<{ id: string; created: boolean }> {
+    const inserted = await this.pool.query<{ id: string }>(
+      `insert into messages (conversation_id, direction, author_kind, author_id, text, platform,
+                             status, in_reply_to, idempotency_key)
+       values ($1, 'out', $2, $3, $4, $5, 'pending', $6, $7)
+       on conflict (idempotency_key) do nothing
+       returning id`,
+      [
+        out.conversationId,
+        out.author.kind,
+        out.author.kind === "agent" ? out.author.name : null,
+        out.text,
+        out.platform,
+        out.inReplyTo,
+        out.idempotencyKey,
+      ],
+    );
+    if (inserted.rows[0]) return { id: inserted.rows[0].id, created: true };
+    const existing = await this.pool.query<{ id: string }>("select id from messages where idempotency_key = $1", [
+      out.idempotencyKey,
+    ]);
+    return { id: existing.rows[0]!.id, created: false };
+  }
+
+  async markOutbound(id: string, status: "sent" | "failed", error?: string): Promise<void> {
+    await this.pool.query("update messages set status = $2, error = $3, processed_at = now() where id = $1", [
+      id,
+      status,
+      error ?? null,
+    ]);
+  }
+
+  async setUnclearStreak(conversationId: string, streak: number): Promise<void> {
+    await this.pool.query("update conversations set unclear_streak = $2, updated_at = now() where id = $1", [
+      conversationId,
+      streak,
+    ]);
+  }
+
+  async linkedCustomer(platform: Platform, platformUserId: string): Promise<string | undefined> {
+    const r = await this.pool.query<{ customer_id: string }>(
+      "select customer_id from identities where platform = $1 and platform_user_id = $2",
+      [platform, platformUserId],
+    );
+    return r.rows[0]?.customer_id;
+  }
+
+  async linkIdentity(platform: Platform, platformUserId: string, customerId: string): Promise<void> {
+    await this.pool.query(
+      `insert into identities (platform, platform_user_id, customer_id) values ($1, $2, $3)
+       on conflict (platform, platform_user_id) do update set customer_id = excluded.customer_id, linked_at = now()`,
+      [platform, platformUserId, customerId],
+    );
+  }
+
+  async transcript(conversationId: string): Promise<TranscriptEntry[]> {
+    const [messages, routing, runs] = await Promise.all([
+      this.pool.query<MessageDbRow>(
+        "select * from messages where conversation_id = $1 order by created_at, direction, id",
+        [conversationId],
+      ),
+      this.pool.query<RoutingDbRow>(
+        `select r.* from routing_decisions r join messages m on m.id = r.message_id
+         where m.conversation_id = $1 order by r.created_at`,
+        [conversationId],
+      ),
+      this.pool.query<WorkerRunDbRow>(
+        `select w.* from worker_runs w join messages m on m.id = w.message_id
+         where m.conversation_id = $1 order by w.created_at`,
+        [conversationId],
+      ),
+    ]);
+    const routingByMessage = new Map(routing.rows.map((r) => [r.message_id, r]));
+    return messages.rows.map((row) => {
+      const r = routingByMessage.get(row.id);
+      return {
+        ...toMessage(row),
+        routing: r
+          ? {
+              routes: r.routes,
+              scores: r.scores,
+              unsure: r.unsure,
+              engine: r.engine,
+              latencyMs: r.latency_ms,
+              error: r.error,
+            }
+          : null,
+        workerRuns: runs.rows
+          .filter((w) => w.message_id === row.id)
+          .map((w) => ({
+            id: w.id,
+            worker: w.worker,
+            question: w.question,
+            status: w.status,
+            reply: w.reply,
+            sources: w.sources,
+            toolCalls: w.tool_calls,
+            error: w.error,
+            latencyMs: w.latency_ms,
+          })),
+      };
+    });
+  }
+
+  async searchConversations(q: SearchQuery): Promise<ConversationRow[]> {
+    const r = await this.pool.query<ConversationDbRow>(
+      `select c.* from conversations c
+       where ($1::text is null or c.user_id ilike '%' || $1 || '%'
+              or exists (select 1 from messages m where m.conversation_id = c.id and m.text ilike '%' || $1 || '%'))
+         and ($2::text is null or c.platform = $2)
+         and ($3::text is null or c.status = $3)
+       order by c.updated_at desc limit $4`,
+      [q.text ? escapeLike(q.text) : null, q.platform ?? null, q.status ?? null, q.limit ?? 50],
+    );
+    return r.rows.map(toConversation);
+  }
+}
+
+interface ConversationDbRow {
+  id: string;
+  platform: Platform;
+  conversation_key: string;
+  user_id: string;
+  customer_id: string | null;
+  status: ConversationRow["status"];
+  assignee: string | null;
+  unclear_streak: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+interface MessageDbRow {
+  id: string;
+  conversation_id: string;
+  direction: "in" | "out";
+  author_kind: MessageRow["authorKind"];
+  author_id: string | null;
+  text: string;
+  platform: Platform;
+  platform_message_id: string | null;
+  reply_context: Record<string, unknown> | null;
+  status: string;
+  in_reply_to: string | null;
+  error: string | null;
+  created_at: Date;
+}
+
+interface RoutingDbRow {
+  message_id: string;
+  routes: RoutingDecision["routes"];
+  scores: RoutingDecision["scores"];
+  unsure: boolean;
+  engine: string;
+  latency_ms: number;
+  error: string | null;
+}
+
+interface WorkerRunDbRow {
+  id: string;
+  message_id: string;
+  worker: string;
+  question: string;
+  status: WorkerRunRecord["status"];
+  reply: string | null;
+  sources: WorkerRunRecord["sources"];
+  tool_calls: WorkerRunRecord["toolCalls"];
+  error: string | null;
+  latency_ms: number;
+}
+
+export function toConversation(r: ConversationDbRow): ConversationRow {
+  return {
+    id: r.id,
+    platform: r.platform,
+    conversationKey: r.conversation_key,
+    userId: r.user_id,
+    customerId: r.customer_id,
+    status: r.status,
+    assignee: r.assignee,
+    unclearStreak: r.unclear_streak,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
+function toMessage(r: MessageDbRow): MessageRow {
+  return {
+    id: r.id,
+    conversationId: r.conversation_id,
+    direction: r.direction,
+    authorKind: r.author_kind,
+    authorId: r.author_id,
+    text: r.text,
+    platform: r.platform,
+    platformMessageId: r.platform_message_id,
+    replyContext: r.reply_context,
+    status: r.status,
+    inReplyTo: r.in_reply_to,
+    error: r.error,
+    createdAt: r.created_at,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(s: string): boolean {
+  return UUID.test(s);
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,119 @@
+import fs from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { StorageError } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+
+/**
+ * Embedded Postgres: PGlite (Postgres compiled to WebAssembly) with its data in a folder, served
+ * on a loopback port over the Postgres wire protocol so the rest of Switchboard talks `pg` to it
+ * exactly as it would to a server.
+ *
+ * PGlite is single-process: two processes opening one folder corrupt it. The first process
+ * writes `switchboard.lock` (pid and port); a second process connects to the first one's port
+ * instead of opening the folder.
+ */
+export interface EmbeddedPostgres {
+  /** `postgres://` URL of the wire-protocol port. */
+  readonly url: string;
+  /** True when this process opened a folder that had no database before. */
+  readonly created: boolean;
+  /** False when another process owns the folder and this one only connected to it. */
+  readonly owner: boolean;
+  stop(): Promise<void>;
+}
+
+interface LockInfo {
+  pid: number;
+  port: number;
+}
+
+const LOCK_FILE = "switchboard.lock";
+
+/** Max concurrent wire connections; the pool stays below it so a second process fits. */
+const MAX_CONNECTIONS = 32;
+
+export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedPostgres> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const lockPath = path.join(dataDir, LOCK_FILE);
+  const pgDir = path.join(dataDir, "pgdata");
+
+  const held = readLiveLock(lockPath);
+  if (held) {
+    if (held.port > 0) {
+      logger.info({ pid: held.pid, port: held.port }, "embedded database is owned by another process; connecting to it");
+      return { url: urlFor(held.port), created: false, owner: false, stop: async () => {} };
+    }
+    throw new StorageError(
+      `The data folder ${dataDir} is in use by process ${held.pid}. Stop it, use another DATA_DIR, or set DATABASE_URL.`,
+    );
+  }
+
+  // Claim the folder before opening it; `wx` fails if another process won the race.
+  writeLock(lockPath, { pid: process.pid, port: 0 }, "wx");
+  const created = !fs.existsSync(path.join(pgDir, "PG_VERSION"));
+  let db: PGlite | undefined;
+  let server: PGLiteSocketServer | undefined;
+  try {
+    db = await PGlite.create(pgDir);
+    server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
+    await server.start();
+    const port = Number(server.getServerConn().split(":").pop());
+    writeLock(lockPath, { pid: process.pid, port }, "w");
+    logger.debug({ port, dataDir }, "embedded postgres listening");
+    const started = { db, server };
+    return {
+      url: urlFor(port),
+      created,
+      owner: true,
+      stop: async () => {
+        await started.server.stop();
+        await started.db.close();
+        fs.rmSync(lockPath, { force: true });
+      },
+    };
+  } catch (err) {
+    await server?.stop().catch(() => {});
+    await db?.close().catch(() => {});
+    fs.rmSync(lockPath, { force: true });
+    throw new StorageError(`Could not open the embedded database in ${pgDir}: ${String(err)}`, { cause: err });
+  }
+}
+
+function urlFor(port: number): string {
+  return `postgres://postgres@127.0.0.1:${port}/postgres`;
+}
+
+function readLiveLock(lockPath: string): LockInfo | undefined {
+  let info: LockInfo;
+  try {
+    info = JSON.parse(fs.readFileSync(lockPath, "utf8")) as LockInfo;
+  } catch {
+    return undefined;
+  }
+  if (info.pid !== process.pid && isAlive(info.pid)) return info;
+  // The owner crashed: the lock is stale and the folder is free.
+  fs.rmSync(lockPath, { force: true });
+  return undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function writeLock(lockPath: string, info: LockInfo, flag: "w" | "wx"): void {
+  try {
+    fs.writeFileSync(lockPath, JSON.stringify(info), { flag });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+      throw new StorageError(`The data folder ${path.dirname(lockPath)} was just claimed by another process; try again.`);
+    }
+    throw err;
+  }
+}
