@@ -3,7 +3,9 @@ import type { ChannelAdapter } from "../adapter.ts";
 import { createApp } from "../../src/app.ts";
 import { describeConfig, type Config } from "../../src/config.ts";
 import type { Logger } from "../../src/logger.ts";
+import { createDiscordAdapter } from "../discord/index.ts";
 import { createHttpServer } from "../http/server.ts";
+import { createSlackAdapter, isSlackConfigured } from "../slack/index.ts";
 
 /**
  * `switchboard serve`: everything in one process — the HTTP server, the platform adapters that
@@ -14,6 +16,27 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
   const app = await createApp(config, logger);
   const adapters: ChannelAdapter[] = [];
   const plugins: Array<(f: FastifyInstance) => Promise<void> | void> = [];
+  if (isSlackConfigured(config)) {
+    const slack = createSlackAdapter({
+      config,
+      logger: logger.child({ component: "slack" }),
+      isKnownConversation: async (key) => (await app.log.findConversationByKey("slack", key)) !== undefined,
+    });
+    adapters.push(slack);
+    plugins.push(async (f) => {
+      await f.register(slack.httpPlugin);
+    });
+  }
+  if (config.discordToken) {
+    adapters.push(
+      createDiscordAdapter({
+        token: config.discordToken,
+        applicationId: config.discordApplicationId,
+        apiUrl: config.discordApiUrl,
+        logger: logger.child({ component: "discord" }),
+      }),
+    );
+  }
   for (const adapter of adapters) app.pipeline.attach(adapter);
 
   const http = await createHttpServer(app, plugins);

@@ -1,0 +1,292 @@
+import {
+  MessageFlags,
+  RESTJSONErrorCodes,
+  Routes,
+  ThreadAutoArchiveDuration,
+  type REST,
+  type RESTGetAPIWebhookWithTokenMessageResult,
+  type RESTPostAPIChannelMessageJSONBody,
+} from "discord.js";
+import type { OutboundReply } from "../../src/types.ts";
+import type { Logger } from "../../src/logger.ts";
+import { AdapterError } from "../../src/errors.ts";
+import { parseConversationKey } from "./conversation-key.ts";
+import { DiscordReplyContextSchema, type DiscordReplyContext } from "./reply-context.ts";
+import { renderReply } from "./render.ts";
+import { splitMessage } from "./split-message.ts";
+import { describeDiscordError, discordErrorCode, isExpiredInteraction } from "./errors.ts";
+import { RecentIds } from "./recent-ids.ts";
+
+type InteractionContext = Extract<DiscordReplyContext, { kind: "interaction" }>;
+type ThreadContext = Extract<DiscordReplyContext, { kind: "thread" }>;
+
+export interface DeliveryOptions {
+  /** A REST client holding the bot token (the gateway client's own). */
+  rest: REST;
+  logger: Logger;
+  /** Whether a channel is known to exist (the gateway client's cache), to skip creating it. */
+  channelExists: (channelId: string) => boolean;
+}
+
+/**
+ * Sends replies to Discord over REST only, from ids in the conversation key and the stored reply
+ * context: no discord.js object from the gateway is needed, so a reply produced after a restart
+ * (or by another process) is delivered the same way.
+ */
+export class DiscordDelivery {
+  readonly #rest: REST;
+  readonly #logger: Logger;
+  readonly #channelExists: (channelId: string) => boolean;
+  /** Interactions deferred by this process whose response has not been edited yet. */
+  readonly #pendingOriginals = new RecentIds(5_000);
+  /** Interactions whose deferred response has been edited: later messages are follow-ups. */
+  readonly #editedOriginals = new RecentIds(5_000);
+  /**
+   * Chunks already sent per reply (by idempotency key), so a retried delivery that failed half
+   * way through a long answer does not post its first part twice. Cleared on success.
+   */
+  readonly #progress = new Map<string, number>();
+  /** Typing indicators in flight per channel: a message waits for its channel's indicator. */
+  readonly #typing = new Map<string, Promise<void>>();
+
+  constructor(options: DeliveryOptions) {
+    this.#rest = options.rest;
+    this.#logger = options.logger;
+    this.#channelExists = options.channelExists;
+  }
+
+  async deliver(reply: OutboundReply): Promise<void> {
+    const conversation = parseConversationKey(reply.conversationKey);
+    if (reply.platform !== "discord" || !conversation) {
+      throw new AdapterError("discord", `Not a Discord conversation key: ${reply.conversationKey}`);
+    }
+    const context = this.#parseContext(reply);
+    const rendered = renderReply(reply);
+    const chunks = splitMessage(rendered);
+    const log = this.#logger.child({
+      conversationId: reply.conversationId,
+      conversationKey: reply.conversationKey,
+      idempotencyKey: reply.idempotencyKey,
+    });
+    if (chunks.length === 0) {
+      log.warn("empty reply not sent to Discord");
+      return;
+    }
+    const key = reply.idempotencyKey;
+    switch (context?.kind) {
+      case "interaction":
+        await this.#toInteraction(key, context, rendered, chunks, log);
+        break;
+      case "thread":
+        await this.#toThread(key, context, conversation.channelId, chunks, log);
+        break;
+      case "message":
+        await this.#toChannel(key, context.channelId, chunks, context.messageId);
+        break;
+      case "channel":
+        await this.#toChannel(key, context.channelId, chunks);
+        break;
+      default:
+        // No context (a staff reply relayed later, say): the key names the channel.
+        await this.#toChannel(key, conversation.channelId, chunks);
+    }
+    log.info({ parts: chunks.length, via: context?.kind ?? "channel" }, "reply delivered to Discord");
+  }
+
+  /**
+   * Edits the deferred `/support` response with a short note, unless an answer already did.
+   * Used when the core decided not to answer (a person owns the conversation) or failed, so the
+   * user is not left with "thinking…" until the interaction expires.
+   */
+  async settleInteraction(context: InteractionContext, text: string): Promise<void> {
+    try {
+      if (!(await this.#originalPending(context))) return;
+      await this.#editOriginal(context, text);
+    } catch (err) {
+      this.#logger.warn({ ...describeDiscordError(err) }, "could not update the /support response");
+    }
+  }
+
+  /**
+   * Shows "Bot is typing…" in a channel (best effort). A message posted there afterwards waits for
+   * the indicator's request, so the indicator never lands after the answer.
+   */
+  showTyping(channelId: string): void {
+    const request = this.#rest.post(Routes.channelTyping(channelId)).then(
+      () => undefined,
+      (err: unknown) => this.#logger.debug({ ...describeDiscordError(err), channelId }, "typing indicator failed"),
+    );
+    this.#typing.set(channelId, request);
+    void request.finally(() => {
+      if (this.#typing.get(channelId) === request) this.#typing.delete(channelId);
+    });
+  }
+
+  #parseContext(reply: OutboundReply): DiscordReplyContext | undefined {
+    if (reply.replyContext === undefined) return undefined;
+    const parsed = DiscordReplyContextSchema.safeParse(reply.replyContext);
+    if (parsed.success) return parsed.data;
+    // Do not lose the answer over a bad context: the conversation key still names the channel.
+    this.#logger.warn(
+      { conversationKey: reply.conversationKey, issues: parsed.error.issues.map((i) => i.path.join(".")) },
+      "invalid Discord reply context; posting in the conversation's channel",
+    );
+    return undefined;
+  }
+
+  async #toInteraction(
+    key: string,
+    context: InteractionContext,
+    rendered: string,
+    chunks: string[],
+    log: Logger,
+  ): Promise<void> {
+    try {
+      await this.#sendAll(key, chunks, async (chunk) =>
+        (await this.#originalPending(context))
+          ? this.#editOriginal(context, chunk)
+          : this.#followUp(context, chunk),
+      );
+    } catch (err) {
+      if (!isExpiredInteraction(err)) throw wrap(err, "answer the /support command");
+      // Interaction tokens live 15 minutes; a slow answer (or one after a restart) goes to the
+      // channel instead, mentioning the person who asked.
+      log.info({ ...describeDiscordError(err) }, "interaction expired; posting the answer in its channel");
+      const started = (this.#progress.get(key) ?? 0) > 0;
+      const parts = started ? chunks : splitMessage(`<@${context.userId}> ${rendered}`);
+      await this.#sendAll(key, parts, (chunk, index) =>
+        this.#post(context.channelId, chunk, index === 0 && !started ? { mentionUser: context.userId } : {}),
+      );
+    }
+  }
+
+  async #toThread(
+    key: string,
+    context: ThreadContext,
+    threadId: string,
+    chunks: string[],
+    log: Logger,
+  ): Promise<void> {
+    const ready = this.#channelExists(threadId) || (await this.#startThread(context, log));
+    if (ready) {
+      await this.#sendAll(key, chunks, (chunk) => this.#post(threadId, chunk));
+      return;
+    }
+    // No thread (missing Create Public Threads permission, a locked channel): answer in place.
+    await this.#toChannel(key, context.parentChannelId, chunks, context.messageId);
+  }
+
+  /** Starts the thread on the message; `true` when it exists afterwards. */
+  async #startThread(context: ThreadContext, log: Logger): Promise<boolean> {
+    try {
+      await this.#rest.post(Routes.threads(context.parentChannelId, context.messageId), {
+        body: { name: context.threadName, auto_archive_duration: ThreadAutoArchiveDuration.OneDay },
+      });
+      return true;
+    } catch (err) {
+      if (discordErrorCode(err) === RESTJSONErrorCodes.ThreadAlreadyCreatedForMessage) return true;
+      log.warn({ ...describeDiscordError(err) }, "could not start a thread; replying in the channel");
+      return false;
+    }
+  }
+
+  async #toChannel(key: string, channelId: string, chunks: string[], replyTo?: string): Promise<void> {
+    await this.#sendAll(key, chunks, (chunk, index) =>
+      this.#post(channelId, chunk, index === 0 && replyTo ? { replyTo } : {}),
+    );
+  }
+
+  async #sendAll(
+    key: string,
+    chunks: string[],
+    send: (chunk: string, index: number) => Promise<void>,
+  ): Promise<void> {
+    for (let index = this.#progress.get(key) ?? 0; index < chunks.length; index++) {
+      await send(chunks[index] ?? "", index);
+      this.#progress.set(key, index + 1);
+      if (this.#progress.size > 1_000) {
+        const oldest = this.#progress.keys().next();
+        if (!oldest.done) this.#progress.delete(oldest.value);
+      }
+    }
+    this.#progress.delete(key);
+  }
+
+  async #post(
+    channelId: string,
+    content: string,
+    options: { replyTo?: string; mentionUser?: string } = {},
+  ): Promise<void> {
+    const body: RESTPostAPIChannelMessageJSONBody = {
+      ...messageBody(content, options.mentionUser),
+      ...(options.replyTo
+        ? { message_reference: { message_id: options.replyTo, fail_if_not_exists: false } }
+        : {}),
+    };
+    await this.#typing.get(channelId);
+    try {
+      await this.#rest.post(Routes.channelMessages(channelId), { body });
+    } catch (err) {
+      throw wrap(err, `post in channel ${channelId}`);
+    }
+  }
+
+  /** Records that this process deferred the interaction: its first answer edits the response. */
+  markDeferred(interactionId: string): void {
+    this.#pendingOriginals.add(interactionId);
+  }
+
+  /**
+   * Whether the deferred response still shows "thinking…" and the answer should replace it,
+   * rather than follow it. Known in memory for interactions this process handled; after a restart
+   * Discord is asked (the response carries the Loading flag until it is edited), so a second
+   * message to the same interaction never overwrites the first answer.
+   */
+  async #originalPending(context: InteractionContext): Promise<boolean> {
+    if (this.#editedOriginals.has(context.interactionId)) return false;
+    if (this.#pendingOriginals.has(context.interactionId)) return true;
+    const original = (await this.#rest.get(
+      Routes.webhookMessage(context.applicationId, context.interactionToken, "@original"),
+      { auth: false },
+    )) as RESTGetAPIWebhookWithTokenMessageResult;
+    const pending = ((original.flags ?? 0) & MessageFlags.Loading) !== 0;
+    if (!pending) this.#editedOriginals.add(context.interactionId);
+    return pending;
+  }
+
+  async #editOriginal(context: InteractionContext, content: string): Promise<void> {
+    await this.#rest.patch(Routes.webhookMessage(context.applicationId, context.interactionToken, "@original"), {
+      body: messageBody(content),
+      auth: false,
+    });
+    this.#editedOriginals.add(context.interactionId);
+    this.#pendingOriginals.delete(context.interactionId);
+  }
+
+  async #followUp(context: InteractionContext, content: string): Promise<void> {
+    await this.#rest.post(Routes.webhook(context.applicationId, context.interactionToken), {
+      body: messageBody(content),
+      auth: false,
+      query: new URLSearchParams({ wait: "true" }),
+    });
+  }
+}
+
+/**
+ * Never ping anyone by accident: an answer quoting "@everyone" or a role stays text. Only the
+ * person replied to (and, for an expired `/support`, the asker) is notified. Link previews are
+ * suppressed; sources are listed as links instead.
+ */
+function messageBody(content: string, mentionUser?: string): RESTPostAPIChannelMessageJSONBody {
+  return {
+    content,
+    flags: MessageFlags.SuppressEmbeds,
+    allowed_mentions: { parse: [], replied_user: true, ...(mentionUser ? { users: [mentionUser] } : {}) },
+  };
+}
+
+function wrap(err: unknown, action: string): unknown {
+  if (err instanceof AdapterError) return err;
+  const summary = describeDiscordError(err);
+  return new AdapterError("discord", `Could not ${action}: ${summary.error}`, { cause: summary });
+}
