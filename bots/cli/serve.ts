@@ -20,6 +20,9 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     const slack = createSlackAdapter({
       config,
       logger: logger.child({ component: "slack" }),
+      // Listeners only store the message (the answer comes later through deliver), so waiting
+      // for them before answering Slack costs ~1 ms and means nothing acknowledged is unstored.
+      processBeforeResponse: true,
       isKnownConversation: async (key) => (await app.log.findConversationByKey("slack", key)) !== undefined,
     });
     adapters.push(slack);

@@ -1,0 +1,277 @@
+import { App, SocketModeReceiver, webApi, type Receiver } from "@slack/bolt";
+import type { FastifyPluginAsync } from "fastify";
+import { z } from "zod";
+import type { ChannelAdapter, MessageSink } from "../adapter.ts";
+import type { Config } from "../../src/config.ts";
+import { AdapterError, ConfigError, errorMessage } from "../../src/errors.ts";
+import type { Logger } from "../../src/logger.ts";
+import type { OutboundReply } from "../../src/types.ts";
+import { createBoltLogger } from "./bolt-logger.ts";
+import { parseConversationKey } from "./conversation-key.ts";
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_EVENTS_PATH, FastifyReceiver } from "./http-receiver.ts";
+import { registerListeners } from "./listeners.ts";
+import { BoundedSet } from "./memory.ts";
+import { renderReply } from "./render.ts";
+
+export type SlackConfig = Pick<Config, "slackBotToken" | "slackSigningSecret" | "slackAppToken" | "slackApiUrl">;
+export type SlackTransport = "http" | "socket";
+
+export interface SlackAdapterOptions {
+  /** SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET (HTTP), SLACK_APP_TOKEN (Socket Mode), SLACK_API_URL. */
+  config: SlackConfig;
+  logger: Logger;
+  /**
+   * Web API retry policy. Default: 3 retries over about 4 s, so a reply is not held for half an
+   * hour behind a broken connection (the WebClient's own default). Rate limits are waited out
+   * separately, as Slack's `Retry-After` says.
+   */
+  retryConfig?: webApi.RetryOptions;
+  /** `true`: answer Slack's HTTP request only after the listeners ran. Default `false` (ack first). */
+  processBeforeResponse?: boolean;
+  /** Largest accepted request body. Default 1 MiB (`DEFAULT_BODY_LIMIT_BYTES`). */
+  bodyLimitBytes?: number;
+  /** Path of the events endpoint. Default `/slack/events`. */
+  path?: string;
+  /**
+   * How long a `/support` ack waits for the question to be posted and stored before it answers
+   * Slack anyway (Slack gives up at 3 s). Default 2000. `0`: ack at once, post and store after
+   * (a failure then reaches the user through `response_url`; a crash in between loses the question).
+   */
+  ackDeadlineMs?: number;
+  /** Answer 404 when a request was not acknowledged within this many ms. Default 3001 (Bolt's). */
+  unhandledRequestTimeoutMs?: number;
+  /**
+   * Whether the core knows a conversation under this key; lets thread replies continue a
+   * conversation after a restart (wire it to `ConversationLog.findConversationByKey`). Optional.
+   */
+  isKnownConversation?: (conversationKey: string) => Promise<boolean>;
+  /** Threads and message ids remembered in memory. Default 10,000 each. */
+  memorySize?: number;
+  /** Socket Mode client timings (ms), for tests. Defaults are the client's (5000 / 30000). */
+  socketMode?: { clientPingTimeoutMs?: number; serverPingTimeoutMs?: number; autoReconnect?: boolean };
+}
+
+export interface SlackAdapter extends ChannelAdapter {
+  readonly platform: "slack";
+  /** `http` when SLACK_SIGNING_SECRET is set, `socket` when SLACK_APP_TOKEN is set. */
+  readonly transports: readonly SlackTransport[];
+  /**
+   * Fastify plugin registering `POST /slack/events` (raw body, size limit, Bolt signature check).
+   * Register it on the service's server when `transports` includes `http`; without a signing
+   * secret it registers nothing.
+   */
+  readonly httpPlugin: FastifyPluginAsync;
+}
+
+/** Whether the configuration asks for Slack at all (a bot token and a way to receive events). */
+export function isSlackConfigured(config: SlackConfig): boolean {
+  return Boolean(config.slackBotToken && (config.slackSigningSecret || config.slackAppToken));
+}
+
+const DEFAULT_RETRY: webApi.RetryOptions = { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 2000 };
+
+const ReplyContextSchema = z.object({
+  channel: z.string().optional(),
+  threadTs: z.string().optional(),
+  askerId: z.string().optional(),
+});
+
+export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
+  const { config } = options;
+  if (!config.slackBotToken) {
+    throw new ConfigError("SLACK_BOT_TOKEN is not set: the Slack app needs its bot token (xoxb-…)");
+  }
+  if (!config.slackSigningSecret && !config.slackAppToken) {
+    throw new ConfigError(
+      "Slack needs SLACK_SIGNING_SECRET (HTTP events at /slack/events) or SLACK_APP_TOKEN (Socket Mode)",
+    );
+  }
+  return new BoltSlackAdapter(options, config.slackBotToken);
+}
+
+class BoltSlackAdapter implements SlackAdapter {
+  readonly platform = "slack" as const;
+  readonly transports: readonly SlackTransport[];
+  readonly httpPlugin: FastifyPluginAsync;
+
+  readonly #log: Logger;
+  readonly #app: App;
+  readonly #http: FastifyReceiver | undefined;
+  readonly #socket: SocketModeReceiver | undefined;
+  readonly #threads: BoundedSet;
+  readonly #background = new Set<Promise<unknown>>();
+  #sink: MessageSink | undefined;
+  #started = false;
+
+  constructor(options: SlackAdapterOptions, botToken: string) {
+    const { config } = options;
+    this.#log = options.logger.child({ component: "slack" });
+    const secrets = [botToken, config.slackSigningSecret, config.slackAppToken].filter(
+      (s): s is string => typeof s === "string",
+    );
+    const boltLogger = createBoltLogger(this.#log.child({ lib: "bolt" }), secrets);
+    const clientOptions: webApi.WebClientOptions = {
+      retryConfig: options.retryConfig ?? DEFAULT_RETRY,
+      ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}),
+    };
+
+    if (config.slackSigningSecret) {
+      this.#http = new FastifyReceiver({
+        signingSecret: config.slackSigningSecret,
+        logger: this.#log.child({ transport: "http" }),
+        boltLogger,
+        processBeforeResponse: options.processBeforeResponse ?? false,
+        unhandledRequestTimeoutMs: options.unhandledRequestTimeoutMs ?? 3001,
+      });
+    }
+    if (config.slackAppToken) {
+      const socket = options.socketMode ?? {};
+      this.#socket = new SocketModeReceiver({
+        appToken: config.slackAppToken,
+        logger: boltLogger,
+        // A copy: the Socket Mode client writes its own defaults into the object it is given.
+        installerOptions: { clientOptions: { ...clientOptions } },
+        ...(socket.clientPingTimeoutMs === undefined ? {} : { clientPingTimeout: socket.clientPingTimeoutMs }),
+        ...(socket.serverPingTimeoutMs === undefined ? {} : { serverPingTimeout: socket.serverPingTimeoutMs }),
+        ...(socket.autoReconnect === undefined ? {} : { autoReconnectEnabled: socket.autoReconnect }),
+      });
+    }
+    this.transports = [...(this.#http ? ["http" as const] : []), ...(this.#socket ? ["socket" as const] : [])];
+
+    this.#app = new App({
+      token: botToken,
+      receiver: new CombinedReceiver(this.#http, this.#socket),
+      logger: boltLogger,
+      clientOptions,
+      // auth.test runs in start(), so a bad token fails there with a clear error.
+      deferInitialization: true,
+      convoStore: false,
+      ignoreSelf: true,
+    });
+
+    this.#threads = new BoundedSet(options.memorySize ?? 10_000);
+    registerListeners(this.#app, {
+      log: this.#log,
+      submit: (message) => {
+        if (!this.#sink) throw new AdapterError("slack", "the Slack adapter is not started");
+        return this.#sink.submit(message);
+      },
+      threads: this.#threads,
+      isKnownConversation: options.isKnownConversation,
+      ackDeadlineMs: options.ackDeadlineMs ?? 2000,
+      track: (work) => this.#track(work),
+      memorySize: options.memorySize ?? 10_000,
+    });
+
+    const http = this.#http;
+    const path = options.path ?? DEFAULT_EVENTS_PATH;
+    const bodyLimitBytes = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+    this.httpPlugin = http
+      ? http.plugin({ path, bodyLimitBytes })
+      : async () => {
+          this.#log.info("Slack HTTP events off (SLACK_SIGNING_SECRET not set); not registering " + path);
+        };
+  }
+
+  async start(sink: MessageSink): Promise<void> {
+    if (this.#started) throw new AdapterError("slack", "the Slack adapter is already started");
+    this.#sink = sink;
+    try {
+      await this.#app.init(); // auth.test: learns the bot's user id, checks the token
+    } catch (err) {
+      const code = slackErrorCode(err);
+      throw new AdapterError("slack", `Slack did not accept SLACK_BOT_TOKEN (${code})`, { cause: err });
+    }
+    try {
+      await this.#app.start();
+    } catch (err) {
+      await this.#app.stop().catch(() => undefined);
+      const code = slackErrorCode(err);
+      throw new AdapterError("slack", `Slack Socket Mode did not connect (${code}); check SLACK_APP_TOKEN`, {
+        cause: err,
+      });
+    }
+    this.#started = true;
+    this.#log.info({ transports: this.transports }, "slack adapter started");
+  }
+
+  async stop(): Promise<void> {
+    if (!this.#started) return;
+    this.#started = false;
+    await this.#app.stop();
+    await Promise.allSettled([...this.#background]);
+    this.#log.info("slack adapter stopped");
+  }
+
+  async deliver(reply: OutboundReply): Promise<void> {
+    const where = parseConversationKey(reply.conversationKey);
+    if (!where) throw new AdapterError("slack", `not a Slack conversation key: ${reply.conversationKey}`);
+    const context = ReplyContextSchema.safeParse(reply.replyContext ?? {});
+    const ctx = context.success ? context.data : {};
+    const channel = ctx.channel ?? where.channelId;
+    const threadTs = ctx.threadTs ?? where.threadTs;
+    const messages = renderReply(reply, ctx.askerId === undefined ? {} : { mentionUserId: ctx.askerId });
+    const log = this.#log.child({ conversationId: reply.conversationId, channel });
+    for (const [index, message] of messages.entries()) {
+      try {
+        await this.#app.client.chat.postMessage({
+          channel,
+          ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
+          text: message.text,
+          blocks: message.blocks,
+          unfurl_links: false,
+          unfurl_media: false,
+        });
+      } catch (err) {
+        throw new AdapterError(
+          "slack",
+          `chat.postMessage failed (${slackErrorCode(err)}) on part ${index + 1} of ${messages.length}`,
+          { cause: err },
+        );
+      }
+    }
+    if (threadTs !== undefined) this.#threads.add(reply.conversationKey);
+    log.debug({ parts: messages.length, author: reply.author.kind }, "slack: reply delivered");
+  }
+
+  #track(work: Promise<unknown>): void {
+    const tracked = work
+      .catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, "slack: background work failed"))
+      .finally(() => this.#background.delete(tracked));
+    this.#background.add(tracked);
+  }
+}
+
+/** Both transports feed the same Bolt app: HTTP when a signing secret is set, Socket Mode when an app token is. */
+class CombinedReceiver implements Receiver {
+  readonly #http: FastifyReceiver | undefined;
+  readonly #socket: SocketModeReceiver | undefined;
+
+  constructor(http: FastifyReceiver | undefined, socket: SocketModeReceiver | undefined) {
+    this.#http = http;
+    this.#socket = socket;
+  }
+
+  init(app: App): void {
+    this.#http?.init(app);
+    this.#socket?.init(app);
+  }
+
+  async start(): Promise<void> {
+    await this.#http?.start();
+    await this.#socket?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.#http?.stop();
+    // SocketModeReceiver.stop() does not wait for the socket to close; the client's disconnect does.
+    await this.#socket?.client.disconnect();
+  }
+}
+
+function slackErrorCode(err: unknown): string {
+  const data = (err as { data?: { error?: unknown } } | undefined)?.data;
+  if (typeof data?.error === "string") return data.error;
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === "string" ? code : errorMessage(err);
+}
