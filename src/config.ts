@@ -1,6 +1,7 @@
 import path from "node:path";
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
+import { parseSupportHours, type SupportHours } from "./handoffs/support-hours.ts";
 
 /**
  * Every setting Switchboard reads, validated in one place. `process.env` is read here and nowhere
@@ -44,6 +45,10 @@ export interface Config {
   workerTimeoutMs: number;
   /** Refunds above this amount (in the account currency) need a person's approval. Default 100. */
   refundApprovalLimit: number;
+  /** Minutes an unclaimed handoff waits before staff are told again. Default 15; 0: never. */
+  handoffSlaMinutes: number;
+  /** When the support team works (`SUPPORT_HOURS`). Unset: always. */
+  supportHours: SupportHours | undefined;
 }
 
 export type RouterMode = "offline" | "llm" | "hybrid";
@@ -109,6 +114,16 @@ const EnvSchema = z.object({
   DEMO_DATA: optionalString.pipe(z.enum(["auto", "on", "off"]).optional()),
   WORKER_TIMEOUT_MS: positiveNumber(20_000),
   REFUND_APPROVAL_LIMIT: positiveNumber(100),
+  HANDOFF_SLA_MINUTES: positiveNumber(15),
+  SUPPORT_HOURS: optionalString.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    try {
+      return parseSupportHours(v);
+    } catch (err) {
+      ctx.addIssue({ code: "custom", message: err instanceof Error ? err.message : String(err) });
+      return z.NEVER;
+    }
+  }),
 });
 
 /** Reads and validates the environment. Throws a ConfigError naming every bad variable. */
@@ -153,6 +168,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     demoData: e.DEMO_DATA ?? "auto",
     workerTimeoutMs: e.WORKER_TIMEOUT_MS,
     refundApprovalLimit: e.REFUND_APPROVAL_LIMIT,
+    handoffSlaMinutes: e.HANDOFF_SLA_MINUTES,
+    supportHours: e.SUPPORT_HOURS,
   };
 }
 

@@ -137,8 +137,8 @@ export class Pipeline implements MessageSink {
     await this.o.log.setUnclearStreak(conversation.id, state.unclearStreak);
     const handoff = state.handoff ? await this.openHandoff(conversation.id, messageId, state.handoff.reason, state.handoff.detail) : null;
 
-    const reply = state.reply ?? { text: "", sections: [] };
-    await this.reply(message, conversation.platform, conversation.conversationKey, reply.text, reply.sections);
+    const reply = state.reply ?? { text: "", sections: [], footer: "" };
+    await this.reply(message, conversation.platform, conversation.conversationKey, reply.text, reply.sections, reply.footer);
     await this.o.log.setMessageStatus(messageId, "done");
     const latencyMs = Date.now() - started;
     this.o.metrics.messages.inc({ platform: conversation.platform, outcome: handoff ? "handoff" : "reply" });
@@ -171,7 +171,7 @@ export class Pipeline implements MessageSink {
    * A retried message whose reply was already sent is not sent again. HTTP and CLI callers get
    * the reply from the outcome instead.
    */
-  private async reply(inbound: MessageRow, platform: Platform, conversationKey: string, text: string, sections: ReplySection[]): Promise<void> {
+  private async reply(inbound: MessageRow, platform: Platform, conversationKey: string, text: string, sections: ReplySection[], footer = ""): Promise<void> {
     const idempotencyKey = `reply:${inbound.id}`;
     const out = await this.o.log.recordOutbound({ conversationId: inbound.conversationId, inReplyTo: inbound.id, text, author: { kind: "bot" }, platform, idempotencyKey });
     const adapter = this.adapters.get(platform);
@@ -190,6 +190,7 @@ export class Pipeline implements MessageSink {
         conversationId: inbound.conversationId,
         text,
         sections,
+        ...(footer ? { footer } : {}),
         author: { kind: "bot" },
         ...(inbound.replyContext ? { replyContext: inbound.replyContext } : {}),
         idempotencyKey,

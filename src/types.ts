@@ -110,6 +110,12 @@ export interface OutboundReply {
   /** Markdown; adapters convert it to the platform's dialect. */
   text: string;
   sections: ReplySection[];
+  /**
+   * Notes that follow the sections (a part that could not be answered, "a person will reply
+   * here"). Already part of `text`; adapters that render `sections` instead of `text` show it
+   * after them.
+   */
+  footer?: string;
   /** Who wrote it: the bot, or a named support agent relayed by the bot. */
   author: { kind: "bot" } | { kind: "agent"; name: string };
   /** The replyContext of the inbound message this answers, when there is one. */

@@ -76,11 +76,12 @@ export function createSupervisor(opts: SupervisorOptions) {
       else if (unclear && !handoff) parts.push(CLARIFY_TEXT);
       if (handoff) parts.push(HANDOFF_TEXT[handoff.reason]);
       const text = parts.join("\n\n");
+      const footer = [s.reply?.footer ?? "", handoff ? HANDOFF_TEXT[handoff.reason] : ""].filter(Boolean).join("\n\n");
       return {
         handoff,
         answered: true,
         unclearStreak: handoff ? 0 : unclear ? s.turn.unclearStreak + 1 : 0,
-        reply: { text, sections: s.reply?.sections ?? [] },
+        reply: { text, sections: s.reply?.sections ?? [], footer },
         messages: [new AIMessage(text)],
       };
     })

@@ -44,6 +44,7 @@ export async function mergeReplies(
   } else {
     text = sections.map((s) => `**${s.title}**\n${s.text}`).join("\n\n");
   }
-  if (notes.length) text = [text, ...notes].filter(Boolean).join("\n\n");
-  return { text, sections };
+  const footer = notes.join("\n\n");
+  if (footer) text = [text, footer].filter(Boolean).join("\n\n");
+  return { text, sections, footer };
 }

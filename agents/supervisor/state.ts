@@ -25,6 +25,8 @@ export interface WorkerTask {
 export interface MergedReply {
   text: string;
   sections: ReplySection[];
+  /** What follows the sections in `text`: notes on failed parts, the handoff note. */
+  footer: string;
 }
 
 export interface HandoffDecision {

@@ -49,6 +49,10 @@ export function renderReply(reply: OutboundReply, options: RenderOptions = {}): 
       const sources = sourcesBlock(section.sources);
       if (sources) blocks.push(sources);
     });
+    if (reply.footer?.trim()) {
+      blocks.push({ type: "divider" });
+      blocks.push(...sectionBlocks(markdownToMrkdwn(reply.footer.trim())));
+    }
   } else {
     const only: ReplySection | undefined = reply.sections[0];
     const text = reply.text.trim() !== "" ? reply.text : (only?.text ?? "");
