@@ -51,7 +51,8 @@ export class WorkerRunner {
       })
       .addEdge(START, "answer")
       .addEdge("answer", END)
-      .compile({ name: `${def.name}_offline` });
+      // Worker runs are not resumable units: no checkpoints of their own in the supervisor's saver.
+      .compile({ name: `${def.name}_offline`, checkpointer: false });
 
     this.llmGraph = model ? this.buildLlmGraph(model, [...tools, escalateTool]) : undefined;
   }
@@ -91,7 +92,7 @@ export class WorkerRunner {
       })
       .addEdge("tools", "agent")
       .addEdge("finish", END)
-      .compile({ name: `${def.name}_agent` });
+      .compile({ name: `${def.name}_agent`, checkpointer: false });
   }
 
   /**

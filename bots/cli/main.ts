@@ -10,8 +10,10 @@ import { createLogger, type Logger } from "../../src/logger.ts";
 import type { Outcome } from "../../src/types.ts";
 import { createOfflineRouter } from "../../agents/router/offline/index.ts";
 import { defaultWorkers } from "../../agents/workers/registry.ts";
+import { registerCommands } from "../discord/index.ts";
 import { runEval } from "./eval-command.ts";
-import { serve } from "./serve.ts";
+import { serve, type ServeRole } from "./serve.ts";
+import { work } from "./worker.ts";
 
 /**
  * `switchboard` — the command line (DESIGN.md §4). Logs go to stderr; stdout carries only the
@@ -27,9 +29,19 @@ export function buildProgram(): Command {
     .command("serve")
     .description("run the HTTP server (API, console, Slack endpoint), Slack and Discord when configured, and processing")
     .option("--port <n>", "HTTP port (default: PORT or 3000)", parsePort)
+    .option("--role <role>", "all: everything in one process; gateway: adapters and HTTP only, answered by `switchboard worker` processes", parseRole, "all")
+    .action(async (opts: { port?: number; role: ServeRole }) => {
+      const config = loadConfig();
+      await serve(opts.port !== undefined ? { ...config, port: opts.port } : config, createLogger(config.logLevel), opts.role);
+    });
+
+  program
+    .command("worker")
+    .description("answer queued messages (needs DATABASE_URL); run any number beside `serve --role gateway`")
+    .option("--port <n>", "serve /healthz and /metrics on this port (default: none)", parsePort)
     .action(async (opts: { port?: number }) => {
       const config = loadConfig();
-      await serve(opts.port !== undefined ? { ...config, port: opts.port } : config, createLogger(config.logLevel));
+      await work(config, createLogger(config.logLevel), { port: opts.port });
     });
 
   program
@@ -119,6 +131,21 @@ export function buildProgram(): Command {
       }
     });
 
+  program
+    .command("discord")
+    .description("Discord helpers")
+    .command("register")
+    .description("register the /support slash command for DISCORD_APPLICATION_ID (globally, or in one guild)")
+    .option("--guild <id>", "register in this guild only (shows at once; global commands can take up to an hour)")
+    .action(async (opts: { guild?: string }) => {
+      const config = loadConfig();
+      if (!config.discordToken || !config.discordApplicationId) {
+        throw new SwitchboardError("config_invalid", "Set DISCORD_TOKEN and DISCORD_APPLICATION_ID to register /support.");
+      }
+      const result = await registerCommands({ token: config.discordToken, applicationId: config.discordApplicationId, guildId: opts.guild, apiUrl: config.discordApiUrl });
+      process.stdout.write(`registered ${result.commands.map((c) => `/${c.name}`).join(", ")} (${result.scope}${opts.guild ? ` ${opts.guild}` : ""})\n`);
+    });
+
   return program;
 }
 
@@ -178,6 +205,11 @@ function parsePort(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("a port number 0-65535");
   return n;
+}
+
+function parseRole(v: string): ServeRole {
+  if (v !== "all" && v !== "gateway") throw new InvalidArgumentError("all or gateway");
+  return v;
 }
 
 function parseProbability(v: string): number {

@@ -18,7 +18,12 @@ export interface DatabaseOptions {
   databaseUrl: string | undefined;
   dataDir: string;
   logger: Logger;
-  /** Pool size. Default 10 (embedded: 8, so that a CLI process can share the port). */
+  /**
+   * Pool size. Default 10; embedded: 1. PGlite runs one statement at a time anyway, and its socket
+   * server interleaves extended-protocol messages of concurrent connections
+   * (electric-sql/pglite#1046: "unnamed prepared statement does not exist", then a stuck queue),
+   * so one connection is both correct and no slower.
+   */
   max?: number;
 }
 
@@ -33,7 +38,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   }
   const pool = new pg.Pool({
     connectionString: url,
-    max: opts.max ?? (embedded ? 8 : 10),
+    max: opts.max ?? (embedded ? 1 : 10),
     connectionTimeoutMillis: 10_000,
   });
   // An idle client erroring (server restart) must not crash the process; the pool replaces it.

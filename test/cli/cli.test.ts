@@ -1,0 +1,67 @@
+import { execFile } from "node:child_process";
+import path from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+import { tempDataDir } from "../helpers/databases.ts";
+
+const run = promisify(execFile);
+const BIN = path.resolve(import.meta.dirname, "../../bin/switchboard.js");
+
+async function switchboard(args: string[], env: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", LOG_LEVEL: "warn", ...env },
+      timeout: 60_000,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("switchboard command line", () => {
+  it("route --json prints the decision without a database", async () => {
+    const r = await switchboard(["route", "what plans do you offer", "--json"], { DATA_DIR: "/nonexistent/never-created" });
+    expect(r.code).toBe(0);
+    const d = JSON.parse(r.stdout);
+    expect(d.routes[0].route).toBe("faq");
+    expect(d.engine).toBe("offline");
+  });
+
+  it("migrate, then ask --json, then continue the conversation, on one embedded data folder", async () => {
+    const env = { DATA_DIR: tempDataDir() };
+    const m = await switchboard(["migrate"], env);
+    expect(m.code).toBe(0);
+    expect(m.stdout).toMatch(/applied: 001_init/);
+
+    const first = await switchboard(["ask", "what is the status of my refund?", "--json"], env);
+    expect(first.code, first.stderr).toBe(0);
+    const a = JSON.parse(first.stdout);
+    expect(a.routes[0].route).toBe("billing");
+    expect(a.confidence).toBeGreaterThan(0.5);
+    expect(a.handoff).toBeNull();
+    expect(typeof a.latencyMs).toBe("number");
+
+    const second = await switchboard(["ask", "I want to talk to a person", "--conversation", a.conversationId, "--json"], env);
+    const b = JSON.parse(second.stdout);
+    expect(b.conversationId).toBe(a.conversationId);
+    expect(b.handoff.reason).toBe("user_request");
+  });
+
+  it("fails with a clear message and a non-zero exit on bad input", async () => {
+    const env = { DATA_DIR: tempDataDir() };
+    const unknown = await switchboard(["ask", "hi", "--conversation", "00000000-0000-4000-8000-000000000000"], env);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/No conversation/);
+    const badEnv = await switchboard(["migrate"], { ...env, DATABASE_URL: "mysql://nope" });
+    expect(badEnv.code).not.toBe(0);
+    expect(badEnv.stderr).toMatch(/DATABASE_URL/);
+    const unreachable = await switchboard(["migrate"], { ...env, DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" });
+    expect(unreachable.code).not.toBe(0);
+    expect(unreachable.stderr).toMatch(/Cannot reach the database at DATABASE_URL/);
+    const empty = await switchboard(["route", "   "], env);
+    expect(empty.code).not.toBe(0);
+    expect(empty.stderr).toMatch(/empty/);
+  });
+});
