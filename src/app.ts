@@ -11,8 +11,15 @@ import type { Config } from "./config.ts";
 import { PgConversationLog } from "./conversations/pg-conversation-log.ts";
 import { openDatabase, type Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
+import { GraphMemory, type BotMemory, type CheckpointedGraph } from "./handoffs/bot-memory.ts";
+import { HandoffService } from "./handoffs/handoff-service.ts";
 import { HandoffStore } from "./handoffs/handoff-store.ts";
-import { Inbox } from "./inbox/inbox.ts";
+import { AttemptLog } from "./inbox/attempt-log.ts";
+import { ConversationLeases } from "./inbox/conversation-leases.ts";
+import { GraphileJobQueue } from "./inbox/graphile-queue.ts";
+import { InProcessJobQueue } from "./inbox/in-process-queue.ts";
+import type { JobQueue } from "./inbox/job-queue.ts";
+import { OutcomeWaiter } from "./inbox/outcome-waiter.ts";
 import type { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { Pipeline, type SupervisorRunnable } from "./pipeline.ts";
@@ -24,6 +31,17 @@ export interface App {
   log: PgConversationLog;
   handoffs: HandoffStore;
   pipeline: Pipeline;
+  /** The inbox (graphile-worker on Postgres, or in-process with JOB_QUEUE=memory). */
+  queue: JobQueue;
+  /**
+   * Makes this process a worker: it takes jobs from the queue. Call after attaching the
+   * adapters replies go out through. Done by `createApp` itself unless `startWorker: false`.
+   */
+  startWorker(): Promise<void>;
+  /** The human handoff loop: claim, reply, resolve, staff channels, SLA (`start()` runs its timer). */
+  handoffService: HandoffService;
+  /** The bot's memory of each conversation (the supervisor's checkpoints). */
+  memory: BotMemory;
   router: Router;
   offlineRouter: OfflineRouter;
   registry: WorkerRegistry;
@@ -40,8 +58,19 @@ export interface AppOverrides {
   workers?: readonly WorkerDefinition[];
   router?: Router;
   now?: () => Date;
-  /** Conversations processed at once. Default 8. */
+  /** How often unclaimed handoffs are checked against the SLA, in ms. Default 30000. */
+  slaCheckIntervalMs?: number;
+  /** Answers messages instead of the compiled supervisor graph (tests: a fast scripted one). */
+  supervisor?: SupervisorRunnable;
+  /** How long `Submission.done` (the HTTP API's answer) waits for a worker, in ms. Default 60000. */
+  replyTimeoutMs?: number;
+  /** Conversations processed at once. Default WORKER_CONCURRENCY (8). */
   concurrency?: number;
+  /**
+   * Start processing queued messages at once. Default true. `serve` and `worker` pass false and
+   * call `App.startWorker()` once their adapters are attached; a gateway never does.
+   */
+  startWorker?: boolean;
 }
 
 /**
@@ -50,7 +79,14 @@ export interface AppOverrides {
  * the config asks for, and compiles the supervisor with the Postgres checkpointer.
  */
 export async function createApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger: logger.child({ component: "db" }) });
+  const db = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    logger: logger.child({ component: "db" }),
+    // graphile-worker keeps a connection for LISTEN and runs its workers' queries beside the
+    // app's: on embedded Postgres it needs more than the one connection used there otherwise.
+    ...(!config.databaseUrl && config.jobQueue === "postgres" ? { max: 8 } : {}),
+  });
   try {
     const applied = await migrate(db.pool);
     if (applied.length) logger.info({ applied }, "database migrated");
@@ -80,14 +116,57 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const log = new PgConversationLog(db.pool);
     const handoffs = new HandoffStore(db.pool);
     const metrics = new Metrics();
-    const inbox = new Inbox(overrides.concurrency ?? 8);
-    const pipeline = new Pipeline({ log, handoffs, supervisor: supervisor as unknown as SupervisorRunnable, inbox, logger, metrics });
+    const queue = await createQueue(config, db, logger, overrides.concurrency ?? config.workerConcurrency);
+    metrics.observeQueue(() => queue.depth());
+    const outcomes = new OutcomeWaiter({
+      pool: db.pool,
+      logger,
+      listenUrl: db.mode === "server" ? db.url : undefined,
+      ...(overrides.replyTimeoutMs ? { timeoutMs: overrides.replyTimeoutMs } : {}),
+    });
+    await outcomes.start();
+    const leases = new ConversationLeases({ pool: db.pool, logger, leaseMs: config.workerLeaseMs, waitMs: 2 * config.workerLeaseMs });
+    const pipeline = new Pipeline({
+      log,
+      handoffs,
+      supervisor: overrides.supervisor ?? (supervisor as unknown as SupervisorRunnable),
+      queue,
+      outcomes,
+      leases,
+      attempts: new AttemptLog(db.pool),
+      logger,
+      metrics,
+    });
+    const memory = new GraphMemory(supervisor as unknown as CheckpointedGraph);
+    const handoffService = new HandoffService({
+      store: handoffs,
+      log,
+      deliverer: pipeline,
+      memory,
+      logger,
+      slaMinutes: config.handoffSlaMinutes,
+      supportHours: config.supportHours,
+      ...(overrides.now ? { now: overrides.now } : {}),
+      ...(overrides.slaCheckIntervalMs ? { slaCheckIntervalMs: overrides.slaCheckIntervalMs } : {}),
+    });
+    pipeline.observeHandoffs(handoffService);
+    let working = false;
+    const startWorker = async () => {
+      if (working) return;
+      working = true;
+      await queue.start((job, attempt) => pipeline.runJob(job, attempt), { skipPlatforms: () => pipeline.undeliverablePlatforms() });
+    };
+    if (overrides.startWorker !== false) await startWorker();
     return {
       config,
       db,
       log,
       handoffs,
       pipeline,
+      queue,
+      startWorker,
+      handoffService,
+      memory,
       router,
       offlineRouter,
       registry,
@@ -95,7 +174,11 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       metrics,
       logger,
       close: async () => {
-        await inbox.drain();
+        // Stop taking work; what runs finishes (or is released to another worker).
+        await queue.stop();
+        await outcomes.stop();
+        leases.close();
+        await handoffService.close();
         await db.close();
       },
     };
@@ -103,6 +186,24 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     await db.close().catch(() => {});
     throw err;
   }
+}
+
+/**
+ * The inbox: graphile-worker on a Postgres server, the in-process queue on embedded Postgres
+ * (JOB_QUEUE overrides either). graphile-worker also runs over PGlite's wire port: without named
+ * prepared statements (the port's connections share one session) and without LISTEN/NOTIFY (the
+ * port does not carry notifications), so its workers poll; jobs added in this process wake them
+ * at once. It is not the embedded default: one process owns an embedded database anyway, and
+ * graphile-worker needs several connections there (see `createApp`).
+ */
+async function createQueue(config: Config, db: Database, logger: Logger, concurrency: number): Promise<JobQueue> {
+  const kind = config.jobQueue ?? (db.mode === "server" ? "postgres" : "memory");
+  if (kind === "memory") {
+    return new InProcessJobQueue({ logger, concurrency, maxAttempts: config.jobMaxAttempts });
+  }
+  const embedded = db.mode !== "server";
+  await GraphileJobQueue.installSchema(db.pool, logger, embedded);
+  return new GraphileJobQueue({ pool: db.pool, logger, concurrency, maxAttempts: config.jobMaxAttempts, embedded, leaseMs: config.workerLeaseMs });
 }
 
 function buildRouter(config: Config, offline: OfflineRouter, model: BaseChatModel | undefined, registry: WorkerRegistry): Router {

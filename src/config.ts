@@ -49,6 +49,17 @@ export interface Config {
   handoffSlaMinutes: number;
   /** When the support team works (`SUPPORT_HOURS`). Unset: always. */
   supportHours: SupportHours | undefined;
+  /**
+   * `postgres`: graphile-worker, shared by every process (the default with DATABASE_URL);
+   * `memory`: in this process only (the default, and the only choice, on embedded Postgres).
+   */
+  jobQueue: "postgres" | "memory" | undefined;
+  /** Messages a worker process handles at once, each of a different conversation. Default 8. */
+  workerConcurrency: number;
+  /** Attempts per message before it goes to a person. Default 4. */
+  jobMaxAttempts: number;
+  /** A worker not heard from for this long is dead; its messages go to another worker. Default 30000. */
+  workerLeaseMs: number;
 }
 
 export type RouterMode = "offline" | "llm" | "hybrid";
@@ -71,6 +82,17 @@ const positiveNumber = (fallback: number) =>
     const n = Number(v);
     if (!Number.isFinite(n) || n < 0) {
       ctx.addIssue({ code: "custom", message: `must be a non-negative number, got "${v}"` });
+      return z.NEVER;
+    }
+    return n;
+  });
+
+const wholeNumber = (fallback: number, min: number) =>
+  optionalString.transform((v, ctx) => {
+    if (v === undefined) return fallback;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) {
+      ctx.addIssue({ code: "custom", message: `must be a whole number of at least ${min}, got "${v}"` });
       return z.NEVER;
     }
     return n;
@@ -115,6 +137,10 @@ const EnvSchema = z.object({
   WORKER_TIMEOUT_MS: positiveNumber(20_000),
   REFUND_APPROVAL_LIMIT: positiveNumber(100),
   HANDOFF_SLA_MINUTES: positiveNumber(15),
+  JOB_QUEUE: optionalString.pipe(z.enum(["postgres", "memory"]).optional()),
+  WORKER_CONCURRENCY: wholeNumber(8, 1),
+  JOB_MAX_ATTEMPTS: wholeNumber(4, 1),
+  WORKER_LEASE_MS: wholeNumber(30_000, 500),
   SUPPORT_HOURS: optionalString.transform((v, ctx) => {
     if (v === undefined) return undefined;
     try {
@@ -170,6 +196,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     refundApprovalLimit: e.REFUND_APPROVAL_LIMIT,
     handoffSlaMinutes: e.HANDOFF_SLA_MINUTES,
     supportHours: e.SUPPORT_HOURS,
+    jobQueue: e.JOB_QUEUE,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    jobMaxAttempts: e.JOB_MAX_ATTEMPTS,
+    workerLeaseMs: e.WORKER_LEASE_MS,
   };
 }
 
@@ -189,6 +219,9 @@ export function describeConfig(c: Config): string[] {
       : "Slack: off — set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode)",
     c.discordToken ? "Discord: on" : "Discord: off — set DISCORD_TOKEN (and DISCORD_APPLICATION_ID for /support)",
     c.consoleToken ? "Console: on at /console" : "Console: off — set CONSOLE_TOKEN",
+    c.slackHandoffChannel || c.discordHandoffChannel
+      ? `Handoffs: staff cards in ${[c.slackHandoffChannel ? "Slack" : "", c.discordHandoffChannel ? "Discord" : ""].filter(Boolean).join(" and ")}; re-announced after ${c.handoffSlaMinutes} min unclaimed; support hours ${c.supportHours?.spec ?? "always"}`
+      : "Handoffs: console and API only — set SLACK_HANDOFF_CHANNEL or DISCORD_HANDOFF_CHANNEL for a staff channel",
     c.apiToken ? "API: /api/messages requires API_TOKEN" : "API: /api/messages is open (set API_TOKEN to require a token)",
   ];
 }

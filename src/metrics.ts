@@ -10,9 +10,33 @@ export class Metrics {
   readonly replyLatency = new client.Histogram({ name: "switchboard_reply_latency_seconds", help: "From receipt to reply", buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30], registers: [this.registry] });
   readonly handoffs = new client.Counter({ name: "switchboard_handoffs_total", help: "Handoffs opened, by reason", labelNames: ["reason"], registers: [this.registry] });
   readonly errors = new client.Counter({ name: "switchboard_errors_total", help: "Errors by stage", labelNames: ["stage"], registers: [this.registry] });
-  readonly inboxDepth = new client.Gauge({ name: "switchboard_inbox_depth", help: "Conversations with queued or running messages", registers: [this.registry] });
+  /** Jobs by state, read from the queue at each scrape (see `observeQueue`); across all processes for the Postgres queue. */
+  readonly queueDepth = new client.Gauge({
+    name: "switchboard_queue_depth",
+    help: "Inbox jobs by state: ready (waiting for a worker), scheduled (waiting out a retry backoff), running, failed (out of attempts)",
+    labelNames: ["state"],
+    registers: [this.registry],
+    collect: async () => {
+      if (!this.#depth) return;
+      try {
+        const depth = await this.#depth();
+        for (const [state, n] of Object.entries(depth)) this.queueDepth.set({ state }, n);
+      } catch {
+        // The database is unreachable: leave the last values; /healthz reports it.
+      }
+    },
+  });
+  readonly jobLatency = new client.Histogram({ name: "switchboard_job_latency_seconds", help: "From receipt of a message to the end of its job (queue wait and retries included), by result", labelNames: ["result"], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120], registers: [this.registry] });
+  readonly jobRetries = new client.Counter({ name: "switchboard_job_retries_total", help: "Job attempts that failed and were scheduled again with a backoff", registers: [this.registry] });
+  readonly jobFailures = new client.Counter({ name: "switchboard_job_failures_total", help: "Messages whose last attempt failed; each went to a person", registers: [this.registry] });
+  #depth: (() => Promise<Record<string, number>>) | undefined;
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: "switchboard_" });
+  }
+
+  /** Where `switchboard_queue_depth` comes from. */
+  observeQueue(depth: () => Promise<Record<string, number>>): void {
+    this.#depth = depth;
   }
 }

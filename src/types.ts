@@ -66,7 +66,9 @@ export type HandoffReason =
   | "worker_timeout"
   | "needs_approval"
   | "needs_engineer"
-  | "model_failed";
+  | "model_failed"
+  /** Every attempt at processing the message failed (model, platform or database errors). */
+  | "processing_failed";
 
 export interface HandoffInfo {
   id: string;

@@ -65,6 +65,7 @@ export const HANDOFF_TEXT: Record<HandoffDecision["reason"], string> = {
   worker_failed: "Part of your question hit a problem on my side, so I've asked a person to follow up right here.",
   worker_timeout: "Part of your question took too long to answer, so I've asked a person to follow up right here.",
   model_failed: "Something went wrong on my side, so I've passed your message to a person, who will reply right here.",
+  processing_failed: "I kept running into a problem answering this, so I've passed your message to a person, who will reply right here.",
 };
 
 /** Failed worker runs as user-facing notes, so a partial answer says what is missing. */

@@ -5,6 +5,7 @@ import { createApp, type App } from "../../src/app.ts";
 import { describeConfig, loadConfig, type Config } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
+import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
 import { SwitchboardError, errorMessage } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import type { Outcome } from "../../src/types.ts";
@@ -125,6 +126,10 @@ export function buildProgram(): Command {
       const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
       try {
         const applied = await migrate(db.pool);
+        // The job queue's own schema (graphile-worker), where the shared queue runs.
+        if ((config.jobQueue ?? (db.mode === "server" ? "postgres" : "memory")) === "postgres") {
+          await GraphileJobQueue.installSchema(db.pool, logger, db.mode !== "server");
+        }
         process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "database is up to date\n");
       } finally {
         await db.close();

@@ -2,18 +2,30 @@ import type { FastifyInstance } from "fastify";
 import type { ChannelAdapter } from "../adapter.ts";
 import { createApp } from "../../src/app.ts";
 import { describeConfig, type Config } from "../../src/config.ts";
+import { ConfigError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { createDiscordAdapter } from "../discord/index.ts";
 import { createHttpServer } from "../http/server.ts";
 import { createSlackAdapter, isSlackConfigured } from "../slack/index.ts";
+import { attachStaffChannels } from "../staff-channels.ts";
+import { startAdapters } from "./platform-connections.ts";
+
+/** `all`: everything in one process (the default); `gateway`: adapters and HTTP only, processing is left to `switchboard worker`. */
+export type ServeRole = "all" | "gateway";
 
 /**
  * `switchboard serve`: everything in one process — the HTTP server, the platform adapters that
- * are configured, and processing. Stops cleanly on SIGTERM/SIGINT.
+ * are configured, and processing. With `role: "gateway"`, the HTTP server and the adapters only:
+ * messages are stored and queued here and answered by `switchboard worker` processes. Stops
+ * cleanly on SIGTERM/SIGINT: no new work, in-flight jobs finish (or go back to the queue).
  */
-export async function serve(config: Config, logger: Logger): Promise<void> {
+export async function serve(config: Config, logger: Logger, role: ServeRole = "all"): Promise<void> {
   for (const line of describeConfig(config)) logger.info(line);
-  const app = await createApp(config, logger);
+  const app = await createApp(config, logger, { startWorker: false });
+  if (role === "gateway" && app.queue.kind === "memory") {
+    await app.close();
+    throw new ConfigError("serve --role gateway leaves processing to `switchboard worker` processes: it needs the shared queue (DATABASE_URL, and JOB_QUEUE unset or postgres)");
+  }
   const adapters: ChannelAdapter[] = [];
   const plugins: Array<(f: FastifyInstance) => Promise<void> | void> = [];
   if (isSlackConfigured(config)) {
@@ -24,6 +36,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
       // for them before answering Slack costs ~1 ms and means nothing acknowledged is unstored.
       processBeforeResponse: true,
       isKnownConversation: async (key) => (await app.log.findConversationByKey("slack", key)) !== undefined,
+      ...(config.slackHandoffChannel ? { staff: { channel: config.slackHandoffChannel, actions: app.handoffService } } : {}),
     });
     adapters.push(slack);
     plugins.push(async (f) => {
@@ -37,16 +50,23 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
         applicationId: config.discordApplicationId,
         apiUrl: config.discordApiUrl,
         logger: logger.child({ component: "discord" }),
+        ...(config.discordHandoffChannel ? { staff: { channel: config.discordHandoffChannel, actions: app.handoffService } } : {}),
       }),
     );
   }
   for (const adapter of adapters) app.pipeline.attach(adapter);
+  attachStaffChannels(app, config, logger);
 
   const http = await createHttpServer(app, plugins);
-  await app.pipeline.recover();
+  if (role === "all") {
+    // Replies need the adapters attached above: start taking jobs only now.
+    await app.startWorker();
+    await app.pipeline.recover();
+  }
+  app.handoffService.start();
   const address = await http.listen({ port: config.port, host: process.env["HOST"] ?? "0.0.0.0" });
-  for (const adapter of adapters) await adapter.start(app.pipeline);
-  logger.info({ address }, `Switchboard is listening on ${address} (try POST /api/messages)`);
+  const connections = await startAdapters(app, adapters, logger);
+  logger.info({ address, role }, `Switchboard is listening on ${address} (try POST /api/messages)`);
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -54,7 +74,7 @@ export async function serve(config: Config, logger: Logger): Promise<void> {
     stopping = true;
     logger.info({ signal }, "shutting down: no new work, finishing what is in flight");
     await http.close();
-    for (const adapter of adapters) await adapter.stop().catch(() => {});
+    await connections.stop();
     await app.close();
     logger.info("stopped");
   };

@@ -21,6 +21,7 @@ import { DiscordDelivery } from "./delivery.ts";
 import { QUESTION_OPTION, SUPPORT_COMMAND, registerCommands } from "./commands.ts";
 import { describeDiscordError, redactUrls } from "./errors.ts";
 import { RecentIds } from "./recent-ids.ts";
+import { createStaffHooks, type DiscordStaffOptions } from "./staff.ts";
 
 /** How a mention in a server channel is answered. */
 export type MentionMode = "thread" | "reply";
@@ -45,6 +46,11 @@ export interface DiscordAdapterOptions {
   commandGuildId?: string | undefined;
   /** Extra @discordjs/rest options, e.g. `{ retries: 0, timeout: 3000 }` in tests. */
   rest?: Partial<RESTOptions> | undefined;
+  /**
+   * The staff channel for handoffs (DISCORD_HANDOFF_CHANNEL): card buttons and replies in card
+   * threads go to `staff.actions`; nothing said there is treated as a customer message.
+   */
+  staff?: DiscordStaffOptions | undefined;
 }
 
 export interface DiscordAdapter extends ChannelAdapter {
@@ -104,6 +110,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
   });
   /** Message and interaction ids already handed to the core by this process (gateway replays). */
   const seen = new RecentIds();
+  const staff = options.staff ? createStaffHooks(options.staff, logger) : undefined;
   // discord.js's own debug line shows the first two parts of the token; show none of it.
   const redact = (text: string) =>
     redactUrls(text.split(options.token).join("[redacted]")).replace(/Provided token: \S+/, "Provided token: [redacted]");
@@ -214,6 +221,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     const me = client.user;
     if (!me || message.author.bot || message.author.id === me.id || message.webhookId) return;
     if (message.type !== MessageType.Default && message.type !== MessageType.Reply) return;
+    if (staff && (await staff.onMessage(message))) return;
     const text = questionText(message, me.id);
     const intake = classify(message, me.id, text);
     if (!intake) return;
@@ -297,6 +305,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
   }
 
   function onInteraction(interaction: Interaction): Promise<void> {
+    if (staff && interaction.isButton()) return staff.onInteraction(interaction).then(() => undefined);
     if (!interaction.isChatInputCommand() || interaction.commandName !== SUPPORT_COMMAND) {
       return Promise.resolve();
     }

@@ -3,7 +3,10 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import { z } from "zod";
 import type { App } from "../../src/app.ts";
 import { InputError, SwitchboardError } from "../../src/errors.ts";
-import { MAX_MESSAGE_CHARS, PLATFORMS } from "../../src/types.ts";
+import { ReplyTimeoutError } from "../../src/inbox/outcome-waiter.ts";
+import { MAX_MESSAGE_CHARS, PLATFORMS, type Outcome } from "../../src/types.ts";
+import { consolePlugin } from "../console/index.ts";
+import { registerHandoffRoutes } from "./handoff-routes.ts";
 
 /** Largest JSON body the API accepts, in bytes (a message is at most MAX_MESSAGE_CHARS). */
 export const API_BODY_LIMIT = 64 * 1024;
@@ -87,7 +90,15 @@ export async function createHttpServer(app: App, plugins: Array<(f: FastifyInsta
         messageId: submission.messageId,
       });
     }
-    const outcome = await submission.done;
+    let outcome: Outcome;
+    try {
+      outcome = await submission.done;
+    } catch (err) {
+      // Stored and queued, but no worker answered in time (all busy, or retrying): the answer
+      // still comes, in the conversation (GET /api/conversations/:id).
+      if (!(err instanceof ReplyTimeoutError)) throw err;
+      return reply.status(202).send({ conversationId: submission.conversationId, messageId: submission.messageId, reply: null, pending: true, routes: [], handoff: null });
+    }
     if (outcome.kind === "relayed") {
       return { conversationId: outcome.conversationId, messageId: outcome.messageId, reply: null, relayed: true, routes: [], handoff: null };
     }
@@ -124,10 +135,8 @@ export async function createHttpServer(app: App, plugins: Array<(f: FastifyInsta
     };
   });
 
-  fastify.get("/api/handoffs", { preHandler: consoleAuth }, async (req) => {
-    const q = z.object({ status: z.enum(["open", "claimed", "resolved"]).optional() }).parse(req.query ?? {});
-    return { handoffs: await app.handoffs.list(q.status ? { status: q.status } : {}) };
-  });
+  registerHandoffRoutes(fastify, app, consoleAuth);
+  await fastify.register(consolePlugin(app));
 
   fastify.get("/healthz", async (_req, reply) => {
     try {

@@ -12,6 +12,7 @@ import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_EVENTS_PATH, FastifyReceiver } from "
 import { registerListeners } from "./listeners.ts";
 import { BoundedSet } from "./memory.ts";
 import { renderReply } from "./render.ts";
+import { registerStaffHandlers, type SlackStaffOptions } from "./staff.ts";
 
 export type SlackConfig = Pick<Config, "slackBotToken" | "slackSigningSecret" | "slackAppToken" | "slackApiUrl">;
 export type SlackTransport = "http" | "socket";
@@ -49,6 +50,11 @@ export interface SlackAdapterOptions {
   memorySize?: number;
   /** Socket Mode client timings (ms), for tests. Defaults are the client's (5000 / 30000). */
   socketMode?: { clientPingTimeoutMs?: number; serverPingTimeoutMs?: number; autoReconnect?: boolean };
+  /**
+   * The staff channel for handoffs (SLACK_HANDOFF_CHANNEL): card button clicks and replies in
+   * card threads go to `staff.actions`; nothing said there is treated as a customer message.
+   */
+  staff?: SlackStaffOptions;
 }
 
 export interface SlackAdapter extends ChannelAdapter {
@@ -162,6 +168,7 @@ class BoltSlackAdapter implements SlackAdapter {
       track: (work) => this.#track(work),
       memorySize: options.memorySize ?? 10_000,
     });
+    if (options.staff) registerStaffHandlers(this.#app, options.staff, this.#log);
 
     const http = this.#http;
     const path = options.path ?? DEFAULT_EVENTS_PATH;

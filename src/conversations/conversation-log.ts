@@ -1,9 +1,11 @@
 import type { RoutingDecision } from "../../agents/router/types.ts";
+import type pg from "pg";
 import type {
   ConversationStatus,
   HandoffReason,
   InboundMessage,
   Platform,
+  ReplySection,
   SourceRef,
 } from "../types.ts";
 
@@ -16,12 +18,19 @@ export interface ConversationLog {
    * Stores an inbound message (creating its conversation on first sight) in one transaction.
    * A message whose platform id was seen before is not stored again: `duplicate`.
    */
-  receive(message: InboundMessage): Promise<ReceiveResult>;
+  receive(message: InboundMessage, hooks?: ReceiveHooks): Promise<ReceiveResult>;
   getConversation(id: string): Promise<ConversationRow | undefined>;
   findConversationByKey(platform: Platform, key: string): Promise<ConversationRow | undefined>;
   getMessage(id: string): Promise<MessageRow | undefined>;
+  /** The conversation's newest message from the user (where a later reply is delivered from). */
+  latestInbound(conversationId: string): Promise<MessageRow | undefined>;
   /** Inbound messages stored but not finished (after a crash), oldest first. */
   unfinishedMessages(): Promise<MessageRow[]>;
+  /**
+   * Ids of the unfinished inbound messages of a message's conversation, up to and including it
+   * (when it is unfinished itself), in arrival order.
+   */
+  unfinishedUpTo(messageId: string): Promise<string[]>;
   setMessageStatus(id: string, status: "processing" | "done" | "failed", error?: string): Promise<void>;
   recordRouting(messageId: string, decision: RoutingDecision): Promise<void>;
   recordWorkerRun(messageId: string, run: WorkerRunRecord): Promise<void>;
@@ -31,6 +40,8 @@ export interface ConversationLog {
    */
   recordOutbound(out: OutboundRecord): Promise<{ id: string; created: boolean }>;
   markOutbound(id: string, status: "sent" | "failed", error?: string): Promise<void>;
+  /** The outbound message recorded under an idempotency key, if any. */
+  findOutbound(idempotencyKey: string): Promise<OutboundRow | undefined>;
   setUnclearStreak(conversationId: string, streak: number): Promise<void>;
   /** The customer linked to a platform account, or undefined when it is not linked. */
   linkedCustomer(platform: Platform, platformUserId: string): Promise<string | undefined>;
@@ -38,6 +49,14 @@ export interface ConversationLog {
   /** The transcript with each message's routing decision and worker runs. */
   transcript(conversationId: string): Promise<TranscriptEntry[]>;
   searchConversations(query: SearchQuery): Promise<ConversationRow[]>;
+}
+
+export interface ReceiveHooks {
+  /**
+   * Runs inside the transaction that stores a new (not duplicate) message, before it commits:
+   * the job queue adds the message's job here, so both commit or neither does.
+   */
+  onAccepted?(tx: Pick<pg.ClientBase, "query">, stored: { messageId: string; conversationId: string }): Promise<void>;
 }
 
 export type ReceiveResult =
@@ -98,6 +117,20 @@ export interface OutboundRecord {
   author: { kind: "bot" } | { kind: "agent"; name: string } | { kind: "system" };
   platform: Platform;
   idempotencyKey: string;
+  /** What the adapter renders besides the text, kept so a retry re-delivers the same reply. */
+  payload?: OutboundPayload;
+}
+
+export interface OutboundPayload {
+  sections: ReplySection[];
+  footer?: string;
+}
+
+export interface OutboundRow {
+  id: string;
+  status: string;
+  text: string;
+  payload: OutboundPayload | null;
 }
 
 export interface RoutingTrace {

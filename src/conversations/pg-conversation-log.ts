@@ -6,6 +6,8 @@ import type {
   ConversationRow,
   MessageRow,
   OutboundRecord,
+  OutboundRow,
+  ReceiveHooks,
   ReceiveResult,
   SearchQuery,
   TranscriptEntry,
@@ -16,7 +18,7 @@ import type {
 export class PgConversationLog implements ConversationLog {
   constructor(private readonly pool: pg.Pool) {}
 
-  async receive(m: InboundMessage): Promise<ReceiveResult> {
+  async receive(m: InboundMessage, hooks: ReceiveHooks = {}): Promise<ReceiveResult> {
     const client = await this.pool.connect();
     try {
       await client.query("begin");
@@ -31,7 +33,7 @@ export class PgConversationLog implements ConversationLog {
       const inserted = await client.query<{ id: string }>(
         `insert into messages (conversation_id, direction, author_kind, author_id, text, platform,
                                platform_message_id, reply_context, status, created_at)
-         values ($1, 'in', 'user', $2, $3, $4, $5, $6, 'received', coalesce($7, now()))
+         values ($1, 'in', 'user', $2, $3, $4, $5, $6, 'received', coalesce($7, clock_timestamp()))
          on conflict (platform, platform_message_id) do nothing
          returning id`,
         [
@@ -45,18 +47,20 @@ export class PgConversationLog implements ConversationLog {
         ],
       );
       if (inserted.rows[0]) {
+        await hooks.onAccepted?.(client, { messageId: inserted.rows[0].id, conversationId: conversation.id });
         await client.query("commit");
         return { status: "accepted", messageId: inserted.rows[0].id, conversation };
       }
-      // A redelivery: keep nothing of this attempt (not even the updated_at bump).
+      // A redelivery: keep nothing of this attempt (not even the updated_at bump). The lookups
+      // use this client: with a one-connection pool (embedded), asking the pool would deadlock.
       await client.query("rollback");
-      const existing = await this.pool.query<{ id: string; conversation_id: string }>(
+      const existing = await client.query<{ id: string; conversation_id: string }>(
         "select id, conversation_id from messages where platform = $1 and platform_message_id = $2",
         [m.platform, m.platformMessageId],
       );
       const row = existing.rows[0]!;
-      const original = await this.getConversation(row.conversation_id);
-      return { status: "duplicate", messageId: row.id, conversation: original ?? conversation };
+      const original = await client.query<ConversationDbRow>("select * from conversations where id = $1", [row.conversation_id]);
+      return { status: "duplicate", messageId: row.id, conversation: original.rows[0] ? toConversation(original.rows[0]) : conversation };
     } catch (err) {
       await client.query("rollback").catch(() => {});
       throw err;
@@ -84,12 +88,34 @@ export class PgConversationLog implements ConversationLog {
     return r.rows[0] && toMessage(r.rows[0]);
   }
 
+  async latestInbound(conversationId: string): Promise<MessageRow | undefined> {
+    if (!isUuid(conversationId)) return undefined;
+    const r = await this.pool.query<MessageDbRow>(
+      `select * from messages where conversation_id = $1 and direction = 'in'
+       order by created_at desc, id desc limit 1`,
+      [conversationId],
+    );
+    return r.rows[0] && toMessage(r.rows[0]);
+  }
+
   async unfinishedMessages(): Promise<MessageRow[]> {
     const r = await this.pool.query<MessageDbRow>(
       `select * from messages where direction = 'in' and status in ('received', 'processing')
        order by created_at, id`,
     );
     return r.rows.map(toMessage);
+  }
+
+  async unfinishedUpTo(messageId: string): Promise<string[]> {
+    const r = await this.pool.query<{ id: string }>(
+      `select m.id from messages m join messages self on self.id = $1
+       where m.conversation_id = self.conversation_id and m.direction = 'in'
+         and m.status in ('received', 'processing')
+         and (m.created_at, m.id) <= (self.created_at, self.id)
+       order by m.created_at, m.id`,
+      [messageId],
+    );
+    return r.rows.map((row) => row.id);
   }
 
   async setMessageStatus(id: string, status: "processing" | "done" | "failed", error?: string): Promise<void> {
@@ -130,8 +156,8 @@ export class PgConversationLog implements ConversationLog {
   async recordOutbound(out: OutboundRecord): Promise<{ id: string; created: boolean }> {
     const inserted = await this.pool.query<{ id: string }>(
       `insert into messages (conversation_id, direction, author_kind, author_id, text, platform,
-                             status, in_reply_to, idempotency_key)
-       values ($1, 'out', $2, $3, $4, $5, 'pending', $6, $7)
+                             status, in_reply_to, idempotency_key, payload)
+       values ($1, 'out', $2, $3, $4, $5, 'pending', $6, $7, $8)
        on conflict (idempotency_key) do nothing
        returning id`,
       [
@@ -142,6 +168,7 @@ export class PgConversationLog implements ConversationLog {
         out.platform,
         out.inReplyTo,
         out.idempotencyKey,
+        out.payload ? JSON.stringify(out.payload) : null,
       ],
     );
     if (inserted.rows[0]) return { id: inserted.rows[0].id, created: true };
@@ -157,6 +184,14 @@ export class PgConversationLog implements ConversationLog {
       status,
       error ?? null,
     ]);
+  }
+
+  async findOutbound(idempotencyKey: string): Promise<OutboundRow | undefined> {
+    const r = await this.pool.query<OutboundRow>(
+      "select id, status, text, payload from messages where idempotency_key = $1",
+      [idempotencyKey],
+    );
+    return r.rows[0];
   }
 
   async setUnclearStreak(conversationId: string, streak: number): Promise<void> {

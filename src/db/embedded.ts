@@ -4,6 +4,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 import { StorageError } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { useSequencedQueue } from "./wire-queue.ts";
 
 /**
  * Embedded Postgres: PGlite (Postgres compiled to WebAssembly) with its data in a folder, served
@@ -58,6 +59,8 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   try {
     db = await PGlite.create(pgDir);
     server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
+    // Concurrent queries from several connections must not interleave (see wire-queue.ts).
+    useSequencedQueue(server, db);
     await server.start();
     const port = Number(server.getServerConn().split(":").pop());
     writeLock(lockPath, { pid: process.pid, port }, "w");

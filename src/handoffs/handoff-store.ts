@@ -75,6 +75,8 @@ export interface HandoffFilter {
   /** Only handoffs opened at most this many minutes before `now`. */
   maxAgeMinutes?: number;
   conversationId?: string;
+  /** One handoff (its queue entry). */
+  id?: string;
   /** Default 100. */
   limit?: number;
 }
@@ -198,10 +200,11 @@ export class HandoffStore {
     return { handoff: await this.require(id), changed: false };
   }
 
-  async addEvent(handoffId: string, kind: HandoffEventKind, actor: string, text = ""): Promise<HandoffEvent> {
+  /** Records a transition; `at` defaults to now. */
+  async addEvent(handoffId: string, kind: HandoffEventKind, actor: string, text = "", at?: Date): Promise<HandoffEvent> {
     const r = await this.pool.query<HandoffEventDbRow>(
-      "insert into handoff_events (handoff_id, kind, actor, text) values ($1, $2, $3, $4) returning *",
-      [handoffId, kind, actor, text],
+      "insert into handoff_events (handoff_id, kind, actor, text, at) values ($1, $2, $3, $4, coalesce($5::timestamptz, now())) returning *",
+      [handoffId, kind, actor, text, at ?? null],
     );
     return toEvent(r.rows[0]!);
   }
@@ -234,25 +237,32 @@ export class HandoffStore {
     return r.rows[0] && toHandoff(r.rows[0]);
   }
 
-  async markAnnounced(id: string, at: Date, reannounced: boolean): Promise<void> {
-    await this.pool.query(
-      `update handoffs set announced_at = $2, reannounce_count = reannounce_count + $3 where id = $1`,
-      [id, at, reannounced ? 1 : 0],
-    );
+  /** Staff were told about the handoff at `at` (its card was posted). */
+  async markAnnounced(id: string, at: Date): Promise<void> {
+    await this.pool.query("update handoffs set announced_at = $2 where id = $1", [id, at]);
   }
 
-  /** Open (unclaimed) handoffs staff were last told about at or before `cutoff`, oldest first. */
-  async unclaimedSince(cutoff: Date): Promise<HandoffRow[]> {
+  /**
+   * Takes the open (unclaimed) handoffs staff were last told about at or before `cutoff`, marking
+   * them announced at `now`, in one statement: with several processes checking the SLA, each
+   * overdue handoff is re-announced by exactly one of them.
+   */
+  async takeOverdue(cutoff: Date, now: Date): Promise<HandoffRow[]> {
     const r = await this.pool.query<HandoffDbRow>(
-      `select * from handoffs where status = 'open' and coalesce(announced_at, created_at) <= $1
-       order by created_at limit 100`,
-      [cutoff],
+      `update handoffs set announced_at = $2, reannounce_count = reannounce_count + 1
+       where id in (
+         select id from handoffs where status = 'open' and coalesce(announced_at, created_at) <= $1
+         order by created_at limit 100
+       ) and status = 'open' and coalesce(announced_at, created_at) <= $1
+       returning *`,
+      [cutoff, now],
     );
-    return r.rows.map(toHandoff);
+    return r.rows.map(toHandoff).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
   }
 
   /** The queue, oldest first, with platform, user, routes and waiting time as of `now`. */
   async list(filter: HandoffFilter = {}, now: Date = new Date()): Promise<HandoffListItem[]> {
+    if ((filter.id !== undefined && !isUuid(filter.id)) || (filter.conversationId !== undefined && !isUuid(filter.conversationId))) return [];
     const status = filter.status === "active" ? null : (filter.status ?? null);
     const r = await this.pool.query<HandoffDbRow & ListExtraDbRow>(
       `select h.*, c.platform, c.user_id, c.conversation_key,
@@ -270,6 +280,7 @@ export class HandoffStore {
          and ($5::double precision is null or h.created_at <= $7::timestamptz - make_interval(secs => $5 * 60))
          and ($6::double precision is null or h.created_at >= $7::timestamptz - make_interval(secs => $6 * 60))
          and ($8::uuid is null or h.conversation_id = $8)
+         and ($10::uuid is null or h.id = $10)
        order by h.created_at, h.id
        limit $9`,
       [
@@ -280,8 +291,9 @@ export class HandoffStore {
         filter.minAgeMinutes ?? null,
         filter.maxAgeMinutes ?? null,
         now,
-        filter.conversationId && isUuid(filter.conversationId) ? filter.conversationId : null,
+        filter.conversationId ?? null,
         filter.limit ?? 100,
+        filter.id ?? null,
       ],
     );
     return r.rows.map((row) => ({

@@ -346,6 +346,37 @@ export class DiscordStandIn {
     return { id, token, payload };
   }
 
+  /** A person clicks a message component (a button) on a message in a guild channel. */
+  clickButton(input: { channelId: string; messageId: string; customId: string; author?: StandInUser }): { id: string; token: string } {
+    const author = input.author ?? this.users.bob;
+    const channel = this.#channels.get(input.channelId);
+    if (!channel?.guild_id) throw new Error(`stand-in: no guild channel ${input.channelId}`);
+    const id = snowflake();
+    const token = `interaction-token-${id}-${Math.random().toString(36).slice(2)}`;
+    this.#interactions.set(token, { id, applicationId: this.applicationId, token, channelId: channel.id, acknowledged: null, expired: false, original: null });
+    this.dispatch("INTERACTION_CREATE", {
+      id,
+      application_id: this.applicationId,
+      type: 3,
+      token,
+      version: 1,
+      data: { custom_id: input.customId, component_type: 2 },
+      message: { ...this.#message({ id: input.messageId, channel, author: this.bot, content: "" }), components: [] },
+      channel_id: channel.id,
+      channel: { id: channel.id, type: channel.type, ...(channel.name ? { name: channel.name } : {}), guild_id: channel.guild_id },
+      guild_id: this.guildId,
+      guild_locale: "en-US",
+      locale: "en-US",
+      app_permissions: "309237713920",
+      entitlements: [],
+      authorizing_integration_owners: { "0": this.guildId },
+      context: 0,
+      attachment_size_limit: 10_485_760,
+      member: { user: author, roles: [], permissions: "2248473465835073", joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, nick: null },
+    });
+    return { id, token };
+  }
+
   /** Sends a dispatch to the connected client (or keeps it for the replay on RESUME). */
   dispatch(t: string, d: Json): DispatchFrame {
     const session = this.#session;
@@ -615,6 +646,15 @@ export class DiscordStandIn {
         ...(body.message_reference ? { reference: { ...body.message_reference, channel_id: channel.id } } : {}),
       });
       return [200, { ...message, flags: body.flags ?? 0 }];
+    }
+    if ((m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path)) && method === "PATCH") {
+      if (!bot) return unauthorized;
+      const channel = this.#channels.get(m[1] ?? "");
+      if (!channel) return [404, { code: 10003, message: "Unknown Channel" }];
+      if (this.#messages.get(m[2] ?? "") !== channel.id) return [404, { code: 10008, message: "Unknown Message" }];
+      const body = (call.body ?? {}) as { content?: string; components?: unknown[] };
+      const message = this.#message({ id: m[2] ?? "", channel, author: this.bot, content: body.content ?? "" });
+      return [200, { ...message, components: body.components ?? [], edited_timestamp: new Date().toISOString() }];
     }
     if ((m = /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path)) && method === "POST") {
       if (!bot) return unauthorized;

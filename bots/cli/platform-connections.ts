@@ -1,0 +1,70 @@
+import type { ChannelAdapter } from "../adapter.ts";
+import type { App } from "../../src/app.ts";
+import { SessionLock } from "../../src/db/session-lock.ts";
+import { errorMessage } from "../../src/errors.ts";
+import type { Logger } from "../../src/logger.ts";
+
+/** The running adapters of a gateway; `stop` closes them and gives up their locks. */
+export interface PlatformConnections {
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a gateway's adapters. A connection the platform allows only once per bot (the Discord
+ * gateway, Slack Socket Mode) is opened only while this process holds its Postgres advisory lock:
+ * a second gateway serves HTTP at once and waits for the lock, taking over when the holder's
+ * database session ends (it stopped or died). Slack over HTTP needs no lock: any number of
+ * gateways can take its events behind a load balancer.
+ */
+export async function startAdapters(app: App, adapters: ChannelAdapter[], logger: Logger, retryMs?: number): Promise<PlatformConnections> {
+  const log = logger.child({ component: "gateway" });
+  const locks: SessionLock[] = [];
+  const running = new Set<ChannelAdapter>();
+  let stopping = false;
+
+  const hold = async (adapter: ChannelAdapter, lock: SessionLock): Promise<void> => {
+    const got = await lock.acquire(() => {
+      // The lock went with its connection: another gateway may connect now, so this one must not stay connected.
+      running.delete(adapter);
+      void adapter.stop().catch(() => {});
+      if (!stopping) void hold(adapter, lock).catch((err: unknown) => log.error({ platform: adapter.platform, err: errorMessage(err) }, "could not take the connection back"));
+    });
+    if (!got || stopping) return;
+    await adapter.start(app.pipeline);
+    running.add(adapter);
+    log.info({ platform: adapter.platform }, "holding the platform connection");
+  };
+
+  for (const adapter of adapters) {
+    if (!needsOneConnection(adapter)) {
+      await adapter.start(app.pipeline);
+      running.add(adapter);
+      continue;
+    }
+    const lock = new SessionLock({ db: app.db, name: `gateway:${adapter.platform}`, logger: log, ...(retryMs ? { retryMs } : {}) });
+    locks.push(lock);
+    if (await lock.tryAcquire()) {
+      await adapter.start(app.pipeline);
+      running.add(adapter);
+      continue;
+    }
+    log.info({ platform: adapter.platform }, `another gateway holds the ${adapter.platform} connection; this one waits to take over`);
+    void hold(adapter, lock).catch((err: unknown) => log.error({ platform: adapter.platform, err: errorMessage(err) }, "could not take over the connection"));
+  }
+
+  return {
+    async stop() {
+      stopping = true;
+      for (const adapter of running) await adapter.stop().catch(() => {});
+      running.clear();
+      for (const lock of locks) await lock.release();
+    },
+  };
+}
+
+/** Discord's gateway and Slack's Socket Mode allow one connection; Slack over HTTP does not care. */
+function needsOneConnection(adapter: ChannelAdapter): boolean {
+  if (adapter.platform === "discord") return true;
+  const transports = (adapter as { transports?: readonly string[] }).transports;
+  return adapter.platform === "slack" && (transports?.includes("socket") ?? false);
+}

@@ -1,0 +1,90 @@
+import Fastify, { type FastifyInstance } from "fastify";
+import type { ChannelAdapter } from "../adapter.ts";
+import { createApp, type AppOverrides } from "../../src/app.ts";
+import { describeConfig, type Config } from "../../src/config.ts";
+import { ConfigError } from "../../src/errors.ts";
+import type { Logger } from "../../src/logger.ts";
+import { createDiscordAdapter } from "../discord/index.ts";
+import { createSlackAdapter, isSlackConfigured } from "../slack/index.ts";
+import { createSlackStaffNotifier } from "../slack/staff.ts";
+
+export interface WorkerOptions {
+  /** Serve `/healthz` and `/metrics` on this port. Default: no HTTP server. */
+  port?: number | undefined;
+  /** Seams for tests and embedders (a scripted supervisor, say). */
+  overrides?: AppOverrides;
+}
+
+/**
+ * `switchboard worker`: takes jobs from the shared queue and answers them; receives nothing. Any
+ * number of workers (and gateways) run against one Postgres. Replies go out through the adapters'
+ * `deliver` (Slack's Web API, Discord's REST API), which needs no gateway connection: the adapters
+ * are built here but never started. Stops on SIGTERM/SIGINT: no new jobs, running ones finish
+ * within the grace time or go back to the queue for another worker.
+ */
+export async function work(config: Config, logger: Logger, options: WorkerOptions = {}): Promise<void> {
+  for (const line of describeConfig(config)) logger.info(line);
+  const app = await createApp(config, logger, { ...options.overrides, startWorker: false });
+  if (app.queue.kind === "memory") {
+    await app.close();
+    throw new ConfigError("switchboard worker takes jobs from the shared queue: set DATABASE_URL (and leave JOB_QUEUE unset or postgres); on embedded Postgres run `switchboard serve`");
+  }
+  // Signals are handled from here on: a job may start as soon as the worker does.
+  let http: FastifyInstance | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: no new jobs, finishing the running ones");
+    await http?.close();
+    await app.close();
+    logger.info("stopped");
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+
+  for (const adapter of sendOnlyAdapters(config, logger)) app.pipeline.attach(adapter);
+  // Handoffs opened while answering are announced to the staff channel from here.
+  if (config.slackHandoffChannel && config.slackBotToken) {
+    app.handoffService.addNotifier(createSlackStaffNotifier({ token: config.slackBotToken, channel: config.slackHandoffChannel, apiUrl: config.slackApiUrl, logger }));
+  }
+  await app.startWorker();
+  await app.pipeline.recover();
+
+  if (options.port !== undefined && !stopping) {
+    http = Fastify({ logger: false });
+    http.get("/healthz", async (_req, reply) => {
+      try {
+        await app.db.pool.query("select 1");
+        return { ok: true, role: "worker", workerId: app.queue.workerId ?? null };
+      } catch {
+        return reply.status(503).send({ ok: false, database: "unreachable" });
+      }
+    });
+    http.get("/metrics", async (_req, reply) => {
+      reply.header("content-type", app.metrics.registry.contentType);
+      return app.metrics.registry.metrics();
+    });
+    const address = await http.listen({ port: options.port ?? 0, host: process.env["HOST"] ?? "0.0.0.0" });
+    logger.info({ address }, "worker health and metrics");
+  }
+  logger.info({ workerId: app.queue.workerId, concurrency: config.workerConcurrency }, "Switchboard worker is taking jobs");
+}
+
+/** The configured platforms' adapters, for `deliver` only: no listener, no gateway or socket connection. */
+function sendOnlyAdapters(config: Config, logger: Logger): ChannelAdapter[] {
+  const adapters: ChannelAdapter[] = [];
+  if (isSlackConfigured(config)) adapters.push(createSlackAdapter({ config, logger: logger.child({ component: "slack" }) }));
+  if (config.discordToken) {
+    adapters.push(
+      createDiscordAdapter({
+        token: config.discordToken,
+        applicationId: config.discordApplicationId,
+        apiUrl: config.discordApiUrl,
+        logger: logger.child({ component: "discord" }),
+        registerCommandsOnStart: false,
+      }),
+    );
+  }
+  return adapters;
+}

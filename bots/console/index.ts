@@ -1,0 +1,264 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { App } from "../../src/app.ts";
+import { InputError, SwitchboardError, errorMessage } from "../../src/errors.ts";
+import { AGENT_NAME_MAX } from "../../src/handoffs/handoff-service.ts";
+import type { HandoffFilter } from "../../src/handoffs/handoff-store.ts";
+import { PLATFORMS, ROUTE_NAMES, type Platform, type RouteName } from "../../src/types.ts";
+import type { SafeHtml } from "./html.ts";
+import {
+  CONSOLE_CSS,
+  consoleOffPage,
+  conversationPage,
+  conversationsPage,
+  errorPage,
+  handoffPage,
+  loginPage,
+  queuePage,
+  type PageContext,
+  type QueueFilter,
+} from "./pages.ts";
+import { SESSION_COOKIE, SESSION_TTL_SECONDS, SessionSigner, cookieHeader, readCookie, type ConsoleSession } from "./session.ts";
+
+const FLASH_COOKIE = "sb_flash";
+const FORM_BODY_LIMIT = 64 * 1024;
+
+/** Headers on every console response: no caching, no framing, no scripts at all. */
+const SECURITY_HEADERS: Record<string, string> = {
+  "content-security-policy":
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  "x-content-type-options": "nosniff",
+  // Not no-referrer: that makes browsers send `Origin: null` on form posts, which the origin check refuses.
+  "referrer-policy": "same-origin",
+  "x-frame-options": "DENY",
+  "cache-control": "no-store",
+};
+
+const QueueQuery = z.object({
+  status: z.enum(["active", "open", "claimed", "resolved", "all"]).catch("active"),
+  route: z.enum(["", ...ROUTE_NAMES] as [string, ...string[]]).catch(""),
+  platform: z.enum(["", ...PLATFORMS] as [string, ...string[]]).catch(""),
+  minAge: z.enum(["", "5", "15", "60", "240"]).catch(""),
+});
+
+type Action = "claim" | "reply" | "resolve" | "back-to-bot";
+
+/**
+ * The support team's web console at `/console` (a fastify plugin): sign in with CONSOLE_TOKEN,
+ * the handoff queue, a handoff with its transcript and routing traces, Claim / Reply / Resolve /
+ * Back to bot, and conversation search. Server-rendered, escaped by construction (`html`), no
+ * JavaScript; sessions are HMAC-signed HttpOnly SameSite=Strict cookies and every form carries a
+ * per-session CSRF token.
+ */
+export function consolePlugin(app: App) {
+  return async function consoleRoutes(f: FastifyInstance): Promise<void> {
+    const token = app.config.consoleToken;
+    const signer = token ? new SessionSigner(token) : undefined;
+    const log = app.logger.child({ component: "console" });
+
+    f.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: FORM_BODY_LIMIT }, (_req, body, done) => {
+      const fields: Record<string, string> = {};
+      for (const [k, v] of new URLSearchParams(String(body))) fields[k] = v;
+      done(null, fields);
+    });
+
+    f.addHook("onSend", async (_req, reply, payload) => {
+      for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
+      return payload;
+    });
+
+    const page = (reply: FastifyReply, content: SafeHtml, status = 200) =>
+      reply.status(status).type("text/html; charset=utf-8").send(content.value);
+
+    const isSecure = (req: FastifyRequest) => req.protocol === "https";
+
+    const sessionOf = (req: FastifyRequest): ConsoleSession | undefined => signer?.verify(readCookie(req.headers.cookie, SESSION_COOKIE));
+
+    const context = (req: FastifyRequest, reply: FastifyReply, session: ConsoleSession): PageContext => {
+      const flash = readFlash(req);
+      if (flash) reply.header("set-cookie", cookieHeader(FLASH_COOKIE, "", { maxAgeSeconds: 0, secure: isSecure(req) }));
+      return { agent: session.agent, csrf: signer!.csrfToken(session), flash, now: new Date() };
+    };
+
+    /** Signed-in pages: the console off, or the sign-in page, or the page itself. */
+    const signedIn =
+      (handler: (req: FastifyRequest, reply: FastifyReply, session: ConsoleSession) => Promise<unknown>) =>
+      async (req: FastifyRequest, reply: FastifyReply) => {
+        if (!signer) return page(reply, consoleOffPage(), 403);
+        const session = sessionOf(req);
+        if (!session) {
+          if (req.method === "GET") return reply.redirect("/console/login", 303);
+          return page(reply, loginPage({ error: "Your session has ended; sign in again." }), 401);
+        }
+        if (req.method === "POST") {
+          const body = (req.body ?? {}) as Record<string, string>;
+          if (!sameOrigin(req) || !signer.checkCsrf(session, body["csrf"])) {
+            log.warn({ path: req.url }, "console form refused: bad CSRF token or origin");
+            return page(reply, errorPage(undefined, "Form expired", "That form was not sent from this console session. Go back, reload the page and try again."), 403);
+          }
+        }
+        return handler(req, reply, session);
+      };
+
+    f.get("/console/assets/console.css", async (_req, reply) => reply.type("text/css; charset=utf-8").header("cache-control", "no-cache").send(CONSOLE_CSS));
+
+    f.get("/console/login", async (req, reply) => {
+      if (!signer) return page(reply, consoleOffPage(), 403);
+      if (sessionOf(req)) return reply.redirect("/console", 303);
+      return page(reply, loginPage());
+    });
+
+    f.post("/console/login", async (req, reply) => {
+      if (!signer || !token) return page(reply, consoleOffPage(), 403);
+      if (!sameOrigin(req)) return page(reply, loginPage({ error: "Sign in from this console's own page." }), 403);
+      const body = (req.body ?? {}) as Record<string, string>;
+      const agent = (body["agent"] ?? "").replace(/[\u0000-\u001f\u007f]/g, " ").trim();
+      const given = body["token"] ?? "";
+      if (!agent || agent.length > AGENT_NAME_MAX) {
+        return page(reply, loginPage({ error: `Enter your name (1 to ${AGENT_NAME_MAX} characters); it is shown on your replies.` }), 400);
+      }
+      if (!SessionSigner.tokenMatches(given, token)) {
+        log.warn({ ip: req.ip }, "console sign-in refused: wrong token");
+        return page(reply, loginPage({ error: "That token is not right.", agent }), 401);
+      }
+      const { cookie } = signer.issue(agent);
+      reply.header("set-cookie", cookieHeader(SESSION_COOKIE, cookie, { maxAgeSeconds: SESSION_TTL_SECONDS, secure: isSecure(req) }));
+      log.info({ agent }, "console sign-in");
+      return reply.redirect("/console", 303);
+    });
+
+    f.post(
+      "/console/logout",
+      signedIn(async (req, reply) => {
+        reply.header("set-cookie", cookieHeader(SESSION_COOKIE, "", { maxAgeSeconds: 0, secure: isSecure(req) }));
+        return reply.redirect("/console/login", 303);
+      }),
+    );
+
+    f.get(
+      "/console",
+      signedIn(async (req, reply, session) => {
+        const q = QueueQuery.parse(req.query ?? {});
+        const filter: HandoffFilter = { limit: 200 };
+        if (q.status !== "all") filter.status = q.status;
+        if (q.route) filter.route = q.route as RouteName;
+        if (q.platform) filter.platform = q.platform as Platform;
+        if (q.minAge) filter.minAgeMinutes = Number(q.minAge);
+        const items = await app.handoffService.list(filter);
+        const shown: QueueFilter = { status: q.status, route: q.route, platform: q.platform, minAge: q.minAge };
+        return page(reply, queuePage(context(req, reply, session), shown, items));
+      }),
+    );
+
+    f.get(
+      "/console/handoffs/:id",
+      signedIn(async (req, reply, session) => {
+        const { id } = req.params as { id: string };
+        const ctx = context(req, reply, session);
+        try {
+          return page(reply, handoffPage(ctx, await app.handoffService.detail(id)));
+        } catch (err) {
+          if (err instanceof InputError) return page(reply, errorPage(ctx, "Not found", err.message), err.status);
+          throw err;
+        }
+      }),
+    );
+
+    for (const action of ["claim", "reply", "resolve", "back-to-bot"] as const) {
+      f.post(
+        `/console/handoffs/:id/${action}`,
+        signedIn(async (req, reply, session) => {
+          const { id } = req.params as { id: string };
+          const body = (req.body ?? {}) as Record<string, string>;
+          try {
+            const done = await perform(app, action, id, session.agent, body);
+            setFlash(reply, isSecure(req), { kind: "ok", text: done });
+            return reply.redirect(`/console/handoffs/${encodeURIComponent(id)}`, 303);
+          } catch (err) {
+            if (!(err instanceof SwitchboardError)) throw err;
+            const status = err instanceof InputError ? err.status : 502;
+            const ctx = { ...context(req, reply, session), flash: { kind: "error" as const, text: err.message } };
+            try {
+              return page(reply, handoffPage(ctx, await app.handoffService.detail(id)), status);
+            } catch {
+              return page(reply, errorPage(ctx, "Not found", err.message), status);
+            }
+          }
+        }),
+      );
+    }
+
+    f.get(
+      "/console/conversations",
+      signedIn(async (req, reply, session) => {
+        const q = z.object({ q: z.string().max(200).catch("") }).parse(req.query ?? {}).q.trim();
+        const rows = await app.log.searchConversations({ ...(q ? { text: q } : {}), limit: 100 });
+        return page(reply, conversationsPage(context(req, reply, session), q, rows));
+      }),
+    );
+
+    f.get(
+      "/console/conversations/:id",
+      signedIn(async (req, reply, session) => {
+        const { id } = req.params as { id: string };
+        const ctx = context(req, reply, session);
+        const conversation = await app.log.getConversation(id);
+        if (!conversation) return page(reply, errorPage(ctx, "Not found", `No conversation ${id}.`), 404);
+        const [messages, handoffs] = await Promise.all([app.log.transcript(id), app.handoffService.list({ conversationId: id })]);
+        return page(reply, conversationPage(ctx, conversation, messages, handoffs));
+      }),
+    );
+
+    f.setErrorHandler((err: unknown, req, reply) => {
+      const e = err as { statusCode?: number; message?: string };
+      if (e.statusCode && e.statusCode < 500) return page(reply, errorPage(undefined, "Bad request", e.message ?? "Bad request"), e.statusCode);
+      log.error({ err: errorMessage(err), path: req.url }, "console request failed");
+      return page(reply, errorPage(undefined, "Something went wrong", "Something went wrong on our side; it has been logged."), 500);
+    });
+  };
+}
+
+async function perform(app: App, action: Action, id: string, agent: string, body: Record<string, string>): Promise<string> {
+  switch (action) {
+    case "claim":
+      await app.handoffService.claim(id, agent);
+      return "You claimed this handoff. Reply below; the user sees your name.";
+    case "reply":
+      await app.handoffService.reply(id, agent, body["text"] ?? "", { via: "console" });
+      return "Reply sent to the user.";
+    case "resolve":
+      await app.handoffService.resolve(id, { agent, note: body["note"] });
+      return "Resolved. The bot answers this conversation again.";
+    case "back-to-bot":
+      await app.handoffService.backToBot(id, agent);
+      return "Given back to the bot.";
+  }
+}
+
+/** A form post must come from this console's own origin when the browser says where from. */
+function sameOrigin(req: FastifyRequest): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+function setFlash(reply: FastifyReply, secure: boolean, flash: { kind: "ok" | "error"; text: string }): void {
+  const value = Buffer.from(JSON.stringify(flash)).toString("base64url");
+  reply.header("set-cookie", cookieHeader(FLASH_COOKIE, value, { maxAgeSeconds: 60, secure }));
+}
+
+function readFlash(req: FastifyRequest): { kind: "ok" | "error"; text: string } | undefined {
+  const raw = readCookie(req.headers.cookie, FLASH_COOKIE);
+  if (!raw) return undefined;
+  try {
+    const v = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as { kind?: unknown; text?: unknown };
+    if ((v.kind === "ok" || v.kind === "error") && typeof v.text === "string") return { kind: v.kind, text: v.text.slice(0, 300) };
+  } catch {
+    // an unreadable flash is no flash
+  }
+  return undefined;
+}

@@ -1,0 +1,86 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { App } from "../../src/app.ts";
+import { DeliveryError } from "../../src/handoffs/handoff-service.ts";
+import type { HandoffFilter } from "../../src/handoffs/handoff-store.ts";
+import { MAX_MESSAGE_CHARS, PLATFORMS, ROUTE_NAMES, type Platform, type RouteName } from "../../src/types.ts";
+
+type PreHandler = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+const agent = z.string({ error: "agent is required: the name of the person acting" }).trim().min(1, "agent must not be empty").max(80, "agent is longer than 80 characters");
+
+const ListQuery = z.object({
+  status: z.enum(["open", "claimed", "resolved", "active"], { error: "status must be open, claimed, resolved or active" }).optional(),
+  route: z.enum(ROUTE_NAMES as [RouteName, ...RouteName[]], { error: `route must be one of ${ROUTE_NAMES.join(", ")}` }).optional(),
+  platform: z.enum(PLATFORMS as [Platform, ...Platform[]], { error: `platform must be one of ${PLATFORMS.join(", ")}` }).optional(),
+  minAge: z.coerce.number({ error: "minAge must be a number of minutes" }).min(0).optional(),
+  maxAge: z.coerce.number({ error: "maxAge must be a number of minutes" }).min(0).optional(),
+  limit: z.coerce.number().int().min(1).max(500).optional(),
+});
+
+const ClaimBody = z.object({ agent });
+const ReplyBody = z.object({
+  agent,
+  text: z.string({ error: "text is required: what to send the user" }).trim().min(1, "text must not be empty").max(MAX_MESSAGE_CHARS, `text is longer than ${MAX_MESSAGE_CHARS} characters`),
+  /** Optional client id of the reply: sending the same id again delivers it once. */
+  messageId: z.string().min(1).max(200).optional(),
+});
+const ResolveBody = z.object({ agent: agent.optional(), note: z.string().max(2000, "note is longer than 2000 characters").optional() });
+const BackToBotBody = z.object({ agent: agent.optional() });
+
+/**
+ * The handoff API under /api/handoffs (Bearer CONSOLE_TOKEN): the queue with filters, one
+ * handoff with its transcript and routing traces, and Claim / Reply / Resolve / Back to bot.
+ * Everything the console does.
+ */
+export function registerHandoffRoutes(f: FastifyInstance, app: App, auth: PreHandler): void {
+  const service = app.handoffService;
+  const body = (req: FastifyRequest) => (req.body === undefined || req.body === null ? {} : req.body);
+
+  f.get("/api/handoffs", { preHandler: auth }, async (req) => {
+    const q = ListQuery.parse(req.query ?? {});
+    const filter: HandoffFilter = {};
+    if (q.status) filter.status = q.status;
+    if (q.route) filter.route = q.route;
+    if (q.platform) filter.platform = q.platform;
+    if (q.minAge !== undefined) filter.minAgeMinutes = q.minAge;
+    if (q.maxAge !== undefined) filter.maxAgeMinutes = q.maxAge;
+    if (q.limit !== undefined) filter.limit = q.limit;
+    return { handoffs: await service.list(filter) };
+  });
+
+  f.get("/api/handoffs/:id", { preHandler: auth }, async (req) => {
+    const { id } = req.params as { id: string };
+    return service.detail(id);
+  });
+
+  f.post("/api/handoffs/:id/claim", { preHandler: auth }, async (req) => {
+    const { id } = req.params as { id: string };
+    const b = ClaimBody.parse(body(req));
+    return { handoff: await service.claim(id, b.agent) };
+  });
+
+  f.post("/api/handoffs/:id/reply", { preHandler: auth }, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const b = ReplyBody.parse(body(req));
+    try {
+      const sent = await service.reply(id, b.agent, b.text, { via: "api", ...(b.messageId ? { idempotencyKey: `api:${b.messageId}` } : {}) });
+      return { handoff: sent.handoff, messageId: sent.messageId };
+    } catch (err) {
+      if (err instanceof DeliveryError) return reply.status(502).send({ error: { code: err.code, message: err.message } });
+      throw err;
+    }
+  });
+
+  f.post("/api/handoffs/:id/resolve", { preHandler: auth }, async (req) => {
+    const { id } = req.params as { id: string };
+    const b = ResolveBody.parse(body(req));
+    return { handoff: await service.resolve(id, { agent: b.agent, note: b.note }) };
+  });
+
+  f.post("/api/handoffs/:id/back-to-bot", { preHandler: auth }, async (req) => {
+    const { id } = req.params as { id: string };
+    const b = BackToBotBody.parse(body(req));
+    return { handoff: await service.backToBot(id, b.agent) };
+  });
+}

@@ -1,0 +1,445 @@
+import { randomUUID } from "node:crypto";
+import type { ConversationLog, ConversationRow, TranscriptEntry } from "../conversations/conversation-log.ts";
+import { InputError, SwitchboardError, errorMessage } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { MAX_MESSAGE_CHARS, type HandoffInfo, type HandoffReason, type OutboundReply } from "../types.ts";
+import type { BotMemory } from "./bot-memory.ts";
+import type { HandoffEvent, HandoffFilter, HandoffListItem, HandoffRow, HandoffStore, StaffCardRef } from "./handoff-store.ts";
+import type { HandoffCard, StaffAction, StaffActions, StaffNotifier, ThreadNote } from "./staff-notifier.ts";
+import { describeNextOpening, isWithinSupportHours, type SupportHours } from "./support-hours.ts";
+
+/** Sends a message to a conversation on its own platform (the pipeline implements it). */
+export interface Deliverer {
+  /**
+   * Records the message under `idempotencyKey` and delivers it through the conversation's
+   * platform adapter; a key already delivered is not sent again (`sent: false`).
+   */
+  deliverToConversation(conversationId: string, text: string, author: OutboundReply["author"], idempotencyKey: string): Promise<{ messageId: string; sent: boolean }>;
+  /** Runs `job` in the conversation's turn order (after the messages queued before it). */
+  runInConversation<T>(conversationId: string, job: () => Promise<T>): Promise<T>;
+}
+
+/** What the pipeline tells the handoff loop (see `Pipeline.observeHandoffs`). */
+export interface HandoffObserver {
+  /** A handoff was just opened. Must not throw; the work it starts is tracked by the observer. */
+  opened(handoff: HandoffInfo & { conversationId: string }): void;
+  /** A sentence for the user about when a person will reply (expected wait, support hours), or null. */
+  notice(handoff: HandoffInfo): Promise<string | null>;
+  /** A user's message went to a person (the bot stayed silent). Must not throw. */
+  relayed(event: { handoffId: string; conversationId: string; messageId: string; text: string }): void;
+}
+
+/** A staff reply could not be delivered to the user's platform. */
+export class DeliveryError extends SwitchboardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("delivery_failed", message, options);
+  }
+}
+
+export interface HandoffServiceOptions {
+  store: HandoffStore;
+  log: ConversationLog;
+  deliverer: Deliverer;
+  memory: BotMemory;
+  logger: Logger;
+  /** Minutes an unclaimed handoff waits before staff are told again; 0 turns re-announcing off. */
+  slaMinutes: number;
+  /** Unset: the team is always there. */
+  supportHours?: SupportHours | undefined;
+  /** The clock. Default `() => new Date()`. */
+  now?: () => Date;
+  /** How often the SLA is checked once `start()` ran, in ms. Default 30000. */
+  slaCheckIntervalMs?: number;
+  /** Public base URL of the service, for links from staff cards to the console. Optional. */
+  publicUrl?: string | undefined;
+}
+
+export interface HandoffDetail {
+  handoff: HandoffListItem;
+  conversation: ConversationRow;
+  events: HandoffEvent[];
+  /** The whole transcript, each inbound message with its routing decision and worker runs. */
+  messages: TranscriptEntry[];
+}
+
+const REASON_TEXT: Record<HandoffReason, string> = {
+  user_request: "the user asked for a person",
+  complaint: "the user is complaining",
+  low_confidence: "the bot could not tell what the user needs",
+  needs_approval: "a request needs a person's approval",
+  needs_engineer: "it needs an engineer",
+  worker_failed: "part of the answer failed",
+  worker_timeout: "part of the answer timed out",
+  model_failed: "the model failed",
+  processing_failed: "every attempt at answering failed",
+};
+
+export const AGENT_NAME_MAX = 80;
+
+/**
+ * The human handoff loop: claim, reply, resolve and give back to the bot (from the console, the
+ * API or a staff channel), the staff channel cards and their threads, the SLA re-announcement,
+ * and the note the bot keeps of what the person did. Every transition is an event.
+ *
+ * Staff-channel work (cards, thread lines) runs in the background, one handoff at a time in
+ * order, so a slow platform never holds up a claim or a reply; `idle()` waits for it.
+ */
+export class HandoffService implements HandoffObserver, StaffActions {
+  readonly #o: HandoffServiceOptions;
+  readonly #log: Logger;
+  readonly #now: () => Date;
+  readonly #notifiers: StaffNotifier[] = [];
+  readonly #chains = new Map<string, Promise<void>>();
+  readonly #pending = new Set<Promise<void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #checking: Promise<number> | undefined;
+
+  constructor(options: HandoffServiceOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: "handoffs" });
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Staff channels to post cards in (Slack, Discord). */
+  addNotifier(notifier: StaffNotifier): void {
+    this.#notifiers.push(notifier);
+  }
+
+  /** Starts the SLA timer. */
+  start(): void {
+    if (this.#timer || this.#o.slaMinutes <= 0) return;
+    this.#timer = setInterval(() => {
+      void this.checkSla().catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, "SLA check failed"));
+    }, this.#o.slaCheckIntervalMs ?? 30_000);
+    this.#timer.unref();
+  }
+
+  /** Stops the timer and waits for staff-channel work in flight. */
+  async close(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#checking?.catch(() => 0);
+    await this.idle();
+  }
+
+  /** Resolves when no staff-channel work is queued or running. */
+  async idle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  // ------------------------------------------------------------------ what the pipeline tells us
+
+  opened(handoff: HandoffInfo & { conversationId: string }): void {
+    this.#background(handoff.id, async () => {
+      // Dated when the handoff opened, so it sorts first even if a claim was quicker than this.
+      const opened = await this.#o.store.get(handoff.id);
+      await this.#o.store.addEvent(handoff.id, "opened", "bot", `${handoff.reason}: ${handoff.detail}`, opened?.createdAt);
+      await this.#o.store.markAnnounced(handoff.id, this.#now());
+      await this.#refreshCards(handoff.id);
+    });
+  }
+
+  async notice(handoff: HandoffInfo): Promise<string | null> {
+    const now = this.#now();
+    const hours = this.#o.supportHours;
+    if (hours && !isWithinSupportHours(hours, now)) {
+      const next = describeNextOpening(hours, now);
+      return `Our support team works ${hours.spec}. It's outside those hours now${next ? `, so expect a reply ${next}` : ""}.`;
+    }
+    const typical = await this.#o.store.typicalClaimSeconds();
+    if (typical === undefined) return null;
+    const position = await this.#o.store.queuePosition(handoff.id);
+    const minutes = Math.max(1, Math.round(typical / 60));
+    const ahead = position > 0 ? ` (${position} ${position === 1 ? "person is" : "people are"} ahead of you)` : "";
+    return `Expected wait: about ${minutes} minute${minutes === 1 ? "" : "s"}${ahead}.`;
+  }
+
+  relayed(event: { handoffId: string; conversationId: string; messageId: string; text: string }): void {
+    this.#background(event.handoffId, async () => {
+      await this.#o.store.addEvent(event.handoffId, "user_message", "user", event.text);
+      await this.#postInThreads(event.handoffId, { kind: "user_message", text: event.text });
+    });
+  }
+
+  // ------------------------------------------------------------------ actions (console, API, staff channels)
+
+  /** `agent` takes the handoff. Two agents at once: one owner, the other a 409 naming them. */
+  async claim(handoffId: string, agentName: string): Promise<HandoffRow> {
+    const agent = validAgent(agentName);
+    const { handoff, changed } = await this.#o.store.claim(handoffId, agent);
+    if (changed) {
+      await this.#o.store.addEvent(handoff.id, "claimed", agent);
+      this.#log.info({ handoffId: handoff.id, conversationId: handoff.conversationId, agent }, "handoff claimed");
+      this.#background(handoff.id, async () => {
+        await this.#refreshCards(handoff.id);
+        await this.#postInThreads(handoff.id, { kind: "status", text: `${agent} claimed this and will reply to the user.` });
+      });
+    }
+    return handoff;
+  }
+
+  /**
+   * A staff reply, delivered to the user's original conversation on its own platform. An open
+   * handoff is claimed by the replier first; one claimed by someone else is theirs to answer.
+   *
+   * @param via where it was written (`console`, `api`, `slack`, `discord`): a reply written in a
+   *   staff thread is not echoed back into that thread.
+   */
+  async reply(
+    handoffId: string,
+    agentName: string,
+    text: string,
+    options: { via?: string; idempotencyKey?: string } = {},
+  ): Promise<{ handoff: HandoffRow; messageId: string }> {
+    const agent = validAgent(agentName);
+    const body = text.trim();
+    if (!body) throw new InputError("empty_text", "The reply is empty: write something to send.");
+    if (body.length > MAX_MESSAGE_CHARS) {
+      throw new InputError("text_too_long", `The reply is ${body.length} characters; the limit is ${MAX_MESSAGE_CHARS}.`);
+    }
+    let handoff = await this.#o.store.require(handoffId);
+    if (handoff.status === "resolved") {
+      throw new InputError("already_resolved", "This handoff is resolved; the bot owns the conversation again. Nothing was sent.", 409);
+    }
+    if (handoff.status === "open") handoff = await this.claim(handoff.id, agent);
+    else if (handoff.assignee !== agent) {
+      throw new InputError("claimed_by_other", `${handoff.assignee ?? "Someone else"} owns this handoff; only they can reply. Nothing was sent.`, 409);
+    }
+    const key = `handoff:${handoff.id}:reply:${options.idempotencyKey ?? randomUUID()}`;
+    let delivered: { messageId: string; sent: boolean };
+    try {
+      delivered = await this.#o.deliverer.deliverToConversation(handoff.conversationId, body, { kind: "agent", name: agent }, key);
+    } catch (err) {
+      if (err instanceof InputError) throw err;
+      this.#log.error({ handoffId: handoff.id, err: errorMessage(err) }, "staff reply not delivered");
+      throw new DeliveryError(`The reply could not be delivered to the user: ${errorMessage(err)}`, { cause: err });
+    }
+    if (delivered.sent) {
+      await this.#o.store.addEvent(handoff.id, "agent_reply", agent, body);
+      const via = options.via ?? "api";
+      this.#background(handoff.id, () => this.#postInThreads(handoff.id, { kind: "agent_reply", agent, text: body, via }, via));
+    }
+    return { handoff, messageId: delivered.messageId };
+  }
+
+  /** Closes the handoff, gives the conversation back to the bot, and leaves the bot a note. */
+  async resolve(handoffId: string, options: { agent?: string | undefined; note?: string | undefined } = {}): Promise<HandoffRow> {
+    return this.#close(handoffId, "resolved", options.agent, options.note);
+  }
+
+  /** Gives the conversation back to the bot without a resolution note. */
+  async backToBot(handoffId: string, agent?: string): Promise<HandoffRow> {
+    return this.#close(handoffId, "back_to_bot", agent, undefined);
+  }
+
+  async #close(handoffId: string, kind: "resolved" | "back_to_bot", agentName: string | undefined, noteText: string | undefined): Promise<HandoffRow> {
+    const agent = agentName === undefined || agentName.trim() === "" ? null : validAgent(agentName);
+    const note = noteText?.trim() ? noteText.trim().slice(0, 2000) : null;
+    const { handoff, changed } = await this.#o.store.resolve(handoffId, agent, note);
+    if (!changed) return handoff;
+    const actor = agent ?? "staff";
+    await this.#o.store.addEvent(handoff.id, kind, actor, note ?? "");
+    this.#log.info({ handoffId: handoff.id, conversationId: handoff.conversationId, kind, agent: actor }, "conversation back with the bot");
+    try {
+      const memo = await this.#memoryNote(handoff, kind, actor, note);
+      // In the conversation's turn order, so a message being answered cannot overwrite it.
+      await this.#o.deliverer.runInConversation(handoff.conversationId, () => this.#o.memory.addNote(handoff.conversationId, memo));
+    } catch (err) {
+      this.#log.error({ handoffId: handoff.id, err: errorMessage(err) }, "could not leave the bot a note of the handoff");
+    }
+    this.#background(handoff.id, async () => {
+      await this.#refreshCards(handoff.id);
+      const what = kind === "resolved" ? `${actor} resolved this${note ? `: ${note}` : "."}` : `${actor} gave the conversation back to the bot.`;
+      await this.#postInThreads(handoff.id, { kind: "status", text: what });
+    });
+    return handoff;
+  }
+
+  /** What the bot should know of the handoff: who took over, what they told the user, how it ended. */
+  async #memoryNote(handoff: HandoffRow, kind: "resolved" | "back_to_bot", actor: string, note: string | null): Promise<string> {
+    const events = await this.#o.store.events(handoff.id);
+    const replies = events.filter((e) => e.kind === "agent_reply");
+    const people = [...new Set(replies.map((e) => e.actor).concat(handoff.assignee ? [handoff.assignee] : []))];
+    const parts = [
+      `[Support team note] This conversation was handed to a person because ${REASON_TEXT[handoff.reason]}.`,
+      people.length ? `${people.join(" and ")} from the support team took it over.` : "Nobody from the support team replied.",
+    ];
+    if (replies.length) {
+      const said = replies.slice(-3).map((e) => `${e.actor}: "${shorten(e.text, 300)}"`);
+      parts.push(`What they told the user: ${said.join(" ")}`);
+    }
+    if (kind === "resolved") parts.push(note ? `Resolution (${actor}): ${note}` : `${actor} marked it resolved.`);
+    else parts.push(`${actor} gave the conversation back to the bot.`);
+    parts.push("The bot answers again from here; do not contradict what the support team told the user.");
+    return parts.join(" ");
+  }
+
+  // ------------------------------------------------------------------ staff channels (StaffActions)
+
+  async act(input: { platform: "slack" | "discord"; action: StaffAction; handoffId: string; agent: string }): Promise<{ ok: true } | { ok: false; message: string }> {
+    try {
+      if (input.action === "claim") await this.claim(input.handoffId, input.agent);
+      else if (input.action === "resolve") await this.resolve(input.handoffId, { agent: input.agent });
+      else await this.backToBot(input.handoffId, input.agent);
+      return { ok: true };
+    } catch (err) {
+      if (err instanceof InputError) return { ok: false, message: err.message };
+      this.#log.error({ err: errorMessage(err), ...input }, "staff action failed");
+      return { ok: false, message: "That did not work because of an error on our side; it has been logged. Try again, or use the console." };
+    }
+  }
+
+  async threadReply(input: { platform: "slack" | "discord"; channel: string; threadId: string; agent: string; text: string; platformMessageId: string }): Promise<boolean> {
+    const handoff = await this.#o.store.findByCard(input.platform, input.channel, input.threadId);
+    if (!handoff) return false;
+    try {
+      await this.reply(handoff.id, input.agent, input.text, { via: input.platform, idempotencyKey: `${input.platform}:${input.platformMessageId}` });
+    } catch (err) {
+      const message = err instanceof SwitchboardError ? err.message : "It could not be sent because of an error on our side.";
+      if (!(err instanceof SwitchboardError)) this.#log.error({ err: errorMessage(err), handoffId: handoff.id }, "staff thread reply failed");
+      const notifier = this.#notifiers.find((n) => n.platform === input.platform);
+      const ref = handoff.cards.find((c) => c.platform === input.platform);
+      if (notifier && ref) {
+        this.#background(handoff.id, () => notifier.post(ref, { kind: "error", text: `Not sent to the user: ${message}` }));
+      }
+    }
+    return true;
+  }
+
+  // ------------------------------------------------------------------ SLA
+
+  /**
+   * Re-announces every handoff still unclaimed `slaMinutes` after staff were last told, within
+   * support hours (outside them nobody is there to hear it). Returns how many were re-announced.
+   */
+  checkSla(): Promise<number> {
+    this.#checking ??= this.#checkSla().finally(() => {
+      this.#checking = undefined;
+    });
+    return this.#checking;
+  }
+
+  async #checkSla(): Promise<number> {
+    const sla = this.#o.slaMinutes;
+    if (sla <= 0) return 0;
+    const now = this.#now();
+    if (this.#o.supportHours && !isWithinSupportHours(this.#o.supportHours, now)) return 0;
+    const overdue = await this.#o.store.takeOverdue(new Date(now.getTime() - sla * 60_000), now);
+    for (const handoff of overdue) {
+      const waited = Math.round((now.getTime() - handoff.createdAt.getTime()) / 60_000);
+      await this.#o.store.addEvent(handoff.id, "sla_reannounced", "system", `unclaimed for ${waited} min`);
+      this.#log.warn({ handoffId: handoff.id, waitedMinutes: waited }, "handoff unclaimed past the SLA; re-announced");
+      this.#background(handoff.id, async () => {
+        await this.#refreshCards(handoff.id);
+        await this.#postInThreads(handoff.id, { kind: "sla", text: `Still waiting for a person after ${waited} min (SLA ${sla} min). Can someone claim it?` });
+      });
+    }
+    return overdue.length;
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  list(filter: HandoffFilter = {}): Promise<HandoffListItem[]> {
+    return this.#o.store.list(filter, this.#now());
+  }
+
+  async detail(handoffId: string): Promise<HandoffDetail> {
+    const [item] = await this.#o.store.list({ id: handoffId, limit: 1 }, this.#now());
+    if (!item) throw new InputError("unknown_handoff", `No handoff ${handoffId}.`, 404);
+    const [conversation, events, messages] = await Promise.all([
+      this.#o.log.getConversation(item.conversationId),
+      this.#o.store.events(item.id),
+      this.#o.log.transcript(item.conversationId),
+    ]);
+    if (!conversation) throw new InputError("unknown_conversation", `No conversation ${item.conversationId}.`, 404);
+    return { handoff: item, conversation, events, messages };
+  }
+
+  /** The card a staff channel shows for the handoff now. */
+  async card(handoffId: string): Promise<HandoffCard | undefined> {
+    const [item] = await this.#o.store.list({ id: handoffId, limit: 1 }, this.#now());
+    if (!item) return undefined;
+    const transcript = await this.#o.log.transcript(item.conversationId);
+    const opener = transcript.find((m) => m.id === item.messageId) ?? transcript.findLast((m) => m.direction === "in");
+    const sla = this.#o.slaMinutes;
+    const card: HandoffCard = {
+      handoff: item,
+      conversation: { id: item.conversationId, platform: item.platform, conversationKey: item.conversationKey, userId: item.userId },
+      routes: item.routes,
+      summary: shorten(opener?.text ?? "", 500),
+      lastMessages: transcript.slice(-5).map((m) => ({ author: m.authorKind, name: m.authorId, text: shorten(m.text, 300) })),
+      waitingMinutes: Math.floor(item.waitingSeconds / 60),
+      overdue: item.status === "open" && sla > 0 && item.waitingSeconds >= sla * 60,
+    };
+    if (this.#o.publicUrl) card.consoleUrl = `${this.#o.publicUrl.replace(/\/$/, "")}/console/handoffs/${item.id}`;
+    return card;
+  }
+
+  // ------------------------------------------------------------------ staff-channel plumbing
+
+  /** Posts the card where it is missing, updates it where it exists. */
+  async #refreshCards(handoffId: string): Promise<void> {
+    if (this.#notifiers.length === 0) return;
+    const card = await this.card(handoffId);
+    if (!card) return;
+    for (const notifier of this.#notifiers) {
+      const ref = card.handoff.cards.find((c) => c.platform === notifier.platform);
+      try {
+        if (ref) {
+          await notifier.update(ref, card);
+        } else {
+          const posted = await notifier.announce(card);
+          await this.#o.store.setCard(handoffId, posted);
+          card.handoff.cards.push(posted);
+        }
+      } catch (err) {
+        this.#log.error({ handoffId, platform: notifier.platform, err: errorMessage(err) }, "staff channel card failed");
+        await this.#o.store.addEvent(handoffId, "notify_failed", "system", `${notifier.platform}: ${errorMessage(err)}`).catch(() => undefined);
+      }
+    }
+  }
+
+  async #postInThreads(handoffId: string, note: ThreadNote, skipPlatform?: string): Promise<void> {
+    if (this.#notifiers.length === 0) return;
+    const handoff = await this.#o.store.get(handoffId);
+    if (!handoff) return;
+    for (const notifier of this.#notifiers) {
+      if (notifier.platform === skipPlatform) continue;
+      const ref: StaffCardRef | undefined = handoff.cards.find((c) => c.platform === notifier.platform);
+      if (!ref) continue;
+      try {
+        await notifier.post(ref, note);
+      } catch (err) {
+        this.#log.error({ handoffId, platform: notifier.platform, err: errorMessage(err) }, "staff thread post failed");
+      }
+    }
+  }
+
+  /** Runs staff-channel work after the handoff's earlier work, tracked for `idle()`/`close()`. */
+  #background(handoffId: string, work: () => Promise<void>): void {
+    const previous = this.#chains.get(handoffId) ?? Promise.resolve();
+    const next = previous.then(work).catch((err: unknown) => {
+      this.#log.error({ handoffId, err: errorMessage(err) }, "handoff background work failed");
+    });
+    this.#chains.set(handoffId, next);
+    this.#pending.add(next);
+    void next.finally(() => {
+      this.#pending.delete(next);
+      if (this.#chains.get(handoffId) === next) this.#chains.delete(handoffId);
+    });
+  }
+}
+
+function validAgent(name: string): string {
+  // Control characters would garble cards and logs.
+  // eslint-disable-next-line no-control-regex
+  const agent = name.replace(/[\u0000-\u001f\u007f]/g, " ").trim();
+  if (!agent) throw new InputError("agent_required", "Say who you are: agent must be a non-empty name.");
+  if (agent.length > AGENT_NAME_MAX) throw new InputError("agent_too_long", `agent is longer than ${AGENT_NAME_MAX} characters.`);
+  return agent;
+}
+
+function shorten(text: string, max: number): string {
+  const t = text.replace(/\s+/g, " ").trim();
+  return t.length <= max ? t : `${t.slice(0, max - 1)}…`;
+}

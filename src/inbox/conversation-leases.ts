@@ -1,0 +1,105 @@
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import type pg from "pg";
+import { SwitchboardError, errorMessage } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import { Inbox } from "./inbox.ts";
+
+export interface ConversationLeasesOptions {
+  pool: pg.Pool;
+  logger: Logger;
+  /** A lease not renewed for this long is free again (its holder died). Default 30000. */
+  leaseMs?: number;
+  /** How long `run` waits for a lease before it gives up, in ms. Default 30000. */
+  waitMs?: number;
+  /** How often a held lease is asked for again, in ms. Default 25. */
+  retryMs?: number;
+}
+
+/**
+ * One holder at a time per conversation, across processes: the job answering a message, or a
+ * handoff writing a note into the bot's memory (which must not interleave with a graph run that
+ * would write over it). The named job queue already keeps a conversation's jobs apart; the lease
+ * adds whatever else touches the conversation from any process. Contenders in this process queue
+ * up in order (`Inbox`) before asking the database.
+ */
+export class ConversationLeases {
+  readonly #o: ConversationLeasesOptions;
+  readonly #log: Logger;
+  readonly #local = new Inbox(Number.POSITIVE_INFINITY);
+  readonly #held = new Map<string, string>();
+  readonly #prefix = `${os.hostname()}:${process.pid}:`;
+  #renewer: NodeJS.Timeout | undefined;
+
+  constructor(options: ConversationLeasesOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: "leases" });
+  }
+
+  /** Runs `fn` holding the conversation's lease, after whoever holds it now. */
+  run<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
+    return this.#local.enqueue(conversationId, async () => {
+      const holder = await this.#acquire(conversationId);
+      try {
+        return await fn();
+      } finally {
+        await this.#release(conversationId, holder);
+      }
+    });
+  }
+
+  /** Stops renewing; leases still held expire on their own. */
+  close(): void {
+    clearInterval(this.#renewer);
+    this.#renewer = undefined;
+  }
+
+  get #leaseMs(): number {
+    return this.#o.leaseMs ?? 30_000;
+  }
+
+  async #acquire(conversationId: string): Promise<string> {
+    const holder = `${this.#prefix}${randomUUID()}`;
+    const deadline = Date.now() + (this.#o.waitMs ?? 30_000);
+    for (;;) {
+      const r = await this.#o.pool.query(
+        `insert into conversation_leases (conversation_id, holder, expires_at)
+         values ($1, $2, now() + $3::interval)
+         on conflict (conversation_id) do update set holder = excluded.holder, expires_at = excluded.expires_at
+           where conversation_leases.expires_at < now()
+         returning holder`,
+        [conversationId, holder, `${this.#leaseMs} milliseconds`],
+      );
+      if (r.rowCount) break;
+      if (Date.now() > deadline) {
+        throw new SwitchboardError("conversation_busy", `Conversation ${conversationId} stayed busy for ${this.#o.waitMs ?? 30_000} ms.`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.#o.retryMs ?? 25));
+    }
+    this.#held.set(conversationId, holder);
+    this.#ensureRenewing();
+    return holder;
+  }
+
+  async #release(conversationId: string, holder: string): Promise<void> {
+    this.#held.delete(conversationId);
+    await this.#o.pool
+      .query("delete from conversation_leases where conversation_id = $1 and holder = $2", [conversationId, holder])
+      .catch((err: unknown) => this.#log.warn({ conversationId, err: errorMessage(err) }, "could not release a conversation lease; it expires"));
+  }
+
+  /** Long work keeps its lease: renewed three times per lease while held. */
+  #ensureRenewing(): void {
+    if (this.#renewer) return;
+    this.#renewer = setInterval(() => {
+      if (this.#held.size === 0) return;
+      void this.#o.pool
+        .query("update conversation_leases set expires_at = now() + $2::interval where holder = any($1::text[])", [
+          [...this.#held.values()],
+          `${this.#leaseMs} milliseconds`,
+        ])
+        .catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, "could not renew conversation leases"));
+    }, Math.max(50, Math.round(this.#leaseMs / 3)));
+    this.#renewer.unref();
+  }
+}

@@ -1,0 +1,210 @@
+import pg from "pg";
+import { SwitchboardError, errorMessage } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import type { HandoffReason, Outcome, ReplySection, RouteScore } from "../types.ts";
+
+/** The message was stored and queued, but no worker finished it in time; it will still be answered. */
+export class ReplyTimeoutError extends SwitchboardError {
+  readonly messageId: string;
+  readonly conversationId: string;
+
+  constructor(messageId: string, conversationId: string, timeoutMs: number) {
+    super("reply_timeout", `Message ${messageId} is queued but was not answered within ${timeoutMs} ms; the answer will follow in the conversation.`);
+    this.messageId = messageId;
+    this.conversationId = conversationId;
+  }
+}
+
+export interface OutcomeWaiterOptions {
+  pool: pg.Pool;
+  logger: Logger;
+  /** A connection string for LISTEN (a Postgres server). Unset: poll only (embedded Postgres has no NOTIFY across connections). */
+  listenUrl?: string | undefined;
+  /** How often unanswered waits are checked in the database, in ms. Default 200 without LISTEN, 2000 with it. */
+  pollMs?: number;
+  /** How long `wait` waits by default, in ms. Default 60000. */
+  timeoutMs?: number;
+}
+
+interface Waiting {
+  conversationId: string;
+  resolve: (outcome: Outcome) => void;
+  reject: (err: unknown) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Waits for the outcome of a queued message, wherever it is processed. A worker in this process
+ * hands its outcome over directly (`settle`); one in another process is seen in the database: the
+ * message finished (a trigger NOTIFYs `switchboard_message_finished`) and its outcome is read
+ * back from the log (the recorded reply, routes and handoff).
+ */
+export class OutcomeWaiter {
+  readonly #o: OutcomeWaiterOptions;
+  readonly #log: Logger;
+  readonly #waiting = new Map<string, Waiting>();
+  #listener: pg.Client | undefined;
+  #poller: NodeJS.Timeout | undefined;
+  #polling = false;
+  #stopped = false;
+
+  constructor(options: OutcomeWaiterOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: "outcomes" });
+  }
+
+  async start(): Promise<void> {
+    if (this.#o.listenUrl) await this.#listen();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#poller);
+    this.#poller = undefined;
+    for (const [messageId, w] of this.#waiting) {
+      clearTimeout(w.timer);
+      w.reject(new SwitchboardError("shutting_down", `Stopped waiting for message ${messageId}: the service is shutting down.`));
+    }
+    this.#waiting.clear();
+    await this.#listener?.end().catch(() => {});
+  }
+
+  /** Resolves with the message's outcome; rejects with `ReplyTimeoutError` after `timeoutMs`. */
+  wait(messageId: string, conversationId: string, timeoutMs = this.#o.timeoutMs ?? 60_000): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(messageId);
+        reject(new ReplyTimeoutError(messageId, conversationId, timeoutMs));
+      }, timeoutMs);
+      this.#waiting.set(messageId, { conversationId, resolve, reject, timer });
+      this.#ensurePolling();
+    });
+  }
+
+  /** The recorded outcome of a finished message; undefined while it is unfinished. */
+  async read(messageId: string): Promise<Outcome | undefined> {
+    return (await readOutcomes(this.#o.pool, [messageId])).get(messageId);
+  }
+
+  /** The outcome of a message processed in this process. */
+  settle(messageId: string, outcome: Outcome): void {
+    const w = this.#waiting.get(messageId);
+    if (!w) return;
+    clearTimeout(w.timer);
+    this.#waiting.delete(messageId);
+    w.resolve(outcome);
+  }
+
+  async #listen(): Promise<void> {
+    if (this.#stopped || !this.#o.listenUrl) return;
+    const client = new pg.Client({ connectionString: this.#o.listenUrl });
+    let failed = false;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      if (this.#listener === client) this.#listener = undefined;
+      client.end().catch(() => {});
+      if (this.#stopped) return;
+      this.#log.warn({ err: errorMessage(err) }, "no LISTEN connection; polling until it is back");
+      setTimeout(() => void this.#listen(), 1000).unref();
+    };
+    client.on("error", fail);
+    client.on("end", () => fail(new Error("connection ended")));
+    client.on("notification", (n) => {
+      if (n.payload && this.#waiting.has(n.payload)) void this.#check([n.payload]);
+    });
+    this.#listener = client;
+    try {
+      await client.connect();
+      await client.query('listen "switchboard_message_finished"');
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    // Anything that finished while there was no connection.
+    void this.#check([...this.#waiting.keys()]);
+  }
+
+  #ensurePolling(): void {
+    if (this.#poller || this.#stopped) return;
+    const every = this.#o.pollMs ?? (this.#o.listenUrl ? 2000 : 200);
+    this.#poller = setInterval(() => {
+      if (this.#waiting.size === 0) {
+        clearInterval(this.#poller);
+        this.#poller = undefined;
+        return;
+      }
+      if (this.#polling) return;
+      this.#polling = true;
+      void this.#check([...this.#waiting.keys()]).finally(() => {
+        this.#polling = false;
+      });
+    }, every);
+    this.#poller.unref();
+  }
+
+  async #check(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      const outcomes = await readOutcomes(this.#o.pool, ids);
+      for (const [id, outcome] of outcomes) this.settle(id, outcome);
+    } catch (err) {
+      this.#log.warn({ err: errorMessage(err) }, "could not read message outcomes");
+    }
+  }
+}
+
+interface OutcomeRow {
+  id: string;
+  conversation_id: string;
+  status: string;
+  latency_ms: number | null;
+  reply_text: string | null;
+  reply_payload: { sections?: ReplySection[] } | null;
+  routes: Array<{ route: RouteScore["route"]; confidence: number }> | null;
+  engine: string | null;
+  handoff_id: string | null;
+  handoff_reason: HandoffReason | null;
+  handoff_detail: string | null;
+  open_handoff_id: string | null;
+}
+
+/**
+ * The outcomes of finished inbound messages (done or failed) as recorded in the log; messages
+ * still waiting or running are left out.
+ */
+export async function readOutcomes(pool: pg.Pool, messageIds: string[]): Promise<Map<string, Outcome>> {
+  const r = await pool.query<OutcomeRow>(
+    `select m.id, m.conversation_id, m.status,
+            extract(epoch from (m.processed_at - m.created_at)) * 1000 as latency_ms,
+            o.text as reply_text, o.payload as reply_payload,
+            rd.routes, rd.engine,
+            h.id as handoff_id, h.reason as handoff_reason, h.detail as handoff_detail,
+            (select id from handoffs oh where oh.conversation_id = m.conversation_id and oh.status <> 'resolved' limit 1) as open_handoff_id
+     from messages m
+     left join messages o on o.idempotency_key = 'reply:' || m.id::text
+     left join lateral (select routes, engine from routing_decisions where message_id = m.id order by created_at desc limit 1) rd on true
+     left join lateral (select id, reason, detail from handoffs where message_id = m.id order by created_at desc limit 1) h on true
+     where m.id = any($1::uuid[]) and m.direction = 'in' and m.status in ('done', 'failed')`,
+    [messageIds],
+  );
+  const outcomes = new Map<string, Outcome>();
+  for (const row of r.rows) {
+    if (row.reply_text === null) {
+      outcomes.set(row.id, { kind: "relayed", conversationId: row.conversation_id, messageId: row.id, handoffId: row.open_handoff_id });
+      continue;
+    }
+    outcomes.set(row.id, {
+      kind: "reply",
+      conversationId: row.conversation_id,
+      messageId: row.id,
+      text: row.reply_text,
+      sections: row.reply_payload?.sections ?? [],
+      routes: (row.routes ?? []).map((x) => ({ route: x.route, confidence: x.confidence })),
+      handoff: row.handoff_id && row.handoff_reason ? { id: row.handoff_id, reason: row.handoff_reason, detail: row.handoff_detail ?? "" } : null,
+      engine: row.engine ?? "none",
+      latencyMs: Math.round(Number(row.latency_ms ?? 0)),
+    });
+  }
+  return outcomes;
+}

@@ -1,0 +1,125 @@
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { createDiscordAdapter, type DiscordAdapter } from "../../bots/discord/index.ts";
+import { createHttpServer } from "../../bots/http/server.ts";
+import { createSlackAdapter, type SlackAdapter } from "../../bots/slack/index.ts";
+import { createSlackStaffNotifier } from "../../bots/slack/staff.ts";
+import { createApp, type App } from "../../src/app.ts";
+import { loadConfig } from "../../src/config.ts";
+import { silentLogger } from "../../src/logger.ts";
+import { tempDataDir } from "../helpers/databases.ts";
+import { startDiscordStandIn, type DiscordStandIn } from "../stand-ins/discord.ts";
+import { SlackApiStandIn } from "../stand-ins/slack-api.ts";
+import { eventCallback, postSigned, type SlackEventFields } from "../stand-ins/slack-requests.ts";
+
+export const SIGNING_SECRET = "0f6c1c5a2b8e4d7f9a3b5c7d9e1f2a4b";
+export const BOT_TOKEN = "xoxb-1111111111-2222222222-handoffTestsOnly";
+export const STAFF_CHANNEL = "C0STAFF";
+/** Slack staff members: id → display name (what `users.info` answers). */
+export const STAFF = { dana: { id: "U0DANA", name: "Dana" }, eve: { id: "U0EVE", name: "Eve" } } as const;
+
+export interface PlatformHarness {
+  app: App;
+  http: FastifyInstance;
+  url: string;
+  slackApi: SlackApiStandIn;
+  discord: DiscordStandIn;
+  slack: SlackAdapter;
+  discordAdapter: DiscordAdapter;
+  /** POSTs a signed Slack request to the app's /slack/events. */
+  slackEvent(fields: SlackEventFields): Promise<Response>;
+  /** A staff member clicks a card button (a signed `block_actions` interaction). */
+  click(staff: { id: string; name: string }, actionId: string, handoffId: string, cardTs: string): Promise<Response>;
+  close(): Promise<void>;
+}
+
+/**
+ * A whole Switchboard (embedded Postgres, offline engine) with the real Slack adapter (Bolt) and
+ * the real Discord adapter (discord.js) against their local stand-ins, and the Slack staff
+ * channel notifier: a Discord user can be handed to staff working in Slack.
+ */
+export async function startPlatformHarness(): Promise<PlatformHarness> {
+  const slackApi = await SlackApiStandIn.start({ botToken: BOT_TOKEN });
+  slackApi.respondWith("users.info", (args) => {
+    const member = Object.values(STAFF).find((s) => s.id === args["user"]);
+    return member ? { ok: true, user: { id: member.id, name: member.name.toLowerCase(), real_name: `${member.name} Example`, profile: { display_name: member.name } } } : undefined;
+  });
+  const discord = await startDiscordStandIn();
+  const config = loadConfig({
+    DATA_DIR: tempDataDir(),
+    LOG_LEVEL: "silent",
+    CONSOLE_TOKEN: "console-secret",
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slackApi.apiUrl,
+    SLACK_HANDOFF_CHANNEL: STAFF_CHANNEL,
+    DISCORD_TOKEN: discord.token,
+    DISCORD_API_URL: discord.apiUrl,
+  });
+  const logger = silentLogger();
+  const app = await createApp(config, logger);
+  const slack = createSlackAdapter({
+    config,
+    logger,
+    retryConfig: { retries: 0 },
+    processBeforeResponse: true,
+    isKnownConversation: async (key) => (await app.log.findConversationByKey("slack", key)) !== undefined,
+    staff: { channel: STAFF_CHANNEL, actions: app.handoffService },
+  });
+  const discordAdapter = createDiscordAdapter({ token: discord.token, apiUrl: discord.apiUrl, logger, rest: { retries: 0, timeout: 3_000 } });
+  app.pipeline.attach(slack);
+  app.pipeline.attach(discordAdapter);
+  app.handoffService.addNotifier(
+    createSlackStaffNotifier({ token: BOT_TOKEN, channel: STAFF_CHANNEL, apiUrl: slackApi.apiUrl, logger, retryConfig: { retries: 0 } }),
+  );
+  const http = await createHttpServer(app, [
+    async (f) => {
+      await f.register(slack.httpPlugin);
+    },
+  ]);
+  const url = await http.listen({ port: 0, host: "127.0.0.1" });
+  await slack.start(app.pipeline);
+  await discordAdapter.start(app.pipeline);
+
+  const eventsUrl = `${url}/slack/events`;
+  return {
+    app,
+    http,
+    url,
+    slackApi,
+    discord,
+    slack,
+    discordAdapter,
+    slackEvent: (fields) =>
+      postSigned(eventsUrl, JSON.stringify(eventCallback(fields, { botUserId: slackApi.botUserId })), "application/json", { signingSecret: SIGNING_SECRET }),
+    click: (staff, actionId, handoffId, cardTs) => {
+      const payload = {
+        type: "block_actions",
+        team: { id: slackApi.teamId, domain: "switchboard-test" },
+        user: { id: staff.id, username: staff.name.toLowerCase(), name: staff.name.toLowerCase(), team_id: slackApi.teamId },
+        api_app_id: "A0TEST",
+        token: "legacy-verification-token",
+        container: { type: "message", message_ts: cardTs, channel_id: STAFF_CHANNEL, is_ephemeral: false },
+        trigger_id: `${Date.now()}.${randomBytes(4).toString("hex")}`,
+        channel: { id: STAFF_CHANNEL, name: "support-staff" },
+        message: { type: "message", ts: cardTs, user: slackApi.botUserId, bot_id: slackApi.botId, text: "Handoff" },
+        response_url: slackApi.responseUrl(),
+        actions: [
+          { action_id: actionId, block_id: "handoff_actions", type: "button", value: handoffId, text: { type: "plain_text", text: actionId }, action_ts: `${Date.now() / 1000}` },
+        ],
+        state: { values: {} },
+      };
+      return postSigned(eventsUrl, new URLSearchParams({ payload: JSON.stringify(payload) }).toString(), "application/x-www-form-urlencoded", {
+        signingSecret: SIGNING_SECRET,
+      });
+    },
+    close: async () => {
+      await discordAdapter.stop();
+      await slack.stop();
+      await http.close();
+      await app.close();
+      await discord.close();
+      await slackApi.close();
+    },
+  };
+}
