@@ -22,6 +22,27 @@ export function relevantHits(kb: KnowledgeBase, collection: Collection, query: s
   return kb.search(collection, query, limit).filter((h) => h.score >= MIN_RELEVANCE);
 }
 
+/**
+ * The passage to answer with: the best document's matching sections (at most `max`), in the
+ * order the document gives them, so a how-to starts at its first step rather than at whichever
+ * section matched best ("Still crashing?" before "Update the app").
+ */
+export function bestPassage(hits: KnowledgeHit[], max = 2): KnowledgeHit[] {
+  const top = hits[0];
+  if (!top) return [];
+  const order = (h: KnowledgeHit) => top.doc.sections.indexOf(h.section);
+  return hits
+    .filter((h) => h.doc.id === top.doc.id)
+    .slice(0, max)
+    .sort((a, b) => order(a) - order(b));
+}
+
+/** One source per document, in the order given. */
+export function uniqueSources(hits: KnowledgeHit[]): SourceRef[] {
+  const seen = new Set<string>();
+  return hits.filter((h) => !seen.has(h.doc.id) && seen.add(h.doc.id)).map(sourceOf);
+}
+
 export function sourceOf(hit: KnowledgeHit): SourceRef {
   return hit.doc.url ? { title: hit.doc.title, url: hit.doc.url, path: hit.doc.path } : { title: hit.doc.title, path: hit.doc.path };
 }

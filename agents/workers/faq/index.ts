@@ -1,5 +1,5 @@
 import type { WorkerDefinition } from "../types.ts";
-import { relevantHits, searchTool, sourceOf } from "../knowledge-tools.ts";
+import { bestPassage, relevantHits, searchTool, sourceOf } from "../knowledge-tools.ts";
 
 /** FAQ: answers from the FAQ knowledge base with its source, and says so when it does not know. */
 export const faqWorker: WorkerDefinition = {
@@ -26,7 +26,7 @@ export const faqWorker: WorkerDefinition = {
 
   async answerOffline(input, tools, deps) {
     await tools.call("search_faq", { query: input.question });
-    const hits = relevantHits(deps.knowledge, "faq", input.question, 2);
+    const hits = relevantHits(deps.knowledge, "faq", input.question, 5);
     const top = hits[0];
     if (!top) {
       return {
@@ -37,7 +37,7 @@ export const faqWorker: WorkerDefinition = {
     }
     return {
       status: "ok",
-      reply: `**${top.section.heading}**\n${top.section.text.trim()}\n\nSource: ${top.doc.url ? `[${top.doc.title}](${top.doc.url})` : top.doc.title}`,
+      reply: `${bestPassage(hits, 1).map((h) => `**${h.section.heading}**\n${h.section.text.trim()}`).join("\n\n")}\n\nSource: ${top.doc.url ? `[${top.doc.title}](${top.doc.url})` : top.doc.title}`,
       sources: [sourceOf(top)],
     };
   },

@@ -3,7 +3,7 @@ import path from "node:path";
 import { z } from "zod";
 import type { WorkerDefinition, WorkerDeps } from "../types.ts";
 import { defineTool } from "../define-tool.ts";
-import { relevantHits, searchTool, sourceOf } from "../knowledge-tools.ts";
+import { bestPassage, relevantHits, searchTool, uniqueSources } from "../knowledge-tools.ts";
 
 const PLATFORM_WORDS = /\b(ios|iphone|ipad|android|web|browser|chrome|safari|firefox|edge|desktop|mac|macos|windows|linux|app store)\b/i;
 const ERROR_DETAIL = /\b(error|code|says|message|shows|\d{3})\b|["“'].+["”']/i;
@@ -56,7 +56,7 @@ export const techSupportWorker: WorkerDefinition = {
   async answerOffline(input, tools, deps) {
     const q = input.question;
     const status = await tools.call("service_status");
-    const hits = relevantHits(deps.knowledge, "tech", q, 2);
+    const hits = relevantHits(deps.knowledge, "tech", q, 5);
     await tools.call("search_tech_docs", { query: q });
     const incident = status.startsWith("INCIDENT") ? relevantIncident(status, q) : undefined;
     const parts: string[] = [];
@@ -66,7 +66,7 @@ export const techSupportWorker: WorkerDefinition = {
       return {
         status: "needs_human",
         reply: [...parts, "Thanks for the details — this needs one of our engineers to look at your account. I've passed it on with what you told me; they'll reply here."].join("\n\n"),
-        sources: hits.slice(0, 1).map(sourceOf),
+        sources: uniqueSources(hits.slice(0, 1)),
         handoff: { reason: "needs_engineer", detail: `Reported: ${q.slice(0, 300)}` },
       };
     }
@@ -75,10 +75,11 @@ export const techSupportWorker: WorkerDefinition = {
       parts.push("I couldn't find a known fix for that yet. So I can help, tell me: what exactly happens (the exact error text, if any), and which app you use — web, iOS, Android or desktop?");
       return { status: "ok", reply: parts.join("\n\n"), sources: [] };
     }
-    parts.push(`**${top.section.heading}** (from “${top.doc.title}”)\n${top.section.text.trim()}`);
+    parts.push(`From “${top.doc.title}”:`);
+    for (const h of bestPassage(hits)) parts.push(`**${h.section.heading}**\n${h.section.text.trim()}`);
     const missing = [!PLATFORM_WORDS.test(q) ? "which app you use (web, iOS, Android or desktop)" : "", !ERROR_DETAIL.test(q) ? "the exact error message you see" : ""].filter(Boolean);
     if (missing.length) parts.push(`If that doesn't fix it, tell me ${missing.join(" and ")}, and I'll dig further.`);
-    return { status: "ok", reply: parts.join("\n\n"), sources: hits.slice(0, 2).map(sourceOf) };
+    return { status: "ok", reply: parts.join("\n\n"), sources: uniqueSources(hits.slice(0, 2)) };
   },
 };
 
