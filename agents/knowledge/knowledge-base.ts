@@ -101,7 +101,10 @@ const STOP_WORDS = new Set(
     // Question phrasing ("how long does it take", "how much", "keeps crashing since yesterday").
     "long much many take takes taking took keep keeps kept try tries trying tried since even " +
     "ever anymore always time times today yesterday tomorrow day days week going gone work works " +
-    "working worked"
+    "working worked " +
+    // What is asked of the company, not what it is about ("what plans do you offer", "can I
+    // cancel anytime", "is it possible to…").
+    "offer offers offered provide provides anytime possible able allowed"
   ).split(" "),
 );
 

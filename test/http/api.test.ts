@@ -86,6 +86,9 @@ describe("HTTP API end to end (embedded Postgres, offline engine, demo data)", (
   it("answers a resent client message id once", async () => {
     const first = await postJson(`${s.url}/api/messages`, { userId: "u1", text: "what plans do you offer", messageId: "client-1" });
     expect(first.status).toBe(200);
+    // The FAQ answers from the pricing article and cites it, rather than saying it does not know.
+    expect(first.body.reply).toMatch(/Free, Pro and Business/);
+    expect(first.body.sections[0].sources[0].url).toMatch(/plans-and-pricing/);
     const again = await postJson(`${s.url}/api/messages`, { userId: "u1", text: "what plans do you offer", messageId: "client-1" });
     expect(again.status).toBe(409);
     expect(again.body.conversationId).toBe(first.body.conversationId);

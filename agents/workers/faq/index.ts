@@ -37,7 +37,7 @@ export const faqWorker: WorkerDefinition = {
     }
     return {
       status: "ok",
-      reply: `${bestPassage(hits, 1).map((h) => `**${h.section.heading}**\n${h.section.text.trim()}`).join("\n\n")}\n\nSource: ${top.doc.url ? `[${top.doc.title}](${top.doc.url})` : top.doc.title}`,
+      reply: `${bestPassage(hits).map((h) => `**${h.section.heading}**\n${h.section.text.trim()}`).join("\n\n")}\n\nSource: ${top.doc.url ? `[${top.doc.title}](${top.doc.url})` : top.doc.title}`,
       sources: [sourceOf(top)],
     };
   },
