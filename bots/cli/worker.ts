@@ -6,7 +6,7 @@ import { ConfigError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { createDiscordAdapter } from "../discord/index.ts";
 import { createSlackAdapter, isSlackConfigured } from "../slack/index.ts";
-import { createSlackStaffNotifier } from "../slack/staff.ts";
+import { attachStaffChannels } from "../staff-channels.ts";
 
 export interface WorkerOptions {
   /** Serve `/healthz` and `/metrics` on this port. Default: no HTTP server. */
@@ -45,9 +45,7 @@ export async function work(config: Config, logger: Logger, options: WorkerOption
 
   for (const adapter of sendOnlyAdapters(config, logger)) app.pipeline.attach(adapter);
   // Handoffs opened while answering are announced to the staff channel from here.
-  if (config.slackHandoffChannel && config.slackBotToken) {
-    app.handoffService.addNotifier(createSlackStaffNotifier({ token: config.slackBotToken, channel: config.slackHandoffChannel, apiUrl: config.slackApiUrl, logger }));
-  }
+  attachStaffChannels(app, config, logger);
   await app.startWorker();
   await app.pipeline.recover();
 
