@@ -31,7 +31,7 @@ const SearchParams = z.object({
  * receive over HTTP (Slack) register their routes on the same instance through `plugins`.
  */
 export async function createHttpServer(app: App, plugins: Array<(f: FastifyInstance) => Promise<void> | void> = []): Promise<FastifyInstance> {
-  const fastify = Fastify({ bodyLimit: API_BODY_LIMIT, logger: false, disableRequestLogging: true });
+  const fastify = Fastify({ bodyLimit: API_BODY_LIMIT, logger: false });
   const log = app.logger.child({ component: "http" });
 
   fastify.setErrorHandler((err: unknown, _req, reply) => {
