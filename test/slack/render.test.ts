@@ -127,6 +127,12 @@ describe("rendering a reply as Block Kit", () => {
     expect(message!.text).toContain("*Invoices*");
   });
 
+  it("shows the footer (a handoff note) after the sections, which would otherwise be lost", () => {
+    const [message] = renderReply(reply({ text: "merged", sections, footer: "A person will reply **right here**." }));
+    const shown = texts(message!.blocks);
+    expect(shown.slice(-2)).toEqual(["---", `A person will reply ${ZW}*right here*${ZW}.`]);
+  });
+
   it("shows the reply text (and the one section's sources) when one worker answered", () => {
     const [message] = renderReply(reply({ text: "Download them from the Billing page.", sections: [sections[0]!] }));
     expect(texts(message!.blocks)).toEqual([
