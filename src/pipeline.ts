@@ -232,6 +232,7 @@ export class Pipeline implements MessageSink, Deliverer {
         toolCalls: run.toolCalls,
         error: run.error ?? null,
         latencyMs: run.latencyMs,
+        engine: run.engine,
       });
       this.o.metrics.workerLatency.observe({ worker: run.worker, status: run.status }, run.latencyMs / 1000);
       if (run.status === "failed" || run.status === "timeout") this.o.metrics.errors.inc({ stage: `worker:${run.worker}` });

@@ -225,8 +225,8 @@ ${r
 </dl>`
   : ""}
 ${m.workerRuns.length
-  ? html`<table class="runs"><thead><tr><th>Worker</th><th>Status</th><th>Latency</th><th>Question</th><th>Reply</th><th>Tools</th><th>Error</th></tr></thead><tbody>${m.workerRuns.map(
-      (w) => html`<tr><td>${w.worker}</td><td class="${w.status === "ok" ? "" : "bad"}">${w.status}</td><td>${ms(w.latencyMs)}</td><td>${w.question}</td>
+  ? html`<table class="runs"><thead><tr><th>Worker</th><th>Status</th><th>Engine</th><th>Latency</th><th>Question</th><th>Reply</th><th>Tools</th><th>Error</th></tr></thead><tbody>${m.workerRuns.map(
+      (w) => html`<tr><td>${w.worker}</td><td class="${w.status === "ok" ? "" : "bad"}">${w.status}</td><td>${w.engine}</td><td>${ms(w.latencyMs)}</td><td>${w.question}</td>
   <td class="text">${w.reply ?? ""}</td><td>${w.toolCalls.map((t) => t.name).join(", ")}</td><td class="bad">${w.error ?? ""}</td></tr>`,
     )}</tbody></table>`
   : ""}

@@ -101,6 +101,8 @@ export interface WorkerRunRecord {
   toolCalls: ToolCallRecord[];
   error: string | null;
   latencyMs: number;
+  /** `llm`, `offline`, `llm->offline` (model failed, offline answer used) or `none` (failed). */
+  engine: string;
 }
 
 export interface ToolCallRecord {

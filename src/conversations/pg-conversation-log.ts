@@ -137,8 +137,8 @@ export class PgConversationLog implements ConversationLog {
 
   async recordWorkerRun(messageId: string, run: WorkerRunRecord): Promise<void> {
     await this.pool.query(
-      `insert into worker_runs (message_id, worker, question, status, reply, sources, tool_calls, error, latency_ms)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      `insert into worker_runs (message_id, worker, question, status, reply, sources, tool_calls, error, latency_ms, engine)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [
         messageId,
         run.worker,
@@ -149,6 +149,7 @@ export class PgConversationLog implements ConversationLog {
         JSON.stringify(run.toolCalls),
         run.error,
         run.latencyMs,
+        run.engine,
       ],
     );
   }
@@ -261,6 +262,7 @@ export class PgConversationLog implements ConversationLog {
             toolCalls: w.tool_calls,
             error: w.error,
             latencyMs: w.latency_ms,
+            engine: w.engine,
           })),
       };
     });
@@ -330,6 +332,7 @@ interface WorkerRunDbRow {
   tool_calls: WorkerRunRecord["toolCalls"];
   error: string | null;
   latency_ms: number;
+  engine: string;
 }
 
 export function toConversation(r: ConversationDbRow): ConversationRow {

@@ -240,6 +240,7 @@ describe("the app in llm mode, through ChatOpenAI", () => {
     const runs = Object.fromEntries((inbound?.workerRuns ?? []).map((r) => [r.worker, r]));
     expect(runs["billing"]).toMatchObject({
       status: "ok",
+      engine: "llm",
       error: null,
       toolCalls: [{ name: "list_payments", args: { limit: 5 }, result: expect.stringContaining("pay_j5") }],
     });
@@ -272,7 +273,7 @@ describe("the app in llm mode, through ChatOpenAI", () => {
     expect(inbound?.routing?.engine).toBe("llm->offline");
     expect(inbound?.routing?.error).toMatch(/500.*model server is down/);
     expect(inbound?.workerRuns).toHaveLength(1);
-    expect(inbound?.workerRuns[0]).toMatchObject({ worker: "billing", status: "ok", error: expect.stringMatching(/^model failed, offline answer used: .*model server is down/) });
+    expect(inbound?.workerRuns[0]).toMatchObject({ worker: "billing", status: "ok", engine: "llm->offline", error: expect.stringMatching(/^model failed, offline answer used: .*model server is down/) });
     // The offline path's tool calls, not the agent's.
     expect(inbound?.workerRuns[0]?.toolCalls.map((c) => c.name)).toEqual(["account_summary", "list_payments", "request_refund"]);
 

@@ -71,14 +71,14 @@ describe.each(databaseTargets())("conversation log contract on $name Postgres", 
       engine: "offline",
       latencyMs: 0.4,
     });
-    await log.recordWorkerRun(r.messageId, { worker: "billing", question: "hello", status: "ok", reply: "hi", sources: [], toolCalls: [{ name: "account_summary", args: {}, result: "…" }], error: null, latencyMs: 12 });
+    await log.recordWorkerRun(r.messageId, { worker: "billing", question: "hello", status: "ok", reply: "hi", sources: [], toolCalls: [{ name: "account_summary", args: {}, result: "…" }], error: null, latencyMs: 12, engine: "llm->offline" });
     const out = await log.recordOutbound({ conversationId: r.conversation.id, inReplyTo: r.messageId, text: "hi", author: { kind: "bot" }, platform: "slack", idempotencyKey: `reply:${r.messageId}` });
     expect(out.created).toBe(true);
     expect((await log.recordOutbound({ conversationId: r.conversation.id, inReplyTo: r.messageId, text: "hi", author: { kind: "bot" }, platform: "slack", idempotencyKey: `reply:${r.messageId}` })).created).toBe(false);
     const t = await log.transcript(r.conversation.id);
     expect(t.map((e) => e.direction)).toEqual(["in", "out"]);
     expect(t[0]?.routing?.routes[0]?.route).toBe("billing");
-    expect(t[0]?.workerRuns[0]).toMatchObject({ worker: "billing", status: "ok", toolCalls: [{ name: "account_summary" }] });
+    expect(t[0]?.workerRuns[0]).toMatchObject({ worker: "billing", status: "ok", engine: "llm->offline", toolCalls: [{ name: "account_summary" }] });
   });
 
   it("opens at most one handoff per conversation and marks it waiting", async () => {
