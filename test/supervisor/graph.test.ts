@@ -25,7 +25,8 @@ describe("supervisor graph", () => {
     const [a, b] = spans;
     expect(a![1]).toBeLessThan(b![2]);
     expect(b![1]).toBeLessThan(a![2]);
-    expect(elapsed).toBeLessThan(550);
+    // The criterion: about one delay, certainly less than two (the overlap above is the robust proof).
+    expect(elapsed).toBeLessThan(600);
     expect(state.reply?.sections.map((s) => s.route)).toEqual(["billing", "tech_support"]);
     expect(state.reply?.text).toContain("billing answer");
     expect(state.reply?.text).toContain("tech_support answer");
