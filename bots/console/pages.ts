@@ -3,6 +3,8 @@ import type { HandoffEvent, HandoffListItem } from "../../src/handoffs/handoff-s
 import type { HandoffDetail } from "../../src/handoffs/handoff-service.ts";
 import { PLATFORMS, ROUTE_NAMES } from "../../src/types.ts";
 import { html, type SafeHtml } from "./html.ts";
+import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
+import type { HandoffReason } from "../../src/types.ts";
 
 /** What every signed-in page needs: who is signed in and the form token. */
 export interface PageContext {
@@ -266,20 +268,8 @@ function statusBadge(status: string): SafeHtml {
   return html`<span class="badge ${status}" data-testid="status">${status}</span>`;
 }
 
-const REASONS: Record<string, string> = {
-  user_request: "Asked for a person",
-  complaint: "Complaint",
-  low_confidence: "Bot unsure",
-  needs_approval: "Needs approval",
-  needs_engineer: "Needs an engineer",
-  worker_failed: "A worker failed",
-  worker_timeout: "A worker timed out",
-  model_failed: "Model failed",
-  processing_failed: "Answering kept failing",
-};
-
 function reasonLabel(reason: string): string {
-  return REASONS[reason] ?? reason;
+  return HANDOFF_REASON_LABELS[reason as HandoffReason] ?? reason;
 }
 
 function pct(x: number): string {

@@ -19,6 +19,7 @@ import type { StaffCardRef } from "../../src/handoffs/handoff-store.ts";
 import type { HandoffCard, StaffAction, StaffActions, StaffNotifier, ThreadNote } from "../../src/handoffs/staff-notifier.ts";
 import type { Logger } from "../../src/logger.ts";
 import { describeDiscordError } from "./errors.ts";
+import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
 
 /**
  * The Discord staff channel (DISCORD_HANDOFF_CHANNEL): one message per handoff with Claim /
@@ -99,22 +100,10 @@ class DiscordStaffNotifier implements StaffNotifier {
   }
 }
 
-const REASONS: Record<string, string> = {
-  user_request: "Asked for a person",
-  complaint: "Complaint",
-  low_confidence: "The bot is unsure",
-  needs_approval: "Needs approval",
-  needs_engineer: "Needs an engineer",
-  worker_failed: "A worker failed",
-  worker_timeout: "A worker timed out",
-  model_failed: "The model failed",
-  processing_failed: "Answering kept failing",
-};
-
 /** The card as message content plus a row of buttons (none once resolved). */
 export function renderCard(card: HandoffCard): RESTPostAPIChannelMessageJSONBody {
   const h = card.handoff;
-  const reason = REASONS[h.reason] ?? h.reason;
+  const reason = HANDOFF_REASON_LABELS[h.reason] ?? h.reason;
   const esc = (s: string) => escapeMarkdown(s);
   const who = card.conversation.platform === "discord" ? `<@${card.conversation.userId}>` : `${card.conversation.platform} user ${esc(card.conversation.userId)}`;
   const state =
@@ -167,7 +156,7 @@ function renderNote(note: ThreadNote): string {
 }
 
 function threadName(card: HandoffCard): string {
-  const name = `Handoff: ${REASONS[card.handoff.reason] ?? card.handoff.reason} (${card.conversation.platform})`;
+  const name = `Handoff: ${HANDOFF_REASON_LABELS[card.handoff.reason] ?? card.handoff.reason} (${card.conversation.platform})`;
   return name.slice(0, 100);
 }
 

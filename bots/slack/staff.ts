@@ -6,6 +6,7 @@ import type { HandoffCard, StaffAction, StaffActions, StaffNotifier, ThreadNote 
 import type { Logger } from "../../src/logger.ts";
 import { escapeMrkdwn } from "./mrkdwn.ts";
 import { SLACK_LIMITS, truncateMrkdwn } from "./render.ts";
+import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
 
 /**
  * The Slack staff channel (SLACK_HANDOFF_CHANNEL): one Block Kit card per handoff with Claim /
@@ -96,22 +97,10 @@ async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-const REASONS: Record<string, string> = {
-  user_request: "Asked for a person",
-  complaint: "Complaint",
-  low_confidence: "The bot is unsure",
-  needs_approval: "Needs approval",
-  needs_engineer: "Needs an engineer",
-  worker_failed: "A worker failed",
-  worker_timeout: "A worker timed out",
-  model_failed: "The model failed",
-  processing_failed: "Answering kept failing",
-};
-
 /** The card: who, where, why, summary, routes, last messages, state, and the buttons. */
 export function renderCard(card: HandoffCard): { text: string; blocks: types.KnownBlock[] } {
   const h = card.handoff;
-  const reason = REASONS[h.reason] ?? h.reason;
+  const reason = HANDOFF_REASON_LABELS[h.reason] ?? h.reason;
   const who = card.conversation.platform === "slack" ? `<@${escapeMrkdwn(card.conversation.userId)}>` : `${card.conversation.platform} user ${escapeMrkdwn(card.conversation.userId)}`;
   const state =
     h.status === "open"
