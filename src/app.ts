@@ -3,7 +3,7 @@ import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { HybridRouter, LlmRouter, createChatModel } from "../agents/engines/llm.ts";
 import { loadKnowledgeBase, type KnowledgeBase } from "../agents/knowledge/knowledge-base.ts";
 import { createOfflineRouter, type OfflineRouter } from "../agents/router/offline/index.ts";
-import type { LabelledExample, Router } from "../agents/router/types.ts";
+import type { Router } from "../agents/router/types.ts";
 import { createSupervisor } from "../agents/supervisor/graph.ts";
 import { WorkerRegistry } from "../agents/workers/registry.ts";
 import type { WorkerDefinition } from "../agents/workers/types.ts";
@@ -94,10 +94,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     await loadDemoData(config, db, registry, logger);
 
     const knowledge = await loadKnowledgeBase(config.knowledgeDir);
-    const examples: LabelledExample[] = registry.workers.flatMap((w) =>
-      w.examples.map((text) => ({ text, route: w.name as LabelledExample["route"], source: `registry:${w.name}` })),
-    );
-    const offlineRouter = createOfflineRouter({ examples });
+    const offlineRouter = createOfflineRouter({ examples: registry.examples() });
     logger.debug({ trainedOn: offlineRouter.trainedOn, trainMs: Math.round(offlineRouter.trainMs) }, "offline router trained");
 
     const model = overrides.model ?? (config.llmEnabled ? createChatModel(config) : undefined);

@@ -1,3 +1,4 @@
+import type { LabelledExample } from "../router/types.ts";
 import type { WorkerDefinition } from "./types.ts";
 import { billingWorker } from "./billing/index.ts";
 import { faqWorker } from "./faq/index.ts";
@@ -27,5 +28,13 @@ export class WorkerRegistry {
 
   get names(): string[] {
     return [...this.byName.keys()];
+  }
+
+  /** Every worker's example utterances, labelled with its route: the offline router trains on them. */
+  examples(): LabelledExample[] {
+    // A worker's name is its route; the router's label type lists the built-in routes only.
+    return this.workers.flatMap((w) =>
+      w.examples.map((text) => ({ text, route: w.name as LabelledExample["route"], source: `registry:${w.name}` })),
+    );
   }
 }

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import readline from "node:readline/promises";
 import { Command, InvalidArgumentError } from "commander";
 import { createApp, type App } from "../../src/app.ts";
-import { describeConfig, loadConfig, type Config } from "../../src/config.ts";
+import { loadConfig, type Config } from "../../src/config.ts";
 import { openDatabase } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
@@ -10,7 +10,7 @@ import { SwitchboardError, errorMessage } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import type { Outcome } from "../../src/types.ts";
 import { createOfflineRouter } from "../../agents/router/offline/index.ts";
-import { defaultWorkers } from "../../agents/workers/registry.ts";
+import { WorkerRegistry } from "../../agents/workers/registry.ts";
 import { registerCommands } from "../discord/index.ts";
 import { runEval } from "./eval-command.ts";
 import { serve, type ServeRole } from "./serve.ts";
@@ -155,7 +155,7 @@ export function buildProgram(): Command {
 }
 
 function registryExamples() {
-  return defaultWorkers.flatMap((w) => w.examples.map((text) => ({ text, route: w.name as "billing" })));
+  return new WorkerRegistry().examples();
 }
 
 async function withApp(fn: (app: App) => Promise<void>): Promise<void> {
@@ -232,4 +232,3 @@ export async function main(argv: string[] = process.argv): Promise<void> {
   }
 }
 
-export { describeConfig };
