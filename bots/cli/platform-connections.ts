@@ -1,8 +1,54 @@
 import type { ChannelAdapter } from "../adapter.ts";
+import { createDiscordAdapter } from "../discord/index.ts";
+import { createSlackAdapter, isSlackConfigured, type SlackAdapter } from "../slack/index.ts";
 import type { App } from "../../src/app.ts";
+import type { Config } from "../../src/config.ts";
 import { SessionLock } from "../../src/db/session-lock.ts";
 import { errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
+
+/**
+ * The adapters of the configured platforms. `receive` (a gateway): they take events — Slack's
+ * HTTP route (`slack.httpPlugin`) and Socket Mode, the Discord gateway — and staff-channel clicks.
+ * `send` (a worker): they only `deliver` over the Web/REST APIs and are never started.
+ */
+export function createPlatformAdapters(app: App, config: Config, logger: Logger, mode: "receive" | "send"): { adapters: ChannelAdapter[]; slack: SlackAdapter | undefined } {
+  const receive = mode === "receive";
+  let slack: SlackAdapter | undefined;
+  const adapters: ChannelAdapter[] = [];
+  if (isSlackConfigured(config)) {
+    slack = createSlackAdapter({
+      config,
+      logger: logger.child({ component: "slack" }),
+      ...(receive
+        ? {
+            // Listeners only store the message (the answer comes later through deliver), so
+            // waiting for them before answering Slack costs ~1 ms and means nothing acknowledged is unstored.
+            processBeforeResponse: true,
+            isKnownConversation: async (key: string) => (await app.log.findConversationByKey("slack", key)) !== undefined,
+            ...(config.slackHandoffChannel ? { staff: { channel: config.slackHandoffChannel, actions: app.handoffService } } : {}),
+          }
+        : {}),
+    });
+    adapters.push(slack);
+  }
+  if (config.discordToken) {
+    adapters.push(
+      createDiscordAdapter({
+        token: config.discordToken,
+        applicationId: config.discordApplicationId,
+        apiUrl: config.discordApiUrl,
+        logger: logger.child({ component: "discord" }),
+        ...(receive
+          ? config.discordHandoffChannel
+            ? { staff: { channel: config.discordHandoffChannel, actions: app.handoffService } }
+            : {}
+          : { registerCommandsOnStart: false }),
+      }),
+    );
+  }
+  return { adapters, slack };
+}
 
 /** The running adapters of a gateway; `stop` closes them and gives up their locks. */
 export interface PlatformConnections {

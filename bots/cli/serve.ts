@@ -1,14 +1,11 @@
 import type { FastifyInstance } from "fastify";
-import type { ChannelAdapter } from "../adapter.ts";
 import { createApp } from "../../src/app.ts";
 import { describeConfig, type Config } from "../../src/config.ts";
 import { ConfigError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
-import { createDiscordAdapter } from "../discord/index.ts";
 import { createHttpServer } from "../http/server.ts";
-import { createSlackAdapter, isSlackConfigured } from "../slack/index.ts";
 import { attachStaffChannels } from "../staff-channels.ts";
-import { startAdapters } from "./platform-connections.ts";
+import { createPlatformAdapters, startAdapters } from "./platform-connections.ts";
 
 /** `all`: everything in one process (the default); `gateway`: adapters and HTTP only, processing is left to `switchboard worker`. */
 export type ServeRole = "all" | "gateway";
@@ -26,33 +23,12 @@ export async function serve(config: Config, logger: Logger, role: ServeRole = "a
     await app.close();
     throw new ConfigError("serve --role gateway leaves processing to `switchboard worker` processes: it needs the shared queue (DATABASE_URL, and JOB_QUEUE unset or postgres)");
   }
-  const adapters: ChannelAdapter[] = [];
+  const { adapters, slack } = createPlatformAdapters(app, config, logger, "receive");
   const plugins: Array<(f: FastifyInstance) => Promise<void> | void> = [];
-  if (isSlackConfigured(config)) {
-    const slack = createSlackAdapter({
-      config,
-      logger: logger.child({ component: "slack" }),
-      // Listeners only store the message (the answer comes later through deliver), so waiting
-      // for them before answering Slack costs ~1 ms and means nothing acknowledged is unstored.
-      processBeforeResponse: true,
-      isKnownConversation: async (key) => (await app.log.findConversationByKey("slack", key)) !== undefined,
-      ...(config.slackHandoffChannel ? { staff: { channel: config.slackHandoffChannel, actions: app.handoffService } } : {}),
-    });
-    adapters.push(slack);
+  if (slack) {
     plugins.push(async (f) => {
       await f.register(slack.httpPlugin);
     });
-  }
-  if (config.discordToken) {
-    adapters.push(
-      createDiscordAdapter({
-        token: config.discordToken,
-        applicationId: config.discordApplicationId,
-        apiUrl: config.discordApiUrl,
-        logger: logger.child({ component: "discord" }),
-        ...(config.discordHandoffChannel ? { staff: { channel: config.discordHandoffChannel, actions: app.handoffService } } : {}),
-      }),
-    );
   }
   for (const adapter of adapters) app.pipeline.attach(adapter);
   attachStaffChannels(app, config, logger);

@@ -1,12 +1,10 @@
 import Fastify, { type FastifyInstance } from "fastify";
-import type { ChannelAdapter } from "../adapter.ts";
 import { createApp, type AppOverrides } from "../../src/app.ts";
 import { describeConfig, type Config } from "../../src/config.ts";
 import { ConfigError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
-import { createDiscordAdapter } from "../discord/index.ts";
-import { createSlackAdapter, isSlackConfigured } from "../slack/index.ts";
 import { attachStaffChannels } from "../staff-channels.ts";
+import { createPlatformAdapters } from "./platform-connections.ts";
 
 export interface WorkerOptions {
   /** Serve `/healthz` and `/metrics` on this port. Default: no HTTP server. */
@@ -43,7 +41,7 @@ export async function work(config: Config, logger: Logger, options: WorkerOption
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
 
-  for (const adapter of sendOnlyAdapters(config, logger)) app.pipeline.attach(adapter);
+  for (const adapter of createPlatformAdapters(app, config, logger, "send").adapters) app.pipeline.attach(adapter);
   // Handoffs opened while answering are announced to the staff channel from here.
   attachStaffChannels(app, config, logger);
   await app.startWorker();
@@ -67,22 +65,4 @@ export async function work(config: Config, logger: Logger, options: WorkerOption
     logger.info({ address }, "worker health and metrics");
   }
   logger.info({ workerId: app.queue.workerId, concurrency: config.workerConcurrency }, "Switchboard worker is taking jobs");
-}
-
-/** The configured platforms' adapters, for `deliver` only: no listener, no gateway or socket connection. */
-function sendOnlyAdapters(config: Config, logger: Logger): ChannelAdapter[] {
-  const adapters: ChannelAdapter[] = [];
-  if (isSlackConfigured(config)) adapters.push(createSlackAdapter({ config, logger: logger.child({ component: "slack" }) }));
-  if (config.discordToken) {
-    adapters.push(
-      createDiscordAdapter({
-        token: config.discordToken,
-        applicationId: config.discordApplicationId,
-        apiUrl: config.discordApiUrl,
-        logger: logger.child({ component: "discord" }),
-        registerCommandsOnStart: false,
-      }),
-    );
-  }
-  return adapters;
 }
