@@ -41,7 +41,7 @@ export class WorkerRunner {
   constructor(
     readonly def: WorkerDefinition,
     private readonly deps: WorkerDeps,
-    private readonly model: BaseChatModel | undefined,
+    model: BaseChatModel | undefined,
   ) {
     const tools = def.tools(deps);
     this.offlineGraph = new StateGraph(WorkerState)
