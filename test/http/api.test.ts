@@ -138,6 +138,9 @@ describe("restart", () => {
       expect(next.status).toBe(200);
       const state = await second.app.db.pool.query("select count(*) from checkpoints where thread_id = $1", [body.conversationId]);
       expect(Number(state.rows[0].count)).toBeGreaterThan(0);
+      // The memory the second process answered with still holds the first process's turn.
+      const remembered = (await second.app.memory.messages(body.conversationId)).filter((m) => m.role === "human").map((m) => m.text);
+      expect(remembered).toEqual(["what plans do you offer", "do you ship to Canada"]);
       const transcript = await second.app.log.transcript(body.conversationId);
       expect(transcript).toHaveLength(4);
       // Demo data is loaded once, into the new database only.
