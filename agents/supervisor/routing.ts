@@ -56,17 +56,7 @@ export function decideHandoff(state: SupervisorStateType): HandoffDecision | nul
 export const CLARIFY_TEXT =
   "I want to make sure I get you to the right place. Is this about **billing** (charges, invoices, refunds), a **technical problem** with the app, or a **general question** about Acme Cloud? A sentence more about it helps.";
 
-export const HANDOFF_TEXT: Record<HandoffDecision["reason"], string> = {
-  user_request: "I've asked a person from our support team to take over. They'll reply right here.",
-  complaint: "I'm sorry about this. I've passed your message to a person on our support team, who will reply right here.",
-  low_confidence: "I'm not sure I understand, so I've asked a person from our support team to help. They'll reply right here.",
-  needs_approval: "A person from our team needs to approve this; they'll reply right here.",
-  needs_engineer: "I've passed this to our support engineers; a person will reply right here.",
-  worker_failed: "Part of your question hit a problem on my side, so I've asked a person to follow up right here.",
-  worker_timeout: "Part of your question took too long to answer, so I've asked a person to follow up right here.",
-  model_failed: "Something went wrong on my side, so I've passed your message to a person, who will reply right here.",
-  processing_failed: "I kept running into a problem answering this, so I've passed your message to a person, who will reply right here.",
-};
+export { HANDOFF_TEXT } from "../../src/handoffs/reasons.ts";
 
 /** Failed worker runs as user-facing notes, so a partial answer says what is missing. */
 export function failureNotes(results: WorkerResult[], titles: (worker: string) => string): string[] {

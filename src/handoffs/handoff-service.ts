@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { ConversationLog, ConversationRow, TranscriptEntry } from "../conversations/conversation-log.ts";
 import { InputError, SwitchboardError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { MAX_MESSAGE_CHARS, type HandoffInfo, type HandoffReason, type OutboundReply } from "../types.ts";
+import { MAX_MESSAGE_CHARS, type HandoffInfo, type OutboundReply } from "../types.ts";
 import type { BotMemory } from "./bot-memory.ts";
+import { HANDOFF_BECAUSE } from "./reasons.ts";
 import type { HandoffEvent, HandoffFilter, HandoffListItem, HandoffRow, HandoffStore, StaffCardRef } from "./handoff-store.ts";
 import type { HandoffCard, StaffAction, StaffActions, StaffNotifier, ThreadNote } from "./staff-notifier.ts";
 import { describeNextOpening, isWithinSupportHours, type SupportHours } from "./support-hours.ts";
@@ -62,17 +63,6 @@ export interface HandoffDetail {
   messages: TranscriptEntry[];
 }
 
-const REASON_TEXT: Record<HandoffReason, string> = {
-  user_request: "the user asked for a person",
-  complaint: "the user is complaining",
-  low_confidence: "the bot could not tell what the user needs",
-  needs_approval: "a request needs a person's approval",
-  needs_engineer: "it needs an engineer",
-  worker_failed: "part of the answer failed",
-  worker_timeout: "part of the answer timed out",
-  model_failed: "the model failed",
-  processing_failed: "every attempt at answering failed",
-};
 
 export const AGENT_NAME_MAX = 80;
 
@@ -261,7 +251,7 @@ export class HandoffService implements HandoffObserver, StaffActions {
     const replies = events.filter((e) => e.kind === "agent_reply");
     const people = [...new Set(replies.map((e) => e.actor).concat(handoff.assignee ? [handoff.assignee] : []))];
     const parts = [
-      `[Support team note] This conversation was handed to a person because ${REASON_TEXT[handoff.reason]}.`,
+      `[Support team note] This conversation was handed to a person because ${HANDOFF_BECAUSE[handoff.reason]}.`,
       people.length ? `${people.join(" and ")} from the support team took it over.` : "Nobody from the support team replied.",
     ];
     if (replies.length) {
