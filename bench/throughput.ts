@@ -38,7 +38,7 @@ async function run(server: string, workers: number, conversations: number, perCo
       Array.from({ length: conversations }, async (_, c) => {
         const thread = `1700000000.${String(c).padStart(6, "0")}`;
         for (let i = 0; i < perConversation; i++) {
-          await gateway.pipeline.submit(slackMessage(thread, `bench-${c}-${i}`, QUESTIONS[i % QUESTIONS.length]!));
+          await gateway.intake.submit(slackMessage(thread, `bench-${c}-${i}`, QUESTIONS[i % QUESTIONS.length]!));
         }
       }),
     );

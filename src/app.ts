@@ -22,7 +22,12 @@ import type { JobQueue } from "./inbox/job-queue.ts";
 import { OutcomeWaiter } from "./inbox/outcome-waiter.ts";
 import type { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
-import { Pipeline, type SupervisorRunnable } from "./pipeline.ts";
+import { Intake } from "./inbox/intake.ts";
+import { Outbox } from "./outbox/outbox.ts";
+import { CHAT_PLATFORMS, type ChannelAdapter, type Supervisor } from "./ports.ts";
+import { TurnRunner } from "./turns/turn-runner.ts";
+import { createHttpChannel } from "../bots/http/channel.ts";
+import { createCliChannel } from "../bots/cli/channel.ts";
 
 /** Everything a running Switchboard is made of; built by `createApp`, closed by `close`. */
 export interface App {
@@ -30,7 +35,12 @@ export interface App {
   db: Database;
   log: PgConversationLog;
   handoffs: HandoffStore;
-  pipeline: Pipeline;
+  /** The way in: adapters submit messages here (store, queue). */
+  intake: Intake;
+  /** The way out: every outbound message is recorded and delivered here; adapters are attached to it. */
+  outbox: Outbox;
+  /** Answers queued messages (the queue's job handler). */
+  turns: TurnRunner;
   /** The inbox (graphile-worker on Postgres, or in-process with JOB_QUEUE=memory). */
   queue: JobQueue;
   /**
@@ -61,7 +71,9 @@ export interface AppOverrides {
   /** How often unclaimed handoffs are checked against the SLA, in ms. Default 30000. */
   slaCheckIntervalMs?: number;
   /** Answers messages instead of the compiled supervisor graph (tests: a fast scripted one). */
-  supervisor?: SupervisorRunnable;
+  supervisor?: Supervisor;
+  /** How often the outbox looks for undelivered messages, in ms. Default 2000. */
+  outboxSweepMs?: number;
   /** How long `Submission.done` (the HTTP API's answer) waits for a worker, in ms. Default 60000. */
   replyTimeoutMs?: number;
   /** Conversations processed at once. Default WORKER_CONCURRENCY (8). */
@@ -123,22 +135,16 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     });
     await outcomes.start();
     const leases = new ConversationLeases({ pool: db.pool, logger, leaseMs: config.workerLeaseMs, waitMs: 2 * config.workerLeaseMs });
-    const pipeline = new Pipeline({
-      log,
-      handoffs,
-      supervisor: overrides.supervisor ?? (supervisor as unknown as SupervisorRunnable),
-      queue,
-      outcomes,
-      leases,
-      attempts: new AttemptLog(db.pool),
-      logger,
-      metrics,
-    });
+    const outbox = new Outbox({ pool: db.pool, logger, metrics, ...(overrides.outboxSweepMs !== undefined ? { sweepMs: overrides.outboxSweepMs } : {}) });
+    // HTTP and terminal users get their messages in this process; chat platforms through the adapters attached later.
+    for (const channel of defaultChannels(config, logger)) outbox.attach(channel);
+    outbox.start();
     const memory = new GraphMemory(supervisor as unknown as CheckpointedGraph);
     const handoffService = new HandoffService({
       store: handoffs,
       log,
-      deliverer: pipeline,
+      outbox,
+      leases,
       memory,
       logger,
       slaMinutes: config.handoffSlaMinutes,
@@ -146,12 +152,27 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       ...(overrides.now ? { now: overrides.now } : {}),
       ...(overrides.slaCheckIntervalMs ? { slaCheckIntervalMs: overrides.slaCheckIntervalMs } : {}),
     });
-    pipeline.observeHandoffs(handoffService);
+    const intake = new Intake({ log, queue, outbox, outcomes, logger, metrics });
+    const turns = new TurnRunner({
+      log,
+      handoffs,
+      handoffService,
+      supervisor: overrides.supervisor ?? (supervisor as unknown as Supervisor),
+      outbox,
+      queue,
+      outcomes,
+      leases,
+      attempts: new AttemptLog(db.pool),
+      logger,
+      metrics,
+    });
     let working = false;
     const startWorker = async () => {
       if (working) return;
       working = true;
-      await queue.start((job, attempt) => pipeline.runJob(job, attempt), { skipPlatforms: () => pipeline.undeliverablePlatforms() });
+      // A worker leaves the jobs of chat platforms it cannot reach to workers that can.
+      const skipPlatforms = () => CHAT_PLATFORMS.filter((p) => !outbox.platforms().includes(p));
+      await queue.start((job, attempt) => turns.runJob(job, attempt), { skipPlatforms });
     };
     if (overrides.startWorker !== false) await startWorker();
     return {
@@ -159,7 +180,9 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       db,
       log,
       handoffs,
-      pipeline,
+      intake,
+      outbox,
+      turns,
       queue,
       startWorker,
       handoffService,
@@ -173,6 +196,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       close: async () => {
         // Stop taking work; what runs finishes (or is released to another worker).
         await queue.stop();
+        await outbox.close();
         await outcomes.stop();
         leases.close();
         await handoffService.close();
@@ -201,6 +225,11 @@ async function createQueue(config: Config, db: Database, logger: Logger, concurr
   const embedded = db.mode !== "server";
   await GraphileJobQueue.installSchema(db.pool, logger, embedded);
   return new GraphileJobQueue({ pool: db.pool, logger, concurrency, maxAttempts: config.jobMaxAttempts, embedded, leaseMs: config.workerLeaseMs });
+}
+
+/** The channels every process has: HTTP (server-sent events, the webhook) and the terminal. */
+function defaultChannels(config: Config, logger: Logger): ChannelAdapter[] {
+  return [createHttpChannel(config, logger), createCliChannel()];
 }
 
 function buildRouter(config: Config, offline: OfflineRouter, model: BaseChatModel | undefined, registry: WorkerRegistry): Router {

@@ -29,7 +29,26 @@ export class Metrics {
   readonly jobLatency = new client.Histogram({ name: "switchboard_job_latency_seconds", help: "From receipt of a message to the end of its job (queue wait and retries included), by result", labelNames: ["result"], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120], registers: [this.registry] });
   readonly jobRetries = new client.Counter({ name: "switchboard_job_retries_total", help: "Job attempts that failed and were scheduled again with a backoff", registers: [this.registry] });
   readonly jobFailures = new client.Counter({ name: "switchboard_job_failures_total", help: "Messages whose last attempt failed; each went to a person", registers: [this.registry] });
+  readonly outboxDeliveries = new client.Counter({ name: "switchboard_outbox_deliveries_total", help: "Outbound delivery attempts by platform and result: sent, retry, failed (given up), no_adapter (this process cannot reach the platform)", labelNames: ["platform", "result"], registers: [this.registry] });
+  /** Outbound messages not delivered yet, read from the database at each scrape (see `observeOutbox`). */
+  readonly outboxUndelivered = new client.Gauge({
+    name: "switchboard_outbox_undelivered",
+    help: "Outbound messages not delivered yet, by platform and status (pending, sending, retry, no_adapter), across all processes",
+    labelNames: ["platform", "status"],
+    registers: [this.registry],
+    collect: async () => {
+      if (!this.#undelivered) return;
+      try {
+        const rows = await this.#undelivered();
+        this.outboxUndelivered.reset();
+        for (const r of rows) this.outboxUndelivered.set({ platform: r.platform, status: r.status }, r.count);
+      } catch {
+        // The database is unreachable: leave the last values; /healthz reports it.
+      }
+    },
+  });
   #depth: (() => Promise<Record<string, number>>) | undefined;
+  #undelivered: (() => Promise<Array<{ platform: string; status: string; count: number }>>) | undefined;
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: "switchboard_" });
@@ -38,5 +57,10 @@ export class Metrics {
   /** Where `switchboard_queue_depth` comes from. */
   observeQueue(depth: () => Promise<Record<string, number>>): void {
     this.#depth = depth;
+  }
+
+  /** Where `switchboard_outbox_undelivered` comes from. */
+  observeOutbox(undelivered: () => Promise<Array<{ platform: string; status: string; count: number }>>): void {
+    this.#undelivered = undelivered;
   }
 }

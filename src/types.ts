@@ -76,6 +76,32 @@ export interface HandoffInfo {
   detail: string;
 }
 
+/** One route the message needs, with the part of the message that route must answer. */
+export interface RoutedPart {
+  route: RouteName;
+  /** Calibrated probability in [0, 1]. */
+  confidence: number;
+  /** The sub-question this route's worker answers (the whole text when there is one part). */
+  question: string;
+}
+
+/** Which engine made a routing decision. `hybrid:offline` / `hybrid:llm` say which side answered. */
+export type RouterEngine = "offline" | "llm" | "hybrid:offline" | "hybrid:llm" | "llm->offline";
+
+/** What the router decided for one message (logged with it, shown in the console's trace). */
+export interface RoutingDecision {
+  /** One or more routes, most confident first. Empty when nothing is confident (`unsure`). */
+  routes: RoutedPart[];
+  /** Best confidence per route for the whole message (for traces and eval). */
+  scores: Record<RouteName, number>;
+  /** True when no route reached the confidence needed to act on it. */
+  unsure: boolean;
+  engine: RouterEngine;
+  latencyMs: number;
+  /** Set when an engine failed and another answered (e.g. the model, after retries). */
+  error?: string;
+}
+
 export interface RouteScore {
   route: RouteName;
   confidence: number;
@@ -122,6 +148,11 @@ export interface OutboundReply {
   author: { kind: "bot" } | { kind: "agent"; name: string };
   /** The replyContext of the inbound message this answers, when there is one. */
   replyContext?: Record<string, unknown>;
-  /** Stable per reply; an adapter (or the outbox) uses it to never post the same reply twice. */
+  /** Stable per message: the outbox's key; the adapter may use it for the platform's own dedupe. */
   idempotencyKey: string;
+  /**
+   * `question_post`: the post a Slack `/support` question hangs from (its text is the question;
+   * the answer follows in its thread). Default `message`.
+   */
+  kind?: "message" | "question_post";
 }

@@ -1,6 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, HumanMessage, RemoveMessage } from "@langchain/core/messages";
-import { END, START, StateGraph, isNodeTimeoutError } from "@langchain/langgraph";
+import { END, START, StateGraph, isNodeTimeoutError, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { errorMessage } from "../../src/errors.ts";
 import type { Router } from "../router/types.ts";
 import type { WorkerRegistry } from "../workers/registry.ts";
@@ -32,7 +32,7 @@ export interface SupervisorOptions {
  *
  * Workers are nodes named after their registry entry, fanned out with `Send` so they run in
  * parallel; each has a retry policy, a timeout and an error handler, so one failing worker
- * leaves the others' answers intact.
+ * leaves the others' answers intact, and is registered with the worker's compiled subgraphs.
  */
 export function createSupervisor(opts: SupervisorOptions) {
   const { registry, router } = opts;
@@ -103,6 +103,9 @@ export function createSupervisor(opts: SupervisorOptions) {
         return { results: [result] };
       },
       {
+        // The worker's own compiled graphs: LangGraph lists them as this node's subgraphs
+        // (`getSubgraphs`, the graph drawing, streaming with `subgraphs: true`).
+        subgraphs: runner.subgraphs,
         retryPolicy: { maxAttempts: 2, initialInterval: 200 },
         timeout: opts.workerTimeoutMs ?? 20_000,
         errorHandler: (task: WorkerTask, error) => ({ results: [failedRun(task, error.error)] }),
@@ -128,4 +131,20 @@ function failedRun(task: WorkerTask, error: unknown): WorkerResult {
   };
 }
 
-export type Supervisor = ReturnType<typeof createSupervisor>;
+/** The uncompiled supervisor graph, as {@link createSupervisor} builds it. */
+export type SupervisorGraph = ReturnType<typeof createSupervisor>;
+
+/**
+ * The supervisor compiled with a checkpointer (thread id = conversation id), named `supervisor`.
+ * What the composition root runs; its type is {@link CompiledSupervisor}.
+ */
+export function compileSupervisor(opts: SupervisorOptions, checkpointer: BaseCheckpointSaver): CompiledSupervisor {
+  return createSupervisor(opts).compile({ checkpointer, name: "supervisor" });
+}
+
+/**
+ * The compiled supervisor. Among its methods: `invoke({ turn }, { configurable: { thread_id } })`
+ * resolving to the final {@link SupervisorStateType}, and the checkpoint methods `getState` and
+ * `updateState(config, { messages }, asNode)`.
+ */
+export type CompiledSupervisor = ReturnType<SupervisorGraph["compile"]>;

@@ -1,23 +1,30 @@
 import { tool } from "@langchain/core/tools";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { z } from "zod";
+import type { ToolOutcome, ToolSignal } from "./tool-signals.ts";
 import type { ToolRunConfig } from "./types.ts";
 
 /**
  * A LangChain tool whose calls are logged to the worker run. `fn` gets the parsed arguments and
- * the run config (the caller comes from there, never from the arguments).
+ * the run config (the caller comes from there, never from the arguments) and returns its text, or
+ * `{ text, signal }` when the worker graph must act on the outcome.
+ *
+ * The tool uses the `content_and_artifact` response format: called with a tool call (as the
+ * `ToolNode` and the offline `ToolKit` do), it answers a `ToolMessage` whose `content` is the text
+ * and whose `artifact` is the signal (undefined without one). The log entry records both.
  */
 export function defineTool<S extends z.ZodObject>(
   spec: { name: string; description: string; schema: S },
-  fn: (args: z.infer<S>, config: RunnableConfig) => Promise<string>,
+  fn: (args: z.infer<S>, config: RunnableConfig) => Promise<string | ToolOutcome>,
 ) {
   return tool(
-    async (args: z.infer<S>, config: RunnableConfig) => {
-      const result = await fn(args, config);
+    async (args: z.infer<S>, config: RunnableConfig): Promise<[string, ToolSignal | undefined]> => {
+      const out = await fn(args, config);
+      const { text, signal } = typeof out === "string" ? { text: out, signal: undefined } : out;
       const log = (config.configurable as Partial<ToolRunConfig> | undefined)?.toolLog;
-      log?.push({ name: spec.name, args: args as Record<string, unknown>, result: result.slice(0, 500) });
-      return result;
+      log?.push({ name: spec.name, args: args as Record<string, unknown>, result: text.slice(0, 500), ...(signal ? { signal } : {}) });
+      return [text, signal];
     },
-    { name: spec.name, description: spec.description, schema: spec.schema },
+    { name: spec.name, description: spec.description, schema: spec.schema, responseFormat: "content_and_artifact" },
   );
 }

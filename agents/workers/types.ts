@@ -1,10 +1,10 @@
 import type { StructuredToolInterface } from "@langchain/core/tools";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type pg from "pg";
-import type { ToolCallRecord } from "../../src/conversations/conversation-log.ts";
 import type { Config } from "../../src/config.ts";
 import type { HandoffReason, Platform, SourceRef } from "../../src/types.ts";
 import type { KnowledgeBase } from "../knowledge/knowledge-base.ts";
+import type { LoggedToolCall, ToolOutcome } from "./tool-signals.ts";
 
 /**
  * Who is asking, as the service knows it (never as the user or model claims it). Tools read
@@ -49,16 +49,22 @@ export interface WorkerResult extends Omit<WorkerOutput, "status"> {
   worker: string;
   question: string;
   status: "ok" | "needs_human" | "failed" | "timeout";
-  toolCalls: ToolCallRecord[];
+  toolCalls: LoggedToolCall[];
   error?: string;
   latencyMs: number;
   /** `llm`, `offline`, or `llm->offline` when the model failed and the offline path answered. */
   engine: string;
 }
 
-/** The offline path's view of the worker's tools: call them by name, get their text result. */
+/** The offline path's view of the worker's tools: call them by name. */
 export interface ToolKit {
+  /** The tool's text result, as a model would read it. */
   call(name: string, args?: Record<string, unknown>): Promise<string>;
+  /**
+   * The tool's text and the signal it raised, if any: the same structured value the LLM engine
+   * reads from the tool message's artifact.
+   */
+  run(name: string, args?: Record<string, unknown>): Promise<ToolOutcome>;
 }
 
 /**
@@ -88,7 +94,7 @@ export interface WorkerDefinition {
 export interface ToolRunConfig {
   caller: Caller;
   /** Tools append what they did here, for the worker-run log. */
-  toolLog: ToolCallRecord[];
+  toolLog: LoggedToolCall[];
 }
 
 export function callerOf(config: RunnableConfig | undefined): Caller {

@@ -1,12 +1,12 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { AIMessage, HumanMessage, SystemMessage, type BaseMessage } from "@langchain/core/messages";
+import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import { Annotation, END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { z } from "zod";
-import type { ToolCallRecord } from "../../src/conversations/conversation-log.ts";
 import { errorMessage } from "../../src/errors.ts";
 import { citedSources } from "./knowledge-tools.ts";
 import { defineTool } from "./define-tool.ts";
+import { handoffFromSignals, signalOf, signalsIn, type LoggedToolCall } from "./tool-signals.ts";
 import type { ToolKit, ToolRunConfig, WorkerDefinition, WorkerDeps, WorkerInput, WorkerOutput, WorkerResult } from "./types.ts";
 
 /** Most tool-calling rounds one worker may take before it must answer. */
@@ -26,7 +26,10 @@ const escalateTool = defineTool(
     description: "Hand the conversation to a person on the support team when you cannot finish (a bug an engineer must look at, an approval, anything your tools cannot do).",
     schema: z.object({ reason: z.string().min(1).max(300) }),
   },
-  async () => "ESCALATED: a person will take over; tell the user so.",
+  async ({ reason }) => ({
+    text: "A person on the support team will take over this conversation. Tell the user so, briefly.",
+    signal: { signal: "escalate", reason },
+  }),
 );
 
 /**
@@ -37,6 +40,12 @@ const escalateTool = defineTool(
 export class WorkerRunner {
   private readonly offlineGraph;
   private readonly llmGraph;
+  /**
+   * The compiled subgraphs this runner invokes (`<name>_offline` always, then `<name>_agent` with
+   * a model), for the supervisor to register on the worker's node so LangGraph knows them. The
+   * agent comes last because an `xray` drawing shows a node's last subgraph.
+   */
+  readonly subgraphs;
 
   constructor(
     readonly def: WorkerDefinition,
@@ -55,6 +64,7 @@ export class WorkerRunner {
       .compile({ name: `${def.name}_offline`, checkpointer: false });
 
     this.llmGraph = model ? this.buildLlmGraph(model, [...tools, escalateTool]) : undefined;
+    this.subgraphs = this.llmGraph ? [this.offlineGraph, this.llmGraph] : [this.offlineGraph];
   }
 
   private buildLlmGraph(model: BaseChatModel, tools: ReturnType<WorkerDefinition["tools"]>) {
@@ -79,11 +89,10 @@ export class WorkerRunner {
         return { messages: [await runnable.invoke(prompt, config)] };
       })
       .addNode("tools", new ToolNode(tools))
-      .addNode("finish", (s: WorkerStateType, config) => {
+      .addNode("finish", (s: WorkerStateType) => {
         const last = s.messages.at(-1);
         const reply = typeof last?.content === "string" ? last.content : JSON.stringify(last?.content ?? "");
-        const log = (config.configurable as unknown as ToolRunConfig).toolLog;
-        return { output: outputFromAgent(reply, log, citedSources(reply, kb)) };
+        return { output: outputFromAgent(reply, s.messages, citedSources(reply, kb)) };
       })
       .addEdge(START, "agent")
       .addConditionalEdges("agent", (s: WorkerStateType) => {
@@ -103,7 +112,7 @@ export class WorkerRunner {
     const started = performance.now();
     const base = { worker: this.def.name, question: input.question };
     let engine = this.llmGraph ? "llm" : "offline";
-    let toolLog: ToolCallRecord[] = [];
+    let toolLog: LoggedToolCall[] = [];
     let output: WorkerOutput;
     let modelError: string | undefined;
     try {
@@ -128,7 +137,7 @@ export class WorkerRunner {
   private async invoke(
     graph: { invoke: (input: { input: WorkerInput }, config: object) => Promise<WorkerStateType> },
     input: WorkerInput,
-    toolLog: ToolCallRecord[],
+    toolLog: LoggedToolCall[],
     signal: AbortSignal | undefined,
   ): Promise<WorkerOutput> {
     const configurable: ToolRunConfig = { caller: input.caller, toolLog };
@@ -141,23 +150,25 @@ export class WorkerRunner {
   }
 }
 
+/**
+ * The offline path's tools. Each is invoked with a tool call, as the `ToolNode` does, so it
+ * answers a `ToolMessage` and its signal arrives as the same artifact the LLM engine reads.
+ */
 function toolKit(tools: ReturnType<WorkerDefinition["tools"]>, configurable: ToolRunConfig): ToolKit {
-  return {
-    async call(name, args = {}) {
-      const t = tools.find((x) => x.name === name);
-      if (!t) throw new Error(`no tool named ${name}`);
-      return String(await t.invoke(args, { configurable }));
-    },
+  let calls = 0;
+  const run: ToolKit["run"] = async (name, args = {}) => {
+    const t = tools.find((x) => x.name === name);
+    if (!t) throw new Error(`no tool named ${name}`);
+    const out: unknown = await t.invoke({ type: "tool_call", id: `offline_${++calls}`, name, args }, { configurable });
+    if (!ToolMessage.isInstance(out)) return { text: String(out) };
+    const signal = signalOf(out.artifact);
+    return signal ? { text: out.text, signal } : { text: out.text };
   };
+  return { run, call: async (name, args) => (await run(name, args)).text };
 }
 
-/** Reads the agent's tool log for outcomes that need a person (approval, escalation). */
-function outputFromAgent(reply: string, log: ToolCallRecord[], sources: WorkerOutput["sources"]): WorkerOutput {
-  const approval = log.find((c) => c.result.startsWith("NEEDS_APPROVAL"));
-  if (approval) return { status: "needs_human", reply, sources, handoff: { reason: "needs_approval", detail: approval.result } };
-  const escalated = log.find((c) => c.name === "escalate_to_human");
-  if (escalated) {
-    return { status: "needs_human", reply, sources, handoff: { reason: "needs_engineer", detail: String(escalated.args["reason"] ?? "") } };
-  }
-  return { status: "ok", reply, sources };
+/** The agent's answer, handed to a person when a tool signalled so (an approval, an escalation). */
+function outputFromAgent(reply: string, messages: BaseMessage[], sources: WorkerOutput["sources"]): WorkerOutput {
+  const handoff = handoffFromSignals(signalsIn(messages));
+  return handoff ? { status: "needs_human", reply, sources, handoff } : { status: "ok", reply, sources };
 }

@@ -164,7 +164,7 @@ async function withApp(fn: (app: App) => Promise<void>): Promise<void> {
   const logger: Logger = createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn");
   const app = await createApp(config, logger);
   try {
-    await app.pipeline.recover();
+    await app.intake.recover();
     await fn(app);
   } finally {
     await app.close();
@@ -180,7 +180,7 @@ async function conversationKey(app: App, id: string | undefined): Promise<string
 }
 
 async function send(app: App, conversationKey: string, user: string, text: string): Promise<Outcome> {
-  const s = await app.pipeline.submit({ platform: "cli", conversationKey, userId: user, text, platformMessageId: randomUUID() });
+  const s = await app.intake.submit({ platform: "cli", conversationKey, userId: user, text, platformMessageId: randomUUID() });
   if (s.status === "duplicate") throw new SwitchboardError("duplicate", "That message was already received.");
   return s.done;
 }

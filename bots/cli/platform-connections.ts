@@ -1,4 +1,4 @@
-import type { ChannelAdapter } from "../adapter.ts";
+import type { ChannelAdapter } from "../../src/ports.ts";
 import { createDiscordAdapter } from "../discord/index.ts";
 import { createSlackAdapter, isSlackConfigured, type SlackAdapter } from "../slack/index.ts";
 import type { App } from "../../src/app.ts";
@@ -76,21 +76,21 @@ export async function startAdapters(app: App, adapters: ChannelAdapter[], logger
       if (!stopping) void hold(adapter, lock).catch((err: unknown) => log.error({ platform: adapter.platform, err: errorMessage(err) }, "could not take the connection back"));
     });
     if (!got || stopping) return;
-    await adapter.start(app.pipeline);
+    await adapter.start(app.intake);
     running.add(adapter);
     log.info({ platform: adapter.platform }, "holding the platform connection");
   };
 
   for (const adapter of adapters) {
     if (!needsOneConnection(adapter)) {
-      await adapter.start(app.pipeline);
+      await adapter.start(app.intake);
       running.add(adapter);
       continue;
     }
     const lock = new SessionLock({ db: app.db, name: `gateway:${adapter.platform}`, logger: log, ...(retryMs ? { retryMs } : {}) });
     locks.push(lock);
     if (await lock.tryAcquire()) {
-      await adapter.start(app.pipeline);
+      await adapter.start(app.intake);
       running.add(adapter);
       continue;
     }

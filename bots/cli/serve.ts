@@ -30,14 +30,14 @@ export async function serve(config: Config, logger: Logger, role: ServeRole = "a
       await f.register(slack.httpPlugin);
     });
   }
-  for (const adapter of adapters) app.pipeline.attach(adapter);
+  for (const adapter of adapters) app.outbox.attach(adapter);
   attachStaffChannels(app, config, logger);
 
   const http = await createHttpServer(app, plugins);
   if (role === "all") {
     // Replies need the adapters attached above: start taking jobs only now.
     await app.startWorker();
-    await app.pipeline.recover();
+    await app.intake.recover();
   }
   app.handoffService.start();
   const address = await http.listen({ port: config.port, host: process.env["HOST"] ?? "0.0.0.0" });

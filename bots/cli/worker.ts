@@ -41,11 +41,11 @@ export async function work(config: Config, logger: Logger, options: WorkerOption
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
 
-  for (const adapter of createPlatformAdapters(app, config, logger, "send").adapters) app.pipeline.attach(adapter);
+  for (const adapter of createPlatformAdapters(app, config, logger, "send").adapters) app.outbox.attach(adapter);
   // Handoffs opened while answering are announced to the staff channel from here.
   attachStaffChannels(app, config, logger);
   await app.startWorker();
-  await app.pipeline.recover();
+  await app.intake.recover();
 
   if (options.port !== undefined && !stopping) {
     http = Fastify({ logger: false });

@@ -11,7 +11,7 @@ import {
   type Message,
   type RESTOptions,
 } from "discord.js";
-import type { ChannelAdapter, MessageSink, Submission } from "../adapter.ts";
+import type { ChannelAdapter, DeliveryProgress, MessageSink, Submission } from "../../src/ports.ts";
 import type { InboundMessage, Outcome, OutboundReply } from "../../src/types.ts";
 import type { Logger } from "../../src/logger.ts";
 import { AdapterError, InputError } from "../../src/errors.ts";
@@ -397,8 +397,8 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
       await client.destroy();
     },
 
-    deliver(reply: OutboundReply): Promise<void> {
-      return delivery.deliver(reply);
+    deliver(reply: OutboundReply, progress?: DeliveryProgress): Promise<void> {
+      return delivery.deliver(reply, progress);
     },
   };
 }

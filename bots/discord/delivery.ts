@@ -7,6 +7,7 @@ import {
   type RESTGetAPIWebhookWithTokenMessageResult,
   type RESTPostAPIChannelMessageJSONBody,
 } from "discord.js";
+import type { DeliveryProgress } from "../../src/ports.ts";
 import type { OutboundReply } from "../../src/types.ts";
 import type { Logger } from "../../src/logger.ts";
 import { AdapterError } from "../../src/errors.ts";
@@ -41,11 +42,6 @@ export class DiscordDelivery {
   readonly #pendingOriginals = new RecentIds(5_000);
   /** Interactions whose deferred response has been edited: later messages are follow-ups. */
   readonly #editedOriginals = new RecentIds(5_000);
-  /**
-   * Chunks already sent per reply (by idempotency key), so a retried delivery that failed half
-   * way through a long answer does not post its first part twice. Cleared on success.
-   */
-  readonly #progress = new Map<string, number>();
   /** Typing indicators in flight per channel: a message waits for its channel's indicator. */
   readonly #typing = new Map<string, Promise<void>>();
 
@@ -55,7 +51,11 @@ export class DiscordDelivery {
     this.#channelExists = options.channelExists;
   }
 
-  async deliver(reply: OutboundReply): Promise<void> {
+  /**
+   * Sends the reply's chunks from `progress.partsSent` on, reporting each one Discord accepted, so
+   * a retried delivery that failed half way through a long answer does not post a part twice.
+   */
+  async deliver(reply: OutboundReply, progress: DeliveryProgress = FROM_START): Promise<void> {
     const conversation = parseConversationKey(reply.conversationKey);
     if (reply.platform !== "discord" || !conversation) {
       throw new AdapterError("discord", `Not a Discord conversation key: ${reply.conversationKey}`);
@@ -72,7 +72,7 @@ export class DiscordDelivery {
       log.warn("empty reply not sent to Discord");
       return;
     }
-    const key = reply.idempotencyKey;
+    const key = new PartTracker(progress);
     switch (context?.kind) {
       case "interaction":
         await this.#toInteraction(key, context, rendered, chunks, log);
@@ -135,7 +135,7 @@ export class DiscordDelivery {
   }
 
   async #toInteraction(
-    key: string,
+    key: PartTracker,
     context: InteractionContext,
     rendered: string,
     chunks: string[],
@@ -152,7 +152,7 @@ export class DiscordDelivery {
       // Interaction tokens live 15 minutes; a slow answer (or one after a restart) goes to the
       // channel instead, mentioning the person who asked.
       log.info({ ...describeDiscordError(err) }, "interaction expired; posting the answer in its channel");
-      const started = (this.#progress.get(key) ?? 0) > 0;
+      const started = key.sent > 0;
       const parts = started ? chunks : splitMessage(`<@${context.userId}> ${rendered}`);
       await this.#sendAll(key, parts, (chunk, index) =>
         this.#post(context.channelId, chunk, index === 0 && !started ? { mentionUser: context.userId } : {}),
@@ -161,7 +161,7 @@ export class DiscordDelivery {
   }
 
   async #toThread(
-    key: string,
+    key: PartTracker,
     context: ThreadContext,
     threadId: string,
     chunks: string[],
@@ -190,26 +190,21 @@ export class DiscordDelivery {
     }
   }
 
-  async #toChannel(key: string, channelId: string, chunks: string[], replyTo?: string): Promise<void> {
+  async #toChannel(key: PartTracker, channelId: string, chunks: string[], replyTo?: string): Promise<void> {
     await this.#sendAll(key, chunks, (chunk, index) =>
       this.#post(channelId, chunk, index === 0 && replyTo ? { replyTo } : {}),
     );
   }
 
   async #sendAll(
-    key: string,
+    key: PartTracker,
     chunks: string[],
     send: (chunk: string, index: number) => Promise<void>,
   ): Promise<void> {
-    for (let index = this.#progress.get(key) ?? 0; index < chunks.length; index++) {
+    for (let index = key.sent; index < chunks.length; index++) {
       await send(chunks[index] ?? "", index);
-      this.#progress.set(key, index + 1);
-      if (this.#progress.size > 1_000) {
-        const oldest = this.#progress.keys().next();
-        if (!oldest.done) this.#progress.delete(oldest.value);
-      }
+      await key.mark(index);
     }
-    this.#progress.delete(key);
   }
 
   async #post(
@@ -269,6 +264,25 @@ export class DiscordDelivery {
       auth: false,
       query: new URLSearchParams({ wait: "true" }),
     });
+  }
+}
+
+/** No earlier attempt: every part is still to send. */
+const FROM_START: DeliveryProgress = { partsSent: 0, partSent: async () => {} };
+
+/** The parts of one reply Discord accepted so far, this call's included; each is reported to the outbox. */
+class PartTracker {
+  sent: number;
+  readonly #progress: DeliveryProgress;
+
+  constructor(progress: DeliveryProgress) {
+    this.#progress = progress;
+    this.sent = progress.partsSent;
+  }
+
+  async mark(index: number): Promise<void> {
+    this.sent = Math.max(this.sent, index + 1);
+    await this.#progress.partSent(index);
   }
 }
 

@@ -76,7 +76,7 @@ export async function createHttpServer(app: App, plugins: Array<(f: FastifyInsta
       }
       conversationKey = conv.conversationKey;
     }
-    const submission = await app.pipeline.submit({
+    const submission = await app.intake.submit({
       platform: "http",
       conversationKey,
       userId: body.userId,

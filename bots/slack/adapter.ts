@@ -1,7 +1,7 @@
 import { App, SocketModeReceiver, webApi, type Receiver } from "@slack/bolt";
 import type { FastifyPluginAsync } from "fastify";
 import { z } from "zod";
-import type { ChannelAdapter, MessageSink } from "../adapter.ts";
+import type { ChannelAdapter, DeliveryProgress, MessageSink } from "../../src/ports.ts";
 import type { Config } from "../../src/config.ts";
 import { AdapterError, ConfigError, errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
@@ -210,7 +210,7 @@ class BoltSlackAdapter implements SlackAdapter {
     this.#log.info("slack adapter stopped");
   }
 
-  async deliver(reply: OutboundReply): Promise<void> {
+  async deliver(reply: OutboundReply, progress?: DeliveryProgress): Promise<void> {
     const where = parseConversationKey(reply.conversationKey);
     if (!where) throw new AdapterError("slack", `not a Slack conversation key: ${reply.conversationKey}`);
     const context = ReplyContextSchema.safeParse(reply.replyContext ?? {});
@@ -220,6 +220,7 @@ class BoltSlackAdapter implements SlackAdapter {
     const messages = renderReply(reply, ctx.askerId === undefined ? {} : { mentionUserId: ctx.askerId });
     const log = this.#log.child({ conversationId: reply.conversationId, channel });
     for (const [index, message] of messages.entries()) {
+      if (index < (progress?.partsSent ?? 0)) continue;
       try {
         await this.#app.client.chat.postMessage({
           channel,
@@ -236,6 +237,7 @@ class BoltSlackAdapter implements SlackAdapter {
           { cause: err },
         );
       }
+      await progress?.partSent(index);
     }
     if (threadTs !== undefined) this.#threads.add(reply.conversationKey);
     log.debug({ parts: messages.length, author: reply.author.kind }, "slack: reply delivered");

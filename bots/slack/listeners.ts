@@ -1,6 +1,6 @@
 import type { App, RespondArguments, webApi } from "@slack/bolt";
 import { z } from "zod";
-import type { Submission } from "../adapter.ts";
+import type { Submission } from "../../src/ports.ts";
 import { errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { MAX_MESSAGE_CHARS, type InboundMessage } from "../../src/types.ts";

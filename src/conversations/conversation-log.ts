@@ -1,6 +1,6 @@
-import type { RoutingDecision } from "../../agents/router/types.ts";
 import type pg from "pg";
 import type {
+  RoutingDecision,
   ConversationStatus,
   HandoffReason,
   InboundMessage,

@@ -1,6 +1,5 @@
 import type pg from "pg";
-import type { RoutingDecision } from "../../agents/router/types.ts";
-import type { InboundMessage, Platform } from "../types.ts";
+import type { InboundMessage, Platform, RoutingDecision } from "../types.ts";
 import type {
   ConversationLog,
   ConversationRow,

@@ -2,35 +2,18 @@ import { randomUUID } from "node:crypto";
 import type { ConversationLog, ConversationRow, TranscriptEntry } from "../conversations/conversation-log.ts";
 import { InputError, SwitchboardError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { MAX_MESSAGE_CHARS, type HandoffInfo, type OutboundReply } from "../types.ts";
+import type { ConversationLeases } from "../inbox/conversation-leases.ts";
+import type { DeliveryStatus, Outbox } from "../outbox/outbox.ts";
+import { MAX_MESSAGE_CHARS, type HandoffInfo } from "../types.ts";
 import type { BotMemory } from "./bot-memory.ts";
 import { HANDOFF_BECAUSE } from "./reasons.ts";
-import type { HandoffEvent, HandoffFilter, HandoffListItem, HandoffRow, HandoffStore, StaffCardRef } from "./handoff-store.ts";
-import type { HandoffCard, StaffAction, StaffActions, StaffNotifier, ThreadNote } from "./staff-notifier.ts";
+import type { HandoffEvent, HandoffFilter, HandoffListItem, HandoffRow, HandoffStore } from "./handoff-store.ts";
+import { SlaMonitor } from "./sla-monitor.ts";
+import { StaffChannels, shorten } from "./staff-channels.ts";
+import type { HandoffCard, StaffAction, StaffActions, StaffNotifier } from "./staff-notifier.ts";
 import { describeNextOpening, isWithinSupportHours, type SupportHours } from "./support-hours.ts";
 
-/** Sends a message to a conversation on its own platform (the pipeline implements it). */
-export interface Deliverer {
-  /**
-   * Records the message under `idempotencyKey` and delivers it through the conversation's
-   * platform adapter; a key already delivered is not sent again (`sent: false`).
-   */
-  deliverToConversation(conversationId: string, text: string, author: OutboundReply["author"], idempotencyKey: string): Promise<{ messageId: string; sent: boolean }>;
-  /** Runs `job` in the conversation's turn order (after the messages queued before it). */
-  runInConversation<T>(conversationId: string, job: () => Promise<T>): Promise<T>;
-}
-
-/** What the pipeline tells the handoff loop (see `Pipeline.observeHandoffs`). */
-export interface HandoffObserver {
-  /** A handoff was just opened. Must not throw; the work it starts is tracked by the observer. */
-  opened(handoff: HandoffInfo & { conversationId: string }): void;
-  /** A sentence for the user about when a person will reply (expected wait, support hours), or null. */
-  notice(handoff: HandoffInfo): Promise<string | null>;
-  /** A user's message went to a person (the bot stayed silent). Must not throw. */
-  relayed(event: { handoffId: string; conversationId: string; messageId: string; text: string }): void;
-}
-
-/** A staff reply could not be delivered to the user's platform. */
+/** A staff reply the platform refused for good (the channel is gone, the bot was removed). */
 export class DeliveryError extends SwitchboardError {
   constructor(message: string, options?: { cause?: unknown }) {
     super("delivery_failed", message, options);
@@ -40,7 +23,10 @@ export class DeliveryError extends SwitchboardError {
 export interface HandoffServiceOptions {
   store: HandoffStore;
   log: ConversationLog;
-  deliverer: Deliverer;
+  /** Staff replies go out through it, to the user's conversation on its own platform. */
+  outbox: Outbox;
+  /** Turn order of a conversation across processes: the memory note waits for a message being answered. */
+  leases: Pick<ConversationLeases, "run">;
   memory: BotMemory;
   logger: Logger;
   /** Minutes an unclaimed handoff waits before staff are told again; 0 turns re-announcing off. */
@@ -74,58 +60,69 @@ export const AGENT_NAME_MAX = 80;
  * Staff-channel work (cards, thread lines) runs in the background, one handoff at a time in
  * order, so a slow platform never holds up a claim or a reply; `idle()` waits for it.
  */
-export class HandoffService implements HandoffObserver, StaffActions {
+export class HandoffService implements StaffActions {
   readonly #o: HandoffServiceOptions;
   readonly #log: Logger;
   readonly #now: () => Date;
-  readonly #notifiers: StaffNotifier[] = [];
-  readonly #chains = new Map<string, Promise<void>>();
-  readonly #pending = new Set<Promise<void>>();
-  #timer: NodeJS.Timeout | undefined;
-  #checking: Promise<number> | undefined;
+  readonly #staff: StaffChannels;
+  readonly #sla: SlaMonitor;
 
   constructor(options: HandoffServiceOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: "handoffs" });
     this.#now = options.now ?? (() => new Date());
+    this.#staff = new StaffChannels({ store: options.store, log: options.log, logger: options.logger, now: this.#now, slaMinutes: options.slaMinutes, publicUrl: options.publicUrl });
+    this.#sla = new SlaMonitor({
+      store: options.store,
+      staff: this.#staff,
+      logger: options.logger,
+      now: this.#now,
+      slaMinutes: options.slaMinutes,
+      supportHours: options.supportHours,
+      ...(options.slaCheckIntervalMs ? { checkIntervalMs: options.slaCheckIntervalMs } : {}),
+    });
   }
 
   /** Staff channels to post cards in (Slack, Discord). */
   addNotifier(notifier: StaffNotifier): void {
-    this.#notifiers.push(notifier);
+    this.#staff.add(notifier);
   }
 
   /** Starts the SLA timer. */
   start(): void {
-    if (this.#timer || this.#o.slaMinutes <= 0) return;
-    this.#timer = setInterval(() => {
-      void this.checkSla().catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, "SLA check failed"));
-    }, this.#o.slaCheckIntervalMs ?? 30_000);
-    this.#timer.unref();
+    this.#sla.start();
   }
 
   /** Stops the timer and waits for staff-channel work in flight. */
   async close(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
-    this.#timer = undefined;
-    await this.#checking?.catch(() => 0);
+    await this.#sla.close();
     await this.idle();
   }
 
   /** Resolves when no staff-channel work is queued or running. */
-  async idle(): Promise<void> {
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  idle(): Promise<void> {
+    return this.#staff.idle();
   }
 
-  // ------------------------------------------------------------------ what the pipeline tells us
+  /** Re-announces handoffs unclaimed past the SLA now; returns how many. */
+  checkSla(): Promise<number> {
+    return this.#sla.check();
+  }
+
+  /** The card a staff channel shows for the handoff now. */
+  card(handoffId: string): Promise<HandoffCard | undefined> {
+    return this.#staff.card(handoffId);
+  }
+
+  // ------------------------------------------------------------------ what the turn runner tells us
 
   opened(handoff: HandoffInfo & { conversationId: string }): void {
-    this.#background(handoff.id, async () => {
+    this.#staff.background(handoff.id, async () => {
       // Dated when the handoff opened, so it sorts first even if a claim was quicker than this.
       const opened = await this.#o.store.get(handoff.id);
       await this.#o.store.addEvent(handoff.id, "opened", "bot", `${handoff.reason}: ${handoff.detail}`, opened?.createdAt);
       await this.#o.store.markAnnounced(handoff.id, this.#now());
-      await this.#refreshCards(handoff.id);
+      await this.#staff.refreshCards(handoff.id);
     });
   }
 
@@ -145,9 +142,9 @@ export class HandoffService implements HandoffObserver, StaffActions {
   }
 
   relayed(event: { handoffId: string; conversationId: string; messageId: string; text: string }): void {
-    this.#background(event.handoffId, async () => {
+    this.#staff.background(event.handoffId, async () => {
       await this.#o.store.addEvent(event.handoffId, "user_message", "user", event.text);
-      await this.#postInThreads(event.handoffId, { kind: "user_message", text: event.text });
+      await this.#staff.postInThreads(event.handoffId, { kind: "user_message", text: event.text });
     });
   }
 
@@ -160,9 +157,9 @@ export class HandoffService implements HandoffObserver, StaffActions {
     if (changed) {
       await this.#o.store.addEvent(handoff.id, "claimed", agent);
       this.#log.info({ handoffId: handoff.id, conversationId: handoff.conversationId, agent }, "handoff claimed");
-      this.#background(handoff.id, async () => {
-        await this.#refreshCards(handoff.id);
-        await this.#postInThreads(handoff.id, { kind: "status", text: `${agent} claimed this and will reply to the user.` });
+      this.#staff.background(handoff.id, async () => {
+        await this.#staff.refreshCards(handoff.id);
+        await this.#staff.postInThreads(handoff.id, { kind: "status", text: `${agent} claimed this and will reply to the user.` });
       });
     }
     return handoff;
@@ -180,7 +177,7 @@ export class HandoffService implements HandoffObserver, StaffActions {
     agentName: string,
     text: string,
     options: { via?: string; idempotencyKey?: string } = {},
-  ): Promise<{ handoff: HandoffRow; messageId: string }> {
+  ): Promise<{ handoff: HandoffRow; messageId: string; delivery: DeliveryStatus; error?: string }> {
     const agent = validAgent(agentName);
     const body = text.trim();
     if (!body) throw new InputError("empty_text", "The reply is empty: write something to send.");
@@ -196,20 +193,22 @@ export class HandoffService implements HandoffObserver, StaffActions {
       throw new InputError("claimed_by_other", `${handoff.assignee ?? "Someone else"} owns this handoff; only they can reply. Nothing was sent.`, 409);
     }
     const key = `handoff:${handoff.id}:reply:${options.idempotencyKey ?? randomUUID()}`;
-    let delivered: { messageId: string; sent: boolean };
-    try {
-      delivered = await this.#o.deliverer.deliverToConversation(handoff.conversationId, body, { kind: "agent", name: agent }, key);
-    } catch (err) {
-      if (err instanceof InputError) throw err;
-      this.#log.error({ handoffId: handoff.id, err: errorMessage(err) }, "staff reply not delivered");
-      throw new DeliveryError(`The reply could not be delivered to the user: ${errorMessage(err)}`, { cause: err });
+    // It goes where the user's latest message would have been answered.
+    const latest = await this.#o.log.latestInbound(handoff.conversationId);
+    const sent = await this.#o.outbox.send({ conversationId: handoff.conversationId, inReplyTo: latest?.id ?? null, author: { kind: "agent", name: agent }, text: body, idempotencyKey: key });
+    if (sent.status === "failed") {
+      this.#log.error({ handoffId: handoff.id, err: sent.error }, "staff reply refused by the platform");
+      if (sent.created) await this.#o.store.addEvent(handoff.id, "notify_failed", "system", `reply not delivered: ${sent.error ?? "refused"}`);
+      throw new DeliveryError(`The reply could not be delivered to the user: ${sent.error ?? "the platform refused it"}`);
     }
-    if (delivered.sent) {
+    // Recorded once per key: a redelivered staff message (Slack's retry) is neither sent nor logged again.
+    if (sent.created) {
       await this.#o.store.addEvent(handoff.id, "agent_reply", agent, body);
       const via = options.via ?? "api";
-      this.#background(handoff.id, () => this.#postInThreads(handoff.id, { kind: "agent_reply", agent, text: body, via }, via));
+      this.#staff.background(handoff.id, () => this.#staff.postInThreads(handoff.id, { kind: "agent_reply", agent, text: body, via }, via));
     }
-    return { handoff, messageId: delivered.messageId };
+    if (sent.status !== "sent") this.#log.warn({ handoffId: handoff.id, delivery: sent.status, err: sent.error }, "staff reply recorded; not delivered yet");
+    return { handoff, messageId: sent.messageId, delivery: sent.status, ...(sent.error ? { error: sent.error } : {}) };
   }
 
   /** Closes the handoff, gives the conversation back to the bot, and leaves the bot a note. */
@@ -233,14 +232,14 @@ export class HandoffService implements HandoffObserver, StaffActions {
     try {
       const memo = await this.#memoryNote(handoff, kind, actor, note);
       // In the conversation's turn order, so a message being answered cannot overwrite it.
-      await this.#o.deliverer.runInConversation(handoff.conversationId, () => this.#o.memory.addNote(handoff.conversationId, memo));
+      await this.#o.leases.run(handoff.conversationId, () => this.#o.memory.addNote(handoff.conversationId, memo));
     } catch (err) {
       this.#log.error({ handoffId: handoff.id, err: errorMessage(err) }, "could not leave the bot a note of the handoff");
     }
-    this.#background(handoff.id, async () => {
-      await this.#refreshCards(handoff.id);
+    this.#staff.background(handoff.id, async () => {
+      await this.#staff.refreshCards(handoff.id);
       const what = kind === "resolved" ? `${actor} resolved this${note ? `: ${note}` : "."}` : `${actor} gave the conversation back to the bot.`;
-      await this.#postInThreads(handoff.id, { kind: "status", text: what });
+      await this.#staff.postInThreads(handoff.id, { kind: "status", text: what });
     });
     return handoff;
   }
@@ -287,44 +286,13 @@ export class HandoffService implements HandoffObserver, StaffActions {
     } catch (err) {
       const message = err instanceof SwitchboardError ? err.message : "It could not be sent because of an error on our side.";
       if (!(err instanceof SwitchboardError)) this.#log.error({ err: errorMessage(err), handoffId: handoff.id }, "staff thread reply failed");
-      const notifier = this.#notifiers.find((n) => n.platform === input.platform);
+      const notifier = this.#staff.notifier(input.platform);
       const ref = handoff.cards.find((c) => c.platform === input.platform);
       if (notifier && ref) {
-        this.#background(handoff.id, () => notifier.post(ref, { kind: "error", text: `Not sent to the user: ${message}` }));
+        this.#staff.background(handoff.id, () => notifier.post(ref, { kind: "error", text: `Not sent to the user: ${message}` }));
       }
     }
     return true;
-  }
-
-  // ------------------------------------------------------------------ SLA
-
-  /**
-   * Re-announces every handoff still unclaimed `slaMinutes` after staff were last told, within
-   * support hours (outside them nobody is there to hear it). Returns how many were re-announced.
-   */
-  checkSla(): Promise<number> {
-    this.#checking ??= this.#checkSla().finally(() => {
-      this.#checking = undefined;
-    });
-    return this.#checking;
-  }
-
-  async #checkSla(): Promise<number> {
-    const sla = this.#o.slaMinutes;
-    if (sla <= 0) return 0;
-    const now = this.#now();
-    if (this.#o.supportHours && !isWithinSupportHours(this.#o.supportHours, now)) return 0;
-    const overdue = await this.#o.store.takeOverdue(new Date(now.getTime() - sla * 60_000), now);
-    for (const handoff of overdue) {
-      const waited = Math.round((now.getTime() - handoff.createdAt.getTime()) / 60_000);
-      await this.#o.store.addEvent(handoff.id, "sla_reannounced", "system", `unclaimed for ${waited} min`);
-      this.#log.warn({ handoffId: handoff.id, waitedMinutes: waited }, "handoff unclaimed past the SLA; re-announced");
-      this.#background(handoff.id, async () => {
-        await this.#refreshCards(handoff.id);
-        await this.#postInThreads(handoff.id, { kind: "sla", text: `Still waiting for a person after ${waited} min (SLA ${sla} min). Can someone claim it?` });
-      });
-    }
-    return overdue.length;
   }
 
   // ------------------------------------------------------------------ queries
@@ -345,79 +313,6 @@ export class HandoffService implements HandoffObserver, StaffActions {
     return { handoff: item, conversation, events, messages };
   }
 
-  /** The card a staff channel shows for the handoff now. */
-  async card(handoffId: string): Promise<HandoffCard | undefined> {
-    const [item] = await this.#o.store.list({ id: handoffId, limit: 1 }, this.#now());
-    if (!item) return undefined;
-    const transcript = await this.#o.log.transcript(item.conversationId);
-    const opener = transcript.find((m) => m.id === item.messageId) ?? transcript.findLast((m) => m.direction === "in");
-    const sla = this.#o.slaMinutes;
-    const card: HandoffCard = {
-      handoff: item,
-      conversation: { id: item.conversationId, platform: item.platform, conversationKey: item.conversationKey, userId: item.userId },
-      routes: item.routes,
-      summary: shorten(opener?.text ?? "", 500),
-      lastMessages: transcript.slice(-5).map((m) => ({ author: m.authorKind, name: m.authorId, text: shorten(m.text, 300) })),
-      waitingMinutes: Math.floor(item.waitingSeconds / 60),
-      overdue: item.status === "open" && sla > 0 && item.waitingSeconds >= sla * 60,
-    };
-    if (this.#o.publicUrl) card.consoleUrl = `${this.#o.publicUrl.replace(/\/$/, "")}/console/handoffs/${item.id}`;
-    return card;
-  }
-
-  // ------------------------------------------------------------------ staff-channel plumbing
-
-  /** Posts the card where it is missing, updates it where it exists. */
-  async #refreshCards(handoffId: string): Promise<void> {
-    if (this.#notifiers.length === 0) return;
-    const card = await this.card(handoffId);
-    if (!card) return;
-    for (const notifier of this.#notifiers) {
-      const ref = card.handoff.cards.find((c) => c.platform === notifier.platform);
-      try {
-        if (ref) {
-          await notifier.update(ref, card);
-        } else {
-          const posted = await notifier.announce(card);
-          await this.#o.store.setCard(handoffId, posted);
-          card.handoff.cards.push(posted);
-        }
-      } catch (err) {
-        this.#log.error({ handoffId, platform: notifier.platform, err: errorMessage(err) }, "staff channel card failed");
-        await this.#o.store.addEvent(handoffId, "notify_failed", "system", `${notifier.platform}: ${errorMessage(err)}`).catch(() => undefined);
-      }
-    }
-  }
-
-  async #postInThreads(handoffId: string, note: ThreadNote, skipPlatform?: string): Promise<void> {
-    if (this.#notifiers.length === 0) return;
-    const handoff = await this.#o.store.get(handoffId);
-    if (!handoff) return;
-    for (const notifier of this.#notifiers) {
-      if (notifier.platform === skipPlatform) continue;
-      const ref: StaffCardRef | undefined = handoff.cards.find((c) => c.platform === notifier.platform);
-      if (!ref) continue;
-      try {
-        await notifier.post(ref, note);
-      } catch (err) {
-        this.#log.error({ handoffId, platform: notifier.platform, err: errorMessage(err) }, "staff thread post failed");
-      }
-    }
-  }
-
-  /** Runs staff-channel work after the handoff's earlier work, tracked for `idle()`/`close()`. */
-  #background(handoffId: string, work: () => Promise<void>): void {
-    const previous = this.#chains.get(handoffId) ?? Promise.resolve();
-    const next = previous.then(work).catch((err: unknown) => {
-      this.#log.error({ handoffId, err: errorMessage(err) }, "handoff background work failed");
-    });
-    this.#chains.set(handoffId, next);
-    this.#pending.add(next);
-    void next.finally(() => {
-      this.#pending.delete(next);
-      if (this.#chains.get(handoffId) === next) this.#chains.delete(handoffId);
-    });
-  }
 }
 
 function validAgent(name: string): string {
@@ -427,9 +322,4 @@ function validAgent(name: string): string {
   if (!agent) throw new InputError("agent_required", "Say who you are: agent must be a non-empty name.");
   if (agent.length > AGENT_NAME_MAX) throw new InputError("agent_too_long", `agent is longer than ${AGENT_NAME_MAX} characters.`);
   return agent;
-}
-
-function shorten(text: string, max: number): string {
-  const t = text.replace(/\s+/g, " ").trim();
-  return t.length <= max ? t : `${t.slice(0, max - 1)}…`;
 }

@@ -1,6 +1,7 @@
 import pg from "pg";
 import { SwitchboardError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { relayedOutcome, replyOutcome } from "../turns/outcome.ts";
 import type { HandoffReason, Outcome, ReplySection, RouteScore } from "../types.ts";
 
 /** The message was stored and queued, but no worker finished it in time; it will still be answered. */
@@ -182,7 +183,11 @@ export async function readOutcomes(pool: pg.Pool, messageIds: string[]): Promise
             h.id as handoff_id, h.reason as handoff_reason, h.detail as handoff_detail,
             (select id from handoffs oh where oh.conversation_id = m.conversation_id and oh.status <> 'resolved' limit 1) as open_handoff_id
      from messages m
-     left join messages o on o.idempotency_key = 'reply:' || m.id::text
+     left join lateral (
+       -- the reply, or the notice sent when answering was given up
+       select text, payload from messages o
+       where o.idempotency_key in ('reply:' || m.id::text, 'giveup:' || m.id::text)
+       order by (o.idempotency_key like 'giveup:%') desc limit 1) o on true
      left join lateral (select routes, engine from routing_decisions where message_id = m.id order by created_at desc limit 1) rd on true
      left join lateral (select id, reason, detail from handoffs where message_id = m.id order by created_at desc limit 1) h on true
      where m.id = any($1::uuid[]) and m.direction = 'in' and m.status in ('done', 'failed')`,
@@ -191,20 +196,22 @@ export async function readOutcomes(pool: pg.Pool, messageIds: string[]): Promise
   const outcomes = new Map<string, Outcome>();
   for (const row of r.rows) {
     if (row.reply_text === null) {
-      outcomes.set(row.id, { kind: "relayed", conversationId: row.conversation_id, messageId: row.id, handoffId: row.open_handoff_id });
+      outcomes.set(row.id, relayedOutcome(row.conversation_id, row.id, row.open_handoff_id));
       continue;
     }
-    outcomes.set(row.id, {
-      kind: "reply",
-      conversationId: row.conversation_id,
-      messageId: row.id,
-      text: row.reply_text,
-      sections: row.reply_payload?.sections ?? [],
-      routes: (row.routes ?? []).map((x) => ({ route: x.route, confidence: x.confidence })),
-      handoff: row.handoff_id && row.handoff_reason ? { id: row.handoff_id, reason: row.handoff_reason, detail: row.handoff_detail ?? "" } : null,
-      engine: row.engine ?? "none",
-      latencyMs: Math.round(Number(row.latency_ms ?? 0)),
-    });
+    outcomes.set(
+      row.id,
+      replyOutcome({
+        conversationId: row.conversation_id,
+        messageId: row.id,
+        text: row.reply_text,
+        sections: row.reply_payload?.sections ?? [],
+        routes: row.routes ?? [],
+        handoff: row.handoff_id && row.handoff_reason ? { id: row.handoff_id, reason: row.handoff_reason, detail: row.handoff_detail ?? "" } : null,
+        engine: row.engine,
+        latencyMs: Number(row.latency_ms ?? 0),
+      }),
+    );
   }
   return outcomes;
 }

@@ -34,9 +34,9 @@ describe("the Discord staff channel: card with buttons, edited in place, replies
       rest: { retries: 0, timeout: 3_000 },
       staff: { channel: staffChannel, actions: s.app.handoffService },
     });
-    s.app.pipeline.attach(adapter);
+    s.app.outbox.attach(adapter);
     s.app.handoffService.addNotifier(createDiscordStaffNotifier({ token: discord.token, channel: staffChannel, apiUrl: discord.apiUrl, logger, rest: { retries: 0 } }));
-    await adapter.start(s.app.pipeline);
+    await adapter.start(s.app.intake);
   });
 
   afterAll(async () => {

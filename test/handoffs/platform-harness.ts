@@ -67,8 +67,8 @@ export async function startPlatformHarness(): Promise<PlatformHarness> {
     staff: { channel: STAFF_CHANNEL, actions: app.handoffService },
   });
   const discordAdapter = createDiscordAdapter({ token: discord.token, apiUrl: discord.apiUrl, logger, rest: { retries: 0, timeout: 3_000 } });
-  app.pipeline.attach(slack);
-  app.pipeline.attach(discordAdapter);
+  app.outbox.attach(slack);
+  app.outbox.attach(discordAdapter);
   app.handoffService.addNotifier(
     createSlackStaffNotifier({ token: BOT_TOKEN, channel: STAFF_CHANNEL, apiUrl: slackApi.apiUrl, logger, retryConfig: { retries: 0 } }),
   );
@@ -78,8 +78,8 @@ export async function startPlatformHarness(): Promise<PlatformHarness> {
     },
   ]);
   const url = await http.listen({ port: 0, host: "127.0.0.1" });
-  await slack.start(app.pipeline);
-  await discordAdapter.start(app.pipeline);
+  await slack.start(app.intake);
+  await discordAdapter.start(app.intake);
 
   const eventsUrl = `${url}/slack/events`;
   return {

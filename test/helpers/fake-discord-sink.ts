@@ -3,7 +3,7 @@
  * message id, keeps one conversation per conversation key, answers each message (one at a time,
  * in order) and hands the answer to `adapter.deliver` the way the real core will.
  */
-import type { ChannelAdapter, MessageSink, Submission } from "../../bots/adapter.ts";
+import type { ChannelAdapter, MessageSink, Submission } from "../../src/ports.ts";
 import type { InboundMessage, Outcome, OutboundReply, ReplySection } from "../../src/types.ts";
 
 export interface FakeAnswer {

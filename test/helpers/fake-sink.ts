@@ -1,4 +1,4 @@
-import type { ChannelAdapter, MessageSink, Submission } from "../../bots/adapter.ts";
+import type { ChannelAdapter, MessageSink, Submission } from "../../src/ports.ts";
 import type { InboundMessage, Outcome, OutboundReply, ReplySection } from "../../src/types.ts";
 import { Changes } from "./wait-until.ts";
 

@@ -37,7 +37,7 @@ describe.skipIf(!SERVER)("workers that die or are stopped in the middle of a mes
 
   const query = async <T extends Record<string, unknown>>(sql: string, values: unknown[] = []) => (await gateway.db.pool.query<T>(sql, values)).rows;
   const send = async (thread: string, key: string, text: string) => {
-    const s = await gateway.pipeline.submit(slackMessage(thread, key, text));
+    const s = await gateway.intake.submit(slackMessage(thread, key, text));
     if (s.status !== "accepted") throw new Error(`${key} not accepted`);
     ids[key] = s.messageId;
   };

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChannelAdapter } from "../../bots/adapter.ts";
+import type { ChannelAdapter } from "../../src/ports.ts";
 import { startAdapters } from "../../bots/cli/platform-connections.ts";
 import { createHttpServer } from "../../bots/http/server.ts";
 import { createApp, type App } from "../../src/app.ts";

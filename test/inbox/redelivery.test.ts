@@ -33,24 +33,24 @@ describe.skipIf(!SERVER)("a platform retry of a message already stored", () => {
   it("makes no second job and no second reply, before or after the answer", async () => {
     const thread = "1700000002.000200";
     // Before any worker runs: the job waits in the queue.
-    const first = await gateway.pipeline.submit(slackMessage(thread, "ev-1", "is the API down?"));
+    const first = await gateway.intake.submit(slackMessage(thread, "ev-1", "is the API down?"));
     expect(first.status).toBe("accepted");
     expect(await jobs()).toEqual([{ key: first.messageId, revision: 0 }]);
 
     // Slack retries the event: same platform message id, same stored message, the job untouched.
-    const retry = await gateway.pipeline.submit(slackMessage(thread, "ev-1", "is the API down?"));
+    const retry = await gateway.intake.submit(slackMessage(thread, "ev-1", "is the API down?"));
     expect(retry).toEqual({ status: "duplicate", messageId: first.messageId, conversationId: first.conversationId });
     expect(await jobs()).toEqual([{ key: first.messageId, revision: 0 }]);
 
     // Retries racing each other: one is stored, with one job.
-    const racing = await Promise.all(Array.from({ length: 5 }, () => gateway.pipeline.submit(slackMessage(thread, "ev-2", "and the dashboard?"))));
+    const racing = await Promise.all(Array.from({ length: 5 }, () => gateway.intake.submit(slackMessage(thread, "ev-2", "and the dashboard?"))));
     expect(racing.filter((s) => s.status === "accepted")).toHaveLength(1);
     expect(new Set(racing.map((s) => s.messageId)).size).toBe(1);
     expect((await jobs()).map((j) => j.key)).toEqual([first.messageId, racing[0]!.messageId]);
 
     // Adding a message's job again (recovery at start does) leaves the one job there.
     await gateway.queue.add(gateway.db.pool, { messageId: first.messageId, conversationId: first.conversationId, platform: "slack" });
-    expect(await gateway.pipeline.recover()).toBe(0);
+    expect(await gateway.intake.recover()).toBe(0);
     expect((await jobs()).map((j) => j.key)).toEqual([first.messageId, racing[0]!.messageId]);
 
     worker = spawnWorker(env, { scripted: true });
@@ -58,9 +58,9 @@ describe.skipIf(!SERVER)("a platform retry of a message already stored", () => {
     expect(slack.postsIn(thread).map((p) => p.text)).toEqual(["re: is the API down?", "re: and the dashboard?"]);
 
     // A retry after the answer: still a duplicate, still no job, so nothing can answer it again.
-    const late = await gateway.pipeline.submit(slackMessage(thread, "ev-1", "is the API down?"));
+    const late = await gateway.intake.submit(slackMessage(thread, "ev-1", "is the API down?"));
     expect(late.status).toBe("duplicate");
-    expect(await gateway.pipeline.recover()).toBe(0);
+    expect(await gateway.intake.recover()).toBe(0);
     expect(await jobs()).toEqual([]);
     const replies = await gateway.db.pool.query("select in_reply_to from messages where direction = 'out'");
     expect(replies.rows).toHaveLength(2);

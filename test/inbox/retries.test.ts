@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ChannelAdapter } from "../../bots/adapter.ts";
+import type { ChannelAdapter } from "../../src/ports.ts";
 import type { SupervisorStateType, Turn } from "../../agents/supervisor/state.ts";
-import { HANDOFF_TEXT } from "../../agents/supervisor/routing.ts";
+import { HANDOFF_TEXT } from "../../src/handoffs/reasons.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/logger.ts";
@@ -46,7 +46,7 @@ describe("retries with backoff, then a person (embedded Postgres, in-process que
   beforeAll(async () => {
     const config = loadConfig({ DATA_DIR: tempDataDir(), LOG_LEVEL: "silent", DEMO_DATA: "off", JOB_MAX_ATTEMPTS: "2" });
     app = await createApp(config, silentLogger(), { supervisor, startWorker: false });
-    app.pipeline.attach(slack);
+    app.outbox.attach(slack);
     await app.startWorker();
   });
   afterAll(async () => {
@@ -62,9 +62,9 @@ describe("retries with backoff, then a person (embedded Postgres, in-process que
     slack.failures.set("1.1", 1); // the first send fails, the retry's works
     slack.failures.set("2.2", Infinity); // Slack keeps failing
     const [flaky, broken, model] = await Promise.all([
-      app.pipeline.submit(slackMessage("1.1", "r-1", "flaky send")),
-      app.pipeline.submit(slackMessage("2.2", "r-2", "broken send")),
-      app.pipeline.submit(slackMessage("3.3", "r-3", "model down")),
+      app.intake.submit(slackMessage("1.1", "r-1", "flaky send")),
+      app.intake.submit(slackMessage("2.2", "r-2", "broken send")),
+      app.intake.submit(slackMessage("3.3", "r-3", "model down")),
     ]);
     if (flaky.status !== "accepted" || broken.status !== "accepted" || model.status !== "accepted") throw new Error("not accepted");
     const [flakyOutcome, brokenOutcome, modelOutcome] = await Promise.all([flaky.done, broken.done, model.done]);
@@ -98,9 +98,11 @@ describe("retries with backoff, then a person (embedded Postgres, in-process que
       { text: "flaky send", attempt: 1, result: "retry" },
       { text: "flaky send", attempt: 2, result: "done" },
       { text: "model down", attempt: 1, result: "retry" },
-      { text: "model down", attempt: 2, result: "done" },
+      // The last attempt gave up to a person: it failed, whatever the user was told.
+      { text: "model down", attempt: 2, result: "failed" },
     ]);
     expect(await metric("switchboard_job_retries_total")).toBe(3);
-    expect(await metric("switchboard_job_failures_total")).toBe(1);
+    // Both gave up to a person, however they failed.
+    expect(await metric("switchboard_job_failures_total")).toBe(2);
   });
 });

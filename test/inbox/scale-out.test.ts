@@ -37,7 +37,7 @@ describe.skipIf(!SERVER)("scale-out: two worker processes on one Postgres", () =
     // Every message at once, as a burst of Slack events would come; arrival order is the order
     // they were stored in (per conversation, the database serializes them).
     const submissions = await Promise.all(
-      threads.flatMap((thread, c) => Array.from({ length: PER_CONVERSATION }, (_, i) => gateway.pipeline.submit(slackMessage(thread, `m-${c}-${i}`, `c${c} m${i}`)))),
+      threads.flatMap((thread, c) => Array.from({ length: PER_CONVERSATION }, (_, i) => gateway.intake.submit(slackMessage(thread, `m-${c}-${i}`, `c${c} m${i}`)))),
     );
     expect(submissions.every((s) => s.status === "accepted")).toBe(true);
     const total = CONVERSATIONS * PER_CONVERSATION;

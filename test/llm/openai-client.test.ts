@@ -155,7 +155,7 @@ describe("the app in llm mode, through ChatOpenAI", () => {
 
   /** Sends one message as the demo user `u1` on the HTTP API (linked to cus_jordan) and waits for the outcome. */
   async function ask(a: App, said: string): Promise<Extract<Outcome, { kind: "reply" }>> {
-    const submission = await a.pipeline.submit({
+    const submission = await a.intake.submit({
       platform: "http",
       conversationKey: `http:${randomUUID()}`,
       userId: "u1",

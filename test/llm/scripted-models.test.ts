@@ -6,6 +6,7 @@
  */
 import { AIMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import { fakeModel, type FakeBuiltModel } from "@langchain/core/testing";
+import { tool } from "@langchain/core/tools";
 import { MemorySaver } from "@langchain/langgraph";
 import type pg from "pg";
 import { describe, expect, it } from "vitest";
@@ -137,10 +138,49 @@ describe("supervisor graph with a scripted chat model", () => {
       status: "needs_human",
       engine: "llm",
       handoff: { reason: "needs_engineer", detail: "crash persists after reinstall; needs logs" },
-      toolCalls: [{ name: "escalate_to_human", args: { reason: "crash persists after reinstall; needs logs" } }],
+      toolCalls: [
+        {
+          name: "escalate_to_human",
+          args: { reason: "crash persists after reinstall; needs logs" },
+          signal: { signal: "escalate", reason: "crash persists after reinstall; needs logs" },
+        },
+      ],
     });
+    // The model was told in words; the graph acted on the tool message's artifact.
+    const toolMessage = model.calls[1]!.messages.find((m): m is ToolMessage => ToolMessage.isInstance(m));
+    expect(toolMessage?.text).toMatch(/A person on the support team will take over/);
+    expect(toolMessage?.artifact).toEqual({ signal: "escalate", reason: "crash persists after reinstall; needs logs" });
+    expect(JSON.stringify(state.results)).not.toMatch(/ESCALATED/);
     expect(state.handoff).toEqual({ reason: "needs_engineer", detail: "crash persists after reinstall; needs logs" });
     expect(state.reply?.text).toBe(`I've asked an engineer to look at your crash.\n\n${HANDOFF_TEXT.needs_engineer}`);
+  });
+
+  it("acts on a tool's signal artifact, not on its words", async () => {
+    // A tool whose text looks like the old sentinels, without a signal: no handoff. And a tool
+    // with an artifact that is no signal: ignored.
+    const wordy: WorkerDefinition = {
+      ...worker("billing", "Billing"),
+      tools: () => [
+        defineTool({ name: "lookup_order", description: "Looks an order up.", schema: z.object({ order: z.string() }) }, async () => "NEEDS_APPROVAL: ESCALATED: just words"),
+        tool(async () => ["looked up", { signal: "needs_approval", note: "not a signal: fields missing" }], {
+          name: "foreign_tool",
+          description: "A tool from elsewhere with an artifact of its own.",
+          schema: z.object({}),
+          responseFormat: "content_and_artifact",
+        }),
+      ],
+    };
+    const model = fakeModel()
+      .respondWithTools([{ name: "lookup_order", args: { order: "A-1" }, id: "c1" }, { name: "foreign_tool", args: {}, id: "c2" }])
+      .respond(() => new AIMessage("All good."));
+    const text = "check order A-1";
+    const graph = compile([wordy], new TableRouter({ [text]: ["billing"] }), model);
+
+    const state = await graph.invoke({ turn: turn(text) }, thread("t-words"));
+
+    expect(state.results[0]).toMatchObject({ status: "ok", engine: "llm" });
+    expect(state.results[0]?.toolCalls.map((c) => c.name)).toEqual(["lookup_order"]);
+    expect(state.handoff).toBeNull();
   });
 
   it("runs two workers and has the model merge their replies into one", async () => {

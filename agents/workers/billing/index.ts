@@ -1,6 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
-import type { WorkerDefinition } from "../types.ts";
+import type { ToolOutcome } from "../tool-signals.ts";
+import type { WorkerDefinition, WorkerOutput } from "../types.ts";
+import { money } from "./billing-repo.ts";
+import { REFUND_PROCESSING } from "./refund-policy.ts";
 import { LINK_HELP, NOT_LINKED, billingTools } from "./tools.ts";
 
 const bullet = (text: string) => text.split("\n").map((l) => `- ${l}`).join("\n");
@@ -26,7 +29,7 @@ export const billingWorker: WorkerDefinition = {
     "Answer only from what your tools return; never invent amounts, dates or invoice numbers.",
     "The tools already know who the customer is. If a tool returns NOT_LINKED, tell the user their chat account is not linked and how to link it (Acme dashboard → Settings → Integrations → Connect chat) and show nothing else.",
     "Refund policy: a charge is refundable in full within 30 days; duplicate charges are always refunded; refunds above the approval limit wait for a person's approval; refunds take 5–10 business days.",
-    "Before requesting a refund, check eligibility. If request_refund answers NEEDS_APPROVAL, say a person from the billing team will approve it and reply here.",
+    "Before requesting a refund, check eligibility. If request_refund says the refund waits for a person's approval, say a person from the billing team will approve it and reply here.",
     "Be brief and concrete: amounts, dates, invoice numbers, next step.",
   ].join("\n"),
   tools: billingTools,
@@ -45,7 +48,7 @@ export const billingWorker: WorkerDefinition = {
         return { status: "ok", reply: `I don't see a duplicate charge on your account. Your recent charges:\n${bullet(payments)}\n\nIf one of these looks wrong, tell me which and I'll check it.`, sources: [] };
       }
       const paymentId = dup.split(":")[0]!;
-      const outcome = await tools.call("request_refund", { payment_id: paymentId, reason: "duplicate charge" });
+      const outcome = await tools.run("request_refund", { payment_id: paymentId, reason: "duplicate charge" });
       return refundReply(`You're right — you were charged twice:\n- ${dup}`, outcome);
     }
     if (/refund|money back|reimburs|compensation/.test(q)) {
@@ -76,17 +79,20 @@ export const billingWorker: WorkerDefinition = {
   },
 };
 
-function refundReply(lead: string, outcome: string) {
-  if (outcome.startsWith("NEEDS_APPROVAL")) {
+/** The offline reply to a refund request, from the tool's signal: requested, waiting for approval, or neither. */
+function refundReply(lead: string, outcome: ToolOutcome): WorkerOutput {
+  const s = outcome.signal;
+  if (s?.signal === "needs_approval") {
     return {
-      status: "needs_human" as const,
-      reply: `${lead}\n\nI've opened a refund request, but ${outcome.replace("NEEDS_APPROVAL: ", "")} A person from our billing team will approve it and reply here.`,
+      status: "needs_human",
+      reply: `${lead}\n\nI've opened refund ${s.refundId} for ${money(s.amountCents, s.currency)}, but refunds above ${money(s.limitCents, s.currency)} need a person's approval. A person from our billing team will approve it and reply here.`,
       sources: [],
-      handoff: { reason: "needs_approval" as const, detail: outcome },
+      handoff: { reason: "needs_approval", detail: s.detail },
     };
   }
-  if (outcome.startsWith("REQUESTED")) {
-    return { status: "ok" as const, reply: `${lead}\n\nDuplicate charges are always refunded, so I've requested it: ${outcome.replace("REQUESTED: ", "")}`, sources: [] };
+  if (s?.signal === "refund_requested") {
+    const refund = `refund ${s.refundId} of ${money(s.amountCents, s.currency)} for payment ${s.paymentId}`;
+    return { status: "ok", reply: `${lead}\n\nDuplicate charges are always refunded, so I've requested it: ${refund}. Refunds take ${REFUND_PROCESSING}.`, sources: [] };
   }
-  return { status: "ok" as const, reply: `${lead}\n\n${outcome}`, sources: [] };
+  return { status: "ok", reply: `${lead}\n\n${outcome.text}`, sources: [] };
 }

@@ -129,10 +129,19 @@ export function billingTools(deps: WorkerDeps) {
         if (!a.eligible) return `NOT ELIGIBLE: ${a.reason}. No refund was requested.`;
         const { refund, created } = await repo.requestRefund(id, payment.id, payment.amountCents, reason, a.needsApproval);
         if (!created) return `A refund for this payment already exists: ${refund.id}, ${refund.status.replace("_", " ")}.`;
+        const amount = money(refund.amountCents, payment.currency);
+        const ids = { refundId: refund.id, paymentId: payment.id, amountCents: refund.amountCents, currency: payment.currency };
         if (refund.status === "awaiting_approval") {
-          return `NEEDS_APPROVAL: refund ${refund.id} of ${money(refund.amountCents)} is above ${money(limitCents)} and waits for a person's approval.`;
+          const detail = `Refund ${refund.id} of ${amount} for payment ${payment.id} is above the ${money(limitCents, payment.currency)} approval limit.`;
+          return {
+            text: `${detail} It is opened and waits for a person's approval: tell the user a person from the billing team will approve it and reply here.`,
+            signal: { signal: "needs_approval", ...ids, limitCents, detail },
+          };
         }
-        return `REQUESTED: refund ${refund.id} of ${money(refund.amountCents)} for payment ${payment.id}. Refunds take ${REFUND_PROCESSING}.`;
+        return {
+          text: `Refund ${refund.id} of ${amount} for payment ${payment.id} is requested. Refunds take ${REFUND_PROCESSING}.`,
+          signal: { signal: "refund_requested", ...ids },
+        };
       },
     ),
   ];

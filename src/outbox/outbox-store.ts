@@ -1,0 +1,219 @@
+import type pg from "pg";
+import type { OutboundPayload } from "../conversations/conversation-log.ts";
+import type { Platform } from "../types.ts";
+import type { OutboundAuthor, OutboundMessage } from "./outbox.ts";
+
+/** An outbound message as the outbox keeps it (a row of `messages`, direction 'out'). */
+export interface OutboxRow {
+  id: string;
+  conversationId: string;
+  platform: Platform;
+  inReplyTo: string | null;
+  author: OutboundAuthor;
+  text: string;
+  payload: OutboundPayload | null;
+  idempotencyKey: string;
+  kind: "message" | "question_post";
+  status: "pending" | "sending" | "retry" | "no_adapter" | "sent" | "failed";
+  partsSent: number;
+  /** Delivery attempts so far, this one included once claimed. */
+  attempts: number;
+  error: string | null;
+  createdAt: Date;
+}
+
+const UNSENT = "('pending', 'sending', 'retry', 'no_adapter')";
+
+/** The outbox's SQL. Every method is one statement (or one transaction), safe across processes. */
+export class OutboxStore {
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly timing: { claimMs: number; graceMs: number },
+  ) {}
+
+  async record(m: OutboundMessage, tx: Pick<pg.ClientBase, "query"> = this.pool): Promise<{ id: string; created: boolean }> {
+    const payload: OutboundPayload | null = m.sections?.length || m.footer ? { sections: m.sections ?? [], ...(m.footer ? { footer: m.footer } : {}) } : null;
+    const inserted = await tx.query<{ id: string }>(
+      `insert into messages (conversation_id, direction, author_kind, author_id, text, platform, status,
+                             in_reply_to, idempotency_key, payload, kind, created_at)
+       select $1, 'out', $2, $3, $4, c.platform, 'pending', $5, $6, $7, $8, clock_timestamp()
+       from conversations c where c.id = $1
+       on conflict (idempotency_key) do nothing
+       returning id`,
+      [m.conversationId, m.author.kind, m.author.kind === "agent" ? m.author.name : null, m.text, m.inReplyTo, m.idempotencyKey, payload && JSON.stringify(payload), m.kind ?? "message"],
+    );
+    if (inserted.rows[0]) return { id: inserted.rows[0].id, created: true };
+    const existing = await tx.query<{ id: string }>("select id from messages where idempotency_key = $1", [m.idempotencyKey]);
+    if (!existing.rows[0]) throw new Error(`conversation ${m.conversationId} does not exist`);
+    return { id: existing.rows[0].id, created: false };
+  }
+
+  async get(id: string): Promise<OutboxRow | undefined> {
+    const r = await this.pool.query<DbRow>("select * from messages where id = $1 and direction = 'out'", [id]);
+    return r.rows[0] && toRow(r.rows[0]);
+  }
+
+  async findByKey(key: string): Promise<OutboxRow | undefined> {
+    const r = await this.pool.query<DbRow>("select * from messages where idempotency_key = $1", [key]);
+    return r.rows[0] && toRow(r.rows[0]);
+  }
+
+  /**
+   * Takes the message for delivery: it is not sent, nobody holds it (or their claim ran out: they
+   * died), and every earlier message of its conversation is delivered or given up.
+   */
+  async claim(id: string): Promise<OutboxRow | undefined> {
+    const r = await this.pool.query<DbRow>(
+      `update messages m set status = 'sending', attempts = m.attempts + 1,
+              claimed_until = clock_timestamp() + $2 * interval '1 millisecond'
+       where m.id = $1 and m.direction = 'out'
+         and (m.status in ('pending', 'retry', 'no_adapter') or (m.status = 'sending' and m.claimed_until < clock_timestamp()))
+         and not exists (
+           select 1 from messages e
+           where e.conversation_id = m.conversation_id and e.direction = 'out' and e.seq < m.seq and e.status in ${UNSENT})
+       returning m.*`,
+      [id, this.timing.claimMs],
+    );
+    return r.rows[0] && toRow(r.rows[0]);
+  }
+
+  /** Where the message goes now: the conversation's key, and the reply context of the message it answers. */
+  async target(row: OutboxRow): Promise<{ conversationKey: string; replyContext: Record<string, unknown> | undefined }> {
+    const r = await this.pool.query<{ conversation_key: string; reply_context: Record<string, unknown> | null }>(
+      `select c.conversation_key, i.reply_context from conversations c
+       left join messages i on i.id = $2
+       where c.id = $1`,
+      [row.conversationId, row.inReplyTo],
+    );
+    const t = r.rows[0];
+    if (!t) throw new Error(`conversation ${row.conversationId} does not exist`);
+    return { conversationKey: t.conversation_key, replyContext: t.reply_context ?? undefined };
+  }
+
+  async setPartsSent(id: string, parts: number): Promise<void> {
+    await this.pool.query("update messages set parts_sent = greatest(parts_sent, $2) where id = $1", [id, parts]);
+  }
+
+  /** Sent; when the delivery moved the conversation (a thread was started for it), later messages go there. */
+  async markSent(row: OutboxRow, moveTo?: { conversationKey: string; replyContext: Record<string, unknown> }): Promise<void> {
+    if (!moveTo) {
+      await this.pool.query("update messages set status = 'sent', error = null, claimed_until = null, processed_at = now() where id = $1", [row.id]);
+      return;
+    }
+    const client = await this.pool.connect();
+    try {
+      await client.query("begin");
+      await client.query("update messages set status = 'sent', error = null, claimed_until = null, processed_at = now() where id = $1", [row.id]);
+      await client.query("update conversations set conversation_key = $2, updated_at = now() where id = $1", [row.conversationId, moveTo.conversationKey]);
+      if (row.inReplyTo) await client.query("update messages set reply_context = $2 where id = $1", [row.inReplyTo, JSON.stringify(moveTo.replyContext)]);
+      await client.query("commit");
+    } catch (err) {
+      await client.query("rollback").catch(() => {});
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async markRetry(id: string, error: string, waitMs: number): Promise<void> {
+    await this.pool.query(
+      `update messages set status = 'retry', error = $2, claimed_until = null,
+              next_attempt_at = clock_timestamp() + $3 * interval '1 millisecond'
+       where id = $1 and status = 'sending'`,
+      [id, error, waitMs],
+    );
+  }
+
+  async markNoAdapter(id: string, error: string): Promise<void> {
+    // Not an attempt at the platform: it does not use up the message's attempts.
+    await this.pool.query(
+      "update messages set status = 'no_adapter', error = $2, claimed_until = null, attempts = attempts - 1 where id = $1 and status = 'sending'",
+      [id, error],
+    );
+  }
+
+  async markFailed(id: string, error: string): Promise<void> {
+    await this.pool.query("update messages set status = 'failed', error = $2, claimed_until = null, processed_at = now() where id = $1", [id, error]);
+  }
+
+  async abandon(id: string, reason: string): Promise<void> {
+    await this.pool.query(`update messages set status = 'failed', error = $2, claimed_until = null, processed_at = now() where id = $1 and status in ${UNSENT}`, [id, reason]);
+  }
+
+  /** The conversation's undelivered messages this process may deliver now, oldest first. */
+  async nextWaiting(conversationId: string, platforms: Platform[]): Promise<string[]> {
+    if (platforms.length === 0) return [];
+    const r = await this.pool.query<{ id: string }>(
+      `select id from messages
+       where conversation_id = $1 and direction = 'out' and platform = any($2)
+         and (status in ('pending', 'no_adapter') or (status = 'retry' and next_attempt_at <= clock_timestamp()))
+       order by seq limit 20`,
+      [conversationId, platforms],
+    );
+    return r.rows.map((row) => row.id);
+  }
+
+  /**
+   * Messages due for delivery on these platforms: waiting for an adapter, due for a retry, left
+   * pending by a recorder that did not deliver them, or held by a claim that ran out.
+   */
+  async due(platforms: Platform[], limit: number): Promise<string[]> {
+    const r = await this.pool.query<{ id: string }>(
+      `select id from messages
+       where direction = 'out' and platform = any($1) and status in ${UNSENT}
+         and (status = 'no_adapter'
+              or (status = 'retry' and next_attempt_at <= clock_timestamp())
+              or (status = 'pending' and created_at < clock_timestamp() - $3 * interval '1 millisecond')
+              or (status = 'sending' and claimed_until < clock_timestamp()))
+       order by seq limit $2`,
+      [platforms, limit, this.timing.graceMs],
+    );
+    return r.rows.map((row) => row.id);
+  }
+
+  /** Undelivered messages by platform and status, for `/metrics`. */
+  async undelivered(): Promise<Array<{ platform: string; status: string; count: number }>> {
+    const r = await this.pool.query<{ platform: string; status: string; count: string }>(
+      `select platform, status, count(*) as count from messages
+       where direction = 'out' and status in ${UNSENT} group by platform, status`,
+    );
+    return r.rows.map((row) => ({ platform: row.platform, status: row.status, count: Number(row.count) }));
+  }
+}
+
+interface DbRow {
+  id: string;
+  conversation_id: string;
+  platform: Platform;
+  in_reply_to: string | null;
+  author_kind: "bot" | "agent" | "system" | "user";
+  author_id: string | null;
+  text: string;
+  payload: OutboundPayload | null;
+  idempotency_key: string;
+  kind: "message" | "question_post";
+  status: OutboxRow["status"];
+  parts_sent: number;
+  attempts: number;
+  error: string | null;
+  created_at: Date;
+}
+
+function toRow(r: DbRow): OutboxRow {
+  return {
+    id: r.id,
+    conversationId: r.conversation_id,
+    platform: r.platform,
+    inReplyTo: r.in_reply_to,
+    author: r.author_kind === "agent" ? { kind: "agent", name: r.author_id ?? "Support" } : r.author_kind === "system" ? { kind: "system" } : { kind: "bot" },
+    text: r.text,
+    payload: r.payload,
+    idempotencyKey: r.idempotency_key,
+    kind: r.kind,
+    status: r.status,
+    partsSent: r.parts_sent,
+    attempts: r.attempts,
+    error: r.error,
+    createdAt: r.created_at,
+  };
+}

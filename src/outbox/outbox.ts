@@ -1,0 +1,281 @@
+import { EventEmitter } from "node:events";
+import type pg from "pg";
+import { errorMessage } from "../errors.ts";
+import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics.ts";
+import type { ChannelAdapter, DeliveryProgress, DeliveryResult } from "../ports.ts";
+import type { OutboundReply, Platform, ReplySection } from "../types.ts";
+import { DeliveryRefused } from "./delivery-refused.ts";
+import { OutboxStore, type OutboxRow } from "./outbox-store.ts";
+
+/** Who an outbound message is from. `system`: a notice from the service (a refund decision, an SLA note). */
+export type OutboundAuthor = { kind: "bot" } | { kind: "agent"; name: string } | { kind: "system" };
+
+/** A message to record and deliver. */
+export interface OutboundMessage {
+  conversationId: string;
+  /**
+   * The inbound message this answers (a bot reply), or the user's latest message when it was
+   * recorded (a staff reply): the message goes where that one would be answered.
+   */
+  inReplyTo: string | null;
+  author: OutboundAuthor;
+  /** Markdown. */
+  text: string;
+  sections?: ReplySection[];
+  footer?: string;
+  /** One row, and at most one delivery, per key. */
+  idempotencyKey: string;
+  /** `question_post`: the post a Slack `/support` question hangs from (see `SubmitOptions`). */
+  kind?: "message" | "question_post";
+}
+
+/**
+ * Where a message stands:
+ * - `sent`: the platform accepted all of it;
+ * - `sending`: another caller (or process) is delivering it now: in flight, not "send again";
+ * - `queued`: an earlier message of the conversation is not delivered yet; this one follows it;
+ * - `retry`: the platform did not take it; tried again after a backoff;
+ * - `no_adapter`: this process cannot reach the platform; a process that can delivers it;
+ * - `failed`: given up.
+ */
+export type DeliveryStatus = "sent" | "sending" | "queued" | "retry" | "no_adapter" | "failed";
+
+export interface SendResult {
+  messageId: string;
+  /** False when the key was recorded before (a retry, a redelivered staff reply). */
+  created: boolean;
+  status: DeliveryStatus;
+  /** Why it is not sent, when it is not. */
+  error?: string;
+}
+
+export interface OutboxOptions {
+  pool: pg.Pool;
+  logger: Logger;
+  metrics: Metrics;
+  /** Delivery attempts of a message before it is given up. Default 8 (about 10 minutes of backoff). */
+  maxAttempts?: number;
+  /** How often undelivered messages are looked for, in ms. Default 2000; 0: never (tests). */
+  sweepMs?: number;
+  /** How long a claim on a message lasts before another process may take it over, in ms. Default 120000. */
+  claimMs?: number;
+  /** A `pending` message younger than this is its recorder's to deliver; the sweep leaves it alone. Default 5000 ms. */
+  graceMs?: number;
+}
+
+/** Backoff before attempt n+1: 2, 4, 8 … s, at most 5 minutes. */
+export function backoffMs(attempts: number): number {
+  return Math.min(300_000, 1000 * 2 ** Math.max(1, attempts));
+}
+
+/**
+ * The outbox: the single way out for every outbound message — bot replies, staff replies,
+ * give-up notices, refund decisions, SLA notes. A message is recorded under its idempotency key
+ * (a row of `messages`), delivered through its platform's adapter, and marked `sent` only after
+ * the platform accepted every part. Messages of one conversation are delivered in the order
+ * they were recorded. A message this process cannot deliver (no adapter for its platform, or the
+ * platform failing) stays visible as `no_adapter` / `retry` and is delivered by whichever process
+ * can, when it can (`attach`, the sweep).
+ */
+export class Outbox {
+  readonly #store: OutboxStore;
+  readonly #log: Logger;
+  readonly #metrics: Metrics;
+  readonly #adapters = new Map<Platform, ChannelAdapter>();
+  readonly #maxAttempts: number;
+  readonly #sweepMs: number;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #recorded = new EventEmitter();
+  readonly #warnedNoAdapter = new Set<Platform>();
+  #timer: NodeJS.Timeout | undefined;
+  #sweeping: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: OutboxOptions) {
+    this.#store = new OutboxStore(options.pool, { claimMs: options.claimMs ?? 120_000, graceMs: options.graceMs ?? 5000 });
+    this.#log = options.logger.child({ component: "outbox" });
+    this.#metrics = options.metrics;
+    this.#maxAttempts = options.maxAttempts ?? 8;
+    this.#sweepMs = options.sweepMs ?? 2000;
+    this.#recorded.setMaxListeners(0);
+    options.metrics.observeOutbox(() => this.#store.undelivered());
+  }
+
+  /** Messages to this adapter's platform go out through it; those waiting for one are delivered now. */
+  attach(adapter: ChannelAdapter): void {
+    this.#adapters.set(adapter.platform, adapter);
+    this.#warnedNoAdapter.delete(adapter.platform);
+    this.#track(this.sweep());
+  }
+
+  /** Platforms this process can deliver to. */
+  platforms(): Platform[] {
+    return [...this.#adapters.keys()];
+  }
+
+  /** Starts the sweep: undelivered messages whose platform this process reaches, retried when due. */
+  start(): void {
+    if (this.#timer || this.#sweepMs <= 0) return;
+    this.#timer = setInterval(() => this.#track(this.sweep()), this.#sweepMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the sweep and waits for deliveries in flight. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Records the message (once per key) and delivers it now if it is its turn. */
+  async send(message: OutboundMessage): Promise<SendResult> {
+    const { id, created } = await this.record(message);
+    const result = await this.deliver(id);
+    return { ...result, created };
+  }
+
+  /** Records the message without delivering it, on `tx` when given (to commit with other writes). */
+  async record(message: OutboundMessage, tx?: Pick<pg.ClientBase, "query">): Promise<{ id: string; created: boolean }> {
+    const recorded = await this.#store.record(message, tx);
+    if (recorded.created) this.#recorded.emit("recorded", message.conversationId);
+    return recorded;
+  }
+
+  /** The message recorded under a key, if any. */
+  find(idempotencyKey: string): Promise<OutboxRow | undefined> {
+    return this.#store.findByKey(idempotencyKey);
+  }
+
+  /** Gives a message up (its job handed the conversation to a person instead): it will not be sent. */
+  async abandon(id: string, reason: string): Promise<void> {
+    await this.#store.abandon(id, reason);
+  }
+
+  /** Calls `listener` with the conversation id whenever this process records a message (server-sent events wake on it). */
+  onRecorded(listener: (conversationId: string) => void): () => void {
+    this.#recorded.on("recorded", listener);
+    return () => this.#recorded.off("recorded", listener);
+  }
+
+  /**
+   * Delivers a recorded message if nobody else is and no earlier message of its conversation is
+   * still undelivered; otherwise says where it stands.
+   */
+  async deliver(id: string): Promise<Omit<SendResult, "created">> {
+    const row = await this.#store.claim(id);
+    if (!row) {
+      const current = await this.#store.get(id);
+      if (!current) throw new Error(`no outbound message ${id}`);
+      return { messageId: id, status: standing(current), ...(current.error ? { error: current.error } : {}) };
+    }
+    const work = this.#deliverClaimed(row);
+    this.#track(work);
+    return work;
+  }
+
+  /** Delivers what is due in this process: undelivered messages of the platforms it has adapters for. */
+  sweep(): Promise<void> {
+    this.#sweeping ??= this.#sweep().finally(() => {
+      this.#sweeping = undefined;
+    });
+    return this.#sweeping;
+  }
+
+  async #sweep(): Promise<void> {
+    const platforms = this.platforms();
+    if (platforms.length === 0 || this.#closed) return;
+    let due: string[];
+    try {
+      due = await this.#store.due(platforms, 100);
+    } catch (err) {
+      this.#log.warn({ err: errorMessage(err) }, "outbox: could not look for undelivered messages");
+      return;
+    }
+    for (const id of due) {
+      if (this.#closed) return;
+      await this.deliver(id).catch((err: unknown) => this.#log.error({ id, err: errorMessage(err) }, "outbox: delivery failed"));
+    }
+  }
+
+  async #deliverClaimed(row: OutboxRow): Promise<Omit<SendResult, "created">> {
+    const log = this.#log.child({ messageId: row.id, conversationId: row.conversationId, platform: row.platform });
+    const adapter = this.#adapters.get(row.platform);
+    if (!adapter) {
+      const error = `no ${row.platform} adapter in this process; a process configured for ${row.platform} will deliver it`;
+      await this.#store.markNoAdapter(row.id, error);
+      this.#metrics.outboxDeliveries.inc({ platform: row.platform, result: "no_adapter" });
+      if (!this.#warnedNoAdapter.has(row.platform)) {
+        this.#warnedNoAdapter.add(row.platform);
+        log.warn(`outbox: cannot deliver to ${row.platform} from this process (no ${row.platform} adapter); the message waits for one`);
+      }
+      return { messageId: row.id, status: "no_adapter", error };
+    }
+    const target = await this.#store.target(row);
+    const reply: OutboundReply = {
+      platform: row.platform,
+      conversationKey: target.conversationKey,
+      conversationId: row.conversationId,
+      text: row.text,
+      sections: row.payload?.sections ?? [],
+      ...(row.payload?.footer ? { footer: row.payload.footer } : {}),
+      author: row.author.kind === "agent" ? row.author : { kind: "bot" },
+      ...(target.replyContext ? { replyContext: target.replyContext } : {}),
+      idempotencyKey: row.idempotencyKey,
+      kind: row.kind,
+    };
+    let partsSent = row.partsSent;
+    const progress: DeliveryProgress = {
+      partsSent,
+      partSent: async (index) => {
+        partsSent = Math.max(partsSent, index + 1);
+        await this.#store.setPartsSent(row.id, partsSent);
+      },
+    };
+    let result: DeliveryResult | void;
+    try {
+      result = await adapter.deliver(reply, progress);
+    } catch (err) {
+      const error = errorMessage(err);
+      const final = err instanceof DeliveryRefused || row.attempts >= this.#maxAttempts;
+      this.#metrics.errors.inc({ stage: `deliver:${row.platform}` });
+      this.#metrics.outboxDeliveries.inc({ platform: row.platform, result: final ? "failed" : "retry" });
+      if (final) {
+        await this.#store.markFailed(row.id, error);
+        log.error({ err: error, attempts: row.attempts }, "outbox: gave up delivering a message");
+        this.#track(this.#flush(row.conversationId));
+        return { messageId: row.id, status: "failed", error };
+      }
+      const wait = backoffMs(row.attempts);
+      await this.#store.markRetry(row.id, error, wait);
+      log.warn({ err: error, attempt: row.attempts, retryInMs: wait, partsSent }, "outbox: delivery failed; will retry");
+      return { messageId: row.id, status: "retry", error };
+    }
+    await this.#store.markSent(row, result?.moveTo);
+    this.#metrics.outboxDeliveries.inc({ platform: row.platform, result: "sent" });
+    // The next message of the conversation may have been waiting for this one.
+    this.#track(this.#flush(row.conversationId));
+    return { messageId: row.id, status: "sent" };
+  }
+
+  /** Delivers the conversation's next waiting messages, in order, while they go through. */
+  async #flush(conversationId: string): Promise<void> {
+    if (this.#closed) return;
+    for (const id of await this.#store.nextWaiting(conversationId, this.platforms())) {
+      const r = await this.deliver(id);
+      if (r.status !== "sent" && r.status !== "failed") return;
+    }
+  }
+
+  #track(work: Promise<unknown>): void {
+    const tracked = work.catch((err: unknown) => this.#log.error({ err: errorMessage(err) }, "outbox: background delivery failed"));
+    this.#inFlight.add(tracked);
+    void tracked.finally(() => this.#inFlight.delete(tracked));
+  }
+}
+
+function standing(row: OutboxRow): DeliveryStatus {
+  if (row.status === "pending") return "queued";
+  return row.status;
+}

@@ -1,0 +1,43 @@
+import type { HandoffInfo, Outcome, ReplySection, RouteScore } from "../types.ts";
+
+/**
+ * The one builder of a message's `Outcome`: the turn runner uses it for what it just did, the
+ * outcome waiter for what it reads back from the log (another process answered).
+ */
+export function replyOutcome(o: {
+  conversationId: string;
+  messageId: string;
+  text: string;
+  sections: ReplySection[];
+  routes: RouteScore[];
+  handoff: HandoffInfo | null;
+  engine: string | null;
+  latencyMs: number;
+}): Extract<Outcome, { kind: "reply" }> {
+  return {
+    kind: "reply",
+    conversationId: o.conversationId,
+    messageId: o.messageId,
+    text: o.text,
+    sections: o.sections,
+    routes: o.routes.map((r) => ({ route: r.route, confidence: r.confidence })),
+    handoff: o.handoff,
+    engine: o.engine ?? "none",
+    latencyMs: Math.round(o.latencyMs),
+  };
+}
+
+/** A person owns the conversation: the message went to them and the bot stayed silent. */
+export function relayedOutcome(conversationId: string, messageId: string, handoffId: string | null): Extract<Outcome, { kind: "relayed" }> {
+  return { kind: "relayed", conversationId, messageId, handoffId };
+}
+
+/** The idempotency key of the bot's reply to an inbound message. */
+export function replyKey(messageId: string): string {
+  return `reply:${messageId}`;
+}
+
+/** The idempotency key of the notice sent when answering a message was given up (a person takes over). */
+export function giveUpKey(messageId: string): string {
+  return `giveup:${messageId}`;
+}

@@ -1,0 +1,261 @@
+import type { ConversationLog, ConversationRow, MessageRow } from "../conversations/conversation-log.ts";
+import { AdapterError, errorMessage } from "../errors.ts";
+import type { HandoffStore } from "../handoffs/handoff-store.ts";
+import type { HandoffService } from "../handoffs/handoff-service.ts";
+import { HANDOFF_TEXT } from "../handoffs/reasons.ts";
+import type { AttemptLog } from "../inbox/attempt-log.ts";
+import type { ConversationLeases } from "../inbox/conversation-leases.ts";
+import type { JobAttempt, JobQueue, MessageJob } from "../inbox/job-queue.ts";
+import type { OutcomeWaiter } from "../inbox/outcome-waiter.ts";
+import type { Logger } from "../logger.ts";
+import type { Metrics } from "../metrics.ts";
+import type { Outbox, SendResult } from "../outbox/outbox.ts";
+import type { Supervisor, TurnInput, TurnResult } from "../ports.ts";
+import type { HandoffInfo, HandoffReason, Outcome } from "../types.ts";
+import { composeReply, withNotes } from "./compose-reply.ts";
+import { giveUpKey, relayedOutcome, replyKey, replyOutcome } from "./outcome.ts";
+
+export interface TurnRunnerOptions {
+  log: ConversationLog;
+  handoffs: HandoffStore;
+  /** Tells staff of new handoffs and relayed messages; says when a person will reply. */
+  handoffService: Pick<HandoffService, "opened" | "notice" | "relayed">;
+  supervisor: Supervisor;
+  outbox: Outbox;
+  queue: JobQueue;
+  outcomes: OutcomeWaiter;
+  leases: ConversationLeases;
+  attempts: AttemptLog;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Where a turn failed: the graph (routing, workers, merge) or around it (storage, delivery). */
+class TurnFailure extends Error {
+  readonly stage: "graph" | "delivery";
+
+  constructor(stage: "graph" | "delivery", cause: unknown) {
+    super(errorMessage(cause), { cause });
+    this.stage = stage;
+  }
+}
+
+/**
+ * The queue's job handler: claims the conversation, runs the supervisor graph on each of its
+ * unfinished messages in order, logs routing and worker runs, opens the handoff the graph decided
+ * on, composes one reply and hands it to the outbox. A failed attempt is retried after a backoff;
+ * when the last one fails too, `giveUp` hands the conversation to a person and tells the user.
+ */
+export class TurnRunner {
+  readonly #o: TurnRunnerOptions;
+  readonly #log: Logger;
+
+  constructor(options: TurnRunnerOptions) {
+    this.#o = options;
+    this.#log = options.logger.child({ component: "turns" });
+  }
+
+  /**
+   * Answers the job's message after any earlier message of its conversation still unfinished:
+   * while a failed job waits out its backoff, graphile-worker lets the next job of the
+   * conversation's queue run, and this keeps the answers in arrival order anyway (the earlier job
+   * later finds its message done). Holds the conversation's lease throughout.
+   */
+  async runJob(job: MessageJob, attempt: JobAttempt): Promise<void> {
+    await this.#o.leases.run(job.conversationId, async () => {
+      for (const messageId of await this.#o.log.unfinishedUpTo(job.messageId)) {
+        await this.#attempt(messageId, job.conversationId, attempt);
+      }
+    });
+  }
+
+  async #attempt(messageId: string, conversationId: string, attempt: JobAttempt): Promise<void> {
+    const attemptId = await this.#o.attempts.start({ messageId, conversationId, workerId: this.#o.queue.workerId ?? "unknown", attempt: attempt.number });
+    let outcome: Outcome;
+    try {
+      outcome = await this.#turn(messageId);
+      await this.#o.attempts.finish(attemptId, "done");
+    } catch (err) {
+      if (!attempt.final) {
+        this.#o.metrics.jobRetries.inc();
+        this.#log.warn({ conversationId, messageId, attempt: attempt.number, of: attempt.max, err: errorMessage(err) }, "processing failed; retrying after a backoff");
+        await this.#o.attempts.finish(attemptId, "retry", errorMessage(err)).catch(() => {});
+        throw err;
+      }
+      const reason: HandoffReason = err instanceof TurnFailure && err.stage === "graph" ? "model_failed" : "processing_failed";
+      outcome = await this.giveUp(messageId, reason, `Gave up after ${attempt.number} attempt${attempt.number === 1 ? "" : "s"}: ${errorMessage(err)}`);
+      await this.#o.attempts.finish(attemptId, "failed", errorMessage(err));
+    }
+    this.#o.outcomes.settle(messageId, outcome);
+  }
+
+  /** One turn: the graph, the log, the handoff, the reply into the outbox. Throws to be retried. */
+  async #turn(messageId: string): Promise<Outcome> {
+    const found = await this.#load(messageId);
+    if ("ignored" in found) return { kind: "ignored", reason: found.ignored };
+    const { message, conversation } = found;
+    if (message.status === "done" || message.status === "failed") {
+      return (await this.#o.outcomes.read(messageId)) ?? { kind: "ignored", reason: "already processed" };
+    }
+    const log = this.#log.child({ conversationId: conversation.id, messageId, platform: conversation.platform });
+    // An earlier attempt recorded the reply, then crashed or could not deliver it: deliver that
+    // reply; do not answer again (the graph ran, its tools acted, its memory has the turn).
+    const recorded = await this.#o.outbox.find(replyKey(messageId));
+    if (recorded) {
+      this.#delivered(await this.#o.outbox.deliver(recorded.id));
+      await this.#finish(message, "done", "answered");
+      log.info("delivered the reply an earlier attempt recorded");
+      return (await this.#o.outcomes.read(messageId)) ?? { kind: "ignored", reason: "reply not readable" };
+    }
+    const started = Date.now();
+    await this.#o.log.setMessageStatus(messageId, "processing");
+
+    const userId = message.authorId ?? conversation.userId;
+    const customerId = await this.#o.log.linkedCustomer(message.platform, userId);
+    const turn: TurnInput = {
+      messageId,
+      text: message.text,
+      caller: { platform: message.platform, userId, customerId: customerId ?? null, conversationId: conversation.id },
+      ownership: conversation.status,
+      unclearStreak: conversation.unclearStreak,
+    };
+    let state: TurnResult;
+    try {
+      state = await this.#o.supervisor.invoke({ turn }, { configurable: { thread_id: conversation.id } });
+    } catch (err) {
+      this.#o.metrics.errors.inc({ stage: "supervisor" });
+      throw new TurnFailure("graph", err);
+    }
+
+    if (!state.answered) {
+      await this.#finish(message, "done", "relayed");
+      this.#o.metrics.messages.inc({ platform: conversation.platform, outcome: "relayed" });
+      const open = await this.#o.handoffs.openFor(conversation.id);
+      if (open) this.#o.handoffService.relayed({ handoffId: open.id, conversationId: conversation.id, messageId, text: message.text });
+      log.info({ owner: conversation.status }, "a person owns this conversation; the bot stays silent");
+      return relayedOutcome(conversation.id, messageId, open?.id ?? null);
+    }
+
+    await this.#record(messageId, conversation.id, state);
+    const handoff = state.handoff ? await this.#openHandoff(conversation.id, messageId, state.handoff.reason, state.handoff.detail) : null;
+    const reply = withNotes(state.reply ?? composeReply({}), [await this.#notice(handoff)]);
+    this.#delivered(await this.#o.outbox.send({ conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId) }));
+    await this.#finish(message, "done", "answered");
+
+    const latencyMs = Date.now() - started;
+    this.#o.metrics.messages.inc({ platform: conversation.platform, outcome: handoff ? "handoff" : "reply" });
+    this.#o.metrics.replyLatency.observe(latencyMs / 1000);
+    log.info({ routes: state.decision?.routes.map((r) => r.route), engine: state.decision?.engine, handoff: handoff?.reason ?? null, latencyMs }, "answered");
+    return replyOutcome({
+      conversationId: conversation.id,
+      messageId,
+      text: reply.text,
+      sections: reply.sections,
+      routes: state.decision?.routes ?? [],
+      handoff,
+      engine: state.decision?.engine ?? null,
+      latencyMs,
+    });
+  }
+
+  /**
+   * The one give-up path: answering failed for good, so a person takes the conversation over,
+   * with the reason; a reply recorded but never delivered is given up, and the user is told
+   * (through the outbox, so a platform that is down now still gets the notice later).
+   */
+  async giveUp(messageId: string, reason: HandoffReason, detail: string): Promise<Outcome> {
+    this.#o.metrics.jobFailures.inc();
+    const found = await this.#load(messageId);
+    if ("ignored" in found) return { kind: "ignored", reason: found.ignored };
+    const { message, conversation } = found;
+    const log = this.#log.child({ conversationId: conversation.id, messageId, platform: conversation.platform });
+    log.error({ reason, detail }, "answering failed for good; handing the conversation to a person");
+    const handoff = await this.#openHandoff(conversation.id, messageId, reason, detail);
+    const unsent = await this.#o.outbox.find(replyKey(messageId));
+    if (unsent && unsent.status !== "sent") await this.#o.outbox.abandon(unsent.id, `given up: ${detail}`);
+    const notice = composeReply({ notes: [HANDOFF_TEXT[reason], await this.#notice(handoff)] });
+    try {
+      await this.#o.outbox.send({ conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: notice.text, footer: notice.footer, idempotencyKey: giveUpKey(messageId) });
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, "could not record the notice for the user; the handoff is open for the team");
+    }
+    await this.#o.log.setMessageStatus(messageId, "failed", detail);
+    this.#observeJob(message, "failed");
+    this.#o.metrics.messages.inc({ platform: conversation.platform, outcome: "failed" });
+    return replyOutcome({ conversationId: conversation.id, messageId, text: notice.text, sections: [], routes: [], handoff, engine: null, latencyMs: Date.now() - message.createdAt.getTime() });
+  }
+
+  async #load(messageId: string): Promise<{ message: MessageRow; conversation: ConversationRow } | { ignored: string }> {
+    const message = await this.#o.log.getMessage(messageId);
+    if (!message) return { ignored: "message not found" };
+    const conversation = await this.#o.log.getConversation(message.conversationId);
+    if (!conversation) return { ignored: "conversation not found" };
+    return { message, conversation };
+  }
+
+  /** Routing decision, worker runs and unclear streak, as the graph left them. */
+  async #record(messageId: string, conversationId: string, state: TurnResult): Promise<void> {
+    if (state.decision) {
+      await this.#o.log.recordRouting(messageId, state.decision);
+      this.#o.metrics.routingLatency.observe({ engine: state.decision.engine }, state.decision.latencyMs / 1000);
+      for (const r of state.decision.routes) this.#o.metrics.routes.inc({ route: r.route, engine: state.decision.engine });
+    }
+    for (const run of state.results) {
+      await this.#o.log.recordWorkerRun(messageId, {
+        worker: run.worker,
+        question: run.question,
+        status: run.status,
+        reply: run.reply || null,
+        sources: run.sources,
+        toolCalls: run.toolCalls,
+        error: run.error ?? null,
+        latencyMs: run.latencyMs,
+        engine: run.engine,
+      });
+      this.#o.metrics.workerLatency.observe({ worker: run.worker, status: run.status }, run.latencyMs / 1000);
+      if (run.status === "failed" || run.status === "timeout") this.#o.metrics.errors.inc({ stage: `worker:${run.worker}` });
+    }
+    await this.#o.log.setUnclearStreak(conversationId, state.unclearStreak);
+  }
+
+  /**
+   * Whether the reply is on its way. Delivered, being delivered by someone, or queued behind an
+   * earlier message: yes. Waiting for a process with the platform's adapter: yes (it stays
+   * visible as `no_adapter`). The platform refused it: no — throw, so the job retries it.
+   */
+  #delivered(result: Omit<SendResult, "created">): void {
+    if (result.status === "retry" || result.status === "failed") {
+      throw new TurnFailure("delivery", new AdapterError("outbox", result.error ?? "the platform did not take the reply"));
+    }
+  }
+
+  async #finish(message: MessageRow, status: "done" | "failed", result: "answered" | "relayed" | "failed"): Promise<void> {
+    await this.#o.log.setMessageStatus(message.id, status);
+    this.#observeJob(message, result);
+  }
+
+  #observeJob(message: MessageRow, result: "answered" | "relayed" | "failed"): void {
+    this.#o.metrics.jobLatency.observe({ result }, Math.max(0, Date.now() - message.createdAt.getTime()) / 1000);
+  }
+
+  async #openHandoff(conversationId: string, messageId: string, reason: HandoffReason, detail: string): Promise<HandoffInfo> {
+    const { handoff, created } = await this.#o.handoffs.open(conversationId, messageId, reason, detail);
+    if (created) {
+      this.#o.metrics.handoffs.inc({ reason });
+      this.#o.handoffService.opened({ id: handoff.id, reason: handoff.reason, detail: handoff.detail, conversationId });
+    }
+    return { id: handoff.id, reason: handoff.reason, detail: handoff.detail };
+  }
+
+  /** When a person will reply (expected wait, support hours); null without a handoff. */
+  async #notice(handoff: HandoffInfo | null): Promise<string | null> {
+    if (!handoff) return null;
+    try {
+      return await this.#o.handoffService.notice(handoff);
+    } catch (err) {
+      this.#log.warn({ handoffId: handoff.id, err: errorMessage(err) }, "could not tell the user the expected wait");
+      return null;
+    }
+  }
+}
+
