@@ -34,14 +34,6 @@ export interface ConversationLog {
   setMessageStatus(id: string, status: "processing" | "done" | "failed", error?: string): Promise<void>;
   recordRouting(messageId: string, decision: RoutingDecision): Promise<void>;
   recordWorkerRun(messageId: string, run: WorkerRunRecord): Promise<void>;
-  /**
-   * Records an outbound message under an idempotency key; returns false when that key was
-   * already recorded (the reply exists, do not send it again).
-   */
-  recordOutbound(out: OutboundRecord): Promise<{ id: string; created: boolean }>;
-  markOutbound(id: string, status: "sent" | "failed", error?: string): Promise<void>;
-  /** The outbound message recorded under an idempotency key, if any. */
-  findOutbound(idempotencyKey: string): Promise<OutboundRow | undefined>;
   setUnclearStreak(conversationId: string, streak: number): Promise<void>;
   /** The customer linked to a platform account, or undefined when it is not linked. */
   linkedCustomer(platform: Platform, platformUserId: string): Promise<string | undefined>;
@@ -112,27 +104,9 @@ export interface ToolCallRecord {
   result: string;
 }
 
-export interface OutboundRecord {
-  conversationId: string;
-  inReplyTo: string | null;
-  text: string;
-  author: { kind: "bot" } | { kind: "agent"; name: string } | { kind: "system" };
-  platform: Platform;
-  idempotencyKey: string;
-  /** What the adapter renders besides the text, kept so a retry re-delivers the same reply. */
-  payload?: OutboundPayload;
-}
-
 export interface OutboundPayload {
   sections: ReplySection[];
   footer?: string;
-}
-
-export interface OutboundRow {
-  id: string;
-  status: string;
-  text: string;
-  payload: OutboundPayload | null;
 }
 
 export interface RoutingTrace {

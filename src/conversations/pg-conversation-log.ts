@@ -4,8 +4,6 @@ import type {
   ConversationLog,
   ConversationRow,
   MessageRow,
-  OutboundRecord,
-  OutboundRow,
   ReceiveHooks,
   ReceiveResult,
   SearchQuery,
@@ -151,47 +149,6 @@ export class PgConversationLog implements ConversationLog {
         run.engine,
       ],
     );
-  }
-
-  async recordOutbound(out: OutboundRecord): Promise<{ id: string; created: boolean }> {
-    const inserted = await this.pool.query<{ id: string }>(
-      `insert into messages (conversation_id, direction, author_kind, author_id, text, platform,
-                             status, in_reply_to, idempotency_key, payload)
-       values ($1, 'out', $2, $3, $4, $5, 'pending', $6, $7, $8)
-       on conflict (idempotency_key) do nothing
-       returning id`,
-      [
-        out.conversationId,
-        out.author.kind,
-        out.author.kind === "agent" ? out.author.name : null,
-        out.text,
-        out.platform,
-        out.inReplyTo,
-        out.idempotencyKey,
-        out.payload ? JSON.stringify(out.payload) : null,
-      ],
-    );
-    if (inserted.rows[0]) return { id: inserted.rows[0].id, created: true };
-    const existing = await this.pool.query<{ id: string }>("select id from messages where idempotency_key = $1", [
-      out.idempotencyKey,
-    ]);
-    return { id: existing.rows[0]!.id, created: false };
-  }
-
-  async markOutbound(id: string, status: "sent" | "failed", error?: string): Promise<void> {
-    await this.pool.query("update messages set status = $2, error = $3, processed_at = now() where id = $1", [
-      id,
-      status,
-      error ?? null,
-    ]);
-  }
-
-  async findOutbound(idempotencyKey: string): Promise<OutboundRow | undefined> {
-    const r = await this.pool.query<OutboundRow>(
-      "select id, status, text, payload from messages where idempotency_key = $1",
-      [idempotencyKey],
-    );
-    return r.rows[0];
   }
 
   async setUnclearStreak(conversationId: string, streak: number): Promise<void> {

@@ -3,6 +3,7 @@ import { PgConversationLog } from "../../src/conversations/pg-conversation-log.t
 import type { Database } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { HandoffStore } from "../../src/handoffs/handoff-store.ts";
+import { OutboxStore } from "../../src/outbox/outbox-store.ts";
 import type { InboundMessage } from "../../src/types.ts";
 import { databaseTargets } from "../helpers/databases.ts";
 
@@ -72,9 +73,10 @@ describe.each(databaseTargets())("conversation log contract on $name Postgres", 
       latencyMs: 0.4,
     });
     await log.recordWorkerRun(r.messageId, { worker: "billing", question: "hello", status: "ok", reply: "hi", sources: [], toolCalls: [{ name: "account_summary", args: {}, result: "…" }], error: null, latencyMs: 12, engine: "llm->offline" });
-    const out = await log.recordOutbound({ conversationId: r.conversation.id, inReplyTo: r.messageId, text: "hi", author: { kind: "bot" }, platform: "slack", idempotencyKey: `reply:${r.messageId}` });
-    expect(out.created).toBe(true);
-    expect((await log.recordOutbound({ conversationId: r.conversation.id, inReplyTo: r.messageId, text: "hi", author: { kind: "bot" }, platform: "slack", idempotencyKey: `reply:${r.messageId}` })).created).toBe(false);
+    const outbox = new OutboxStore(db.pool, { claimMs: 60_000, graceMs: 5000 });
+    const reply = { conversationId: r.conversation.id, inReplyTo: r.messageId, text: "hi", author: { kind: "bot" as const }, idempotencyKey: `reply:${r.messageId}` };
+    expect((await outbox.record(reply)).created).toBe(true);
+    expect((await outbox.record(reply)).created).toBe(false);
     const t = await log.transcript(r.conversation.id);
     expect(t.map((e) => e.direction)).toEqual(["in", "out"]);
     expect(t[0]?.routing?.routes[0]?.route).toBe("billing");
