@@ -12,6 +12,7 @@ import type { Outcome } from "../../src/types.ts";
 import { createOfflineRouter } from "../../agents/router/offline/index.ts";
 import { WorkerRegistry } from "../../agents/workers/registry.ts";
 import { registerCommands } from "../discord/index.ts";
+import { createCliChannel } from "./channel.ts";
 import { runEval } from "./eval-command.ts";
 import { serve, type ServeRole } from "./serve.ts";
 import { work } from "./worker.ts";
@@ -68,6 +69,13 @@ export function buildProgram(): Command {
     .action(async (opts: { user: string; conversation?: string }) => {
       await withApp(async (app) => {
         const key = await conversationKey(app, opts.conversation);
+        // A support agent's reply arrives whenever they write it: print it as it comes (the bot's
+        // answers are printed from each question's outcome).
+        app.outbox.attach(
+          createCliChannel((m) => {
+            if (m.conversationKey === key && m.author.kind === "agent") process.stdout.write(`\n${m.author.name} (support team): ${m.text}\n\n`);
+          }),
+        );
         const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
         process.stdout.write("Switchboard chat — type a question, or /quit to leave.\n");
         try {
