@@ -4,14 +4,14 @@ import { HybridRouter, LlmRouter, createChatModel } from "../agents/engines/llm.
 import { loadKnowledgeBase, type KnowledgeBase } from "../agents/knowledge/knowledge-base.ts";
 import { createOfflineRouter, type OfflineRouter } from "../agents/router/offline/index.ts";
 import type { Router } from "../agents/router/types.ts";
-import { createSupervisor } from "../agents/supervisor/graph.ts";
+import { compileSupervisor } from "../agents/supervisor/graph.ts";
 import { WorkerRegistry } from "../agents/workers/registry.ts";
 import type { WorkerDefinition } from "../agents/workers/types.ts";
 import type { Config } from "./config.ts";
 import { PgConversationLog } from "./conversations/pg-conversation-log.ts";
 import { openDatabase, type Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
-import { GraphMemory, type BotMemory, type CheckpointedGraph } from "./handoffs/bot-memory.ts";
+import { GraphMemory, type BotMemory } from "./handoffs/bot-memory.ts";
 import { HandoffService } from "./handoffs/handoff-service.ts";
 import { HandoffStore } from "./handoffs/handoff-store.ts";
 import { AttemptLog } from "./inbox/attempt-log.ts";
@@ -114,13 +114,13 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
 
     const checkpointer = new PostgresSaver(db.pool);
     await checkpointer.setup();
-    const supervisor = createSupervisor({
+    const supervisor = compileSupervisor({
       registry,
       router,
       model,
       deps: { pool: db.pool, knowledge, config, now: overrides.now ?? (() => new Date()) },
       workerTimeoutMs: config.workerTimeoutMs,
-    }).compile({ checkpointer, name: "supervisor" });
+    }, checkpointer);
 
     const log = new PgConversationLog(db.pool);
     const handoffs = new HandoffStore(db.pool);
@@ -139,7 +139,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     // HTTP and terminal users get their messages in this process; chat platforms through the adapters attached later.
     for (const channel of defaultChannels(config, logger)) outbox.attach(channel);
     outbox.start();
-    const memory = new GraphMemory(supervisor as unknown as CheckpointedGraph);
+    const memory = new GraphMemory(supervisor);
     const handoffService = new HandoffService({
       store: handoffs,
       log,
@@ -157,7 +157,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       log,
       handoffs,
       handoffService,
-      supervisor: overrides.supervisor ?? (supervisor as unknown as Supervisor),
+      supervisor: overrides.supervisor ?? supervisor,
       outbox,
       queue,
       outcomes,

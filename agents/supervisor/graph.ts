@@ -6,6 +6,7 @@ import type { Router } from "../router/types.ts";
 import type { WorkerRegistry } from "../workers/registry.ts";
 import type { WorkerDeps, WorkerResult } from "../workers/types.ts";
 import { WorkerRunner } from "../workers/worker-graph.ts";
+import { composeReply, withNotes } from "../../src/turns/compose-reply.ts";
 import { mergeReplies } from "./merge.ts";
 import { redact } from "./redact.ts";
 import { CLARIFY_TEXT, HANDOFF_TEXT, decideHandoff, failureNotes, fanOut } from "./routing.ts";
@@ -71,18 +72,14 @@ export function createSupervisor(opts: SupervisorOptions) {
     .addNode("decide", (s: SupervisorStateType) => {
       const handoff = decideHandoff(s);
       const unclear = (s.decision?.unsure ?? false) && s.results.length === 0;
-      const parts: string[] = [];
-      if (s.reply?.text) parts.push(s.reply.text);
-      else if (unclear && !handoff) parts.push(CLARIFY_TEXT);
-      if (handoff) parts.push(HANDOFF_TEXT[handoff.reason]);
-      const text = parts.join("\n\n");
-      const footer = [s.reply?.footer ?? "", handoff ? HANDOFF_TEXT[handoff.reason] : ""].filter(Boolean).join("\n\n");
+      const answer = s.reply?.text ? s.reply : composeReply({ body: unclear && !handoff ? CLARIFY_TEXT : "" });
+      const reply = withNotes(answer, [handoff ? HANDOFF_TEXT[handoff.reason] : null]);
       return {
         handoff,
         answered: true,
         unclearStreak: handoff ? 0 : unclear ? s.turn.unclearStreak + 1 : 0,
-        reply: { text, sections: s.reply?.sections ?? [], footer },
-        messages: [new AIMessage(text)],
+        reply,
+        messages: [new AIMessage(reply.text)],
       };
     })
     .addEdge(START, "load_context")

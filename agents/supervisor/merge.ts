@@ -2,6 +2,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import type { RouteName } from "../../src/types.ts";
 import type { WorkerResult } from "../workers/types.ts";
+import { composeReply } from "../../src/turns/compose-reply.ts";
 import type { MergedReply } from "./state.ts";
 
 const MERGE_PROMPT = [
@@ -44,7 +45,5 @@ export async function mergeReplies(
   } else {
     text = sections.map((s) => `**${s.title}**\n${s.text}`).join("\n\n");
   }
-  const footer = notes.join("\n\n");
-  if (footer) text = [text, footer].filter(Boolean).join("\n\n");
-  return { text, sections, footer };
+  return composeReply({ body: text, sections, notes });
 }

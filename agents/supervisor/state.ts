@@ -1,18 +1,12 @@
 import { Annotation, MessagesAnnotation } from "@langchain/langgraph";
 import type { RoutingDecision } from "../router/types.ts";
-import type { Caller, WorkerResult } from "../workers/types.ts";
-import type { ConversationStatus, HandoffReason, ReplySection } from "../../src/types.ts";
+import type { WorkerResult } from "../workers/types.ts";
+import type { TurnInput } from "../../src/ports.ts";
+import type { ComposedReply } from "../../src/turns/compose-reply.ts";
+import type { HandoffReason } from "../../src/types.ts";
 
-/** The message being processed, as the pipeline hands it to the graph. */
-export interface Turn {
-  messageId: string;
-  text: string;
-  caller: Caller;
-  /** Who owns the conversation now; only `bot` gets an answer. */
-  ownership: ConversationStatus;
-  /** Consecutive unclear messages before this one. */
-  unclearStreak: number;
-}
+/** The message being processed, as the turn runner hands it to the graph (the core's port type). */
+export type Turn = TurnInput;
 
 /** What a worker node receives through `Send`. */
 export interface WorkerTask {
@@ -22,12 +16,8 @@ export interface WorkerTask {
   history: Array<{ role: "user" | "assistant"; text: string }>;
 }
 
-export interface MergedReply {
-  text: string;
-  sections: ReplySection[];
-  /** What follows the sections in `text`: notes on failed parts, the handoff note. */
-  footer: string;
-}
+/** The reply as the supervisor leaves it: the text / sections / footer rule is `composeReply`'s. */
+export type MergedReply = ComposedReply;
 
 export interface HandoffDecision {
   reason: HandoffReason;
