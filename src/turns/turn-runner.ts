@@ -127,6 +127,11 @@ export class TurnRunner {
       throw new TurnFailure("graph", err);
     }
 
+    // Silence is right only when a person owns the conversation; from a bot-owned one it means the
+    // graph failed to produce an answer: retry, then a person (never a message nobody answers).
+    if (!state.answered && conversation.status === "bot") {
+      throw new TurnFailure("graph", new Error("the supervisor finished without an answer"));
+    }
     if (!state.answered) {
       await this.#finish(message, "done", "relayed");
       this.#o.metrics.messages.inc({ platform: conversation.platform, outcome: "relayed" });
