@@ -1,6 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, HumanMessage, RemoveMessage } from "@langchain/core/messages";
-import { END, START, StateGraph, isNodeTimeoutError, type BaseCheckpointSaver } from "@langchain/langgraph";
+import { Command, END, START, StateGraph, isNodeTimeoutError, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { errorMessage } from "../../src/errors.ts";
 import type { Router } from "../router/types.ts";
 import type { WorkerRegistry } from "../workers/registry.ts";
@@ -65,10 +65,15 @@ export function createSupervisor(opts: SupervisorOptions) {
       async (s: SupervisorStateType) => ({ decision: await router.route(redact(s.turn.text)) }),
       { retryPolicy: { maxAttempts: 2, initialInterval: 200 } },
     )
-    .addNode("merge", async (s: SupervisorStateType) => {
-      const notes = failureNotes(s.results, title);
-      return { reply: await mergeReplies(s.turn.text, s.results, title, notes, opts.model) };
-    })
+    .addNode(
+      "merge",
+      async (s: SupervisorStateType) => {
+        const notes = failureNotes(s.results, title);
+        return { reply: await mergeReplies(s.turn.text, s.results, title, notes, opts.model) };
+      },
+      // Deferred: runs once, after every worker branch (answered or failed) has finished.
+      { defer: true },
+    )
     .addNode("decide", (s: SupervisorStateType) => {
       const handoff = decideHandoff(s);
       const unclear = (s.decision?.unsure ?? false) && s.results.length === 0;
@@ -105,7 +110,9 @@ export function createSupervisor(opts: SupervisorOptions) {
         subgraphs: runner.subgraphs,
         retryPolicy: { maxAttempts: 2, initialInterval: 200 },
         timeout: opts.workerTimeoutMs ?? 20_000,
-        errorHandler: (task: WorkerTask, error) => ({ results: [failedRun(task, error.error)] }),
+        // The handler is a node of its own, without the worker's edge to `merge`: it routes there
+        // itself, or a message whose only worker failed would end with no answer at all.
+        errorHandler: (task: WorkerTask, error) => new Command({ update: { results: [failedRun(task, error.error)] }, goto: "merge" }),
       },
     );
     graph.addEdge(name, "merge");
