@@ -152,7 +152,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       ...(overrides.now ? { now: overrides.now } : {}),
       ...(overrides.slaCheckIntervalMs ? { slaCheckIntervalMs: overrides.slaCheckIntervalMs } : {}),
     });
-    const intake = new Intake({ log, queue, outbox, outcomes, logger, metrics });
+    const intake = new Intake({ log, queue, outbox, outcomes, logger, metrics, recovers: db.mode !== "embedded-shared" });
     const turns = new TurnRunner({
       log,
       handoffs,

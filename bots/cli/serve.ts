@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { createApp } from "../../src/app.ts";
 import { describeConfig, type Config } from "../../src/config.ts";
-import { ConfigError } from "../../src/errors.ts";
+import { ConfigError, SwitchboardError, errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { createHttpServer } from "../http/server.ts";
 import { attachStaffChannels } from "../staff-channels.ts";
@@ -16,9 +16,23 @@ export type ServeRole = "all" | "gateway";
  * messages are stored and queued here and answered by `switchboard worker` processes. Stops
  * cleanly on SIGTERM/SIGINT: no new work, in-flight jobs finish (or go back to the queue).
  */
+/** "Port in use" (or any listen failure) as a message that names the address and what to change. */
+export function listenError(err: unknown, host: string, port: number): SwitchboardError {
+  const code = (err as { code?: unknown }).code;
+  if (code === "EADDRINUSE") return new SwitchboardError("port_in_use", `Cannot listen on ${host}:${port}: the port is in use by another process. Stop it, or set PORT (or --port) to a free port.`);
+  if (code === "EACCES") return new SwitchboardError("port_denied", `Cannot listen on ${host}:${port}: permission denied. Use a port above 1023, or set PORT (or --port).`);
+  return new SwitchboardError("listen_failed", `Cannot listen on ${host}:${port}: ${errorMessage(err)}`);
+}
+
 export async function serve(config: Config, logger: Logger, role: ServeRole = "all"): Promise<void> {
   for (const line of describeConfig(config)) logger.info(line);
   const app = await createApp(config, logger, { startWorker: false });
+  if (app.db.mode === "embedded-shared") {
+    await app.close();
+    throw new ConfigError(
+      `The embedded database in ${config.dataDir} is already served by another switchboard process: one process answers an embedded database's messages. Stop that one, set another DATA_DIR, or use DATABASE_URL to run several.`,
+    );
+  }
   if (role === "gateway" && app.queue.kind === "memory") {
     await app.close();
     throw new ConfigError("serve --role gateway leaves processing to `switchboard worker` processes: it needs the shared queue (DATABASE_URL, and JOB_QUEUE unset or postgres)");
@@ -34,13 +48,22 @@ export async function serve(config: Config, logger: Logger, role: ServeRole = "a
   attachStaffChannels(app, config, logger);
 
   const http = await createHttpServer(app, plugins);
+  // Listen before taking any work: a process that cannot listen must not answer queued messages.
+  const host = process.env["HOST"] ?? "0.0.0.0";
+  let address: string;
+  try {
+    address = await http.listen({ port: config.port, host });
+  } catch (err) {
+    await http.close().catch(() => {});
+    await app.close();
+    throw listenError(err, host, config.port);
+  }
   if (role === "all") {
     // Replies need the adapters attached above: start taking jobs only now.
     await app.startWorker();
     await app.intake.recover();
   }
   app.handoffService.start();
-  const address = await http.listen({ port: config.port, host: process.env["HOST"] ?? "0.0.0.0" });
   const connections = await startAdapters(app, adapters, logger);
   logger.info({ address, role }, `Switchboard is listening on ${address} (try POST /api/messages)`);
 

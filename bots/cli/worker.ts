@@ -5,6 +5,7 @@ import { ConfigError } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { attachStaffChannels } from "../staff-channels.ts";
 import { createPlatformAdapters } from "./platform-connections.ts";
+import { listenError } from "./serve.ts";
 
 export interface WorkerOptions {
   /** Serve `/healthz` and `/metrics` on this port. Default: no HTTP server. */
@@ -44,10 +45,8 @@ export async function work(config: Config, logger: Logger, options: WorkerOption
   for (const adapter of createPlatformAdapters(app, config, logger, "send").adapters) app.outbox.attach(adapter);
   // Handoffs opened while answering are announced to the staff channel from here.
   attachStaffChannels(app, config, logger);
-  await app.startWorker();
-  await app.intake.recover();
 
-  if (options.port !== undefined && !stopping) {
+  if (options.port !== undefined) {
     http = Fastify({ logger: false });
     http.get("/healthz", async (_req, reply) => {
       try {
@@ -61,8 +60,19 @@ export async function work(config: Config, logger: Logger, options: WorkerOption
       reply.header("content-type", app.metrics.registry.contentType);
       return app.metrics.registry.metrics();
     });
-    const address = await http.listen({ port: options.port ?? 0, host: process.env["HOST"] ?? "0.0.0.0" });
-    logger.info({ address }, "worker health and metrics");
+    // Listen before taking jobs: a worker that cannot serve its health check must not run unseen.
+    const host = process.env["HOST"] ?? "0.0.0.0";
+    try {
+      const address = await http.listen({ port: options.port, host });
+      logger.info({ address }, "worker health and metrics");
+    } catch (err) {
+      await http.close().catch(() => {});
+      await app.close();
+      throw listenError(err, host, options.port);
+    }
   }
+  if (stopping) return;
+  await app.startWorker();
+  await app.intake.recover();
   logger.info({ workerId: app.queue.workerId, concurrency: config.workerConcurrency }, "Switchboard worker is taking jobs");
 }

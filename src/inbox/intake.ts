@@ -15,6 +15,11 @@ export interface IntakeOptions {
   outcomes: OutcomeWaiter;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * Whether this process may queue the messages a crash left unfinished. False for a process that
+   * only connected to another one's embedded database (`ask` beside `serve`): that one answers them.
+   */
+  recovers?: boolean;
 }
 
 /**
@@ -78,6 +83,7 @@ export class Intake implements MessageSink {
    * answer; the shared queue takes all (some worker can).
    */
   async recover(): Promise<number> {
+    if (this.#o.recovers === false) return 0;
     const here = this.#o.outbox.platforms();
     const skip = new Set(CHAT_PLATFORMS.filter((p) => !here.includes(p)));
     const pending = (await this.#o.log.unfinishedMessages()).filter((m) => this.#o.queue.kind !== "memory" || !skip.has(m.platform));

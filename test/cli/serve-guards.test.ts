@@ -1,0 +1,93 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { tempDataDir } from "../helpers/databases.ts";
+
+const BIN = path.resolve(import.meta.dirname, "../../bin/switchboard.js");
+
+interface Running {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(args: string[], env: Record<string, string>): Running {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", LOG_LEVEL: "info", HOST: "127.0.0.1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
+async function waitForOutput(p: Running, pattern: RegExp, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!pattern.test(p.output())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; output:\n${p.output()}`);
+    if (p.child.exitCode !== null) throw new Error(`exited (${p.child.exitCode}) before ${what}; output:\n${p.output()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe("serve refuses to run where it cannot do its job", () => {
+  const running: Running[] = [];
+  afterAll(async () => {
+    for (const p of running) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+  });
+
+  it("exits non-zero, naming the port, when the port is in use; nothing was answered", async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const p = start(["serve"], { DATA_DIR: tempDataDir(), PORT: String(port) });
+      running.push(p);
+      const code = await p.exited;
+      expect(code).not.toBe(0);
+      expect(p.output()).toContain(`Cannot listen on 127.0.0.1:${port}: the port is in use`);
+      expect(p.output()).not.toMatch(/is listening on/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  it("a second serve on the same embedded data folder refuses; the first answers every message once", async () => {
+    const dataDir = tempDataDir();
+    const [port1, port2] = [await freePort(), await freePort()];
+    const first = start(["serve"], { DATA_DIR: dataDir, PORT: String(port1), CONSOLE_TOKEN: "guard-console" });
+    running.push(first);
+    await waitForOutput(first, /is listening on/, "the first serve to listen");
+
+    const second = start(["serve"], { DATA_DIR: dataDir, PORT: String(port2) });
+    running.push(second);
+    expect(await second.exited).not.toBe(0);
+    expect(second.output()).toMatch(/already served by another switchboard process/);
+
+    const replies = await Promise.all(
+      ["what plans do you offer?", "how do I reset my password?", "show my invoices"].map(async (text, i) => {
+        const res = await fetch(`http://127.0.0.1:${port1}/api/messages`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ userId: `guard-${i}`, text }) });
+        return (await res.json()) as { conversationId: string; reply: string };
+      }),
+    );
+    for (const r of replies) {
+      expect(r.reply).toBeTruthy();
+      const t = await fetch(`http://127.0.0.1:${port1}/api/conversations/${r.conversationId}`, { headers: { authorization: "Bearer guard-console" } });
+      const { messages } = (await t.json()) as { messages: Array<{ direction: string }> };
+      expect(messages.map((m) => m.direction)).toEqual(["in", "out"]);
+    }
+    first.child.kill("SIGTERM");
+    expect(await first.exited).toBe(0);
+  });
+});
