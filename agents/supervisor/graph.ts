@@ -1,6 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, HumanMessage, RemoveMessage } from "@langchain/core/messages";
-import { Command, END, START, StateGraph, isNodeTimeoutError, type BaseCheckpointSaver } from "@langchain/langgraph";
+import { Command, END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { errorMessage } from "../../src/errors.ts";
 import type { Router } from "../router/types.ts";
 import type { WorkerRegistry } from "../workers/registry.ts";
@@ -8,6 +8,7 @@ import type { WorkerDeps, WorkerResult } from "../workers/types.ts";
 import { WorkerRunner } from "../workers/worker-graph.ts";
 import { composeReply, withNotes } from "../../src/turns/compose-reply.ts";
 import { mergeReplies } from "./merge.ts";
+import { runWithinBudget } from "./worker-budget.ts";
 import { redact } from "./redact.ts";
 import { CLARIFY_TEXT, HANDOFF_TEXT, decideHandoff, failureNotes, fanOut } from "./routing.ts";
 import { SupervisorState, type SupervisorStateType, type SupervisorUpdate, type WorkerTask } from "./state.ts";
@@ -18,7 +19,10 @@ export interface SupervisorOptions {
   deps: WorkerDeps;
   /** Chat model for tool-calling workers and merging; undefined: the offline engine. */
   model?: BaseChatModel | undefined;
-  /** Time budget of one worker attempt in ms. Default 20000. */
+  /**
+   * Time budget of the workers answering one message, in ms (WORKER_TIMEOUT_MS): they run in
+   * parallel against one deadline; a failed attempt is retried only while it lasts. Default 20000.
+   */
   workerTimeoutMs?: number;
   /** Memory kept in the graph's messages, in messages. Default 40. */
   memoryMessages?: number;
@@ -40,6 +44,7 @@ export function createSupervisor(opts: SupervisorOptions) {
   const runners = new Map(registry.workers.map((w) => [w.name, new WorkerRunner(w, opts.deps, opts.model)]));
   const title = (name: string) => registry.get(name)?.title ?? name;
   const memory = opts.memoryMessages ?? 40;
+  const budgetMs = opts.workerTimeoutMs ?? 20_000;
 
   // Node names include the registry's worker names, known only at run time: hence `string`.
   const builder: StateGraph<typeof SupervisorState.spec, SupervisorStateType, SupervisorUpdate, string> = new StateGraph(SupervisorState);
@@ -90,7 +95,7 @@ export function createSupervisor(opts: SupervisorOptions) {
     .addEdge(START, "load_context")
     .addEdge("load_context", "guard")
     .addConditionalEdges("guard", (s: SupervisorStateType) => (s.turn.ownership === "bot" ? "route" : END), ["route", END])
-    .addConditionalEdges("route", (s: SupervisorStateType) => fanOut(s, registry.names), [...registry.names, "decide"])
+    .addConditionalEdges("route", (s: SupervisorStateType) => fanOut(s, registry.names, Date.now() + budgetMs), [...registry.names, "decide"])
     .addEdge("merge", "decide")
     .addEdge("decide", END);
 
@@ -98,9 +103,11 @@ export function createSupervisor(opts: SupervisorOptions) {
     graph.addNode(
       name,
       async (task: WorkerTask, config) => {
-        const result = await runner.run(
-          { question: redact(task.question), message: redact(task.turn.text), history: task.history, caller: task.turn.caller },
-          config.signal,
+        const input = { question: redact(task.question), message: redact(task.turn.text), history: task.history, caller: task.turn.caller };
+        const result = await runWithinBudget(
+          (signal) => runner.run(input, signal),
+          (status, error, latencyMs) => failedRun(task, status, error, latencyMs),
+          { deadline: task.deadline, budgetMs, parent: config.signal },
         );
         return { results: [result] };
       },
@@ -108,11 +115,10 @@ export function createSupervisor(opts: SupervisorOptions) {
         // The worker's own compiled graphs: LangGraph lists them as this node's subgraphs
         // (`getSubgraphs`, the graph drawing, streaming with `subgraphs: true`).
         subgraphs: runner.subgraphs,
-        retryPolicy: { maxAttempts: 2, initialInterval: 200 },
-        timeout: opts.workerTimeoutMs ?? 20_000,
-        // The handler is a node of its own, without the worker's edge to `merge`: it routes there
-        // itself, or a message whose only worker failed would end with no answer at all.
-        errorHandler: (task: WorkerTask, error) => new Command({ update: { results: [failedRun(task, error.error)] }, goto: "merge" }),
+        // Retries and the time limit are the message budget's (`runWithinBudget`); this handler
+        // only catches what escapes it. It is a node of its own, without the worker's edge to
+        // `merge`, so it routes there itself: a message must never end without an answer.
+        errorHandler: (task: WorkerTask, error) => new Command({ update: { results: [failedRun(task, "failed", error.error, 0)] }, goto: "merge" }),
       },
     );
     graph.addEdge(name, "merge");
@@ -120,17 +126,16 @@ export function createSupervisor(opts: SupervisorOptions) {
   return graph;
 }
 
-function failedRun(task: WorkerTask, error: unknown): WorkerResult {
-  const timeout = isNodeTimeoutError(error);
+function failedRun(task: WorkerTask, status: "failed" | "timeout", error: unknown, latencyMs: number): WorkerResult {
   return {
     worker: task.worker,
     question: task.question,
-    status: timeout ? "timeout" : "failed",
+    status,
     reply: "",
     sources: [],
     toolCalls: [],
     error: errorMessage(error),
-    latencyMs: timeout ? (error as { elapsed: number }).elapsed : 0,
+    latencyMs,
     engine: "none",
   };
 }

@@ -9,12 +9,12 @@ import type { HandoffDecision, SupervisorStateType } from "./state.ts";
 const COMPLAINT = /\b(complain|complaint|unacceptable|terrible|worst|ridiculous|disgust|furious|scam|lawyer|sue)\b/i;
 
 /** Conditional edge after `route`: one `Send` per routed worker (in parallel), else straight to `decide`. */
-export function fanOut(state: SupervisorStateType, workerNames: readonly string[]): Send[] | "decide" {
+export function fanOut(state: SupervisorStateType, workerNames: readonly string[], deadline: number): Send[] | "decide" {
   const routes = state.decision?.routes.filter((r) => workerNames.includes(r.route)) ?? [];
   if (routes.length === 0) return "decide";
   const history = historyOf(state);
   return routes.map(
-    (r) => new Send(r.route, { worker: r.route, question: r.question, turn: state.turn, history }),
+    (r) => new Send(r.route, { worker: r.route, question: r.question, turn: state.turn, history, deadline }),
   );
 }
 

@@ -14,6 +14,8 @@ export interface WorkerTask {
   question: string;
   turn: Turn;
   history: Array<{ role: "user" | "assistant"; text: string }>;
+  /** When the message's worker budget runs out (epoch ms), shared by every worker of the message. */
+  deadline: number;
 }
 
 /** The reply as the supervisor leaves it: the text / sections / footer rule is `composeReply`'s. */

@@ -19,6 +19,9 @@ export function defineTool<S extends z.ZodObject>(
 ) {
   return tool(
     async (args: z.infer<S>, config: RunnableConfig): Promise<[string, ToolSignal | undefined]> => {
+      // The worker's run was cancelled (its time budget ran out, the turn was given up): no tool
+      // starts any more, so a run that timed out cannot act after the user was told otherwise.
+      throwIfCancelled(spec.name, config);
       const out = await fn(args, config);
       const { text, signal } = typeof out === "string" ? { text: out, signal: undefined } : out;
       const log = (config.configurable as Partial<ToolRunConfig> | undefined)?.toolLog;
@@ -27,4 +30,20 @@ export function defineTool<S extends z.ZodObject>(
     },
     { name: spec.name, description: spec.description, schema: spec.schema, responseFormat: "content_and_artifact" },
   );
+}
+
+/** A tool was called after its worker's run was cancelled; it did nothing. */
+export class ToolCancelledError extends Error {
+  constructor(tool: string, reason: unknown) {
+    super(`${tool} did not run: the worker's run was cancelled (${reason instanceof Error ? reason.message : String(reason ?? "aborted")})`);
+    this.name = "ToolCancelledError";
+  }
+}
+
+/** Throws when the run the tool belongs to was cancelled; tools with side effects call it again right before they write. */
+export function throwIfCancelled(tool: string, config: RunnableConfig): void {
+  const cancelled = (config.configurable as Partial<ToolRunConfig> | undefined)?.cancelled;
+  for (const signal of [cancelled, config.signal]) {
+    if (signal?.aborted) throw new ToolCancelledError(tool, signal.reason);
+  }
 }

@@ -95,6 +95,12 @@ export interface ToolRunConfig {
   caller: Caller;
   /** Tools append what they did here, for the worker-run log. */
   toolLog: LoggedToolCall[];
+  /**
+   * Fires when the worker's run is cancelled (its time budget ran out). Carried here, beside the
+   * caller, because it must reach every tool and model call whatever LangGraph does with
+   * `config.signal` in nested graphs (which did not reliably pass the abort on).
+   */
+  cancelled?: AbortSignal;
 }
 
 export function callerOf(config: RunnableConfig | undefined): Caller {

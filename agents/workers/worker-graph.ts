@@ -86,7 +86,11 @@ export class WorkerRunner {
         ];
         const steps = s.messages.filter((m) => m.getType() === "ai").length;
         const runnable = steps >= MAX_AGENT_STEPS ? model : bound;
-        return { messages: [await runnable.invoke(prompt, config)] };
+        // The run's own cancellation (its budget ran out) aborts the model call too, and no new
+        // round starts once it fired: a run that timed out stops calling tools.
+        const cancelled = (config.configurable as Partial<ToolRunConfig> | undefined)?.cancelled;
+        if (cancelled?.aborted) throw cancelled.reason instanceof Error ? cancelled.reason : new Error("the worker's run was cancelled");
+        return { messages: [await runnable.invoke(prompt, cancelled ? { ...config, signal: cancelled } : config)] };
       })
       .addNode("tools", new ToolNode(tools))
       .addNode("finish", (s: WorkerStateType) => {
@@ -140,7 +144,7 @@ export class WorkerRunner {
     toolLog: LoggedToolCall[],
     signal: AbortSignal | undefined,
   ): Promise<WorkerOutput> {
-    const configurable: ToolRunConfig = { caller: input.caller, toolLog };
+    const configurable: ToolRunConfig = { caller: input.caller, toolLog, ...(signal ? { cancelled: signal } : {}) };
     const state = await graph.invoke(
       { input },
       { configurable, recursionLimit: MAX_AGENT_STEPS * 2 + 5, ...(signal ? { signal } : {}) },
@@ -159,7 +163,7 @@ function toolKit(tools: ReturnType<WorkerDefinition["tools"]>, configurable: Too
   const run: ToolKit["run"] = async (name, args = {}) => {
     const t = tools.find((x) => x.name === name);
     if (!t) throw new Error(`no tool named ${name}`);
-    const out: unknown = await t.invoke({ type: "tool_call", id: `offline_${++calls}`, name, args }, { configurable });
+    const out: unknown = await t.invoke({ type: "tool_call", id: `offline_${++calls}`, name, args }, { configurable, ...(configurable.cancelled ? { signal: configurable.cancelled } : {}) });
     if (!ToolMessage.isInstance(out)) return { text: String(out) };
     const signal = signalOf(out.artifact);
     return signal ? { text: out.text, signal } : { text: out.text };

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { callerOf, type WorkerDeps } from "../types.ts";
-import { defineTool } from "../define-tool.ts";
+import { defineTool, throwIfCancelled } from "../define-tool.ts";
 import { BillingRepo, day, money, type Payment } from "./billing-repo.ts";
 import { assessRefund, findDuplicates, REFUND_PROCESSING } from "./refund-policy.ts";
 
@@ -127,6 +127,8 @@ export function billingTools(deps: WorkerDeps) {
         if (!payment) return `No payment ${payment_id} on your account.`;
         const a = assessRefund(payment, all, deps.now(), limitCents);
         if (!a.eligible) return `NOT ELIGIBLE: ${a.reason}. No refund was requested.`;
+        // The reads took time: the run may have been cancelled since the tool started.
+        throwIfCancelled("request_refund", config);
         const { refund, created } = await repo.requestRefund(id, payment.id, payment.amountCents, reason, a.needsApproval);
         if (!created) return `A refund for this payment already exists: ${refund.id}, ${refund.status.replace("_", " ")}.`;
         const amount = money(refund.amountCents, payment.currency);
