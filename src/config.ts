@@ -36,6 +36,15 @@ export interface Config {
   discordHandoffChannel: string | undefined;
   consoleToken: string | undefined;
   apiToken: string | undefined;
+  /**
+   * `API_USER_SECRET`: when set, an HTTP caller proves who its user is with `userHash`, the hex
+   * HMAC-SHA256 of the userId under this secret (`POST /api/messages`, the events stream).
+   */
+  apiUserSecret: string | undefined;
+  /** `WEBHOOK_URL`: every outbound message of an HTTP conversation is POSTed here, signed. Unset: no webhook. */
+  webhookUrl: string | undefined;
+  /** `WEBHOOK_SECRET`: the HMAC-SHA256 key of the webhook's `X-Switchboard-Signature`; required with WEBHOOK_URL. */
+  webhookSecret: string | undefined;
   /** Knowledge base folder with `faq/` and `tech/` markdown. Default: the bundled demo docs. */
   knowledgeDir: string;
   logLevel: string;
@@ -66,6 +75,9 @@ export type RouterMode = "offline" | "llm" | "hybrid";
 
 export const DEFAULT_KNOWLEDGE_DIR = path.resolve(import.meta.dirname, "../agents/knowledge/demo");
 
+/** Shortest accepted HMAC secret (API_USER_SECRET, WEBHOOK_SECRET). */
+export const MIN_SECRET_CHARS = 16;
+
 const optionalString = z
   .string()
   .optional()
@@ -75,6 +87,11 @@ const url = (name: string) =>
   optionalString.refine((v) => v === undefined || URL.canParse(v), {
     message: `${name} must be a URL, e.g. http://127.0.0.1:11434/v1`,
   });
+
+/** A secret used as an HMAC key: short ones can be guessed offline from one signed value. */
+const secret = optionalString.refine((v) => v === undefined || v.length >= MIN_SECRET_CHARS, {
+  message: `must be at least ${MIN_SECRET_CHARS} characters (a random string, e.g. \`openssl rand -hex 32\`)`,
+});
 
 const positiveNumber = (fallback: number) =>
   optionalString.transform((v, ctx) => {
@@ -129,6 +146,11 @@ const EnvSchema = z.object({
   DISCORD_HANDOFF_CHANNEL: optionalString,
   CONSOLE_TOKEN: optionalString,
   API_TOKEN: optionalString,
+  API_USER_SECRET: secret,
+  WEBHOOK_URL: optionalString.refine((v) => v === undefined || (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol)), {
+    message: "must be an http:// or https:// URL, e.g. https://example.com/switchboard/webhook",
+  }),
+  WEBHOOK_SECRET: secret,
   KNOWLEDGE_DIR: optionalString,
   LOG_LEVEL: optionalString.pipe(
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
@@ -168,6 +190,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   if (e.HYBRID_THRESHOLD > 1) throw new ConfigError("HYBRID_THRESHOLD must be between 0 and 1");
+  if (e.WEBHOOK_URL !== undefined && e.WEBHOOK_SECRET === undefined) {
+    throw new ConfigError("WEBHOOK_SECRET is required when WEBHOOK_URL is set: the receiver checks X-Switchboard-Signature with it");
+  }
   return {
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.DATA_DIR ?? ".switchboard"),
@@ -189,6 +214,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     discordHandoffChannel: e.DISCORD_HANDOFF_CHANNEL,
     consoleToken: e.CONSOLE_TOKEN,
     apiToken: e.API_TOKEN,
+    apiUserSecret: e.API_USER_SECRET,
+    webhookUrl: e.WEBHOOK_URL,
+    webhookSecret: e.WEBHOOK_SECRET,
     knowledgeDir: e.KNOWLEDGE_DIR ? path.resolve(e.KNOWLEDGE_DIR) : DEFAULT_KNOWLEDGE_DIR,
     logLevel: e.LOG_LEVEL ?? "info",
     demoData: e.DEMO_DATA ?? "auto",
@@ -223,5 +251,7 @@ export function describeConfig(c: Config): string[] {
       ? `Handoffs: staff cards in ${[c.slackHandoffChannel ? "Slack" : "", c.discordHandoffChannel ? "Discord" : ""].filter(Boolean).join(" and ")}; re-announced after ${c.handoffSlaMinutes} min unclaimed; support hours ${c.supportHours?.spec ?? "always"}`
       : "Handoffs: console and API only — set SLACK_HANDOFF_CHANNEL or DISCORD_HANDOFF_CHANNEL for a staff channel",
     c.apiToken ? "API: /api/messages requires API_TOKEN" : "API: /api/messages is open (set API_TOKEN to require a token)",
+    ...(c.apiUserSecret ? ["API: callers prove their user with userHash (API_USER_SECRET)"] : []),
+    ...(c.webhookUrl ? [`Webhook: outbound HTTP messages are POSTed to ${new URL(c.webhookUrl).origin}, signed with WEBHOOK_SECRET`] : []),
   ];
 }

@@ -144,8 +144,12 @@ export interface OutboundReply {
    * after them.
    */
   footer?: string;
-  /** Who wrote it: the bot, or a named support agent relayed by the bot. */
-  author: { kind: "bot" } | { kind: "agent"; name: string };
+  /** Who wrote it: the bot, a named support agent relayed by the bot, or the service (a decision, a notice). */
+  author: { kind: "bot" } | { kind: "agent"; name: string } | { kind: "system" };
+  /** The outbox's id of this message (the `messages` row). */
+  messageId?: string;
+  /** The platform user the conversation belongs to. */
+  userId?: string;
   /** The replyContext of the inbound message this answers, when there is one. */
   replyContext?: Record<string, unknown>;
   /** Stable per message: the outbox's key; the adapter may use it for the platform's own dedupe. */

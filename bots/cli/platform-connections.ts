@@ -1,53 +1,76 @@
-import type { ChannelAdapter } from "../../src/ports.ts";
-import { createDiscordAdapter } from "../discord/index.ts";
+import type { ChannelAdapter, MessageSink } from "../../src/ports.ts";
+import { createDiscordAdapter, type DiscordAdapter } from "../discord/index.ts";
 import { createSlackAdapter, isSlackConfigured, type SlackAdapter } from "../slack/index.ts";
-import type { App } from "../../src/app.ts";
 import type { Config } from "../../src/config.ts";
+import type { ConversationLog } from "../../src/conversations/conversation-log.ts";
+import type { Database } from "../../src/db/database.ts";
 import { SessionLock } from "../../src/db/session-lock.ts";
 import { errorMessage } from "../../src/errors.ts";
+import type { StaffActions } from "../../src/handoffs/staff-notifier.ts";
 import type { Logger } from "../../src/logger.ts";
+import type { PlatformClientOptions } from "../staff-channels.ts";
+
+/** What the adapters need of the core (an `App` is one): thread replies after a restart, staff-channel actions. */
+export interface AdapterCore {
+  log: Pick<ConversationLog, "findConversationByKey">;
+  handoffService: StaffActions;
+}
+
+/** The configured platforms' adapters, each also by name for the platform-specific parts (Slack's HTTP route). */
+export interface PlatformAdapters {
+  adapters: ChannelAdapter[];
+  slack: SlackAdapter | undefined;
+  discord: DiscordAdapter | undefined;
+}
 
 /**
  * The adapters of the configured platforms. `receive` (a gateway): they take events — Slack's
  * HTTP route (`slack.httpPlugin`) and Socket Mode, the Discord gateway — and staff-channel clicks.
  * `send` (a worker): they only `deliver` over the Web/REST APIs and are never started.
+ * `clients` tunes the platform clients (tests: no retries); by default each adapter's own policy.
  */
-export function createPlatformAdapters(app: App, config: Config, logger: Logger, mode: "receive" | "send"): { adapters: ChannelAdapter[]; slack: SlackAdapter | undefined } {
+export function createPlatformAdapters(
+  core: AdapterCore,
+  config: Config,
+  logger: Logger,
+  mode: "receive" | "send",
+  clients: PlatformClientOptions = {},
+): PlatformAdapters {
   const receive = mode === "receive";
   let slack: SlackAdapter | undefined;
-  const adapters: ChannelAdapter[] = [];
+  let discord: DiscordAdapter | undefined;
   if (isSlackConfigured(config)) {
     slack = createSlackAdapter({
       config,
       logger: logger.child({ component: "slack" }),
+      ...(clients.slackRetry ? { retryConfig: clients.slackRetry } : {}),
       ...(receive
         ? {
             // Listeners only store the message (the answer comes later through deliver), so
             // waiting for them before answering Slack costs ~1 ms and means nothing acknowledged is unstored.
             processBeforeResponse: true,
-            isKnownConversation: async (key: string) => (await app.log.findConversationByKey("slack", key)) !== undefined,
-            ...(config.slackHandoffChannel ? { staff: { channel: config.slackHandoffChannel, actions: app.handoffService } } : {}),
+            isKnownConversation: async (key: string) => (await core.log.findConversationByKey("slack", key)) !== undefined,
+            ...(config.slackHandoffChannel ? { staff: { channel: config.slackHandoffChannel, actions: core.handoffService } } : {}),
           }
         : {}),
     });
-    adapters.push(slack);
   }
   if (config.discordToken) {
-    adapters.push(
-      createDiscordAdapter({
-        token: config.discordToken,
-        applicationId: config.discordApplicationId,
-        apiUrl: config.discordApiUrl,
-        logger: logger.child({ component: "discord" }),
-        ...(receive
-          ? config.discordHandoffChannel
-            ? { staff: { channel: config.discordHandoffChannel, actions: app.handoffService } }
-            : {}
-          : { registerCommandsOnStart: false }),
-      }),
-    );
+    discord = createDiscordAdapter({
+      token: config.discordToken,
+      applicationId: config.discordApplicationId,
+      apiUrl: config.discordApiUrl,
+      logger: logger.child({ component: "discord" }),
+      rest: clients.discordRest,
+      ...(receive
+        ? config.discordHandoffChannel
+          ? { staff: { channel: config.discordHandoffChannel, actions: core.handoffService } }
+          : {}
+        : { registerCommandsOnStart: false }),
+    });
   }
-  return { adapters, slack };
+  const adapters: ChannelAdapter[] = [slack, discord].filter((a): a is SlackAdapter | DiscordAdapter => a !== undefined);
+  return { adapters, slack, discord };
 }
 
 /** The running adapters of a gateway; `stop` closes them and gives up their locks. */
@@ -62,7 +85,12 @@ export interface PlatformConnections {
  * database session ends (it stopped or died). Slack over HTTP needs no lock: any number of
  * gateways can take its events behind a load balancer.
  */
-export async function startAdapters(app: App, adapters: ChannelAdapter[], logger: Logger, retryMs?: number): Promise<PlatformConnections> {
+export async function startAdapters(
+  app: { db: Database; intake: MessageSink },
+  adapters: ChannelAdapter[],
+  logger: Logger,
+  retryMs?: number,
+): Promise<PlatformConnections> {
   const log = logger.child({ component: "gateway" });
   const locks: SessionLock[] = [];
   const running = new Set<ChannelAdapter>();

@@ -1,8 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { App } from "../../src/app.ts";
+import type { Config } from "../../src/config.ts";
+import type { ConversationLog } from "../../src/conversations/conversation-log.ts";
 import { InputError, SwitchboardError, errorMessage } from "../../src/errors.ts";
-import { AGENT_NAME_MAX } from "../../src/handoffs/handoff-service.ts";
+import { AGENT_NAME_MAX, type HandoffService } from "../../src/handoffs/handoff-service.ts";
+import type { DeliveryStatus } from "../../src/outbox/outbox.ts";
+import type { Logger } from "../../src/logger.ts";
 import type { HandoffFilter } from "../../src/handoffs/handoff-store.ts";
 import { PLATFORMS, ROUTE_NAMES, type Platform, type RouteName } from "../../src/types.ts";
 import type { SafeHtml } from "./html.ts";
@@ -15,6 +18,7 @@ import {
   handoffPage,
   loginPage,
   queuePage,
+  type Flash,
   type PageContext,
   type QueueFilter,
 } from "./pages.ts";
@@ -43,6 +47,14 @@ const QueueQuery = z.object({
 
 type Action = "claim" | "reply" | "resolve" | "back-to-bot";
 
+/** What the console uses of the service (a structural subset of `App`). */
+export interface ConsoleDeps {
+  config: Pick<Config, "consoleToken">;
+  logger: Logger;
+  log: Pick<ConversationLog, "getConversation" | "transcript" | "searchConversations">;
+  handoffService: Pick<HandoffService, "list" | "detail" | "claim" | "reply" | "resolve" | "backToBot">;
+}
+
 /**
  * The support team's web console at `/console` (a fastify plugin): sign in with CONSOLE_TOKEN,
  * the handoff queue, a handoff with its transcript and routing traces, Claim / Reply / Resolve /
@@ -50,11 +62,11 @@ type Action = "claim" | "reply" | "resolve" | "back-to-bot";
  * JavaScript; sessions are HMAC-signed HttpOnly SameSite=Strict cookies and every form carries a
  * per-session CSRF token.
  */
-export function consolePlugin(app: App) {
+export function consolePlugin(deps: ConsoleDeps) {
   return async function consoleRoutes(f: FastifyInstance): Promise<void> {
-    const token = app.config.consoleToken;
+    const token = deps.config.consoleToken;
     const signer = token ? new SessionSigner(token) : undefined;
-    const log = app.logger.child({ component: "console" });
+    const log = deps.logger.child({ component: "console" });
 
     f.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: FORM_BODY_LIMIT }, (_req, body, done) => {
       const fields: Record<string, string> = {};
@@ -144,7 +156,7 @@ export function consolePlugin(app: App) {
         if (q.route) filter.route = q.route as RouteName;
         if (q.platform) filter.platform = q.platform as Platform;
         if (q.minAge) filter.minAgeMinutes = Number(q.minAge);
-        const items = await app.handoffService.list(filter);
+        const items = await deps.handoffService.list(filter);
         const shown: QueueFilter = { status: q.status, route: q.route, platform: q.platform, minAge: q.minAge };
         return page(reply, queuePage(context(req, reply, session), shown, items));
       }),
@@ -156,7 +168,7 @@ export function consolePlugin(app: App) {
         const { id } = req.params as { id: string };
         const ctx = context(req, reply, session);
         try {
-          return page(reply, handoffPage(ctx, await app.handoffService.detail(id)));
+          return page(reply, handoffPage(ctx, await deps.handoffService.detail(id)));
         } catch (err) {
           if (err instanceof InputError) return page(reply, errorPage(ctx, "Not found", err.message), err.status);
           throw err;
@@ -171,15 +183,15 @@ export function consolePlugin(app: App) {
           const { id } = req.params as { id: string };
           const body = (req.body ?? {}) as Record<string, string>;
           try {
-            const done = await perform(app, action, id, session.agent, body);
-            setFlash(reply, isSecure(req), { kind: "ok", text: done });
+            const done = await perform(deps, action, id, session.agent, body);
+            setFlash(reply, isSecure(req), done);
             return reply.redirect(`/console/handoffs/${encodeURIComponent(id)}`, 303);
           } catch (err) {
             if (!(err instanceof SwitchboardError)) throw err;
             const status = err instanceof InputError ? err.status : 502;
             const ctx = { ...context(req, reply, session), flash: { kind: "error" as const, text: err.message } };
             try {
-              return page(reply, handoffPage(ctx, await app.handoffService.detail(id)), status);
+              return page(reply, handoffPage(ctx, await deps.handoffService.detail(id)), status);
             } catch {
               return page(reply, errorPage(ctx, "Not found", err.message), status);
             }
@@ -192,7 +204,7 @@ export function consolePlugin(app: App) {
       "/console/conversations",
       signedIn(async (req, reply, session) => {
         const q = z.object({ q: z.string().max(200).catch("") }).parse(req.query ?? {}).q.trim();
-        const rows = await app.log.searchConversations({ ...(q ? { text: q } : {}), limit: 100 });
+        const rows = await deps.log.searchConversations({ ...(q ? { text: q } : {}), limit: 100 });
         return page(reply, conversationsPage(context(req, reply, session), q, rows));
       }),
     );
@@ -202,9 +214,9 @@ export function consolePlugin(app: App) {
       signedIn(async (req, reply, session) => {
         const { id } = req.params as { id: string };
         const ctx = context(req, reply, session);
-        const conversation = await app.log.getConversation(id);
+        const conversation = await deps.log.getConversation(id);
         if (!conversation) return page(reply, errorPage(ctx, "Not found", `No conversation ${id}.`), 404);
-        const [messages, handoffs] = await Promise.all([app.log.transcript(id), app.handoffService.list({ conversationId: id })]);
+        const [messages, handoffs] = await Promise.all([deps.log.transcript(id), deps.handoffService.list({ conversationId: id })]);
         return page(reply, conversationPage(ctx, conversation, messages, handoffs));
       }),
     );
@@ -218,20 +230,44 @@ export function consolePlugin(app: App) {
   };
 }
 
-async function perform(app: App, action: Action, id: string, agent: string, body: Record<string, string>): Promise<string> {
+async function perform(deps: ConsoleDeps, action: Action, id: string, agent: string, body: Record<string, string>): Promise<Flash> {
   switch (action) {
     case "claim":
-      await app.handoffService.claim(id, agent);
-      return "You claimed this handoff. Reply below; the user sees your name.";
-    case "reply":
-      await app.handoffService.reply(id, agent, body["text"] ?? "", { via: "console" });
-      return "Reply sent to the user.";
+      await deps.handoffService.claim(id, agent);
+      return { kind: "ok", text: "You claimed this handoff. Reply below; the user sees your name." };
+    case "reply": {
+      const sent = await deps.handoffService.reply(id, agent, body["text"] ?? "", { via: "console" });
+      if (sent.delivery === "sent") return { kind: "ok", text: "Reply sent to the user." };
+      const platform = (await deps.log.getConversation(sent.handoff.conversationId))?.platform;
+      return { kind: "warn", text: notDeliveredYet(sent.delivery, platform, sent.error) };
+    }
     case "resolve":
-      await app.handoffService.resolve(id, { agent, note: body["note"] });
-      return "Resolved. The bot answers this conversation again.";
+      await deps.handoffService.resolve(id, { agent, note: body["note"] });
+      return { kind: "ok", text: "Resolved. The bot answers this conversation again." };
     case "back-to-bot":
-      await app.handoffService.backToBot(id, agent);
-      return "Given back to the bot.";
+      await deps.handoffService.backToBot(id, agent);
+      return { kind: "ok", text: "Given back to the bot." };
+  }
+}
+
+const PLATFORM_NAMES: Record<Platform, string> = { slack: "Slack", discord: "Discord", http: "the HTTP webhook", cli: "the terminal" };
+
+/** The flash for a reply the outbox recorded but has not delivered: what happens to it next, honestly. */
+export function notDeliveredYet(delivery: Exclude<DeliveryStatus, "sent">, platform: Platform | undefined, error?: string): string {
+  const where = platform ? PLATFORM_NAMES[platform] : "the user's platform";
+  switch (delivery) {
+    case "sending":
+      return "Reply recorded; it is being delivered to the user right now.";
+    case "queued":
+      return "Reply recorded; it will be delivered right after the earlier messages still waiting to reach this user.";
+    case "retry": {
+      const why = error ? ` (${error.length > 120 ? `${error.slice(0, 117)}...` : error})` : "";
+      return `Reply recorded, not delivered yet: ${where} did not take it${why}. It is retried automatically; do not send it again.`;
+    }
+    case "no_adapter":
+      return `Reply recorded; it will be delivered when a Switchboard process connected to ${where} is running (this one is not).`;
+    case "failed":
+      return `Reply recorded, but ${where} refused it${error ? ` (${error.slice(0, 120)})` : ""}; it will not be delivered.`;
   }
 }
 
@@ -246,17 +282,17 @@ function sameOrigin(req: FastifyRequest): boolean {
   }
 }
 
-function setFlash(reply: FastifyReply, secure: boolean, flash: { kind: "ok" | "error"; text: string }): void {
+function setFlash(reply: FastifyReply, secure: boolean, flash: Flash): void {
   const value = Buffer.from(JSON.stringify(flash)).toString("base64url");
   reply.header("set-cookie", cookieHeader(FLASH_COOKIE, value, { maxAgeSeconds: 60, secure }));
 }
 
-function readFlash(req: FastifyRequest): { kind: "ok" | "error"; text: string } | undefined {
+function readFlash(req: FastifyRequest): Flash | undefined {
   const raw = readCookie(req.headers.cookie, FLASH_COOKIE);
   if (!raw) return undefined;
   try {
     const v = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as { kind?: unknown; text?: unknown };
-    if ((v.kind === "ok" || v.kind === "error") && typeof v.text === "string") return { kind: v.kind, text: v.text.slice(0, 300) };
+    if ((v.kind === "ok" || v.kind === "warn" || v.kind === "error") && typeof v.text === "string") return { kind: v.kind, text: v.text.slice(0, 300) };
   } catch {
     // an unreadable flash is no flash
   }

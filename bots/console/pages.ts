@@ -6,11 +6,17 @@ import { html, type SafeHtml } from "./html.ts";
 import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
 import type { HandoffReason } from "../../src/types.ts";
 
+/** A one-time note at the top of the next page: done, done but not finished (`warn`), or failed. */
+export interface Flash {
+  kind: "ok" | "warn" | "error";
+  text: string;
+}
+
 /** What every signed-in page needs: who is signed in and the form token. */
 export interface PageContext {
   agent: string;
   csrf: string;
-  flash?: { kind: "ok" | "error"; text: string } | undefined;
+  flash?: Flash | undefined;
   now: Date;
 }
 
@@ -308,7 +314,7 @@ th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #e3e6
 .badge { padding: .1rem .45rem; border-radius: .6rem; font-size: .8rem; background: #e3e6ea; }
 .badge.open { background: #ffe2b8; } .badge.claimed { background: #cfe3ff; } .badge.resolved { background: #d4f2dc; }
 .route { font-size: .8rem; background: #eef0f3; padding: 0 .3rem; border-radius: .3rem; }
-.flash { padding: .5rem .8rem; border-radius: .3rem; } .flash.ok { background: #d4f2dc; } .flash.error { background: #ffd9d6; }
+.flash { padding: .5rem .8rem; border-radius: .3rem; } .flash.ok { background: #d4f2dc; } .flash.warn { background: #fff1c2; } .flash.error { background: #ffd9d6; }
 .filters, .actions form, .login { display: flex; gap: .8rem; align-items: end; flex-wrap: wrap; margin: .6rem 0; }
 .login { flex-direction: column; align-items: start; max-width: 22rem; }
 label { display: flex; flex-direction: column; font-size: .85rem; gap: .2rem; }

@@ -11,11 +11,12 @@ import type { DeliveryProgress } from "../../src/ports.ts";
 import type { OutboundReply } from "../../src/types.ts";
 import type { Logger } from "../../src/logger.ts";
 import { AdapterError } from "../../src/errors.ts";
+import { DeliveryRefused } from "../../src/outbox/delivery-refused.ts";
 import { parseConversationKey } from "./conversation-key.ts";
 import { DiscordReplyContextSchema, type DiscordReplyContext } from "./reply-context.ts";
 import { renderReply } from "./render.ts";
 import { splitMessage } from "./split-message.ts";
-import { describeDiscordError, discordErrorCode, isExpiredInteraction } from "./errors.ts";
+import { describeDiscordError, discordErrorCode, isExpiredInteraction, undeliverableReason } from "./errors.ts";
 import { RecentIds } from "./recent-ids.ts";
 
 type InteractionContext = Extract<DiscordReplyContext, { kind: "interaction" }>;
@@ -58,7 +59,8 @@ export class DiscordDelivery {
   async deliver(reply: OutboundReply, progress: DeliveryProgress = FROM_START): Promise<void> {
     const conversation = parseConversationKey(reply.conversationKey);
     if (reply.platform !== "discord" || !conversation) {
-      throw new AdapterError("discord", `Not a Discord conversation key: ${reply.conversationKey}`);
+      // Stored that way, it will never name a channel: retrying cannot help.
+      throw new DeliveryRefused("discord", `Not a Discord conversation key: ${reply.conversationKey}`);
     }
     const context = this.#parseContext(reply);
     const rendered = renderReply(reply);
@@ -299,8 +301,16 @@ function messageBody(content: string, mentionUser?: string): RESTPostAPIChannelM
   };
 }
 
-function wrap(err: unknown, action: string): unknown {
+/**
+ * The error the outbox sees: `DeliveryRefused` when Discord will never take the message (see
+ * `UNDELIVERABLE_CODES`), so it is given up at once; a plain `AdapterError` otherwise, retried.
+ * Only the error's summary is kept: a discord.js error holds the request URL and body.
+ */
+function wrap(err: unknown, action: string): AdapterError {
   if (err instanceof AdapterError) return err;
   const summary = describeDiscordError(err);
-  return new AdapterError("discord", `Could not ${action}: ${summary.error}`, { cause: summary });
+  const refused = undeliverableReason(err);
+  return refused
+    ? new DeliveryRefused("discord", `Could not ${action}: ${refused} (${summary.error})`, { cause: summary })
+    : new AdapterError("discord", `Could not ${action}: ${summary.error}`, { cause: summary });
 }

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { App } from "../../src/app.ts";
-import { DeliveryError } from "../../src/handoffs/handoff-service.ts";
+import { DeliveryError, type HandoffService } from "../../src/handoffs/handoff-service.ts";
 import type { HandoffFilter } from "../../src/handoffs/handoff-store.ts";
 import { MAX_MESSAGE_CHARS, PLATFORMS, ROUTE_NAMES, type Platform, type RouteName } from "../../src/types.ts";
 
@@ -28,13 +27,21 @@ const ReplyBody = z.object({
 const ResolveBody = z.object({ agent: agent.optional(), note: z.string().max(2000, "note is longer than 2000 characters").optional() });
 const BackToBotBody = z.object({ agent: agent.optional() });
 
+/** What staff can do to a handoff: the part of `HandoffService` the API and the console use. */
+export type HandoffActions = Pick<HandoffService, "list" | "detail" | "claim" | "reply" | "resolve" | "backToBot">;
+
+/** What the handoff API uses of the service (a structural subset of `App`). */
+export interface HandoffRoutesDeps {
+  handoffService: HandoffActions;
+}
+
 /**
  * The handoff API under /api/handoffs (Bearer CONSOLE_TOKEN): the queue with filters, one
  * handoff with its transcript and routing traces, and Claim / Reply / Resolve / Back to bot.
  * Everything the console does.
  */
-export function registerHandoffRoutes(f: FastifyInstance, app: App, auth: PreHandler): void {
-  const service = app.handoffService;
+export function registerHandoffRoutes(f: FastifyInstance, deps: HandoffRoutesDeps, auth: PreHandler): void {
+  const service = deps.handoffService;
   const body = (req: FastifyRequest) => (req.body === undefined || req.body === null ? {} : req.body);
 
   f.get("/api/handoffs", { preHandler: auth }, async (req) => {
@@ -65,7 +72,10 @@ export function registerHandoffRoutes(f: FastifyInstance, app: App, auth: PreHan
     const b = ReplyBody.parse(body(req));
     try {
       const sent = await service.reply(id, b.agent, b.text, { via: "api", ...(b.messageId ? { idempotencyKey: `api:${b.messageId}` } : {}) });
-      return { handoff: sent.handoff, messageId: sent.messageId };
+      const answer = { handoff: sent.handoff, messageId: sent.messageId, delivery: sent.delivery, ...(sent.error ? { error: sent.error } : {}) };
+      // 202: recorded, and delivered by the outbox when it can (retrying, waiting for an adapter
+      // or for an earlier message); the reply is not lost, and sending it again would not help.
+      return reply.status(sent.delivery === "sent" ? 200 : 202).send(answer);
     } catch (err) {
       if (err instanceof DeliveryError) return reply.status(502).send({ error: { code: err.code, message: err.message } });
       throw err;

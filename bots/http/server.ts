@@ -1,12 +1,40 @@
-import { randomUUID, timingSafeEqual } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { App } from "../../src/app.ts";
+import type { Config } from "../../src/config.ts";
+import type { ConversationLog } from "../../src/conversations/conversation-log.ts";
+import type { Database } from "../../src/db/database.ts";
 import { InputError, SwitchboardError } from "../../src/errors.ts";
+import type { HandoffStore } from "../../src/handoffs/handoff-store.ts";
 import { ReplyTimeoutError } from "../../src/inbox/outcome-waiter.ts";
+import type { Logger } from "../../src/logger.ts";
+import type { Metrics } from "../../src/metrics.ts";
+import type { MessageSink } from "../../src/ports.ts";
 import { MAX_MESSAGE_CHARS, PLATFORMS, type Outcome } from "../../src/types.ts";
-import { consolePlugin } from "../console/index.ts";
-import { registerHandoffRoutes } from "./handoff-routes.ts";
+import { consolePlugin, type ConsoleDeps } from "../console/index.ts";
+import { registerConversationEvents, type ConversationEventsDeps, type ConversationEventsOptions } from "./conversation-events.ts";
+import { registerHandoffRoutes, type HandoffRoutesDeps } from "./handoff-routes.ts";
+import { bearerMatches, requireUserHash } from "./user-identity.ts";
+
+/**
+ * What the HTTP server uses of the service: a structural subset of `App`, so a running app can be
+ * passed as it is, and a test can pass only these.
+ */
+export interface HttpServerDeps extends HandoffRoutesDeps, ConsoleDeps, ConversationEventsDeps {
+  config: Config;
+  logger: Logger;
+  db: Pick<Database, "pool" | "mode">;
+  log: Pick<ConversationLog, "getConversation" | "transcript" | "searchConversations">;
+  handoffs: Pick<HandoffStore, "openFor">;
+  /** The way in: `POST /api/messages` submits here. */
+  intake: MessageSink;
+  metrics: Pick<Metrics, "registry">;
+}
+
+export interface HttpServerOptions {
+  /** Timing of `GET /api/conversations/:id/events` (see `CONVERSATION_EVENTS_DEFAULTS`). */
+  events?: Partial<ConversationEventsOptions>;
+}
 
 /** Largest JSON body the API accepts, in bytes (a message is at most MAX_MESSAGE_CHARS). */
 export const API_BODY_LIMIT = 64 * 1024;
@@ -17,6 +45,8 @@ const MessageBody = z.object({
   conversationId: z.string().uuid("conversationId must be a conversation id returned by an earlier reply").optional(),
   /** Optional client id of the message: resending the same id is answered once. */
   messageId: z.string().min(1).max(200).optional(),
+  /** With API_USER_SECRET: the hex HMAC-SHA256 of userId under it (see `userHash`). */
+  userHash: z.string().max(200).optional(),
 });
 
 const SearchParams = z.object({
@@ -27,12 +57,17 @@ const SearchParams = z.object({
 });
 
 /**
- * The service's HTTP server (fastify): the JSON API, health and metrics. Platform adapters that
- * receive over HTTP (Slack) register their routes on the same instance through `plugins`.
+ * The service's HTTP server (fastify): the JSON API (messages in, each conversation's events out,
+ * the handoff API), the console, health and metrics. Platform adapters that receive over HTTP
+ * (Slack) register their routes on the same instance through `plugins`.
  */
-export async function createHttpServer(app: App, plugins: Array<(f: FastifyInstance) => Promise<void> | void> = []): Promise<FastifyInstance> {
+export async function createHttpServer(
+  deps: HttpServerDeps,
+  plugins: Array<(f: FastifyInstance) => Promise<void> | void> = [],
+  options: HttpServerOptions = {},
+): Promise<FastifyInstance> {
   const fastify = Fastify({ bodyLimit: API_BODY_LIMIT, logger: false });
-  const log = app.logger.child({ component: "http" });
+  const log = deps.logger.child({ component: "http" });
 
   fastify.setErrorHandler((err: unknown, _req, reply) => {
     if (err instanceof InputError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
@@ -62,26 +97,29 @@ export async function createHttpServer(app: App, plugins: Array<(f: FastifyInsta
       return reply.status(401).send({ error: { code: "unauthorized", message: `Send Authorization: Bearer <${variable}>.` } });
     }
   };
-  const apiAuth = app.config.apiToken ? requireToken(app.config.apiToken, "API_TOKEN") : async () => {};
-  const consoleAuth = requireToken(app.config.consoleToken, "CONSOLE_TOKEN");
+  const apiAuth = deps.config.apiToken ? requireToken(deps.config.apiToken, "API_TOKEN") : async () => {};
+  const consoleAuth = requireToken(deps.config.consoleToken, "CONSOLE_TOKEN");
 
   fastify.post("/api/messages", { preHandler: apiAuth }, async (req, reply) => {
     const body = MessageBody.parse(req.body ?? {});
+    requireUserHash(deps.config.apiUserSecret, body.userId, body.userHash ?? headerValue(req, "x-user-hash"));
     let conversationKey = `http:${randomUUID()}`;
     if (body.conversationId) {
-      const conv = await app.log.getConversation(body.conversationId);
-      if (!conv) throw new InputError("unknown_conversation", `No conversation ${body.conversationId}. Omit conversationId to start a new one.`, 404);
-      if (conv.platform !== "http") {
-        throw new InputError("wrong_platform", `Conversation ${body.conversationId} belongs to ${conv.platform}; continue it there.`, 409);
+      const conv = await deps.log.getConversation(body.conversationId);
+      // Another user's conversation (or another platform's) is answered as one that does not exist.
+      if (!conv || conv.platform !== "http" || conv.userId !== body.userId) {
+        throw new InputError("unknown_conversation", `No conversation ${body.conversationId}. Omit conversationId to start a new one.`, 404);
       }
       conversationKey = conv.conversationKey;
     }
-    const submission = await app.intake.submit({
+    const submission = await deps.intake.submit({
       platform: "http",
       conversationKey,
       userId: body.userId,
       text: body.text,
-      platformMessageId: body.messageId ?? randomUUID(),
+      // Client ids are the user's own: another user's id is a different message, and never
+      // answers with (or reveals) that user's conversation.
+      platformMessageId: body.messageId ? clientMessageId(body.userId, body.messageId) : randomUUID(),
     });
     if (submission.status === "duplicate") {
       return reply.status(409).send({
@@ -95,7 +133,7 @@ export async function createHttpServer(app: App, plugins: Array<(f: FastifyInsta
       outcome = await submission.done;
     } catch (err) {
       // Stored and queued, but no worker answered in time (all busy, or retrying): the answer
-      // still comes, in the conversation (GET /api/conversations/:id).
+      // still comes, on the conversation's events stream (GET /api/conversations/:id/events).
       if (!(err instanceof ReplyTimeoutError)) throw err;
       return reply.status(202).send({ conversationId: submission.conversationId, messageId: submission.messageId, reply: null, pending: true, routes: [], handoff: null });
     }
@@ -117,16 +155,16 @@ export async function createHttpServer(app: App, plugins: Array<(f: FastifyInsta
 
   fastify.get("/api/conversations/:id", { preHandler: consoleAuth }, async (req) => {
     const { id } = req.params as { id: string };
-    const conversation = await app.log.getConversation(id);
+    const conversation = await deps.log.getConversation(id);
     if (!conversation) throw new InputError("unknown_conversation", `No conversation ${id}.`, 404);
-    const [messages, handoff] = await Promise.all([app.log.transcript(id), app.handoffs.openFor(id)]);
+    const [messages, handoff] = await Promise.all([deps.log.transcript(id), deps.handoffs.openFor(id)]);
     return { conversation, handoff: handoff ?? null, messages };
   });
 
   fastify.get("/api/conversations", { preHandler: consoleAuth }, async (req) => {
     const q = SearchParams.parse(req.query ?? {});
     return {
-      conversations: await app.log.searchConversations({
+      conversations: await deps.log.searchConversations({
         ...(q.q ? { text: q.q } : {}),
         ...(q.platform ? { platform: q.platform as (typeof PLATFORMS)[number] } : {}),
         ...(q.status ? { status: q.status } : {}),
@@ -135,29 +173,34 @@ export async function createHttpServer(app: App, plugins: Array<(f: FastifyInsta
     };
   });
 
-  registerHandoffRoutes(fastify, app, consoleAuth);
-  await fastify.register(consolePlugin(app));
+  registerConversationEvents(fastify, deps, apiAuth, options.events);
+  registerHandoffRoutes(fastify, deps, consoleAuth);
+  await fastify.register(consolePlugin(deps));
 
   fastify.get("/healthz", async (_req, reply) => {
     try {
-      await app.db.pool.query("select 1");
-      return { ok: true, database: app.db.mode };
+      await deps.db.pool.query("select 1");
+      return { ok: true, database: deps.db.mode };
     } catch {
       return reply.status(503).send({ ok: false, database: "unreachable" });
     }
   });
 
   fastify.get("/metrics", async (_req, reply) => {
-    reply.header("content-type", app.metrics.registry.contentType);
-    return app.metrics.registry.metrics();
+    reply.header("content-type", deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
   });
 
   for (const plugin of plugins) await plugin(fastify);
   return fastify;
 }
 
-function bearerMatches(header: string | undefined, token: string): boolean {
-  const given = Buffer.from(header?.replace(/^Bearer\s+/i, "") ?? "");
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+/** A client's message id, scoped to its user (the platform message id the duplicate check uses). */
+function clientMessageId(userId: string, messageId: string): string {
+  return `${encodeURIComponent(userId)}:${messageId}`;
+}
+
+function headerValue(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
 }

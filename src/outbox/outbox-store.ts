@@ -78,16 +78,16 @@ export class OutboxStore {
   }
 
   /** Where the message goes now: the conversation's key, and the reply context of the message it answers. */
-  async target(row: OutboxRow): Promise<{ conversationKey: string; replyContext: Record<string, unknown> | undefined }> {
-    const r = await this.pool.query<{ conversation_key: string; reply_context: Record<string, unknown> | null }>(
-      `select c.conversation_key, i.reply_context from conversations c
+  async target(row: OutboxRow): Promise<{ conversationKey: string; userId: string; replyContext: Record<string, unknown> | undefined }> {
+    const r = await this.pool.query<{ conversation_key: string; user_id: string; reply_context: Record<string, unknown> | null }>(
+      `select c.conversation_key, c.user_id, i.reply_context from conversations c
        left join messages i on i.id = $2
        where c.id = $1`,
       [row.conversationId, row.inReplyTo],
     );
     const t = r.rows[0];
     if (!t) throw new Error(`conversation ${row.conversationId} does not exist`);
-    return { conversationKey: t.conversation_key, replyContext: t.reply_context ?? undefined };
+    return { conversationKey: t.conversation_key, userId: t.user_id, replyContext: t.reply_context ?? undefined };
   }
 
   async setPartsSent(id: string, parts: number): Promise<void> {
@@ -130,6 +130,12 @@ export class OutboxStore {
       "update messages set status = 'no_adapter', error = $2, claimed_until = null, attempts = attempts - 1 where id = $1 and status = 'sending'",
       [id, error],
     );
+  }
+
+  /** A message waiting behind an earlier one, that this process cannot deliver; false when someone took it meanwhile. */
+  async markWaitingNoAdapter(id: string, error: string): Promise<boolean> {
+    const r = await this.pool.query("update messages set status = 'no_adapter', error = $2 where id = $1 and status = 'pending'", [id, error]);
+    return (r.rowCount ?? 0) > 0;
   }
 
   async markFailed(id: string, error: string): Promise<void> {

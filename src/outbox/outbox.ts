@@ -106,7 +106,8 @@ export class Outbox {
   attach(adapter: ChannelAdapter): void {
     this.#adapters.set(adapter.platform, adapter);
     this.#warnedNoAdapter.delete(adapter.platform);
-    this.#track(this.sweep());
+    // A sweep in flight looked only at the platforms attached before this one: sweep again after it.
+    this.#track(this.#sweeping ? this.#sweeping.then(() => this.sweep()) : this.sweep());
   }
 
   /** Platforms this process can deliver to. */
@@ -168,6 +169,16 @@ export class Outbox {
     if (!row) {
       const current = await this.#store.get(id);
       if (!current) throw new Error(`no outbound message ${id}`);
+      // Behind an earlier message, on a platform this process cannot reach: "queued" would promise
+      // a delivery from here. Marked no_adapter, it waits (in order) for a process that can.
+      if (current.status === "pending" && !this.#adapters.has(current.platform)) {
+        const error = noAdapterError(current.platform);
+        if (await this.#store.markWaitingNoAdapter(id, error)) {
+          this.#metrics.outboxDeliveries.inc({ platform: current.platform, result: "no_adapter" });
+          return { messageId: id, status: "no_adapter", error };
+        }
+        return this.deliver(id);
+      }
       return { messageId: id, status: standing(current), ...(current.error ? { error: current.error } : {}) };
     }
     const work = this.#deliverClaimed(row);
@@ -203,7 +214,7 @@ export class Outbox {
     const log = this.#log.child({ messageId: row.id, conversationId: row.conversationId, platform: row.platform });
     const adapter = this.#adapters.get(row.platform);
     if (!adapter) {
-      const error = `no ${row.platform} adapter in this process; a process configured for ${row.platform} will deliver it`;
+      const error = noAdapterError(row.platform);
       await this.#store.markNoAdapter(row.id, error);
       this.#metrics.outboxDeliveries.inc({ platform: row.platform, result: "no_adapter" });
       if (!this.#warnedNoAdapter.has(row.platform)) {
@@ -220,7 +231,9 @@ export class Outbox {
       text: row.text,
       sections: row.payload?.sections ?? [],
       ...(row.payload?.footer ? { footer: row.payload.footer } : {}),
-      author: row.author.kind === "agent" ? row.author : { kind: "bot" },
+      author: row.author,
+      messageId: row.id,
+      userId: target.userId,
       ...(target.replyContext ? { replyContext: target.replyContext } : {}),
       idempotencyKey: row.idempotencyKey,
       kind: row.kind,
@@ -273,6 +286,10 @@ export class Outbox {
     this.#inFlight.add(tracked);
     void tracked.finally(() => this.#inFlight.delete(tracked));
   }
+}
+
+function noAdapterError(platform: Platform): string {
+  return `no ${platform} adapter in this process; a process configured for ${platform} will deliver it`;
 }
 
 function standing(row: OutboxRow): DeliveryStatus {

@@ -10,8 +10,8 @@ import type { OutcomeWaiter } from "../inbox/outcome-waiter.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Outbox, SendResult } from "../outbox/outbox.ts";
-import type { Supervisor, TurnInput, TurnResult } from "../ports.ts";
-import type { HandoffInfo, HandoffReason, Outcome } from "../types.ts";
+import { CHAT_PLATFORMS, type Supervisor, type TurnInput, type TurnResult } from "../ports.ts";
+import type { HandoffInfo, HandoffReason, Outcome, Platform } from "../types.ts";
 import { composeReply, withNotes } from "./compose-reply.ts";
 import { giveUpKey, relayedOutcome, replyKey, replyOutcome } from "./outcome.ts";
 
@@ -102,7 +102,7 @@ export class TurnRunner {
     // reply; do not answer again (the graph ran, its tools acted, its memory has the turn).
     const recorded = await this.#o.outbox.find(replyKey(messageId));
     if (recorded) {
-      this.#delivered(await this.#o.outbox.deliver(recorded.id));
+      this.#delivered(await this.#o.outbox.deliver(recorded.id), conversation.platform);
       await this.#finish(message, "done", "answered");
       log.info("delivered the reply an earlier attempt recorded");
       return (await this.#o.outcomes.read(messageId)) ?? { kind: "ignored", reason: "reply not readable" };
@@ -144,7 +144,7 @@ export class TurnRunner {
     await this.#record(messageId, conversation.id, state);
     const handoff = state.handoff ? await this.#openHandoff(conversation.id, messageId, state.handoff.reason, state.handoff.detail) : null;
     const reply = withNotes(state.reply ?? composeReply({}), [await this.#notice(handoff)]);
-    this.#delivered(await this.#o.outbox.send({ conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId) }));
+    this.#delivered(await this.#o.outbox.send({ conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId) }), conversation.platform);
     await this.#finish(message, "done", "answered");
 
     const latencyMs = Date.now() - started;
@@ -226,10 +226,12 @@ export class TurnRunner {
   /**
    * Whether the reply is on its way. Delivered, being delivered by someone, or queued behind an
    * earlier message: yes. Waiting for a process with the platform's adapter: yes (it stays
-   * visible as `no_adapter`). The platform refused it: no — throw, so the job retries it.
+   * visible as `no_adapter`). A chat platform did not take it: no — throw, so the job retries it
+   * and, when every attempt failed, a person takes over. (An HTTP user has the reply in the API's
+   * answer and the events stream; a webhook that is down is the outbox's to retry.)
    */
-  #delivered(result: Omit<SendResult, "created">): void {
-    if (result.status === "retry" || result.status === "failed") {
+  #delivered(result: Omit<SendResult, "created">, platform: Platform): void {
+    if (result.status === "failed" || (result.status === "retry" && CHAT_PLATFORMS.includes(platform))) {
       throw new TurnFailure("delivery", new AdapterError("outbox", result.error ?? "the platform did not take the reply"));
     }
   }

@@ -97,6 +97,31 @@ describe("the console over HTTP (no browser)", () => {
     expect((await s.app.handoffs.get(handoffId))?.assignee).toBe("Dana");
   });
 
+  it("says honestly whether a reply reached the user or is only recorded", async () => {
+    const cookie = (await signIn()).headers.get("set-cookie")!.split(";")[0]!;
+    const replyFrom = async (id: string, text: string) => {
+      const page = await (await fetch(`${s.url}/console/handoffs/${id}`, { headers: { cookie } })).text();
+      const csrf = /name="csrf" value="([^"]+)"/.exec(page)![1]!;
+      const res = await fetch(`${s.url}/console/handoffs/${id}/reply`, { method: "POST", headers: { ...FORM, cookie }, body: form({ csrf, text }), redirect: "manual" });
+      expect(res.status).toBe(303);
+      const flash = res.headers.get("set-cookie")!.split(";")[0]!;
+      const next = await (await fetch(`${s.url}${res.headers.get("location")}`, { headers: { cookie: `${cookie}; ${flash}` } })).text();
+      return /<p class="flash (\w+)" role="status" data-testid="flash">([^<]*)<\/p>/.exec(next)?.slice(1);
+    };
+
+    // An HTTP user: delivered at once (the events stream; no webhook set).
+    expect(await replyFrom(handoffId, "On it.")).toEqual(["ok", "Reply sent to the user."]);
+
+    // A Slack user, and no Slack connection in this process: recorded, delivered later.
+    const slack = await s.app.intake.submit({ platform: "slack", conversationKey: "slack:T1:C9:1700000000.0002", userId: "U-slack", text: "a person please", platformMessageId: "slack-msg-1" });
+    const { handoff } = await s.app.handoffs.open(slack.conversationId, slack.messageId, "user_request", "asked for a person");
+    const [kind, text] = (await replyFrom(handoff.id, "Hello from the console."))!;
+    expect(kind).toBe("warn");
+    expect(text).toMatch(/^Reply recorded; it will be delivered when a Switchboard process connected to Slack is running/);
+    const row = await s.app.db.pool.query("select status from messages where conversation_id = $1 and author_kind = 'agent'", [slack.conversationId]);
+    expect(row.rows).toEqual([{ status: "no_adapter" }]);
+  });
+
   it("says the console is off when CONSOLE_TOKEN is not set", async () => {
     const off = await startTestApp({ CONSOLE_TOKEN: "" });
     try {

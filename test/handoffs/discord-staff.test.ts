@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDiscordAdapter, type DiscordAdapter } from "../../bots/discord/index.ts";
-import { createDiscordStaffNotifier, customId } from "../../bots/discord/staff.ts";
+import { createPlatformAdapters, startAdapters, type PlatformConnections } from "../../bots/cli/platform-connections.ts";
+import { customId } from "../../bots/discord/staff.ts";
+import { attachStaffChannels } from "../../bots/staff-channels.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { postJson, startTestApp, type RunningApp } from "../helpers/app.ts";
 import { startDiscordStandIn, type DiscordStandIn, type RestCall } from "../stand-ins/discord.ts";
+import { FAST_CLIENTS } from "./platform-harness.ts";
 
 interface Component {
   type: number;
@@ -19,28 +21,23 @@ const buttonsOf = (call: RestCall) =>
 describe("the Discord staff channel: card with buttons, edited in place, replies from its thread (real discord.js)", () => {
   let s: RunningApp;
   let discord: DiscordStandIn;
-  let adapter: DiscordAdapter;
+  let connections: PlatformConnections | undefined;
   let staffChannel: string;
 
   beforeAll(async () => {
-    s = await startTestApp();
     discord = await startDiscordStandIn();
     staffChannel = discord.channels.general;
+    s = await startTestApp({ DISCORD_TOKEN: discord.token, DISCORD_API_URL: discord.apiUrl, DISCORD_HANDOFF_CHANNEL: staffChannel });
+    // What `switchboard serve` does with that configuration.
     const logger = silentLogger();
-    adapter = createDiscordAdapter({
-      token: discord.token,
-      apiUrl: discord.apiUrl,
-      logger,
-      rest: { retries: 0, timeout: 3_000 },
-      staff: { channel: staffChannel, actions: s.app.handoffService },
-    });
-    s.app.outbox.attach(adapter);
-    s.app.handoffService.addNotifier(createDiscordStaffNotifier({ token: discord.token, channel: staffChannel, apiUrl: discord.apiUrl, logger, rest: { retries: 0 } }));
-    await adapter.start(s.app.intake);
+    const { adapters } = createPlatformAdapters(s.app, s.app.config, logger, "receive", FAST_CLIENTS);
+    for (const adapter of adapters) s.app.outbox.attach(adapter);
+    attachStaffChannels(s.app, s.app.config, logger, FAST_CLIENTS);
+    connections = await startAdapters(s.app, adapters, logger);
   });
 
   afterAll(async () => {
-    await adapter?.stop();
+    await connections?.stop();
     await discord?.close();
     await s?.close();
   });

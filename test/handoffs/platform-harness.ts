@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { createDiscordAdapter, type DiscordAdapter } from "../../bots/discord/index.ts";
+import { createPlatformAdapters, startAdapters } from "../../bots/cli/platform-connections.ts";
+import type { DiscordAdapter } from "../../bots/discord/index.ts";
 import { createHttpServer } from "../../bots/http/server.ts";
-import { createSlackAdapter, type SlackAdapter } from "../../bots/slack/index.ts";
-import { createSlackStaffNotifier } from "../../bots/slack/staff.ts";
+import type { SlackAdapter } from "../../bots/slack/index.ts";
+import { attachStaffChannels, type PlatformClientOptions } from "../../bots/staff-channels.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/logger.ts";
@@ -33,10 +34,15 @@ export interface PlatformHarness {
   close(): Promise<void>;
 }
 
+/** No retries: a failing call shows at once instead of after the clients' backoff. */
+export const FAST_CLIENTS: PlatformClientOptions = { slackRetry: { retries: 0 }, discordRest: { retries: 0, timeout: 3_000 } };
+
 /**
  * A whole Switchboard (embedded Postgres, offline engine) with the real Slack adapter (Bolt) and
  * the real Discord adapter (discord.js) against their local stand-ins, and the Slack staff
- * channel notifier: a Discord user can be handed to staff working in Slack.
+ * channel notifier: a Discord user can be handed to staff working in Slack. Wired as
+ * `switchboard serve` wires it (bots/cli/serve.ts), with the same functions in the same order;
+ * only the platform clients' retries differ.
  */
 export async function startPlatformHarness(): Promise<PlatformHarness> {
   const slackApi = await SlackApiStandIn.start({ botToken: BOT_TOKEN });
@@ -57,29 +63,21 @@ export async function startPlatformHarness(): Promise<PlatformHarness> {
     DISCORD_API_URL: discord.apiUrl,
   });
   const logger = silentLogger();
-  const app = await createApp(config, logger);
-  const slack = createSlackAdapter({
-    config,
-    logger,
-    retryConfig: { retries: 0 },
-    processBeforeResponse: true,
-    isKnownConversation: async (key) => (await app.log.findConversationByKey("slack", key)) !== undefined,
-    staff: { channel: STAFF_CHANNEL, actions: app.handoffService },
-  });
-  const discordAdapter = createDiscordAdapter({ token: discord.token, apiUrl: discord.apiUrl, logger, rest: { retries: 0, timeout: 3_000 } });
-  app.outbox.attach(slack);
-  app.outbox.attach(discordAdapter);
-  app.handoffService.addNotifier(
-    createSlackStaffNotifier({ token: BOT_TOKEN, channel: STAFF_CHANNEL, apiUrl: slackApi.apiUrl, logger, retryConfig: { retries: 0 } }),
-  );
+  const app = await createApp(config, logger, { startWorker: false });
+  const { adapters, slack, discord: discordAdapter } = createPlatformAdapters(app, config, logger, "receive", FAST_CLIENTS);
+  if (!slack || !discordAdapter) throw new Error("harness: the config should have made a Slack and a Discord adapter");
+  for (const adapter of adapters) app.outbox.attach(adapter);
+  attachStaffChannels(app, config, logger, FAST_CLIENTS);
   const http = await createHttpServer(app, [
     async (f) => {
       await f.register(slack.httpPlugin);
     },
   ]);
+  await app.startWorker();
+  await app.intake.recover();
+  app.handoffService.start();
   const url = await http.listen({ port: 0, host: "127.0.0.1" });
-  await slack.start(app.intake);
-  await discordAdapter.start(app.intake);
+  const connections = await startAdapters(app, adapters, logger);
 
   const eventsUrl = `${url}/slack/events`;
   return {
@@ -114,9 +112,8 @@ export async function startPlatformHarness(): Promise<PlatformHarness> {
       });
     },
     close: async () => {
-      await discordAdapter.stop();
-      await slack.stop();
       await http.close();
+      await connections.stop();
       await app.close();
       await discord.close();
       await slackApi.close();
