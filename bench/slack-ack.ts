@@ -1,21 +1,20 @@
 /**
  * Ack latency of `/support` under load: rounds of 50 concurrent, correctly signed slash commands
- * against a fastify server with the Slack plugin in its production setting (ack first), the real
- * Bolt app, and an in-memory fake core that answers every message (so replies are rendered and
- * posted while later requests arrive, as in production). Slack's limit is 3 s.
+ * against a fastify server with the Slack plugin in its production setting (store, then ack:
+ * `processBeforeResponse`), the real Bolt app, and an in-memory fake core that answers every
+ * message (so question posts and replies are rendered and posted while later requests arrive,
+ * as in production). Slack's limit is 3 s.
  *
- *   npx tsx bench/slack-ack.ts [rounds=5] [concurrency=50] [ackDeadlineMs=2000] [after-store]
+ *   npx tsx bench/slack-ack.ts [rounds=5] [concurrency=50] [ack-before-store]
  *
- * `ackDeadlineMs` 0 acks `/support` before the question is posted and stored (the adapter's
- * `ackDeadlineMs` option); `after-store` sets `processBeforeResponse`, so events are acked once
- * stored too. Both to compare with the default.
+ * `ack-before-store` answers Slack before the listeners ran (Bolt's default), to compare.
  *
  * The service runs in this process; "Slack" (the load generator and the Web API stand-in) runs in a
  * child process, so the measured latency is the service's, not the load generator's.
  *
- * One `/support` ack includes: signature check, Bolt dispatch, posting the question
- * (`chat.postMessage`; to the loopback stand-in here, one round trip to Slack in production) and
- * storing the message. Mentions are acked before their listener runs; they are measured too.
+ * One `/support` ack includes: signature check, Bolt dispatch and storing the message with its
+ * question post; posting the question (`chat.postMessage`) and the answer happen after the ack.
+ * Mentions are measured too.
  */
 import { performance } from "node:perf_hooks";
 import { fork } from "node:child_process";
@@ -23,7 +22,7 @@ import { fileURLToPath } from "node:url";
 import Fastify from "fastify";
 import { createSlackAdapter } from "../bots/slack/index.ts";
 import { silentLogger } from "../src/logger.ts";
-import { FakeSink } from "../test/helpers/fake-sink.ts";
+import { FakeCore } from "../test/slack/fake-core.ts";
 import { SlackApiStandIn } from "../test/stand-ins/slack-api.ts";
 import { eventCallback, postSigned, slashCommandBody } from "../test/stand-ins/slack-requests.ts";
 
@@ -32,7 +31,6 @@ const SECRET = "bench-signing-secret-0123456789abcdef";
 interface Settings {
   rounds: number;
   concurrency: number;
-  ackDeadlineMs: number;
   processBeforeResponse: boolean;
 }
 
@@ -46,8 +44,7 @@ async function service(): Promise<void> {
   const settings: Settings = {
     rounds: Number(process.argv[2] ?? 5),
     concurrency: Number(process.argv[3] ?? 50),
-    ackDeadlineMs: Number(process.argv[4] ?? 2000),
-    processBeforeResponse: process.argv[5] === "after-store",
+    processBeforeResponse: process.argv[4] !== "ack-before-store",
   };
   const child = fork(fileURLToPath(import.meta.url), [], {
     execArgv: ["--import", "tsx"],
@@ -64,9 +61,8 @@ async function service(): Promise<void> {
     logger: silentLogger(),
     retryConfig: { retries: 0 },
     processBeforeResponse: settings.processBeforeResponse,
-    ackDeadlineMs: settings.ackDeadlineMs,
   });
-  const sink = new FakeSink().connect(adapter);
+  const sink = new FakeCore().connect(adapter);
   const server = Fastify();
   // The service's own view: request received → response sent (fastify's reply.elapsedTime).
   const serverSide = { slash: [] as number[], mention: [] as number[] };
@@ -88,7 +84,7 @@ async function service(): Promise<void> {
   const measured = (xs: number[]) => xs.slice(-settings.rounds * settings.concurrency); // after warm-up
   console.log(
     `Slack's side (request sent → ack received), ${settings.concurrency} concurrent, ` +
-      `ackDeadlineMs ${settings.ackDeadlineMs}, processBeforeResponse ${settings.processBeforeResponse}:`,
+      `processBeforeResponse ${settings.processBeforeResponse}:`,
   );
   result.slash.forEach((round, i) => report(`  /support round ${i + 1}`, round));
   report("  /support, all rounds", result.slash.flat());

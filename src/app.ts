@@ -22,6 +22,7 @@ import type { JobQueue } from "./inbox/job-queue.ts";
 import { OutcomeWaiter } from "./inbox/outcome-waiter.ts";
 import type { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
+import { ModelHealth } from "./health/model-health.ts";
 import { Intake } from "./inbox/intake.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { CHAT_PLATFORMS, type ChannelAdapter, type Supervisor } from "./ports.ts";
@@ -50,6 +51,8 @@ export interface App {
   startWorker(): Promise<void>;
   /** The human handoff loop: claim, reply, resolve, staff channels, SLA (`start()` runs its timer). */
   handoffService: HandoffService;
+  /** Whether model calls work (`/healthz`'s `model`). */
+  modelHealth: ModelHealth;
   /** The bot's memory of each conversation (the supervisor's checkpoints). */
   memory: BotMemory;
   router: Router;
@@ -109,7 +112,22 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const offlineRouter = createOfflineRouter({ examples: registry.examples() });
     logger.debug({ trainedOn: offlineRouter.trainedOn, trainMs: Math.round(offlineRouter.trainMs) }, "offline router trained");
 
-    const model = overrides.model ?? (config.llmEnabled ? createChatModel(config) : undefined);
+    const metrics = new Metrics();
+    // Staff hear of a model outage (and its end) through the handoff loop's staff channels.
+    let tellStaff: (text: string) => void = () => {};
+    const modelHealth = new ModelHealth({
+      pool: db.pool,
+      logger,
+      metrics,
+      enabled: Boolean(overrides.model) || config.llmEnabled,
+      onChange: ({ state, detail }) =>
+        tellStaff(
+          state === "degraded"
+            ? `:warning: The model is failing (${detail}). The bot goes on answering with the offline engine; answers may be plainer until it is back.`
+            : "The model works again; the bot answers with it as before.",
+        ),
+    });
+    const model = overrides.model ?? (config.llmEnabled ? createChatModel(config, modelHealth) : undefined);
     const router = overrides.router ?? buildRouter(config, offlineRouter, model, registry);
 
     const checkpointer = new PostgresSaver(db.pool);
@@ -124,7 +142,6 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
 
     const log = new PgConversationLog(db.pool);
     const handoffs = new HandoffStore(db.pool);
-    const metrics = new Metrics();
     const queue = await createQueue(config, db, logger, overrides.concurrency ?? config.workerConcurrency);
     metrics.observeQueue(() => queue.depth());
     const outcomes = new OutcomeWaiter({
@@ -152,6 +169,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       ...(overrides.now ? { now: overrides.now } : {}),
       ...(overrides.slaCheckIntervalMs ? { slaCheckIntervalMs: overrides.slaCheckIntervalMs } : {}),
     });
+    tellStaff = (text) => handoffService.announce(text);
     const intake = new Intake({ log, queue, outbox, outcomes, logger, metrics, recovers: db.mode !== "embedded-shared" });
     const turns = new TurnRunner({
       log,
@@ -186,6 +204,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       queue,
       startWorker,
       handoffService,
+      modelHealth,
       memory,
       router,
       offlineRouter,

@@ -29,6 +29,8 @@ export class Metrics {
   readonly jobLatency = new client.Histogram({ name: "switchboard_job_latency_seconds", help: "From receipt of a message to the end of its job (queue wait and retries included), by result", labelNames: ["result"], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120], registers: [this.registry] });
   readonly jobRetries = new client.Counter({ name: "switchboard_job_retries_total", help: "Job attempts that failed and were scheduled again with a backoff", registers: [this.registry] });
   readonly jobFailures = new client.Counter({ name: "switchboard_job_failures_total", help: "Messages whose last attempt failed; each went to a person", registers: [this.registry] });
+  readonly modelCalls = new client.Counter({ name: "switchboard_model_calls_total", help: "Model calls by result (ok, failed after the client's retries)", labelNames: ["result"], registers: [this.registry] });
+  readonly modelFallbacks = new client.Counter({ name: "switchboard_model_fallbacks_total", help: "Answers or routing decisions the offline engine made because the model failed, by stage (routing, worker)", labelNames: ["stage"], registers: [this.registry] });
   readonly outboxDeliveries = new client.Counter({ name: "switchboard_outbox_deliveries_total", help: "Outbound delivery attempts by platform and result: sent, retry, failed (given up), no_adapter (this process cannot reach the platform)", labelNames: ["platform", "result"], registers: [this.registry] });
   /** Outbound messages not delivered yet, read from the database at each scrape (see `observeOutbox`). */
   readonly outboxUndelivered = new client.Gauge({

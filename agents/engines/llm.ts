@@ -1,4 +1,5 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
 import { z } from "zod";
@@ -12,14 +13,35 @@ import type { WorkerDefinition } from "../workers/types.ts";
  * The production chat model: any OpenAI-compatible endpoint (`OPENAI_BASE_URL`: Ollama, vLLM,
  * LM Studio, Azure, a gateway). A local server without keys gets a placeholder key.
  */
-export function createChatModel(config: Pick<Config, "openaiApiKey" | "openaiBaseUrl" | "llmModel">): ChatOpenAI {
+export function createChatModel(config: Pick<Config, "openaiApiKey" | "openaiBaseUrl" | "llmModel">, observer?: ModelCallObserver): ChatOpenAI {
   return new ChatOpenAI({
+    ...(observer ? { callbacks: [observeModelCalls(observer)] } : {}),
     model: config.llmModel,
     apiKey: config.openaiApiKey ?? "not-needed",
     temperature: 0,
     maxRetries: 2,
     timeout: 30_000,
     ...(config.openaiBaseUrl ? { configuration: { baseURL: config.openaiBaseUrl } } : {}),
+  });
+}
+
+/** Told of every model call's end (after the client's retries): the service's model health. */
+export interface ModelCallObserver {
+  succeeded(): void;
+  failed(err: unknown): void;
+}
+
+/** A LangChain callback handler that reports each model call to `observer`; a cancelled call (a worker's budget ran out) is neither. */
+export function observeModelCalls(observer: ModelCallObserver): BaseCallbackHandler {
+  return BaseCallbackHandler.fromMethods({
+    handleLLMEnd() {
+      observer.succeeded();
+    },
+    handleLLMError(err: unknown) {
+      const name = (err as { name?: unknown } | undefined)?.name;
+      if (name === "AbortError" || name === "APIUserAbortError" || name === "WorkerTimeoutError") return;
+      observer.failed(err);
+    },
   });
 }
 

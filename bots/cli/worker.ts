@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import { createApp, type AppOverrides } from "../../src/app.ts";
 import { describeConfig, type Config } from "../../src/config.ts";
 import { ConfigError } from "../../src/errors.ts";
+import { checkHealth } from "../../src/health/health.ts";
 import type { Logger } from "../../src/logger.ts";
 import { attachStaffChannels } from "../staff-channels.ts";
 import { createPlatformAdapters } from "./platform-connections.ts";
@@ -49,12 +50,8 @@ export async function work(config: Config, logger: Logger, options: WorkerOption
   if (options.port !== undefined) {
     http = Fastify({ logger: false });
     http.get("/healthz", async (_req, reply) => {
-      try {
-        await app.db.pool.query("select 1");
-        return { ok: true, role: "worker", workerId: app.queue.workerId ?? null };
-      } catch {
-        return reply.status(503).send({ ok: false, database: "unreachable" });
-      }
+      const health = await checkHealth(app, { requireQueue: true });
+      return reply.status(health.ok ? 200 : 503).send({ ...health, role: "worker", workerId: app.queue.workerId ?? null });
     });
     http.get("/metrics", async (_req, reply) => {
       reply.header("content-type", app.metrics.registry.contentType);

@@ -91,6 +91,11 @@ class DiscordStaffNotifier implements StaffNotifier {
     await this.#call("post in the card's thread", () => this.#rest.post(Routes.channelMessages(ref.messageId), { body }));
   }
 
+  async notice(text: string): Promise<void> {
+    const body: RESTPostAPIChannelMessageJSONBody = { content: clip(text), allowed_mentions: { parse: [] }, flags: MessageFlags.SuppressEmbeds };
+    await this.#call("post a notice in the staff channel", () => this.#rest.post(Routes.channelMessages(this.#channel), { body }));
+  }
+
   async #call<T>(action: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Config } from "../../src/config.ts";
+import { checkHealth, type HealthDeps } from "../../src/health/health.ts";
 import type { ConversationLog } from "../../src/conversations/conversation-log.ts";
 import type { Database } from "../../src/db/database.ts";
 import { InputError, SwitchboardError } from "../../src/errors.ts";
@@ -29,6 +30,9 @@ export interface HttpServerDeps extends HandoffRoutesDeps, ConsoleDeps, Conversa
   /** The way in: `POST /api/messages` submits here. */
   intake: MessageSink;
   metrics: Pick<Metrics, "registry">;
+  /** `/healthz`: the queue and the model's state. */
+  queue: HealthDeps["queue"];
+  modelHealth: HealthDeps["modelHealth"];
 }
 
 export interface HttpServerOptions {
@@ -178,12 +182,8 @@ export async function createHttpServer(
   await fastify.register(consolePlugin(deps));
 
   fastify.get("/healthz", async (_req, reply) => {
-    try {
-      await deps.db.pool.query("select 1");
-      return { ok: true, database: deps.db.mode };
-    } catch {
-      return reply.status(503).send({ ok: false, database: "unreachable" });
-    }
+    const health = await checkHealth(deps);
+    return reply.status(health.ok ? 200 : 503).send(health);
   });
 
   fastify.get("/metrics", async (_req, reply) => {

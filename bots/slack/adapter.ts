@@ -1,11 +1,12 @@
 import { App, SocketModeReceiver, webApi, type Receiver } from "@slack/bolt";
 import type { FastifyPluginAsync } from "fastify";
-import { z } from "zod";
-import type { ChannelAdapter, DeliveryProgress, MessageSink } from "../../src/ports.ts";
+import type { ChannelAdapter, DeliveryProgress, DeliveryResult, MessageSink } from "../../src/ports.ts";
 import type { Config } from "../../src/config.ts";
 import { AdapterError, ConfigError, errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
+import { DeliveryRefused } from "../../src/outbox/delivery-refused.ts";
 import type { OutboundReply } from "../../src/types.ts";
+import { AckGate, createAfterAck } from "./after-ack.ts";
 import { createBoltLogger } from "./bolt-logger.ts";
 import { parseConversationKey } from "./conversation-key.ts";
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_EVENTS_PATH, FastifyReceiver } from "./http-receiver.ts";
@@ -13,6 +14,8 @@ import { registerListeners } from "./listeners.ts";
 import { BoundedSet } from "./memory.ts";
 import { renderReply } from "./render.ts";
 import { registerStaffHandlers, type SlackStaffOptions } from "./staff.ts";
+import { readReplyContext } from "./reply-context.ts";
+import { CANNOT_POST, deliverPrivately, deliverQuestion, platformError, registerSupportCommand } from "./support-command.ts";
 
 export type SlackConfig = Pick<Config, "slackBotToken" | "slackSigningSecret" | "slackAppToken" | "slackApiUrl">;
 export type SlackTransport = "http" | "socket";
@@ -27,18 +30,21 @@ export interface SlackAdapterOptions {
    * separately, as Slack's `Retry-After` says.
    */
   retryConfig?: webApi.RetryOptions;
-  /** `true`: answer Slack's HTTP request only after the listeners ran. Default `false` (ack first). */
+  /**
+   * `true`: answer Slack's HTTP request only after the listeners ran (they only store the event:
+   * what nothing stored is never acknowledged). Default `false`: as soon as a listener acks.
+   * Either way, Web API calls a listener makes run after the response was written.
+   */
   processBeforeResponse?: boolean;
   /** Largest accepted request body. Default 1 MiB (`DEFAULT_BODY_LIMIT_BYTES`). */
   bodyLimitBytes?: number;
   /** Path of the events endpoint. Default `/slack/events`. */
   path?: string;
   /**
-   * How long a `/support` ack waits for the question to be posted and stored before it answers
-   * Slack anyway (Slack gives up at 3 s). Default 2000. `0`: ack at once, post and store after
-   * (a failure then reaches the user through `response_url`; a crash in between loses the question).
+   * How long `deliver` waits, at most, for the ack of the event that started a conversation before
+   * it posts there anyway. Default 3000 (Slack's own limit for an ack).
    */
-  ackDeadlineMs?: number;
+  ackWaitMs?: number;
   /** Answer 404 when a request was not acknowledged within this many ms. Default 3001 (Bolt's). */
   unhandledRequestTimeoutMs?: number;
   /**
@@ -76,12 +82,6 @@ export function isSlackConfigured(config: SlackConfig): boolean {
 
 const DEFAULT_RETRY: webApi.RetryOptions = { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 2000 };
 
-const ReplyContextSchema = z.object({
-  channel: z.string().optional(),
-  threadTs: z.string().optional(),
-  askerId: z.string().optional(),
-});
-
 export function createSlackAdapter(options: SlackAdapterOptions): SlackAdapter {
   const { config } = options;
   if (!config.slackBotToken) {
@@ -105,6 +105,8 @@ class BoltSlackAdapter implements SlackAdapter {
   readonly #http: FastifyReceiver | undefined;
   readonly #socket: SocketModeReceiver | undefined;
   readonly #threads: BoundedSet;
+  readonly #gate = new AckGate();
+  readonly #ackWaitMs: number;
   readonly #background = new Set<Promise<unknown>>();
   #sink: MessageSink | undefined;
   #started = false;
@@ -128,6 +130,7 @@ class BoltSlackAdapter implements SlackAdapter {
         boltLogger,
         processBeforeResponse: options.processBeforeResponse ?? false,
         unhandledRequestTimeoutMs: options.unhandledRequestTimeoutMs ?? 3001,
+        track: (work) => this.#track(work),
       });
     }
     if (config.slackAppToken) {
@@ -156,19 +159,23 @@ class BoltSlackAdapter implements SlackAdapter {
     });
 
     this.#threads = new BoundedSet(options.memorySize ?? 10_000);
+    this.#ackWaitMs = options.ackWaitMs ?? 3000;
+    const afterAck = createAfterAck((work) => this.#track(work));
+    const submit: MessageSink["submit"] = async (message, submitOptions) => {
+      if (!this.#sink) throw new AdapterError("slack", "the Slack adapter is not started");
+      return this.#sink.submit(message, submitOptions);
+    };
+    registerSupportCommand(this.#app, { log: this.#log, submit, gate: this.#gate, afterAck });
     registerListeners(this.#app, {
       log: this.#log,
-      submit: (message) => {
-        if (!this.#sink) throw new AdapterError("slack", "the Slack adapter is not started");
-        return this.#sink.submit(message);
-      },
+      submit: (message) => submit(message),
       threads: this.#threads,
       isKnownConversation: options.isKnownConversation,
-      ackDeadlineMs: options.ackDeadlineMs ?? 2000,
-      track: (work) => this.#track(work),
+      gate: this.#gate,
+      afterAck,
       memorySize: options.memorySize ?? 10_000,
     });
-    if (options.staff) registerStaffHandlers(this.#app, options.staff, this.#log);
+    if (options.staff) registerStaffHandlers(this.#app, options.staff, this.#log, afterAck);
 
     const http = this.#http;
     const path = options.path ?? DEFAULT_EVENTS_PATH;
@@ -206,19 +213,35 @@ class BoltSlackAdapter implements SlackAdapter {
     if (!this.#started) return;
     this.#started = false;
     await this.#app.stop();
-    await Promise.allSettled([...this.#background]);
+    // Work after an ack can schedule more (a reply delivered, then its staff thread note).
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
     this.#log.info("slack adapter stopped");
   }
 
-  async deliver(reply: OutboundReply, progress?: DeliveryProgress): Promise<void> {
+  async deliver(reply: OutboundReply, progress?: DeliveryProgress): Promise<DeliveryResult | void> {
     const where = parseConversationKey(reply.conversationKey);
-    if (!where) throw new AdapterError("slack", `not a Slack conversation key: ${reply.conversationKey}`);
-    const context = ReplyContextSchema.safeParse(reply.replyContext ?? {});
-    const ctx = context.success ? context.data : {};
+    if (!where) throw new DeliveryRefused("slack", `not a Slack conversation key: ${reply.conversationKey}`);
+    const ctx = readReplyContext(reply.replyContext);
     const channel = ctx.channel ?? where.channelId;
+    const log = this.#log.child({ conversationId: reply.conversationId, channel });
+    // Nothing is posted in a conversation before Slack has the ack of the event that started it.
+    if (this.#gate.held(reply.conversationKey)) {
+      log.debug({ kind: reply.kind ?? "message" }, "slack: holding the delivery until Slack has its ack");
+      await this.#gate.wait(reply.conversationKey, this.#ackWaitMs);
+    }
+    if (reply.kind === "question_post") {
+      const result = await deliverQuestion(this.#app.client, reply, where, ctx, log);
+      if (result.moveTo) this.#threads.add(result.moveTo.conversationKey);
+      return result;
+    }
+    // A `/support` question that was never posted has no thread: its asker is answered privately.
+    if (where.commandId !== undefined) {
+      await deliverPrivately(reply, ctx, progress);
+      log.debug({ author: reply.author.kind }, "slack: reply delivered through response_url");
+      return;
+    }
     const threadTs = ctx.threadTs ?? where.threadTs;
     const messages = renderReply(reply, ctx.askerId === undefined ? {} : { mentionUserId: ctx.askerId });
-    const log = this.#log.child({ conversationId: reply.conversationId, channel });
     for (const [index, message] of messages.entries()) {
       if (index < (progress?.partsSent ?? 0)) continue;
       try {
@@ -231,11 +254,11 @@ class BoltSlackAdapter implements SlackAdapter {
           unfurl_media: false,
         });
       } catch (err) {
-        throw new AdapterError(
-          "slack",
-          `chat.postMessage failed (${slackErrorCode(err)}) on part ${index + 1} of ${messages.length}`,
-          { cause: err },
-        );
+        const code = slackErrorCode(err);
+        const what = `chat.postMessage failed (${code}) on part ${index + 1} of ${messages.length}`;
+        // The bot cannot post there (removed, archived): retrying will not change that.
+        if (CANNOT_POST.has(platformError(err) ?? "")) throw new DeliveryRefused("slack", what, { cause: err });
+        throw new AdapterError("slack", what, { cause: err });
       }
       await progress?.partSent(index);
     }

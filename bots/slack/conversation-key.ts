@@ -1,9 +1,15 @@
+import { createHash } from "node:crypto";
+
 /**
  * Slack conversation keys. Reversible: `deliver` finds the channel and thread to answer in from the
  * key alone, which is what a reply relayed hours later (or after a restart) has to work with.
  *
  * - `slack:TEAM:CHANNEL:THREAD_TS` — a thread (a `/support` question, a mention, a thread in a DM).
  * - `slack:TEAM:CHANNEL` — a direct message outside any thread.
+ * - `slack:TEAM:CHANNEL:cmd.TRIGGER` — a `/support` question whose post (and so whose thread) does
+ *   not exist yet: the question is stored before it is posted. Posting it moves the conversation
+ *   to the thread's key; a conversation still under this key never got its post (it is answered
+ *   through the command's `response_url`).
  *
  * Workspace + channel + thread, so the bot's memory follows the thread.
  */
@@ -11,14 +17,19 @@ export interface SlackConversation {
   teamId: string;
   channelId: string;
   threadTs?: string;
+  /** Set on a `/support` placeholder (no thread yet): the command's id. Never with `threadTs`. */
+  commandId?: string;
 }
 
 const TEAM = /^[TE][A-Z0-9]{1,20}$/;
 const CHANNEL = /^[CDG][A-Z0-9]{1,20}$/;
 const TS = /^\d{1,12}\.\d{1,9}$/;
+const COMMAND_PREFIX = "cmd.";
+const COMMAND_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
 export function formatConversationKey(conversation: SlackConversation): string {
   const base = `slack:${conversation.teamId}:${conversation.channelId}`;
+  if (conversation.commandId !== undefined) return `${base}:${COMMAND_PREFIX}${conversation.commandId}`;
   return conversation.threadTs === undefined ? base : `${base}:${conversation.threadTs}`;
 }
 
@@ -28,6 +39,18 @@ export function parseConversationKey(key: string): SlackConversation | null {
   if (platform !== "slack" || rest.length > 0) return null;
   if (!teamId || !TEAM.test(teamId) || !channelId || !CHANNEL.test(channelId)) return null;
   if (threadTs === undefined) return { teamId, channelId };
+  if (threadTs.startsWith(COMMAND_PREFIX)) {
+    const commandId = threadTs.slice(COMMAND_PREFIX.length);
+    return COMMAND_ID.test(commandId) ? { teamId, channelId, commandId } : null;
+  }
   if (!TS.test(threadTs)) return null;
   return { teamId, channelId, threadTs };
+}
+
+/**
+ * The placeholder id for a `/support` command: its `trigger_id` (unique per invocation) when it is
+ * safe in a key, else a hash of it.
+ */
+export function commandIdOf(triggerId: string): string {
+  return COMMAND_ID.test(triggerId) ? triggerId : createHash("sha256").update(triggerId).digest("hex").slice(0, 40);
 }

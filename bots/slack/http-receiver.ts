@@ -11,6 +11,7 @@ import {
 } from "@slack/bolt";
 import type { Logger } from "../../src/logger.ts";
 import { errorMessage } from "../../src/errors.ts";
+import { AFTER_ACK_PROPERTY, AfterAckQueue } from "./after-ack.ts";
 
 /**
  * Largest request body `POST /slack/events` accepts: 1 MiB. Slack's own payloads stay far below it
@@ -31,6 +32,11 @@ export interface FastifyReceiverOptions {
   processBeforeResponse: boolean;
   /** Answer 404 when nothing acknowledged the request within this many ms. Default 3001 (Bolt's). */
   unhandledRequestTimeoutMs: number;
+  /**
+   * Runs work a listener scheduled with `context.afterAck` once the HTTP response is written,
+   * keeping it visible to the adapter's `stop()`; failures are the tracker's to log.
+   */
+  track(work: Promise<unknown>): void;
 }
 
 interface SlackResponse {
@@ -41,7 +47,9 @@ interface SlackResponse {
 /**
  * A Bolt `Receiver` for the service's own fastify server. Fastify reads the raw body (with a size
  * limit); Bolt's HTTP helpers verify the signature and parse it; `App.processEvent` runs the
- * listeners with an `ack` that writes the HTTP response.
+ * listeners with an `ack` that writes the HTTP response. Listeners find `context.afterAck(work)`
+ * (see after-ack.ts): the work runs once the response has been written, so nothing calls Slack
+ * back before Slack has its answer, whatever `processBeforeResponse` says.
  */
 export class FastifyReceiver implements Receiver {
   readonly #options: FastifyReceiverOptions;
@@ -130,7 +138,11 @@ export class FastifyReceiver implements Receiver {
       return reply.code(503).header("retry-after", "1").send({ error: "not_ready" });
     }
 
-    const response = this.#process(app, body, request);
+    const afterAck = new AfterAckQueue((work) => this.#options.track(Promise.resolve().then(work)));
+    // 'finish': the response was handed to the OS; 'close': the connection went first (Slack gave up).
+    reply.raw.once("finish", () => afterAck.open());
+    reply.raw.once("close", () => afterAck.open());
+    const response = this.#process(app, body, request, afterAck);
     const { status, body: content } = await response;
     reply.code(status);
     if (content === undefined || content === "") return reply.send();
@@ -139,7 +151,7 @@ export class FastifyReceiver implements Receiver {
   }
 
   /** Runs the event through Bolt; resolves with what to answer Slack, when Bolt says so. */
-  #process(app: App, body: Record<string, unknown>, request: FastifyRequest): Promise<SlackResponse> {
+  #process(app: App, body: Record<string, unknown>, request: FastifyRequest, afterAck: AfterAckQueue): Promise<SlackResponse> {
     const { processBeforeResponse, unhandledRequestTimeoutMs, logger } = this.#options;
     let settle!: (response: SlackResponse) => void;
     const response = new Promise<SlackResponse>((resolve) => {
@@ -162,6 +174,7 @@ export class FastifyReceiver implements Receiver {
 
     const event: ReceiverEvent = {
       body,
+      customProperties: { [AFTER_ACK_PROPERTY]: (work: () => Promise<unknown>) => afterAck.add(work) },
       ack: async (ackBody?: unknown) => {
         if (acked) throw new ReceiverMultipleAckError();
         acked = true;

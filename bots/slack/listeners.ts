@@ -1,14 +1,14 @@
-import type { App, RespondArguments, webApi } from "@slack/bolt";
+import type { App } from "@slack/bolt";
 import { z } from "zod";
 import type { Submission } from "../../src/ports.ts";
 import { errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { MAX_MESSAGE_CHARS, type InboundMessage } from "../../src/types.ts";
+import type { AckGate, AfterAck } from "./after-ack.ts";
 import { formatConversationKey } from "./conversation-key.ts";
 import { mentionsUser, slackTextToPlain } from "./inbound-text.ts";
-import { escapeMrkdwn } from "./mrkdwn.ts";
 import { type BoundedSet, OnceGuard } from "./memory.ts";
-import { SLACK_LIMITS, truncateMrkdwn } from "./render.ts";
+import { MENTION_HINT_TEXT, TOO_LONG_TEXT } from "./texts.ts";
 
 /** What the listeners need from the adapter. */
 export interface ListenerDeps {
@@ -19,41 +19,13 @@ export interface ListenerDeps {
   threads: BoundedSet;
   /** Asks the core whether it has a conversation under this key (optional; after a restart). */
   isKnownConversation: ((conversationKey: string) => Promise<boolean>) | undefined;
-  /** How long a `/support` ack may wait for the question to be posted and stored. */
-  ackDeadlineMs: number;
-  /** Keeps background work visible to `stop()`. */
-  track(work: Promise<unknown>): void;
+  /** Holds deliveries to a conversation until Slack has the ack of the event that reached it. */
+  gate: AckGate;
+  /** Runs Web API calls once Slack has its ack. */
+  afterAck: AfterAck;
   /** Remembered platform message ids. */
   memorySize: number;
 }
-
-export const SUPPORT_COMMAND = "/support";
-
-export const USAGE_TEXT =
-  "Ask a question after the command, for example `/support How do I change my billing email?` " +
-  "I'll post it in this channel and answer in a thread; reply in that thread to follow up. " +
-  "You can also mention me in a channel or send me a direct message.";
-export const LOOKING_TEXT = "Looking into it… I'll answer in a thread in this channel.";
-export const CANNOT_POST_TEXT =
-  "I can't post in this conversation. Invite me with `/invite @Switchboard` and try again, " +
-  "or send me a direct message.";
-export const FAILED_TEXT = "Sorry, I couldn't take your question just now. Please try again in a minute.";
-export const TOO_LONG_TEXT =
-  `That's longer than I can read at once (${MAX_MESSAGE_CHARS} characters). Could you shorten it?`;
-export const MENTION_HINT_TEXT =
-  "Hi! Ask me your question here (mention me with it) and I'll answer in this thread.";
-
-/** Errors of `chat.postMessage` that mean "the bot cannot post there", not "try again". */
-const CANNOT_POST = new Set(["not_in_channel", "channel_not_found", "is_archived", "restricted_action"]);
-
-const CommandSchema = z.object({
-  team_id: z.string(),
-  channel_id: z.string(),
-  user_id: z.string(),
-  user_name: z.string().optional(),
-  text: z.string().default(""),
-  trigger_id: z.string(),
-});
 
 const EventSchema = z.object({
   type: z.string(),
@@ -75,115 +47,31 @@ type SlackEvent = z.infer<typeof EventSchema>;
  */
 const HANDLED_SUBTYPES = new Set(["thread_broadcast", "file_share"]);
 
-type CommandResult =
-  | { kind: "accepted" | "duplicate" }
-  | { kind: "cannot_post" | "failed"; error: unknown };
-
+/**
+ * Mentions, direct messages and replies in the bot's threads (`/support` is in
+ * support-command.ts). Each listener only stores the message before Slack gets its ack; the
+ * answer comes later through the outbox and `deliver`, and a hint the bot posts itself goes out
+ * after the ack.
+ */
 export function registerListeners(app: App, deps: ListenerDeps): void {
   const once = new OnceGuard(deps.memorySize);
 
-  /** Submits unless this platform message id was just handled (retries, mention + message events). */
-  const intake = async (message: InboundMessage): Promise<"accepted" | "duplicate"> => {
-    const run = await once.run(message.platformMessageId, async () => {
-      const submission = await deps.submit(message);
-      if (submission.status === "accepted") observe(deps.log, submission);
-      return submission.status;
-    });
-    return run.repeat ? "duplicate" : run.result;
-  };
-
-  // /support <question>: the question is posted in the channel (quoted, with who asked) and the
-  // answer goes in that post's thread, so the channel sees one line per question and follow-ups
-  // stay together. The post has to exist before the message is stored: its ts is the thread key.
-  app.command(SUPPORT_COMMAND, async ({ command, ack, respond, client }) => {
-    const parsed = CommandSchema.safeParse(command);
-    if (!parsed.success) {
-      deps.log.warn({ issues: parsed.error.issues.length }, "slack: unreadable slash command");
-      await ack(ephemeral(FAILED_TEXT));
-      return;
-    }
-    const cmd = parsed.data;
-    const question = slackTextToPlain(cmd.text);
-    if (question === "") {
-      await ack(ephemeral(USAGE_TEXT));
-      return;
-    }
-    if (question.length > MAX_MESSAGE_CHARS) {
-      await ack(ephemeral(TOO_LONG_TEXT));
-      return;
-    }
-    const log = deps.log.child({ kind: "command", channel: cmd.channel_id });
-
-    const work: Promise<CommandResult> = once
-      .run(`trigger:${cmd.trigger_id}`, () => takeQuestion(client, cmd, question, log))
-      .then((run): CommandResult => (run.repeat ? { kind: "duplicate" } : run.result));
-
-    if (deps.ackDeadlineMs > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<"slow">((resolve) => {
-        timer = setTimeout(() => resolve("slow"), deps.ackDeadlineMs);
+  /**
+   * Submits unless this platform message id was just handled (retries, mention + message events).
+   * Deliveries to the conversation wait until the event was acknowledged.
+   */
+  const intake = async (context: Record<string, unknown>, message: InboundMessage): Promise<"accepted" | "duplicate"> => {
+    const release = deps.gate.hold(message.conversationKey);
+    try {
+      const run = await once.run(message.platformMessageId, async () => {
+        const submission = await deps.submit(message);
+        if (submission.status === "accepted") observe(deps.log, submission);
+        return submission.status;
       });
-      const first = await Promise.race([work, deadline]);
-      clearTimeout(timer);
-      if (first !== "slow") {
-        await ack(commandReply(first, log));
-        return;
-      }
-      // Storing is slow (Slack or the database): answer Slack now, tell the user later if it failed.
-      log.warn({ deadlineMs: deps.ackDeadlineMs }, "slack: /support acknowledged before it was stored");
+      return run.repeat ? "duplicate" : run.result;
+    } finally {
+      deps.afterAck(context, async () => release());
     }
-    await ack(ephemeral(LOOKING_TEXT));
-    deps.track(
-      work.then(async (result) => {
-        if (result.kind === "cannot_post" || result.kind === "failed") {
-          await respond(commandReply(result, log) as RespondArguments);
-        }
-      }),
-    );
-  });
-
-  const takeQuestion = async (
-    client: webApi.WebClient,
-    cmd: z.infer<typeof CommandSchema>,
-    question: string,
-    log: Logger,
-  ): Promise<CommandResult> => {
-    let threadTs: string;
-    try {
-      const posted = await client.chat.postMessage(questionPost(cmd.user_id, question, cmd.channel_id));
-      if (!posted.ts) throw new Error("chat.postMessage returned no ts");
-      threadTs = posted.ts;
-    } catch (error) {
-      return CANNOT_POST.has(platformError(error) ?? "") ? { kind: "cannot_post", error } : { kind: "failed", error };
-    }
-    const conversationKey = formatConversationKey({ teamId: cmd.team_id, channelId: cmd.channel_id, threadTs });
-    deps.threads.add(conversationKey);
-    const message: InboundMessage = {
-      platform: "slack",
-      conversationKey,
-      userId: cmd.user_id,
-      text: question,
-      platformMessageId: `trigger:${cmd.trigger_id}`,
-      replyContext: { channel: cmd.channel_id, threadTs, askerId: cmd.user_id },
-      receivedAt: new Date(),
-    };
-    if (cmd.user_name) message.userName = cmd.user_name;
-    let status: Submission["status"];
-    try {
-      const submission = await deps.submit(message);
-      status = submission.status;
-      if (submission.status === "accepted") observe(log, submission);
-    } catch (error) {
-      await removePost(client, cmd.channel_id, threadTs, log);
-      return { kind: "failed", error };
-    }
-    if (status === "duplicate") {
-      // A redelivery after a restart: the question was posted and stored the first time.
-      await removePost(client, cmd.channel_id, threadTs, log);
-      return { kind: "duplicate" };
-    }
-    log.info({ conversationKey }, "slack: /support question taken");
-    return { kind: "accepted" };
   };
 
   // A mention in a channel: answered in the mention's thread, which the bot now takes part in.
@@ -199,17 +87,19 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     const text = slackTextToPlain(ev.text ?? "", context.botUserId);
     const log = deps.log.child({ kind: "mention", channel: ev.channel });
     if (text === "" || text.length > MAX_MESSAGE_CHARS) {
-      // Said once per message, even if Slack delivers the event again.
-      await once.run(`${teamId}:${ev.channel}:${ev.ts}`, async () => {
-        await client.chat.postMessage({
-          channel: ev.channel,
-          thread_ts: threadTs,
-          text: text === "" ? MENTION_HINT_TEXT : TOO_LONG_TEXT,
-        });
-      });
+      // Said once per message, even if Slack delivers the event again; after the ack.
+      deps.afterAck(context, () =>
+        once.run(`${teamId}:${ev.channel}:${ev.ts}`, async () => {
+          await client.chat.postMessage({
+            channel: ev.channel,
+            thread_ts: threadTs,
+            text: text === "" ? MENTION_HINT_TEXT : TOO_LONG_TEXT,
+          });
+        }),
+      );
       return;
     }
-    const status = await intake(inbound(teamId, ev, conversationKey, text, threadTs));
+    const status = await intake(context, inbound(teamId, ev, conversationKey, text, threadTs));
     log.debug({ conversationKey, status }, "slack: mention taken");
   });
 
@@ -242,7 +132,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     }
     const text = slackTextToPlain(ev.text ?? "", context.botUserId);
     if (text === "" || text.length > MAX_MESSAGE_CHARS) return;
-    const status = await intake(inbound(teamId, ev, conversationKey, text, threadTs));
+    const status = await intake(context, inbound(teamId, ev, conversationKey, text, threadTs));
     deps.log.debug({ conversationKey, status, kind: ev.channel_type ?? "message" }, "slack: message taken");
   });
 
@@ -290,61 +180,8 @@ function teamOf(body: unknown, fallback: string | undefined): string | undefined
   return typeof team === "string" ? team : fallback;
 }
 
-function ephemeral(text: string): RespondArguments {
-  return { response_type: "ephemeral", text };
-}
-
-function commandReply(result: CommandResult, log: Logger): RespondArguments | undefined {
-  switch (result.kind) {
-    case "accepted":
-      return ephemeral(LOOKING_TEXT);
-    case "duplicate":
-      return undefined;
-    case "cannot_post":
-      log.info({ error: platformError(result.error) }, "slack: cannot post the question here");
-      return ephemeral(CANNOT_POST_TEXT);
-    case "failed":
-      log.error({ err: errorMessage(result.error) }, "slack: /support question could not be taken");
-      return ephemeral(FAILED_TEXT);
-  }
-}
-
-/** The channel post a `/support` thread hangs from: who asked, the question quoted. */
-function questionPost(userId: string, question: string, channel: string) {
-  const quoted = truncateMrkdwn(escapeMrkdwn(question), SLACK_LIMITS.sectionText - 200)
-    .split("\n")
-    .map((line) => `>${line}`)
-    .join("\n");
-  return {
-    channel,
-    text: `<@${userId}> asked: ${truncateMrkdwn(escapeMrkdwn(question), 300)}`,
-    blocks: [
-      { type: "section" as const, text: { type: "mrkdwn" as const, text: `*<@${userId}> asked:*\n${quoted}` } },
-      {
-        type: "context" as const,
-        elements: [{ type: "mrkdwn" as const, text: "I'll answer in the thread. Reply there to follow up." }],
-      },
-    ],
-    unfurl_links: false,
-    unfurl_media: false,
-  };
-}
-
-async function removePost(client: webApi.WebClient, channel: string, ts: string, log: Logger): Promise<void> {
-  try {
-    await client.chat.delete({ channel, ts });
-  } catch (err) {
-    log.warn({ err: errorMessage(err) }, "slack: could not remove the question post");
-  }
-}
-
-function platformError(error: unknown): string | undefined {
-  const data = (error as { data?: { error?: unknown } } | undefined)?.data;
-  return typeof data?.error === "string" ? data.error : undefined;
-}
-
 /** The core's `done` is not awaited here (replies come through `deliver`); its failure is logged. */
-function observe(log: Logger, submission: Extract<Submission, { status: "accepted" }>): void {
+export function observe(log: Logger, submission: Extract<Submission, { status: "accepted" }>): void {
   const { conversationId } = submission;
   submission.done.then(
     (outcome) => log.debug({ conversationId, outcome: outcome.kind }, "slack: message processed"),

@@ -7,6 +7,7 @@ import type { Logger } from "../../src/logger.ts";
 import { escapeMrkdwn } from "./mrkdwn.ts";
 import { SLACK_LIMITS, truncateMrkdwn } from "./render.ts";
 import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
+import type { AfterAck } from "./after-ack.ts";
 
 /**
  * The Slack staff channel (SLACK_HANDOFF_CHANNEL): one Block Kit card per handoff with Claim /
@@ -85,6 +86,11 @@ class SlackStaffNotifier implements StaffNotifier {
         unfurl_media: false,
       }),
     );
+  }
+
+  async notice(text: string): Promise<void> {
+    const body = truncateMrkdwn(escapeMrkdwn(text), SLACK_LIMITS.sectionText);
+    await call("chat.postMessage", () => this.#client.chat.postMessage({ channel: this.#channel, text: body, unfurl_links: false, unfurl_media: false }));
   }
 }
 
@@ -184,8 +190,13 @@ const StaffMessage = z.object({
  * Registers the staff side on the Slack adapter's Bolt app: card button clicks, and a global
  * middleware that takes every event from the staff channel away from the customer listeners (a
  * reply in a card's thread is a staff reply, not a new conversation with the bot).
+ *
+ * Both only read the request before Slack gets its ack; the name lookup (`users.info`) and the
+ * action itself run after it (`afterAck`), so a slow delivery of a staff reply to the user's
+ * platform never holds Slack's request past its 3 s (Slack would send the event again). A
+ * redelivered reply is sent once all the same: the outbox keys it by the Slack message.
  */
-export function registerStaffHandlers(app: App, options: SlackStaffOptions, logger: Logger): void {
+export function registerStaffHandlers(app: App, options: SlackStaffOptions, logger: Logger, afterAck: AfterAck): void {
   const log = logger.child({ component: "slack-staff", channel: options.channel });
   const names = new Map<string, string>();
 
@@ -207,7 +218,7 @@ export function registerStaffHandlers(app: App, options: SlackStaffOptions, logg
     return result;
   };
 
-  app.use(async ({ body, client, next }) => {
+  app.use(async ({ body, client, context, next }) => {
     const event = (body as { event?: { channel?: unknown; type?: unknown } }).event;
     if (!event || event.channel !== options.channel) {
       await next();
@@ -219,33 +230,39 @@ export function registerStaffHandlers(app: App, options: SlackStaffOptions, logg
     const m = parsed.data;
     if (m.subtype !== undefined && m.subtype !== "thread_broadcast") return;
     if (m.bot_id !== undefined || !m.user || !m.thread_ts || m.thread_ts === m.ts || !m.text?.trim()) return;
-    try {
-      const agent = await agentName(client, m.user, undefined);
-      const handled = await options.actions.threadReply({
-        platform: "slack",
-        channel: m.channel,
-        threadId: m.thread_ts,
-        agent,
-        text: m.text,
-        platformMessageId: `${m.channel}:${m.ts}`,
-      });
-      log.debug({ handled, threadTs: m.thread_ts }, "staff thread message");
-    } catch (err) {
-      log.error({ err: errorMessage(err) }, "staff thread reply failed");
-    }
+    const [user, threadTs, text] = [m.user, m.thread_ts, m.text];
+    afterAck(context, async () => {
+      try {
+        const agent = await agentName(client, user, undefined);
+        const handled = await options.actions.threadReply({
+          platform: "slack",
+          channel: m.channel,
+          threadId: threadTs,
+          agent,
+          text,
+          platformMessageId: `${m.channel}:${m.ts}`,
+        });
+        log.debug({ handled, threadTs }, "staff thread message");
+      } catch (err) {
+        log.error({ err: errorMessage(err) }, "staff thread reply failed");
+      }
+    });
   });
 
-  app.action<BlockAction<ButtonAction>>({ type: "block_actions", action_id: /^handoff_/ }, async ({ ack, action, body, client, respond }) => {
+  app.action<BlockAction<ButtonAction>>({ type: "block_actions", action_id: /^handoff_/ }, async ({ ack, action, body, client, context, respond }) => {
     await ack();
     const kind = ACTION_BY_ID.get(action.action_id);
     if (!kind || !action.value) return;
-    const agent = await agentName(client, body.user.id, body.user.name ?? body.user.username);
-    const result = await options.actions.act({ platform: "slack", action: kind, handoffId: action.value, agent });
-    log.info({ action: kind, handoffId: action.value, ok: result.ok }, "staff card action");
-    if (!result.ok) {
-      await respond({ response_type: "ephemeral", replace_original: false, text: result.message }).catch((err: unknown) =>
-        log.warn({ err: errorMessage(err) }, "could not tell the staff member why the action failed"),
-      );
-    }
+    const handoffId = action.value;
+    afterAck(context, async () => {
+      const agent = await agentName(client, body.user.id, body.user.name ?? body.user.username);
+      const result = await options.actions.act({ platform: "slack", action: kind, handoffId, agent });
+      log.info({ action: kind, handoffId, ok: result.ok }, "staff card action");
+      if (!result.ok) {
+        await respond({ response_type: "ephemeral", replace_original: false, text: result.message }).catch((err: unknown) =>
+          log.warn({ err: errorMessage(err) }, "could not tell the staff member why the action failed"),
+        );
+      }
+    });
   });
 }

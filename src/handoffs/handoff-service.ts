@@ -109,6 +109,11 @@ export class HandoffService implements StaffActions {
     return this.#sla.check();
   }
 
+  /** Tells every staff channel something about the service (the model is down, or back). */
+  announce(text: string): void {
+    this.#staff.notice(text);
+  }
+
   /** The card a staff channel shows for the handoff now. */
   card(handoffId: string): Promise<HandoffCard | undefined> {
     return this.#staff.card(handoffId);

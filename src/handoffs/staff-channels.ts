@@ -105,6 +105,19 @@ export class StaffChannels {
     }
   }
 
+  /** Posts a notice to every staff channel (not about one handoff), tracked for `idle()`. */
+  notice(text: string): void {
+    for (const notifier of this.#notifiers) {
+      this.background(`notice:${notifier.platform}`, async () => {
+        try {
+          await notifier.notice(text);
+        } catch (err) {
+          this.#log.error({ platform: notifier.platform, err: errorMessage(err) }, "staff channel notice failed");
+        }
+      });
+    }
+  }
+
   /** Runs staff-channel work after the handoff's earlier work, tracked for `idle()`. */
   background(handoffId: string, work: () => Promise<void>): void {
     const previous = this.#chains.get(handoffId) ?? Promise.resolve();

@@ -15,6 +15,8 @@ export interface StaffNotifier {
   update(ref: StaffCardRef, card: HandoffCard): Promise<void>;
   /** Posts a line in the card's thread. */
   post(ref: StaffCardRef, note: ThreadNote): Promise<void>;
+  /** Posts a notice to the whole staff channel, about no handoff in particular (the model is down). */
+  notice(text: string): Promise<void>;
 }
 
 /** Everything a card shows. Text fields are raw user or staff text: notifiers escape them. */

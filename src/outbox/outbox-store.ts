@@ -90,6 +90,11 @@ export class OutboxStore {
     return { conversationKey: t.conversation_key, userId: t.user_id, replyContext: t.reply_context ?? undefined };
   }
 
+  /** Extends a live delivery's claim. */
+  async renewClaim(id: string): Promise<void> {
+    await this.pool.query("update messages set claimed_until = clock_timestamp() + $2 * interval '1 millisecond' where id = $1 and status = 'sending'", [id, this.timing.claimMs]);
+  }
+
   async setPartsSent(id: string, parts: number): Promise<void> {
     await this.pool.query("update messages set parts_sent = greatest(parts_sent, $2) where id = $1", [id, parts]);
   }

@@ -58,7 +58,10 @@ export interface OutboxOptions {
   maxAttempts?: number;
   /** How often undelivered messages are looked for, in ms. Default 2000; 0: never (tests). */
   sweepMs?: number;
-  /** How long a claim on a message lasts before another process may take it over, in ms. Default 120000. */
+  /**
+   * How long a claim on a message lasts before another process may take it over, in ms. A live
+   * deliverer renews it while it sends; a dead one's runs out. Default 15000.
+   */
   claimMs?: number;
   /** A `pending` message younger than this is its recorder's to deliver; the sweep leaves it alone. Default 5000 ms. */
   graceMs?: number;
@@ -84,6 +87,7 @@ export class Outbox {
   readonly #metrics: Metrics;
   readonly #adapters = new Map<Platform, ChannelAdapter>();
   readonly #maxAttempts: number;
+  readonly #claimMs: number;
   readonly #sweepMs: number;
   readonly #inFlight = new Set<Promise<unknown>>();
   readonly #recorded = new EventEmitter();
@@ -93,7 +97,8 @@ export class Outbox {
   #closed = false;
 
   constructor(options: OutboxOptions) {
-    this.#store = new OutboxStore(options.pool, { claimMs: options.claimMs ?? 120_000, graceMs: options.graceMs ?? 5000 });
+    this.#claimMs = options.claimMs ?? 15_000;
+    this.#store = new OutboxStore(options.pool, { claimMs: this.#claimMs, graceMs: options.graceMs ?? 5000 });
     this.#log = options.logger.child({ component: "outbox" });
     this.#metrics = options.metrics;
     this.#maxAttempts = options.maxAttempts ?? 8;
@@ -186,6 +191,20 @@ export class Outbox {
     return work;
   }
 
+  /**
+   * Delivers the message, waiting while someone else holds it (a delivery in flight elsewhere, or
+   * one a crashed process left claimed, until its claim runs out) — at most `maxWaitMs`. For the
+   * job that must know its reply went out.
+   */
+  async deliverOrWait(id: string, maxWaitMs = 2 * this.#claimMs): Promise<Omit<SendResult, "created">> {
+    const deadline = Date.now() + maxWaitMs;
+    for (;;) {
+      const result = await this.deliver(id);
+      if (result.status !== "sending" || Date.now() > deadline || this.#closed) return result;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
   /** Delivers what is due in this process: undelivered messages of the platforms it has adapters for. */
   sweep(): Promise<void> {
     this.#sweeping ??= this.#sweep().finally(() => {
@@ -247,9 +266,12 @@ export class Outbox {
       },
     };
     let result: DeliveryResult | void;
+    // Renew the claim while the platform is slow, so nobody takes over a live delivery.
+    const renew = setInterval(() => void this.#store.renewClaim(row.id).catch(() => undefined), Math.max(1000, this.#claimMs / 3));
     try {
       result = await adapter.deliver(reply, progress);
     } catch (err) {
+      clearInterval(renew);
       const error = errorMessage(err);
       const final = err instanceof DeliveryRefused || row.attempts >= this.#maxAttempts;
       this.#metrics.errors.inc({ stage: `deliver:${row.platform}` });
@@ -265,6 +287,7 @@ export class Outbox {
       log.warn({ err: error, attempt: row.attempts, retryInMs: wait, partsSent }, "outbox: delivery failed; will retry");
       return { messageId: row.id, status: "retry", error };
     }
+    clearInterval(renew);
     await this.#store.markSent(row, result?.moveTo);
     this.#metrics.outboxDeliveries.inc({ platform: row.platform, result: "sent" });
     // The next message of the conversation may have been waiting for this one.

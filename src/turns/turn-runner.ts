@@ -102,7 +102,7 @@ export class TurnRunner {
     // reply; do not answer again (the graph ran, its tools acted, its memory has the turn).
     const recorded = await this.#o.outbox.find(replyKey(messageId));
     if (recorded) {
-      this.#delivered(await this.#o.outbox.deliver(recorded.id), conversation.platform);
+      this.#delivered(await this.#o.outbox.deliverOrWait(recorded.id), conversation.platform);
       await this.#finish(message, "done", "answered");
       log.info("delivered the reply an earlier attempt recorded");
       return (await this.#o.outcomes.read(messageId)) ?? { kind: "ignored", reason: "reply not readable" };
@@ -204,6 +204,7 @@ export class TurnRunner {
       await this.#o.log.recordRouting(messageId, state.decision);
       this.#o.metrics.routingLatency.observe({ engine: state.decision.engine }, state.decision.latencyMs / 1000);
       for (const r of state.decision.routes) this.#o.metrics.routes.inc({ route: r.route, engine: state.decision.engine });
+      if (state.decision.engine === "llm->offline") this.#o.metrics.modelFallbacks.inc({ stage: "routing" });
     }
     for (const run of state.results) {
       await this.#o.log.recordWorkerRun(messageId, {
@@ -219,6 +220,7 @@ export class TurnRunner {
       });
       this.#o.metrics.workerLatency.observe({ worker: run.worker, status: run.status }, run.latencyMs / 1000);
       if (run.status === "failed" || run.status === "timeout") this.#o.metrics.errors.inc({ stage: `worker:${run.worker}` });
+      if (run.engine === "llm->offline") this.#o.metrics.modelFallbacks.inc({ stage: "worker" });
     }
     await this.#o.log.setUnclearStreak(conversationId, state.unclearStreak);
   }

@@ -20,7 +20,9 @@ async function switchboard(args: string[], env: Record<string, string> = {}) {
   }
 }
 
-describe("switchboard command line", () => {
+// Each case starts the command line several times (a few seconds each, more on a loaded machine):
+// the limit is generous so a busy machine makes it slow, not red.
+describe("switchboard command line", { timeout: 180_000 }, () => {
   it("route --json prints the decision without a database", async () => {
     const r = await switchboard(["route", "what plans do you offer", "--json"], { DATA_DIR: "/nonexistent/never-created" });
     expect(r.code).toBe(0);

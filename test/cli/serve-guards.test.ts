@@ -41,7 +41,7 @@ async function waitForOutput(p: Running, pattern: RegExp, what: string): Promise
   }
 }
 
-describe("serve refuses to run where it cannot do its job", () => {
+describe("serve refuses to run where it cannot do its job", { timeout: 180_000 }, () => {
   const running: Running[] = [];
   afterAll(async () => {
     for (const p of running) if (p.child.exitCode === null) p.child.kill("SIGKILL");

@@ -54,8 +54,9 @@ describe("a Discord user handed to staff working in Slack (real discord.js and B
     // 3. Dana clicks Claim (a signed block_actions): she owns it, and the card says so in place.
     const claim = await h.click(STAFF.dana, STAFF_ACTION_IDS.claim, handoffId, cardTs);
     expect(claim.status).toBe(200);
-    expect((await h.app.handoffs.get(handoffId))?.assignee).toBe("Dana");
+    // The click is acted on after Slack has its ack: the card update says when.
     const claimed = await slackApi.waitForCall("chat.update", (c) => c.args["ts"] === cardTs && /Claimed by Dana/.test(cardText(c)), "the card updated to claimed");
+    expect((await h.app.handoffs.get(handoffId))?.assignee).toBe("Dana");
     expect(claimed.args["channel"]).toBe(STAFF_CHANNEL);
     expect(buttonsOf(claimed)).toEqual(["Resolve", "Back to bot"]);
 

@@ -5,7 +5,8 @@ import { Changes } from "../helpers/wait-until.ts";
 export type NotifierCall =
   | { kind: "announce"; card: HandoffCard }
   | { kind: "update"; ref: StaffCardRef; card: HandoffCard }
-  | { kind: "post"; ref: StaffCardRef; note: ThreadNote };
+  | { kind: "post"; ref: StaffCardRef; note: ThreadNote }
+  | { kind: "notice"; text: string };
 
 /** A staff channel that records what it was asked to show; `waitFor` resolves when it was. */
 export class FakeNotifier implements StaffNotifier {
@@ -26,6 +27,10 @@ export class FakeNotifier implements StaffNotifier {
 
   async post(ref: StaffCardRef, note: ThreadNote): Promise<void> {
     this.#record({ kind: "post", ref, note });
+  }
+
+  async notice(text: string): Promise<void> {
+    this.#record({ kind: "notice", text });
   }
 
   waitFor<K extends NotifierCall["kind"]>(kind: K, predicate: (call: Extract<NotifierCall, { kind: K }>) => boolean = () => true, what = `a ${kind} call`) {

@@ -103,7 +103,7 @@ describe("HTTP API end to end (embedded Postgres, offline engine, demo data)", (
 
   it("reports health and Prometheus metrics", async () => {
     const h = await fetch(`${s.url}/healthz`);
-    expect(await h.json()).toEqual({ ok: true, database: "embedded" });
+    expect(await h.json()).toEqual({ ok: true, database: "ok", databaseMode: "embedded", queue: "in-process", model: "off" });
     const m = await (await fetch(`${s.url}/metrics`)).text();
     expect(m).toMatch(/switchboard_messages_total\{platform="http",outcome="reply"\} \d+/);
     expect(m).toMatch(/switchboard_routes_total\{route="billing",engine="offline"\}/);

@@ -66,7 +66,8 @@ describe.skipIf(!SERVER)("workers that die or are stopped in the middle of a mes
        from messages m join messages o on o.idempotency_key = 'reply:' || m.id::text where m.id = $1`,
       [ids["x-1"]],
     );
-    expect(x1).toEqual({ status: "processing", reply: "pending", locked: true });
+    // The reply is claimed for delivery ('sending', until its claim runs out) and the job still locked.
+    expect(x1).toEqual({ status: "processing", reply: "sending", locked: true });
     expect(await query("select 1 from messages where in_reply_to = $1", [ids["y-1"]])).toHaveLength(0);
 
     slack.holdPosts(() => false);

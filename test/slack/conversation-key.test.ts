@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatConversationKey, parseConversationKey } from "../../bots/slack/conversation-key.ts";
+import { commandIdOf, formatConversationKey, parseConversationKey } from "../../bots/slack/conversation-key.ts";
 import { slackTextToPlain } from "../../bots/slack/inbound-text.ts";
 
 describe("Slack conversation keys", () => {
@@ -13,8 +13,19 @@ describe("Slack conversation keys", () => {
     });
   });
 
+  it("round-trips a /support placeholder (no thread yet), never mistaken for a thread", () => {
+    const trigger = "13345224609.738474920.8088930838d88f008e0";
+    const placeholder = { teamId: "T1", channelId: "C123", commandId: commandIdOf(trigger) };
+    expect(formatConversationKey(placeholder)).toBe(`slack:T1:C123:cmd.${trigger}`);
+    expect(parseConversationKey(`slack:T1:C123:cmd.${trigger}`)).toEqual(placeholder);
+    // A trigger id with characters a key cannot hold is hashed into one it can.
+    const odd = commandIdOf("trigger with spaces:and:colons");
+    expect(odd).toMatch(/^[0-9a-f]{40}$/);
+    expect(parseConversationKey(formatConversationKey({ teamId: "T1", channelId: "C1", commandId: odd }))?.commandId).toBe(odd);
+  });
+
   it("rejects keys of other platforms and malformed ones", () => {
-    for (const key of ["discord:1:2", "slack:T1", "slack:T1:C1:notats", "slack:T1:C1:1.2:extra", "slack:x:C1"]) {
+    for (const key of ["discord:1:2", "slack:T1", "slack:T1:C1:notats", "slack:T1:C1:1.2:extra", "slack:x:C1", "slack:T1:C1:cmd.", "slack:T1:C1:cmd.a b"]) {
       expect(parseConversationKey(key)).toBeNull();
     }
   });

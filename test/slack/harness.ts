@@ -2,9 +2,10 @@ import { Writable } from "node:stream";
 import Fastify, { type FastifyInstance } from "fastify";
 import { createSlackAdapter, type SlackAdapter, type SlackAdapterOptions } from "../../bots/slack/index.ts";
 import { createLogger } from "../../src/logger.ts";
-import { FakeSink } from "../helpers/fake-sink.ts";
 import { SlackApiStandIn } from "../stand-ins/slack-api.ts";
+import { Changes } from "../helpers/wait-until.ts";
 import { SlackSocketStandIn } from "../stand-ins/slack-socket.ts";
+import { FakeCore } from "./fake-core.ts";
 
 export const SIGNING_SECRET = "8f14e45fceea167a5a36dedd4bea2543";
 export const BOT_TOKEN = "xoxb-1111111111-2222222222-botTokenForTestsOnly";
@@ -14,15 +15,22 @@ export const VERIFICATION_TOKEN = "legacyVerificationTokenSecret";
 /** Every log line the adapter (and Bolt, the WebClient, the Socket Mode client) wrote. */
 export class LogCapture {
   readonly lines: string[] = [];
+  readonly #changes = new Changes();
   readonly stream = new Writable({
     write: (chunk: Buffer, _encoding, done) => {
       this.lines.push(chunk.toString("utf8"));
+      this.#changes.notify();
       done();
     },
   });
 
   get text(): string {
     return this.lines.join("");
+  }
+
+  /** Resolves with the first line (written so far or later) matching `pattern`. */
+  waitFor(pattern: RegExp): Promise<string> {
+    return this.#changes.until(() => this.lines.find((line) => pattern.test(line)), `a log line matching ${pattern}`);
   }
 }
 
@@ -31,7 +39,7 @@ export interface Harness {
   socket: SlackSocketStandIn | undefined;
   server: FastifyInstance | undefined;
   adapter: SlackAdapter;
-  sink: FakeSink;
+  sink: FakeCore;
   logs: LogCapture;
   /** `http://127.0.0.1:PORT/slack/events` (HTTP transport only). */
   eventsUrl: string;
@@ -41,11 +49,13 @@ export interface Harness {
 
 export interface HarnessOptions {
   transport: "http" | "socket";
-  sink?: FakeSink;
+  sink?: FakeCore;
   /** Reuse a running Web API stand-in (it is then not closed by this harness). */
   api?: SlackApiStandIn;
   adapter?: Partial<Omit<SlackAdapterOptions, "config" | "logger">>;
   logLevel?: string;
+  /** Called with the HTTP server before the adapter's plugin is registered (to add hooks). */
+  configureServer?: (server: FastifyInstance) => void;
 }
 
 /**
@@ -75,12 +85,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     processBeforeResponse: true,
     ...options.adapter,
   });
-  const sink = (options.sink ?? new FakeSink()).connect(adapter);
+  const sink = (options.sink ?? new FakeCore()).connect(adapter);
 
   let server: FastifyInstance | undefined;
   let eventsUrl = "";
   if (options.transport === "http") {
     server = Fastify();
+    options.configureServer?.(server);
     await server.register(adapter.httpPlugin);
     const address = await server.listen({ port: 0, host: "127.0.0.1" });
     eventsUrl = `${address}/slack/events`;

@@ -1,11 +1,12 @@
+import { performance } from "node:perf_hooks";
 import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_BODY_LIMIT_BYTES } from "../../bots/slack/index.ts";
-import { CANNOT_POST_TEXT, LOOKING_TEXT, USAGE_TEXT } from "../../bots/slack/listeners.ts";
+import { CANNOT_POST_TEXT, LOOKING_TEXT, MENTION_HINT_TEXT, USAGE_TEXT } from "../../bots/slack/texts.ts";
 import type { ReplySection } from "../../src/types.ts";
-import { FakeSink } from "../helpers/fake-sink.ts";
 import type { SlackApiCall } from "../stand-ins/slack-api.ts";
 import { eventCallback, postSigned, slashCommandBody, type SlashCommandFields, type SlackEventFields } from "../stand-ins/slack-requests.ts";
+import { FakeCore } from "./fake-core.ts";
 import { BOT_TOKEN, SIGNING_SECRET, startHarness, VERIFICATION_TOKEN, type Harness } from "./harness.ts";
 
 const FORM = "application/x-www-form-urlencoded";
@@ -27,8 +28,8 @@ const TWO_TOPICS: ReplySection[] = [
   },
 ];
 
-function newSink(): FakeSink {
-  return new FakeSink({
+function newSink(): FakeCore {
+  return new FakeCore({
     answer: (m) =>
       /refund/i.test(m.text)
         ? { text: "Refunds take 5 business days; reset your password from the reset page.", sections: TWO_TOPICS }
@@ -43,6 +44,12 @@ function sectionTexts(call: SlackApiCall): string[] {
 
 function slash(h: Harness, fields: SlashCommandFields, options: { timestampSec?: number } = {}) {
   return postSigned(h.eventsUrl, slashCommandBody(fields), FORM, { signingSecret: SIGNING_SECRET, ...options });
+}
+
+/** The response, and when it arrived (on the clock the Web API stand-in stamps its calls with). */
+async function arrival(response: Promise<Response>): Promise<{ res: Response; at: number }> {
+  const res = await response;
+  return { res, at: performance.now() };
 }
 
 function event(h: Harness, fields: SlackEventFields, headers: Record<string, string> = {}) {
@@ -63,32 +70,26 @@ describe("Slack over HTTP (real Bolt app, Web API stand-in)", () => {
     await h?.close();
   });
 
-  it("acks /support ephemerally, posts the question, and answers in its thread with one section per topic", async () => {
-    const res = await slash(h, {
-      text: "Can I get a refund? Also I can't log in",
-      channelId: "C0SUPPORT",
-      triggerId: "trigger-refund-1",
-      token: VERIFICATION_TOKEN,
-    });
+  it("acks /support ephemerally before posting the question, then answers in its thread with one section per topic", async () => {
+    const { res, at: ackedAt } = await arrival(
+      slash(h, {
+        text: "Can I get a refund? Also I can't log in",
+        channelId: "C0SUPPORT",
+        triggerId: "trigger-refund-1",
+        token: VERIFICATION_TOKEN,
+      }),
+    );
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ response_type: "ephemeral", text: LOOKING_TEXT });
+    // Stored before the ack, posted after it.
+    expect(h.sink.stored.map((s) => s.message.platformMessageId)).toContain("trigger:trigger-refund-1");
 
     // The question, quoted with who asked, is the thread's parent.
-    const [question] = h.api.callsTo("chat.postMessage", (c) => c.args["channel"] === "C0SUPPORT");
-    expect(question?.args["thread_ts"]).toBeUndefined();
-    expect(sectionTexts(question!)[0]).toBe("*<@U0ALICE> asked:*\n>Can I get a refund? Also I can't log in");
-    const threadTs = question!.response["ts"] as string;
-
-    const key = `slack:T0TEST:C0SUPPORT:${threadTs}`;
-    const [stored] = h.sink.storedFor(key);
-    expect(stored?.message).toMatchObject({
-      platform: "slack",
-      userId: "U0ALICE",
-      userName: "alice",
-      text: "Can I get a refund? Also I can't log in",
-      platformMessageId: "trigger:trigger-refund-1",
-      replyContext: { channel: "C0SUPPORT", threadTs },
-    });
+    const question = await h.api.waitForCall("chat.postMessage", (c) => c.args["channel"] === "C0SUPPORT");
+    expect(question.at).toBeGreaterThan(ackedAt);
+    expect(question.args["thread_ts"]).toBeUndefined();
+    expect(sectionTexts(question)[0]).toBe("*<@U0ALICE> asked:*\n>Can I get a refund? Also I can't log in");
+    const threadTs = question.response["ts"] as string;
 
     const answer = await h.api.waitForCall("chat.postMessage", (c) => c.args["thread_ts"] === threadTs);
     expect(answer.args["channel"]).toBe("C0SUPPORT");
@@ -100,6 +101,29 @@ describe("Slack over HTTP (real Bolt app, Web API stand-in)", () => {
       "Sources: Password reset",
     ]);
     expect(answer.token).toBe(BOT_TOKEN);
+
+    // The conversation moved to the thread: found under its key, answered there from now on.
+    const key = `slack:T0TEST:C0SUPPORT:${threadTs}`;
+    const [stored] = h.sink.storedFor(key);
+    expect(stored?.message).toMatchObject({
+      platform: "slack",
+      userId: "U0ALICE",
+      userName: "alice",
+      text: "Can I get a refund? Also I can't log in",
+      platformMessageId: "trigger:trigger-refund-1",
+      replyContext: { channel: "C0SUPPORT", threadTs, askerId: "U0ALICE" },
+    });
+    await event(h, {
+      type: "message",
+      channel: "C0SUPPORT",
+      channel_type: "channel",
+      ts: `${Number(threadTs.split(".")[0]) + 5}.000100`,
+      thread_ts: threadTs,
+      parent_user_id: "U0BOT",
+      text: "and for annual plans?",
+    });
+    expect(h.sink.storedFor(key).map((s) => s.message.text)).toEqual(["Can I get a refund? Also I can't log in", "and for annual plans?"]);
+    await h.api.waitForCall("chat.postMessage", (c) => c.args["thread_ts"] === threadTs && sectionTexts(c)[0] === "Answer to: and for annual plans?");
   });
 
   it("answers /support without a question with usage help and submits nothing", async () => {
@@ -112,18 +136,35 @@ describe("Slack over HTTP (real Bolt app, Web API stand-in)", () => {
     expect(h.api.calls.length).toBe(calls);
   });
 
-  it("tells the user to invite the bot when it cannot post in the channel", async () => {
+  it("tells the asker privately when it cannot post in the channel, and answers there", async () => {
     h.api.respondWith("chat.postMessage", (args) =>
       args["channel"] === "C0PRIVATE" ? { ok: false, error: "not_in_channel" } : undefined,
     );
     try {
-      const attempts = h.sink.attempts.length;
-      const res = await slash(h, { text: "hello?", channelId: "C0PRIVATE" });
-      expect(await res.json()).toMatchObject({ response_type: "ephemeral", text: expect.stringContaining("/invite") });
-      expect(h.sink.attempts.length).toBe(attempts);
+      const responseUrl = h.api.responseUrl();
+      const id = responseUrl.slice(responseUrl.lastIndexOf("/") + 1);
+      const res = await slash(h, { text: "hello?", channelId: "C0PRIVATE", responseUrl });
+      expect(await res.json()).toEqual({ response_type: "ephemeral", text: LOOKING_TEXT });
+      const answer = await h.api.waitForResponse((p) => p.id === id && p.body["text"] === "Answer to: hello?");
+      const notes = h.api.responses.filter((p) => p.id === id);
+      expect(notes.map((p) => p.body["text"])).toEqual([CANNOT_POST_TEXT, "Answer to: hello?"]);
+      expect(notes.every((p) => p.body["response_type"] === "ephemeral")).toBe(true);
+      expect(answer.body["replace_original"]).toBe(false);
+      // Nothing reached the channel: the question post was refused once, and not retried.
+      expect(h.api.callsTo("chat.postMessage", (c) => c.args["channel"] === "C0PRIVATE")).toHaveLength(1);
     } finally {
       h.api.respondWith("chat.postMessage", undefined);
     }
+  });
+
+  it("answers an empty mention with a hint in its thread, after the ack", async () => {
+    const attempts = h.sink.attempts.length;
+    const { res, at } = await arrival(event(h, { type: "app_mention", channel: "C0HINT", ts: "1700000050.000100", text: "<@U0BOT>" }));
+    expect(res.status).toBe(200);
+    const hint = await h.api.waitForCall("chat.postMessage", (c) => c.args["channel"] === "C0HINT");
+    expect(hint.at).toBeGreaterThan(at);
+    expect(hint.args).toMatchObject({ thread_ts: "1700000050.000100", text: MENTION_HINT_TEXT });
+    expect(h.sink.attempts.length).toBe(attempts);
   });
 
   it("answers an app_mention in its thread, and a reply in that thread continues the conversation without a mention", async () => {
@@ -295,15 +336,11 @@ describe("Slack over HTTP (real Bolt app, Web API stand-in)", () => {
   });
 });
 
-describe("Slack over HTTP in production mode (ack first)", () => {
+describe("Slack over HTTP, acked as soon as a listener acks (processBeforeResponse: false)", () => {
   let h: Harness;
 
   beforeAll(async () => {
-    h = await startHarness({
-      transport: "http",
-      logLevel: "warn",
-      adapter: { processBeforeResponse: false, ackDeadlineMs: 50 },
-    });
+    h = await startHarness({ transport: "http", logLevel: "warn", adapter: { processBeforeResponse: false } });
   });
 
   afterAll(async () => {
@@ -319,28 +356,46 @@ describe("Slack over HTTP in production mode (ack first)", () => {
     await h.sink.waitForDelivery((r) => r.conversationKey === "slack:T0TEST:C0FAST:1700000800.000100");
   });
 
-  it("acknowledges /support within the deadline when storing is slow, then answers", async () => {
+  it("acknowledges /support once it is stored, and posts nothing before that", async () => {
     const release = h.sink.hold();
-    const res = await slash(h, { text: "slow database day", channelId: "C0SLOW" });
-    expect(await res.json()).toEqual({ response_type: "ephemeral", text: LOOKING_TEXT });
-    expect(h.sink.stored.filter((s) => s.message.text === "slow database day")).toHaveLength(0);
+    const attempts = h.sink.attempts.length;
+    const pending = arrival(slash(h, { text: "slow database day", channelId: "C0SLOW" }));
+    await h.sink.waitForAttempts(attempts + 1);
+    expect(h.api.callsTo("chat.postMessage", (c) => c.args["channel"] === "C0SLOW")).toHaveLength(0);
     release();
+    const { res, at } = await pending;
+    expect(await res.json()).toEqual({ response_type: "ephemeral", text: LOOKING_TEXT });
     const reply = await h.sink.waitForDelivery((r) => r.text === "Answer to: slow database day");
     expect(reply.conversationKey).toMatch(/^slack:T0TEST:C0SLOW:\d+\.\d+$/);
+    const [question] = h.api.callsTo("chat.postMessage", (c) => c.args["channel"] === "C0SLOW");
+    expect(question!.at).toBeGreaterThan(at);
   });
 });
 
-describe("Slack /support acked at once (ackDeadlineMs: 0)", () => {
-  it("acks before posting, and tells the user through response_url when the post then fails", async () => {
-    const h = await startHarness({ transport: "http", logLevel: "warn", adapter: { processBeforeResponse: false, ackDeadlineMs: 0 } });
+describe("Slack /support when the response to Slack is slow to go out", () => {
+  it("holds the question post until the HTTP response was written", async () => {
+    let h: Harness | undefined;
+    h = await startHarness({
+      transport: "http",
+      configureServer: (server) => {
+        // The response to a slash command goes out only once the core handed the adapter its
+        // question post, and the adapter either holds it (right) or posted it (wrong).
+        server.addHook("onSend", async (request, _reply, payload) => {
+          if (!String(request.headers["content-type"]).startsWith(FORM) || !h) return payload;
+          await Promise.race([
+            h.logs.waitFor(/holding the delivery until Slack has its ack/),
+            h.api.waitForCall("chat.postMessage", (c) => c.args["channel"] === "C0GATE"),
+          ]);
+          return payload;
+        });
+      },
+    });
     try {
-      h.api.respondWith("chat.postMessage", () => ({ ok: false, error: "not_in_channel" }));
-      const responseUrl = h.api.responseUrl();
-      const res = await slash(h, { text: "anyone here?", channelId: "C0NOBOT", responseUrl });
+      const { res, at } = await arrival(slash(h, { text: "is the gate shut?", channelId: "C0GATE" }));
       expect(await res.json()).toEqual({ response_type: "ephemeral", text: LOOKING_TEXT });
-      const followUp = await h.api.waitForResponse((p) => responseUrl.endsWith(`/response/${p.id}`));
-      expect(followUp.body).toEqual({ response_type: "ephemeral", text: CANNOT_POST_TEXT });
-      expect(h.sink.attempts).toHaveLength(0);
+      const question = await h.api.waitForCall("chat.postMessage", (c) => c.args["channel"] === "C0GATE");
+      expect(question.at).toBeGreaterThan(at);
+      await h.sink.waitForDelivery((r) => r.text === "Answer to: is the gate shut?");
     } finally {
       await h.close();
     }
@@ -366,8 +421,8 @@ describe("the fastify plugin on a shared server", () => {
 });
 
 describe("Slack redelivery after a restart", () => {
-  it("is dropped by the core's dedupe: no second answer, no stray question post", async () => {
-    const core = new FakeSink();
+  it("is dropped by the core's dedupe: no second answer, no second question post", async () => {
+    const core = new FakeCore();
     const mention: SlackEventFields = { type: "app_mention", channel: "C0RESTART", ts: "1700000900.000100", text: "<@U0BOT> ping" };
     const command: SlashCommandFields = { text: "restart question", channelId: "C0RESTART", triggerId: "trigger-restart" };
 
@@ -391,11 +446,11 @@ describe("Slack redelivery after a restart", () => {
       expect(core.duplicates.map((m) => m.platformMessageId).sort()).toEqual(
         ["T0TEST:C0RESTART:1700000900.000100", "trigger:trigger-restart"].sort(),
       );
-      expect(core.deliveries).toHaveLength(2);
-      // The question was posted again before the core said "seen", and then removed.
-      const [deleted] = after.api.callsTo("chat.delete");
-      expect(deleted?.args["channel"]).toBe("C0RESTART");
-      expect(after.api.callsTo("chat.postMessage", (c) => c.args["thread_ts"] !== undefined)).toHaveLength(0);
+      expect(core.deliveries.map((d) => d.kind)).toEqual(expect.arrayContaining(["question_post", "message", "message"]));
+      expect(core.deliveries).toHaveLength(3);
+      // The question is stored before anything is posted: the redelivery posted nothing at all.
+      expect(after.api.callsTo("chat.postMessage")).toHaveLength(0);
+      expect(after.api.callsTo("chat.delete")).toHaveLength(0);
     } finally {
       await after.close();
     }

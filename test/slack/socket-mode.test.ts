@@ -1,5 +1,6 @@
+import { performance } from "node:perf_hooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LOOKING_TEXT, USAGE_TEXT } from "../../bots/slack/listeners.ts";
+import { LOOKING_TEXT, USAGE_TEXT } from "../../bots/slack/texts.ts";
 import { eventCallback, slashCommandPayload } from "../stand-ins/slack-requests.ts";
 import { APP_TOKEN, BOT_TOKEN, startHarness, VERIFICATION_TOKEN, type Harness } from "./harness.ts";
 
@@ -26,16 +27,19 @@ describe("Slack over Socket Mode (real Bolt SocketModeReceiver, WebSocket stand-
       "slash_commands",
       slashCommandPayload({ text: "How do I add a seat?", channelId: "C0SOCKET", triggerId: "socket-1", token: VERIFICATION_TOKEN }),
     );
-    expect(await envelope.ack).toEqual({ response_type: "ephemeral", text: LOOKING_TEXT });
+    const acked = await envelope.ack;
+    const ackedAt = performance.now();
+    expect(acked).toEqual({ response_type: "ephemeral", text: LOOKING_TEXT });
 
-    const [question] = h.api.callsTo("chat.postMessage", (c) => c.args["channel"] === "C0SOCKET");
-    const threadTs = question!.response["ts"] as string;
-    const [stored] = h.sink.storedFor(`slack:T0TEST:C0SOCKET:${threadTs}`);
-    expect(stored?.message).toMatchObject({ text: "How do I add a seat?", platformMessageId: "trigger:socket-1" });
-
+    // Posted only after the ack went out over the socket.
+    const question = await h.api.waitForCall("chat.postMessage", (c) => c.args["channel"] === "C0SOCKET");
+    expect(question.at).toBeGreaterThan(ackedAt);
+    const threadTs = question.response["ts"] as string;
     const answer = await h.api.waitForCall("chat.postMessage", (c) => c.args["thread_ts"] === threadTs);
     expect(answer.token).toBe(BOT_TOKEN);
     expect(answer.args["text"]).toBe("<@U0ALICE> Answer to: How do I add a seat?");
+    const [stored] = h.sink.storedFor(`slack:T0TEST:C0SOCKET:${threadTs}`);
+    expect(stored?.message).toMatchObject({ text: "How do I add a seat?", platformMessageId: "trigger:socket-1" });
   });
 
   it("answers /support without a question with usage help", async () => {

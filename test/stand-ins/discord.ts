@@ -13,6 +13,7 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
 import { WebSocketServer, type WebSocket } from "ws";
 
 type Json = Record<string, unknown>;
@@ -34,6 +35,9 @@ export interface RestCall {
   body: unknown;
   authorization: string | undefined;
   status: number;
+  /** When it arrived and when it was answered (`performance.now()`), to order it against what a test saw. */
+  receivedAt?: number;
+  answeredAt?: number;
 }
 
 export interface GatewayFrame {
@@ -65,6 +69,21 @@ export interface RouteFailure {
   message: string;
   /** How many calls fail; default every one. */
   times?: number;
+}
+
+/** Calls whose answer is held back: a slow Discord. */
+export interface SlowRoute {
+  method: string;
+  path: RegExp;
+  /** How many calls are held; default every one. */
+  times?: number;
+  /** Answer each this many ms after it arrived; without it, held until `release()`. */
+  delayMs?: number;
+}
+
+export interface SlowRouteHandle {
+  /** Answers the calls held so far; later ones are not held. */
+  release(): void;
 }
 
 export interface DiscordStandInOptions {
@@ -171,8 +190,10 @@ export class DiscordStandIn {
   readonly guildId = snowflake();
   readonly users = { alice: user("alice"), bob: user("bob"), otherBot: user("otherbot", true) };
   readonly channels = { support: snowflake(), general: snowflake(), voice: snowflake() };
-  /** Every REST call, in order. */
+  /** Every REST call, in order, once answered. */
   readonly calls = new Recorder<RestCall>();
+  /** Every REST call as it arrives, before it is answered (`status` is 0 until then). */
+  readonly requests = new Recorder<RestCall>();
   /** Every frame clients sent on the gateway. */
   readonly frames = new Recorder<GatewayFrame>();
   /** Gateway sockets opening and closing. */
@@ -188,6 +209,7 @@ export class DiscordStandIn {
   readonly #messages = new Map<string, string>();
   readonly #interactions = new Map<string, Interaction>();
   readonly #failures: RouteFailure[] = [];
+  readonly #slow: Array<{ route: SlowRoute; released: Promise<void>; release: () => void }> = [];
   #session: Session | null = null;
   #connectionCount = 0;
   #port = 0;
@@ -228,6 +250,7 @@ export class DiscordStandIn {
   }
 
   async close(): Promise<void> {
+    for (const slow of this.#slow.splice(0)) slow.release();
     for (const ws of this.#wss.clients) ws.terminate();
     await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
     this.#server.closeAllConnections();
@@ -266,6 +289,32 @@ export class DiscordStandIn {
   /** Makes calls to a route fail with a Discord error body. */
   failRoute(failure: RouteFailure): void {
     this.#failures.push(failure);
+  }
+
+  /** Holds back the answers to matching calls (a slow Discord), until `release()` or for `delayMs`. */
+  slowRoute(route: SlowRoute): SlowRouteHandle {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const entry = { route: { ...route }, released, release };
+    this.#slow.push(entry);
+    return {
+      release: () => {
+        const index = this.#slow.indexOf(entry);
+        if (index >= 0) this.#slow.splice(index, 1);
+        entry.release();
+      },
+    };
+  }
+
+  async #holdIfSlow(call: RestCall): Promise<void> {
+    const entry = this.#slow.find((e) => e.route.method === call.method && e.route.path.test(call.path) && (e.route.times ?? 1) > 0);
+    if (!entry) return;
+    if (entry.route.times !== undefined) entry.route.times--;
+    const { delayMs } = entry.route;
+    if (delayMs === undefined) await entry.released;
+    else await new Promise((resolve) => setTimeout(resolve, delayMs));
   }
 
   /** The interaction's token stops working (Discord: 15 minutes after the interaction). */
@@ -598,9 +647,13 @@ export class DiscordStandIn {
       body,
       authorization: req.headers.authorization,
       status: 0,
+      receivedAt: performance.now(),
     };
+    this.requests.push(call);
+    await this.#holdIfSlow(call);
     const [status, payload] = this.#route(call);
     call.status = status;
+    call.answeredAt = performance.now();
     if (payload === undefined) {
       res.writeHead(status).end();
     } else {

@@ -1,13 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
 import { Changes } from "../helpers/wait-until.ts";
 
 /**
  * A local stand-in for the Slack Web API (and for `response_url`s), for the real WebClient:
  * `new WebClient(token, { slackApiUrl: standIn.apiUrl })`. Calls arrive as form-encoded POSTs to
  * `/api/<method>` with `Authorization: Bearer <token>`; object fields (blocks) as JSON strings.
- * Every call is recorded with its arguments parsed; `waitForCall` resolves when a matching one
- * arrives.
+ * Every call is recorded, in the order the requests arrived, with its arguments parsed and the
+ * moment it arrived (`at`, on `performance.now()`'s clock, so a test can order it against what it
+ * saw itself); `waitForCall` resolves when a matching one arrives.
  */
 export interface SlackApiCall {
   method: string;
@@ -16,11 +18,15 @@ export interface SlackApiCall {
   token: string | undefined;
   /** What the stand-in answered. */
   response: Record<string, unknown>;
+  /** When the request arrived (`performance.now()`), before its body was read. */
+  at: number;
 }
 
 export interface ResponseUrlPost {
   id: string;
   body: Record<string, unknown>;
+  /** When the request arrived (`performance.now()`). */
+  at: number;
 }
 
 export interface SlackApiStandInOptions {
@@ -51,6 +57,7 @@ export class SlackApiStandIn {
   readonly #changes = new Changes();
   #ts = 0;
   #responseIds = 0;
+  #recording: Promise<void> = Promise.resolve();
 
   private constructor(server: Server, options: SlackApiStandInOptions) {
     this.#server = server;
@@ -116,10 +123,26 @@ export class SlackApiStandIn {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+    const at = performance.now();
+    // Recorded in arrival order, whatever order the bodies finish in.
+    const previous = this.#recording;
+    let recorded!: () => void;
+    this.#recording = new Promise<void>((resolve) => {
+      recorded = resolve;
+    });
+    try {
+      const raw = await readBody(req);
+      await previous;
+      this.record(req, res, raw, at);
+    } finally {
+      recorded();
+    }
+  }
+
+  private record(req: IncomingMessage, res: ServerResponse, raw: string, at: number): void {
     const url = new URL(req.url ?? "/", this.origin);
     if (url.pathname.startsWith("/response/")) {
-      this.responses.push({ id: url.pathname.slice("/response/".length), body: JSON.parse(raw || "{}") });
+      this.responses.push({ id: url.pathname.slice("/response/".length), body: JSON.parse(raw || "{}"), at });
       this.#changes.notify();
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
       return;
@@ -133,7 +156,7 @@ export class SlackApiStandIn {
     const auth = req.headers.authorization;
     const token = auth?.startsWith("Bearer ") ? auth.slice("Bearer ".length) : (args["token"] as string | undefined);
     const response = this.answer(method, args, token);
-    this.calls.push({ method, args, token, response });
+    this.calls.push({ method, args, token, response, at });
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(response));
     this.#changes.notify();
   }
