@@ -63,3 +63,19 @@ export class TimeoutError extends SwitchboardError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * Whether an error means "the database cannot be reached right now" (refused or dropped
+ * connections, a server shutting down or starting up, a pool that could not connect), as opposed
+ * to a query that is wrong. Such a request is worth retrying in a few seconds.
+ */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (err instanceof StorageError) return true;
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  const code = typeof e?.code === "string" ? e.code : "";
+  // Node's socket errors; Postgres' connection exceptions (08…) and shutdown / starting up (57P0…).
+  if (["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EHOSTUNREACH"].includes(code)) return true;
+  if (code.startsWith("08") || code === "57P01" || code === "57P02" || code === "57P03") return true;
+  const message = typeof e?.message === "string" ? e.message : "";
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|the database system is (starting up|shutting down)/i.test(message);
+}

@@ -5,7 +5,7 @@ import type { Config } from "../../src/config.ts";
 import { checkHealth, type HealthDeps } from "../../src/health/health.ts";
 import type { ConversationLog } from "../../src/conversations/conversation-log.ts";
 import type { Database } from "../../src/db/database.ts";
-import { InputError, SwitchboardError } from "../../src/errors.ts";
+import { InputError, SwitchboardError, isDatabaseUnavailable } from "../../src/errors.ts";
 import type { HandoffStore } from "../../src/handoffs/handoff-store.ts";
 import { ReplyTimeoutError } from "../../src/inbox/outcome-waiter.ts";
 import type { Logger } from "../../src/logger.ts";
@@ -88,6 +88,11 @@ export async function createHttpServer(
             ? `The body is larger than ${API_BODY_LIMIT} bytes.`
             : (e.message ?? "Bad request");
       return reply.status(e.statusCode).send({ error: { code: e.code ?? "bad_request", message } });
+    }
+    if (isDatabaseUnavailable(err)) {
+      // Nothing was stored: the client can send it again (the same messageId is answered once).
+      log.warn({ err: e.message }, "request refused: the database is unreachable");
+      return reply.status(503).header("retry-after", "5").send({ error: { code: "database_unavailable", message: "The service cannot reach its database right now; nothing was stored. Try again in a few seconds." } });
     }
     log.error({ err: e.message, code: err instanceof SwitchboardError ? err.code : e.code }, "request failed");
     return reply.status(500).send({ error: { code: "internal", message: "Something went wrong on our side; it has been logged." } });
