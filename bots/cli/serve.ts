@@ -24,7 +24,18 @@ export function listenError(err: unknown, host: string, port: number): Switchboa
   return new SwitchboardError("listen_failed", `Cannot listen on ${host}:${port}: ${errorMessage(err)}`);
 }
 
+/**
+ * A long-running process logs a promise rejection nobody handled and carries on, instead of dying
+ * of it: graphile-worker records a job's end without waiting, so a database going away at that
+ * moment surfaces only here (the queue releases such a job itself once the database is back).
+ */
+export function logUnhandledRejections(logger: Logger): void {
+  if (process.listenerCount("unhandledRejection") > 0) return;
+  process.on("unhandledRejection", (reason) => logger.error({ err: errorMessage(reason) }, "unhandled promise rejection; carrying on"));
+}
+
 export async function serve(config: Config, logger: Logger, role: ServeRole = "all"): Promise<void> {
+  logUnhandledRejections(logger);
   for (const line of describeConfig(config)) logger.info(line);
   const app = await createApp(config, logger, { startWorker: false });
   if (app.db.mode === "embedded-shared") {

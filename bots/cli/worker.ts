@@ -6,7 +6,7 @@ import { checkHealth } from "../../src/health/health.ts";
 import type { Logger } from "../../src/logger.ts";
 import { attachStaffChannels } from "../staff-channels.ts";
 import { createPlatformAdapters } from "./platform-connections.ts";
-import { listenError } from "./serve.ts";
+import { listenError, logUnhandledRejections } from "./serve.ts";
 
 export interface WorkerOptions {
   /** Serve `/healthz` and `/metrics` on this port. Default: no HTTP server. */
@@ -23,6 +23,7 @@ export interface WorkerOptions {
  * within the grace time or go back to the queue for another worker.
  */
 export async function work(config: Config, logger: Logger, options: WorkerOptions = {}): Promise<void> {
+  logUnhandledRejections(logger);
   for (const line of describeConfig(config)) logger.info(line);
   const app = await createApp(config, logger, { ...options.overrides, startWorker: false });
   if (app.queue.kind === "memory") {

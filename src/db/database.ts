@@ -1,6 +1,7 @@
 import pg from "pg";
 import { StorageError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
+import { DatabaseUnavailableError, guardClientErrors, guardConnectionErrors } from "./connection-errors.ts";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded.ts";
 
 /** The open database: a `pg` pool, whichever Postgres is behind it. */
@@ -41,13 +42,13 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     max: opts.max ?? (embedded ? 1 : 10),
     connectionTimeoutMillis: 10_000,
   });
-  // An idle client erroring (server restart) must not crash the process; the pool replaces it.
-  pool.on("error", (err) => opts.logger.warn({ err: errorMessage(err) }, "idle database connection failed"));
+  handleConnectionErrors(pool, opts.logger);
   try {
     await pool.query("select 1");
-  } catch (err) {
+  } catch (thrown) {
     await pool.end().catch(() => {});
     await embedded?.stop();
+    const err = thrown instanceof DatabaseUnavailableError ? thrown.cause : thrown;
     throw new StorageError(
       opts.databaseUrl
         ? `Cannot reach the database at DATABASE_URL (${redactUrl(url)}): ${errorMessage(err)}. Check DATABASE_URL, or unset it to use the embedded database.`
@@ -65,6 +66,23 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * A database that goes away (restart, crash, network) must not take the process with it: every
+ * client gets an 'error' listener the moment the pool makes it (the pool's 'connect' event comes
+ * before the client is first handed out), so a connection that breaks while checked out — whoever
+ * holds it: the app, graphile-worker, the checkpointer — only fails the query it was running; an
+ * idle one is dropped and replaced by the pool. Connection failures are thrown as
+ * `DatabaseUnavailableError` (a `StorageError`).
+ */
+function handleConnectionErrors(pool: pg.Pool, logger: Logger): void {
+  pool.on("error", (err) => logger.warn({ err: errorMessage(err) }, "idle database connection failed; the pool replaces it"));
+  pool.on("connect", (client) => {
+    client.on("error", (err) => logger.warn({ err: errorMessage(err) }, "database connection failed"));
+    guardClientErrors(client);
+  });
+  guardConnectionErrors(pool);
 }
 
 /** Hides the password of a connection URL for messages and logs. */

@@ -32,6 +32,13 @@ interface LockInfo {
 
 const LOCK_FILE = "switchboard.lock";
 
+/**
+ * Data folders this process has open, with their wire port. The lock file cannot say so: a lock
+ * with this process's own pid is taken for stale (after a crash a new process can get the same
+ * pid, as pid 1 in a container does), so a second open in one process is caught here instead.
+ */
+const openHere = new Map<string, number>();
+
 /** Max concurrent wire connections; the pool stays below it so a second process fits. */
 const MAX_CONNECTIONS = 32;
 
@@ -40,6 +47,12 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   const lockPath = path.join(dataDir, LOCK_FILE);
   const pgDir = path.join(dataDir, "pgdata");
 
+  // This process has it open already (an embedder opening it twice): connect, never a second PGlite.
+  const here = openHere.get(path.resolve(dataDir));
+  if (here !== undefined) {
+    logger.info({ port: here }, "embedded database is already open in this process; connecting to it");
+    return { url: urlFor(here), created: false, owner: false, stop: async () => {} };
+  }
   const held = readLiveLock(lockPath);
   if (held) {
     if (held.port > 0) {
@@ -64,6 +77,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     await server.start();
     const port = Number(server.getServerConn().split(":").pop());
     writeLock(lockPath, { pid: process.pid, port }, "w");
+    openHere.set(path.resolve(dataDir), port);
     logger.debug({ port, dataDir }, "embedded postgres listening");
     const started = { db, server };
     return {
@@ -71,6 +85,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
       created,
       owner: true,
       stop: async () => {
+        openHere.delete(path.resolve(dataDir));
         await started.server.stop();
         await started.db.close();
         fs.rmSync(lockPath, { force: true });

@@ -17,19 +17,18 @@ export interface HealthReport {
 
 export interface HealthDeps {
   db: Pick<Database, "pool" | "mode">;
-  queue: Pick<JobQueue, "kind">;
+  queue: Pick<JobQueue, "kind" | "healthy">;
   modelHealth: Pick<ModelHealth, "state">;
 }
 
 /**
  * What a process can say about itself. The database is asked directly (`select 1`); the shared
- * queue lives in the same database (graphile-worker's schema), so it is asked there too. With
+ * queue says whether it can reach it and, in a worker, whether its workers are running. With
  * `requireQueue` (a worker: without the queue it does nothing) an unreachable queue fails the check.
  */
 export async function checkHealth(deps: HealthDeps, options: { requireQueue?: boolean } = {}): Promise<HealthReport> {
   const database = await reachable(() => deps.db.pool.query("select 1"));
-  const queue =
-    deps.queue.kind === "memory" ? "in-process" : database === "ok" ? await reachable(() => deps.db.pool.query("select 1 from graphile_worker.jobs limit 1")) : "unreachable";
+  const queue = deps.queue.kind === "memory" ? "in-process" : database === "ok" && (await deps.queue.healthy().catch(() => false)) ? "ok" : "unreachable";
   const ok = database === "ok" && (!options.requireQueue || queue !== "unreachable");
   return { ok, database, databaseMode: deps.db.mode, queue, model: deps.modelHealth.state() };
 }

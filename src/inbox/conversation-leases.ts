@@ -30,6 +30,9 @@ export class ConversationLeases {
   readonly #held = new Map<string, string>();
   readonly #prefix = `${os.hostname()}:${process.pid}:`;
   #renewer: NodeJS.Timeout | undefined;
+  /** Leases whose release failed (holder → conversation), released again until it works. */
+  readonly #unreleased = new Map<string, string>();
+  #releaseTimer: NodeJS.Timeout | undefined;
 
   constructor(options: ConversationLeasesOptions) {
     this.#o = options;
@@ -48,10 +51,12 @@ export class ConversationLeases {
     });
   }
 
-  /** Stops renewing; leases still held expire on their own. */
+  /** Stops renewing (and retrying releases); leases still held expire on their own. */
   close(): void {
     clearInterval(this.#renewer);
     this.#renewer = undefined;
+    clearTimeout(this.#releaseTimer);
+    this.#releaseTimer = undefined;
   }
 
   get #leaseMs(): number {
@@ -66,11 +71,16 @@ export class ConversationLeases {
         `insert into conversation_leases (conversation_id, holder, expires_at)
          values ($1, $2, now() + $3::interval)
          on conflict (conversation_id) do update set holder = excluded.holder, expires_at = excluded.expires_at
-           where conversation_leases.expires_at < now()
+           where conversation_leases.expires_at < now() or conversation_leases.holder = any($4::text[])
          returning holder`,
-        [conversationId, holder, `${this.#leaseMs} milliseconds`],
+        // A lease of this process whose release failed is free for the next run here: runs of one
+        // conversation in this process take turns (`#local`).
+        [conversationId, holder, `${this.#leaseMs} milliseconds`, this.#unreleasedOf(conversationId)],
       );
-      if (r.rowCount) break;
+      if (r.rowCount) {
+        for (const stale of this.#unreleasedOf(conversationId)) this.#unreleased.delete(stale);
+        break;
+      }
       if (Date.now() > deadline) {
         throw new SwitchboardError("conversation_busy", `Conversation ${conversationId} stayed busy for ${this.#o.waitMs ?? 30_000} ms.`);
       }
@@ -83,9 +93,45 @@ export class ConversationLeases {
 
   async #release(conversationId: string, holder: string): Promise<void> {
     this.#held.delete(conversationId);
-    await this.#o.pool
-      .query("delete from conversation_leases where conversation_id = $1 and holder = $2", [conversationId, holder])
-      .catch((err: unknown) => this.#log.warn({ conversationId, err: errorMessage(err) }, "could not release a conversation lease; it expires"));
+    try {
+      await this.#delete(conversationId, holder);
+    } catch (err) {
+      // Most often the database went away with the work. Left alone, the lease would keep the
+      // conversation (its retry, its next message, in any process) waiting until it expires:
+      // the release is retried until the database takes it. The holder is unique to this run,
+      // so a late delete never frees someone else's lease.
+      this.#log.warn({ conversationId, err: errorMessage(err) }, "could not release a conversation lease; retrying");
+      this.#unreleased.set(holder, conversationId);
+      this.#retryReleases();
+    }
+  }
+
+  #unreleasedOf(conversationId: string): string[] {
+    return [...this.#unreleased].filter(([, c]) => c === conversationId).map(([holder]) => holder);
+  }
+
+  async #delete(conversationId: string, holder: string): Promise<void> {
+    await this.#o.pool.query("delete from conversation_leases where conversation_id = $1 and holder = $2", [conversationId, holder]);
+  }
+
+  #retryReleases(delayMs = 250): void {
+    if (this.#releaseTimer || this.#unreleased.size === 0) return;
+    this.#releaseTimer = setTimeout(() => {
+      this.#releaseTimer = undefined;
+      void (async () => {
+        for (const [holder, conversationId] of this.#unreleased) {
+          try {
+            await this.#delete(conversationId, holder);
+            this.#unreleased.delete(holder);
+          } catch {
+            // Still unreachable: try again later, less often.
+            this.#retryReleases(Math.min(delayMs * 2, 5000));
+            return;
+          }
+        }
+      })();
+    }, delayMs);
+    this.#releaseTimer.unref();
   }
 
   /** Long work keeps its lease: renewed three times per lease while held. */

@@ -94,6 +94,11 @@ export class InProcessJobQueue implements JobQueue {
     await this.#inbox.drain();
   }
 
+  /** Always: the queue lives in this process (the database is the health check's to probe). */
+  async healthy(): Promise<boolean> {
+    return true;
+  }
+
   async depth(): Promise<QueueDepth> {
     const waiting = this.#queued.size - this.#running - this.#scheduled;
     return { ready: Math.max(0, waiting), scheduled: this.#scheduled, running: this.#running, failed: 0 };

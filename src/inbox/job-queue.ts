@@ -29,6 +29,12 @@ export interface JobQueue {
   stop(): Promise<void>;
   /** Jobs by state, across every process sharing the queue. */
   depth(): Promise<QueueDepth>;
+  /**
+   * Whether the queue works now (`/healthz`): jobs can be added and, in a started worker, are
+   * being taken. The shared queue answers false while its database is unreachable (probed, at
+   * most 2 s) or its worker pool is down and being replaced.
+   */
+  healthy(): Promise<boolean>;
   /** This worker's id (the one recorded with processing attempts); undefined before `start`. */
   readonly workerId: string | undefined;
 }

@@ -48,6 +48,9 @@ export class OutcomeWaiter {
   #poller: NodeJS.Timeout | undefined;
   #polling = false;
   #stopped = false;
+  /** The wait before the next LISTEN connection attempt; 0 while connected. */
+  #listenRetryMs = 0;
+  #readFailing = false;
 
   constructor(options: OutcomeWaiterOptions) {
     this.#o = options;
@@ -98,7 +101,7 @@ export class OutcomeWaiter {
 
   async #listen(): Promise<void> {
     if (this.#stopped || !this.#o.listenUrl) return;
-    const client = new pg.Client({ connectionString: this.#o.listenUrl });
+    const client = new pg.Client({ connectionString: this.#o.listenUrl, connectionTimeoutMillis: 10_000 });
     let failed = false;
     const fail = (err: unknown) => {
       if (failed) return;
@@ -106,8 +109,10 @@ export class OutcomeWaiter {
       if (this.#listener === client) this.#listener = undefined;
       client.end().catch(() => {});
       if (this.#stopped) return;
-      this.#log.warn({ err: errorMessage(err) }, "no LISTEN connection; polling until it is back");
-      setTimeout(() => void this.#listen(), 1000).unref();
+      // Once per outage, not once per try; the next try waits longer each time (at most 5 s).
+      if (this.#listenRetryMs === 0) this.#log.warn({ err: errorMessage(err) }, "no LISTEN connection; polling until it is back");
+      this.#listenRetryMs = Math.min(Math.max(500, this.#listenRetryMs * 2), 5000);
+      setTimeout(() => void this.#listen(), this.#listenRetryMs).unref();
     };
     client.on("error", fail);
     client.on("end", () => fail(new Error("connection ended")));
@@ -122,6 +127,8 @@ export class OutcomeWaiter {
       fail(err);
       return;
     }
+    if (this.#listenRetryMs > 0) this.#log.info("LISTEN connection back");
+    this.#listenRetryMs = 0;
     // Anything that finished while there was no connection.
     void this.#check([...this.#waiting.keys()]);
   }
@@ -149,8 +156,11 @@ export class OutcomeWaiter {
     try {
       const outcomes = await readOutcomes(this.#o.pool, ids);
       for (const [id, outcome] of outcomes) this.settle(id, outcome);
+      this.#readFailing = false;
     } catch (err) {
-      this.#log.warn({ err: errorMessage(err) }, "could not read message outcomes");
+      // The waits stay; the next poll (or the LISTEN connection coming back) reads them.
+      if (!this.#readFailing) this.#log.warn({ err: errorMessage(err) }, "could not read message outcomes; retrying");
+      this.#readFailing = true;
     }
   }
 }

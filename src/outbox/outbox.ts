@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type pg from "pg";
-import { errorMessage } from "../errors.ts";
+import { errorMessage, isDatabaseUnavailable } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ChannelAdapter, DeliveryProgress, DeliveryResult } from "../ports.ts";
@@ -262,7 +262,7 @@ export class Outbox {
       partsSent,
       partSent: async (index) => {
         partsSent = Math.max(partsSent, index + 1);
-        await this.#store.setPartsSent(row.id, partsSent);
+        await this.#untilStored(() => this.#store.setPartsSent(row.id, partsSent), log);
       },
     };
     let result: DeliveryResult | void;
@@ -287,12 +287,34 @@ export class Outbox {
       log.warn({ err: error, attempt: row.attempts, retryInMs: wait, partsSent }, "outbox: delivery failed; will retry");
       return { messageId: row.id, status: "retry", error };
     }
-    clearInterval(renew);
-    await this.#store.markSent(row, result?.moveTo);
+    // The platform has it: record that even if the database is away right now, or a retry would
+    // post it again. (Its claim is renewed meanwhile, so nobody else takes it over.)
+    try {
+      await this.#untilStored(() => this.#store.markSent(row, result?.moveTo), log);
+    } finally {
+      clearInterval(renew);
+    }
     this.#metrics.outboxDeliveries.inc({ platform: row.platform, result: "sent" });
     // The next message of the conversation may have been waiting for this one.
     this.#track(this.#flush(row.conversationId));
     return { messageId: row.id, status: "sent" };
+  }
+
+  /**
+   * Runs a write about what the platform already accepted until the database takes it: losing it
+   * would mean posting the message again. Other errors propagate at once.
+   */
+  async #untilStored(write: () => Promise<void>, log: Logger): Promise<void> {
+    for (let wait = 250; ; wait = Math.min(wait * 2, 2000)) {
+      try {
+        await write();
+        return;
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || this.#closed) throw err;
+        log.warn({ err: errorMessage(err), retryInMs: wait }, "outbox: the platform took a message; waiting for the database to record it");
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 
   /** Delivers the conversation's next waiting messages, in order, while they go through. */

@@ -1,0 +1,146 @@
+import { randomUUID } from "node:crypto";
+import fs from "node:fs";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase, type Database } from "../../src/db/database.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
+import { queueName, type MessageJob } from "../../src/inbox/job-queue.ts";
+import { silentLogger } from "../../src/logger.ts";
+import { freshServerDatabase, tempDataDir } from "../helpers/databases.ts";
+import { waitFor } from "./harness.ts";
+
+/**
+ * A lock a live worker holds for a job none of its handlers runs: what a database outage leaves
+ * when graphile-worker's release of a finished job (or the answer to its fetch) is lost with the
+ * connection. The worker itself must notice and let the job (and its conversation) go on; its
+ * liveness heartbeat keeps anyone else from doing so.
+ */
+interface Target {
+  name: string;
+  embedded: boolean;
+  setup(): Promise<{ db: Database; drop(): Promise<void> }>;
+}
+
+const logger = silentLogger();
+const targets: Target[] = [
+  {
+    name: "embedded Postgres",
+    embedded: true,
+    setup: async () => {
+      const dir = tempDataDir();
+      const db = await openDatabase({ databaseUrl: undefined, dataDir: dir, logger, max: 8 });
+      await migrate(db.pool);
+      return { db, drop: async () => { await db.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
+    },
+  },
+];
+const SERVER = process.env["TEST_DATABASE_URL"];
+if (SERVER) targets.push({ name: "a Postgres server", embedded: false, setup: () => freshServerDatabase(SERVER) });
+
+describe.each(targets)("stale locks of a live worker: $name", (target) => {
+  let db: Database;
+  let drop: () => Promise<void>;
+  let queue: GraphileJobQueue | undefined;
+
+  beforeAll(async () => {
+    ({ db, drop } = await target.setup());
+    await GraphileJobQueue.installSchema(db.pool, logger, target.embedded);
+  });
+  afterEach(async () => {
+    await queue?.stop();
+    queue = undefined;
+  });
+  afterAll(async () => {
+    await drop();
+  });
+
+  const start = async () => {
+    const runs: Array<{ messageId: string; attempt: number; workerId: string | undefined }> = [];
+    // The lease is long: nothing here may be released because a worker looks dead.
+    queue = new GraphileJobQueue({ pool: db.pool, logger, embedded: target.embedded, concurrency: 2, pollIntervalMs: 100, staleLockMs: 400, leaseMs: 60_000 });
+    const q = queue;
+    await q.start(async (job, attempt) => {
+      runs.push({ messageId: job.messageId, attempt: attempt.number, workerId: q.workerId });
+    });
+    return { q, runs, workerId: q.workerId! };
+  };
+  const job = (conversationId: string): MessageJob => ({ messageId: randomUUID(), conversationId, platform: "http" });
+  /** Adds a job already locked (with its queue) by `workerId`, as a fetch that went through would leave it. */
+  const addLocked = async (q: GraphileJobQueue, j: MessageJob, workerId: string, what: "job" | "queue") => {
+    const client = await db.pool.connect();
+    try {
+      await client.query("begin");
+      await q.add(client, j);
+      if (what === "job") {
+        await client.query("update graphile_worker._private_jobs set locked_by = $1, locked_at = now(), attempts = attempts + 1 where key = $2", [workerId, j.messageId]);
+      }
+      await client.query("update graphile_worker._private_job_queues set locked_by = $1, locked_at = now() where queue_name = $2", [workerId, queueName(j.conversationId)]);
+      await client.query("commit");
+    } finally {
+      client.release();
+    }
+  };
+  const locksOf = async (workerId: string) =>
+    Number((await db.pool.query("select count(*) from graphile_worker.jobs where locked_by = $1", [workerId])).rows[0].count) +
+    Number((await db.pool.query("select count(*) from graphile_worker._private_job_queues where locked_by = $1", [workerId])).rows[0].count);
+
+  it("a job locked by this worker but not running is released by the same worker, and its conversation goes on in order", async () => {
+    const { q, runs, workerId } = await start();
+    const conversation = randomUUID();
+    const [first, second] = [job(conversation), job(conversation)];
+    await addLocked(q, first, workerId, "job");
+    await q.add(db.pool, second);
+    q.added();
+
+    await waitFor(async () => runs.length >= 2, "both jobs to run", 30_000);
+    expect(runs.map((r) => r.messageId)).toEqual([first.messageId, second.messageId]);
+    // The lost attempt counts; the job runs again as its second.
+    expect(runs[0]!.attempt).toBe(2);
+    // The worker went on under a new id; nothing is left locked under the old one, which is gone.
+    expect(runs[0]!.workerId).not.toBe(workerId);
+    await waitFor(async () => (await locksOf(workerId)) === 0, "the old id's locks to be released", 30_000);
+    await waitFor(async () => (await db.pool.query("select 1 from queue_workers where id = $1", [workerId])).rowCount === 0, "the old id to unregister", 30_000);
+    await waitFor(async () => Number((await db.pool.query("select count(*) from graphile_worker.jobs")).rows[0].count) === 0, "the queue to empty", 30_000);
+  });
+
+  it("a conversation's queue locked by this worker with no job of it running is released too", async () => {
+    const { q, runs, workerId } = await start();
+    const j = job(randomUUID());
+    await addLocked(q, j, workerId, "queue");
+    q.added();
+
+    await waitFor(async () => runs.length >= 1, "the job to run", 30_000);
+    expect(runs[0]).toMatchObject({ messageId: j.messageId, attempt: 1 });
+    expect(runs[0]!.workerId).not.toBe(workerId);
+    await waitFor(async () => (await locksOf(workerId)) === 0, "the old id's locks to be released", 30_000);
+  });
+
+  it("a job that is running is not taken for stale, however long it runs", async () => {
+    let finish!: () => void;
+    const running = new Promise<void>((resolve) => (finish = resolve));
+    queue = new GraphileJobQueue({ pool: db.pool, logger, embedded: target.embedded, concurrency: 2, pollIntervalMs: 100, staleLockMs: 200, leaseMs: 60_000 });
+    const q = queue;
+    const seen: string[] = [];
+    await q.start(async (j) => {
+      seen.push(j.messageId);
+      await running;
+    });
+    const workerId = q.workerId!;
+    const j = job(randomUUID());
+    await q.add(db.pool, j);
+    q.added();
+    await waitFor(async () => seen.length === 1, "the job to start", 30_000);
+    // Many sweeps pass (every 100 ms); the job stays with this worker, and runs once.
+    await waitFor(async () => {
+      const r = await db.pool.query<{ locked_by: string; age: number }>(
+        "select locked_by, extract(epoch from now() - locked_at) * 1000 as age from graphile_worker.jobs where key = $1",
+        [j.messageId],
+      );
+      return r.rows[0] && Number(r.rows[0].age) > 1500 ? r.rows[0] : undefined;
+    }, "the job to have run for a while", 30_000, 100);
+    expect(q.workerId).toBe(workerId);
+    finish();
+    await waitFor(async () => Number((await db.pool.query("select count(*) from graphile_worker.jobs")).rows[0].count) === 0, "the job to complete", 30_000);
+    expect(seen).toEqual([j.messageId]);
+  });
+});
