@@ -272,6 +272,14 @@ async function main(): Promise<void> {
     const answeredOnce = storedIds.filter((id) => perMessage.get(id) === 1).length;
     const lost = storedIds.filter((id) => !perMessage.has(id)).length;
     const duplicated = storedIds.filter((id) => (perMessage.get(id) ?? 0) > 1).length;
+    // The webhook is at-least-once with an Idempotency-Key (README): what a receiver that drops
+    // repeats by that key still sees twice is a message answered under two different keys.
+    const keysPerMessage = new Map<string, Set<string>>();
+    for (const d of webhook.deliveries) {
+      const id = d.key.replace(/^(reply|giveup):/, "");
+      keysPerMessage.set(id, (keysPerMessage.get(id) ?? new Set()).add(d.key));
+    }
+    const duplicatedAfterDedupe = storedIds.filter((id) => (keysPerMessage.get(id)?.size ?? 0) > 1).length;
     const q = async (sql: string) => Number((await admin.query<{ n: string }>(sql)).rows[0]?.n ?? 0);
     const doneTwice = await q("select count(*) as n from (select message_id from processing_attempts where result = 'done' group by message_id having count(*) > 1) x");
     const routedTwice = await q("select count(*) as n from (select message_id from routing_decisions group by message_id having count(*) > 1) x");
@@ -290,6 +298,7 @@ async function main(): Promise<void> {
     out("answered once (one reply delivered to the user)", answeredOnce);
     out("lost (acknowledged, never answered)", lost);
     out("duplicated (reply delivered more than once)", duplicated);
+    out("  … still twice after dropping repeats by Idempotency-Key", duplicatedAfterDedupe);
     out("graph ran twice: 'done' attempts > 1", doneTwice);
     out("graph ran twice: routing decisions > 1", routedTwice);
     out("graph ran twice: worker runs (message, worker) > 1", workerRunsTwice);
