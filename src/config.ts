@@ -14,6 +14,8 @@ export interface Config {
   dataDir: string;
   /** HTTP port. Default 3000. */
   port: number;
+  /** Address `serve` and `worker --port` listen on (`HOST`). Default `0.0.0.0`. */
+  host: string;
   openaiApiKey: string | undefined;
   /** OpenAI-compatible endpoint (Ollama, vLLM, Azure, a gateway). Default OpenAI's. */
   openaiBaseUrl: string | undefined;
@@ -130,6 +132,7 @@ const EnvSchema = z.object({
     }
     return n;
   }),
+  HOST: optionalString,
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: url("OPENAI_BASE_URL"),
   LLM_MODEL: optionalString,
@@ -197,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.DATA_DIR ?? ".switchboard"),
     port: e.PORT,
+    host: e.HOST ?? "0.0.0.0",
     openaiApiKey: e.OPENAI_API_KEY,
     openaiBaseUrl: e.OPENAI_BASE_URL,
     llmModel: e.LLM_MODEL ?? "gpt-4o-mini",

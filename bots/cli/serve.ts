@@ -60,7 +60,7 @@ export async function serve(config: Config, logger: Logger, role: ServeRole = "a
 
   const http = await createHttpServer(app, plugins);
   // Listen before taking any work: a process that cannot listen must not answer queued messages.
-  const host = process.env["HOST"] ?? "0.0.0.0";
+  const host = config.host;
   let address: string;
   try {
     address = await http.listen({ port: config.port, host });

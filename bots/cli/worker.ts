@@ -59,7 +59,7 @@ export async function work(config: Config, logger: Logger, options: WorkerOption
       return app.metrics.registry.metrics();
     });
     // Listen before taking jobs: a worker that cannot serve its health check must not run unseen.
-    const host = process.env["HOST"] ?? "0.0.0.0";
+    const host = config.host;
     try {
       const address = await http.listen({ port: options.port, host });
       logger.info({ address }, "worker health and metrics");
