@@ -22,6 +22,11 @@ export interface OutboxRow {
   createdAt: Date;
 }
 
+/** A claimed message with where it goes now. */
+export interface ClaimedRow extends OutboxRow {
+  target: { conversationKey: string; userId: string; replyContext: Record<string, unknown> | undefined };
+}
+
 const UNSENT = "('pending', 'sending', 'retry', 'no_adapter')";
 
 /** The outbox's SQL. Every method is one statement (or one transaction), safe across processes. */
@@ -60,34 +65,27 @@ export class OutboxStore {
 
   /**
    * Takes the message for delivery: it is not sent, nobody holds it (or their claim ran out: they
-   * died), and every earlier message of its conversation is delivered or given up.
+   * died), and every earlier message of its conversation is delivered or given up. Returns it with
+   * where it goes now: the conversation's key and user, and the reply context of the message it
+   * answers (read in the same statement; an earlier message's move is committed by then).
    */
-  async claim(id: string): Promise<OutboxRow | undefined> {
-    const r = await this.pool.query<DbRow>(
+  async claim(id: string): Promise<ClaimedRow | undefined> {
+    const r = await this.pool.query<DbRow & { target_key: string; target_user: string; target_context: Record<string, unknown> | null }>(
       `update messages m set status = 'sending', attempts = m.attempts + 1,
               claimed_until = clock_timestamp() + $2 * interval '1 millisecond'
-       where m.id = $1 and m.direction = 'out'
+       from conversations c
+       where m.id = $1 and m.direction = 'out' and c.id = m.conversation_id
          and (m.status in ('pending', 'retry', 'no_adapter') or (m.status = 'sending' and m.claimed_until < clock_timestamp()))
          and not exists (
            select 1 from messages e
            where e.conversation_id = m.conversation_id and e.direction = 'out' and e.seq < m.seq and e.status in ${UNSENT})
-       returning m.*`,
+       returning m.*, c.conversation_key as target_key, c.user_id as target_user,
+                 (select i.reply_context from messages i where i.id = m.in_reply_to) as target_context`,
       [id, this.timing.claimMs],
     );
-    return r.rows[0] && toRow(r.rows[0]);
-  }
-
-  /** Where the message goes now: the conversation's key, and the reply context of the message it answers. */
-  async target(row: OutboxRow): Promise<{ conversationKey: string; userId: string; replyContext: Record<string, unknown> | undefined }> {
-    const r = await this.pool.query<{ conversation_key: string; user_id: string; reply_context: Record<string, unknown> | null }>(
-      `select c.conversation_key, c.user_id, i.reply_context from conversations c
-       left join messages i on i.id = $2
-       where c.id = $1`,
-      [row.conversationId, row.inReplyTo],
-    );
-    const t = r.rows[0];
-    if (!t) throw new Error(`conversation ${row.conversationId} does not exist`);
-    return { conversationKey: t.conversation_key, userId: t.user_id, replyContext: t.reply_context ?? undefined };
+    const row = r.rows[0];
+    if (!row) return undefined;
+    return { ...toRow(row), target: { conversationKey: row.target_key, userId: row.target_user, replyContext: row.target_context ?? undefined } };
   }
 
   /** Extends a live delivery's claim. */

@@ -6,7 +6,7 @@ import type { Metrics } from "../metrics.ts";
 import type { ChannelAdapter, DeliveryProgress, DeliveryResult } from "../ports.ts";
 import type { OutboundReply, Platform, ReplySection } from "../types.ts";
 import { DeliveryRefused } from "./delivery-refused.ts";
-import { OutboxStore, type OutboxRow } from "./outbox-store.ts";
+import { OutboxStore, type ClaimedRow, type OutboxRow } from "./outbox-store.ts";
 
 /** Who an outbound message is from. `system`: a notice from the service (a refund decision, an SLA note). */
 export type OutboundAuthor = { kind: "bot" } | { kind: "agent"; name: string } | { kind: "system" };
@@ -229,7 +229,7 @@ export class Outbox {
     }
   }
 
-  async #deliverClaimed(row: OutboxRow): Promise<Omit<SendResult, "created">> {
+  async #deliverClaimed(row: ClaimedRow): Promise<Omit<SendResult, "created">> {
     const log = this.#log.child({ messageId: row.id, conversationId: row.conversationId, platform: row.platform });
     const adapter = this.#adapters.get(row.platform);
     if (!adapter) {
@@ -242,7 +242,7 @@ export class Outbox {
       }
       return { messageId: row.id, status: "no_adapter", error };
     }
-    const target = await this.#store.target(row);
+    const { target } = row;
     const reply: OutboundReply = {
       platform: row.platform,
       conversationKey: target.conversationKey,
