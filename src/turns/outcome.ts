@@ -1,19 +1,12 @@
-import type { HandoffInfo, Outcome, ReplySection, RouteScore } from "../types.ts";
+import type { Outcome } from "../types.ts";
+
+type ReplyOutcome = Extract<Outcome, { kind: "reply" }>;
 
 /**
  * The one builder of a message's `Outcome`: the turn runner uses it for what it just did, the
  * outcome waiter for what it reads back from the log (another process answered).
  */
-export function replyOutcome(o: {
-  conversationId: string;
-  messageId: string;
-  text: string;
-  sections: ReplySection[];
-  routes: RouteScore[];
-  handoff: HandoffInfo | null;
-  engine: string | null;
-  latencyMs: number;
-}): Extract<Outcome, { kind: "reply" }> {
+export function replyOutcome(o: Omit<ReplyOutcome, "kind" | "engine"> & { engine: string | null }): ReplyOutcome {
   return {
     kind: "reply",
     conversationId: o.conversationId,
