@@ -1,21 +1,17 @@
 import type { FastifyInstance } from "fastify";
-import { createApp } from "../../src/app.ts";
+import { createApp, type App, type AppOverrides } from "../../src/app.ts";
 import { describeConfig, type Config } from "../../src/config.ts";
 import { ConfigError, SwitchboardError, errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { createHttpServer } from "../http/server.ts";
-import { attachStaffChannels } from "../staff-channels.ts";
+import type { DiscordAdapter } from "../discord/index.ts";
+import type { SlackAdapter } from "../slack/index.ts";
+import { attachStaffChannels, type PlatformClientOptions } from "../staff-channels.ts";
 import { createPlatformAdapters, startAdapters } from "./platform-connections.ts";
 
 /** `all`: everything in one process (the default); `gateway`: adapters and HTTP only, processing is left to `switchboard worker`. */
 export type ServeRole = "all" | "gateway";
 
-/**
- * `switchboard serve`: everything in one process — the HTTP server, the platform adapters that
- * are configured, and processing. With `role: "gateway"`, the HTTP server and the adapters only:
- * messages are stored and queued here and answered by `switchboard worker` processes. Stops
- * cleanly on SIGTERM/SIGINT: no new work, in-flight jobs finish (or go back to the queue).
- */
 /** "Port in use" (or any listen failure) as a message that names the address and what to change. */
 export function listenError(err: unknown, host: string, port: number): SwitchboardError {
   const code = (err as { code?: unknown }).code;
@@ -34,10 +30,31 @@ export function logUnhandledRejections(logger: Logger): void {
   process.on("unhandledRejection", (reason) => logger.error({ err: errorMessage(reason) }, "unhandled promise rejection; carrying on"));
 }
 
-export async function serve(config: Config, logger: Logger, role: ServeRole = "all"): Promise<void> {
-  logUnhandledRejections(logger);
-  for (const line of describeConfig(config)) logger.info(line);
-  const app = await createApp(config, logger, { startWorker: false });
+/** A started service (`startService`): what runs, and how to stop it in order. */
+export interface RunningService {
+  app: App;
+  http: FastifyInstance;
+  /** Where the HTTP server listens, e.g. `http://127.0.0.1:3000`. */
+  address: string;
+  slack: SlackAdapter | undefined;
+  discord: DiscordAdapter | undefined;
+  /** No new work, platform connections closed, in-flight work finished, database closed. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts what `switchboard serve` runs, in its order: the app; the platform adapters and staff
+ * channels; the HTTP server, listening before any work is taken (a process that cannot listen
+ * must not answer queued messages); with `role: "all"` the worker and the recovery of unfinished
+ * messages; the SLA timer; the platform connections. Tests start the service with it too.
+ */
+export async function startService(
+  config: Config,
+  logger: Logger,
+  options: { role?: ServeRole; clients?: PlatformClientOptions; overrides?: AppOverrides } = {},
+): Promise<RunningService> {
+  const role = options.role ?? "all";
+  const app = await createApp(config, logger, { ...options.overrides, startWorker: false });
   if (app.db.mode === "embedded-shared") {
     await app.close();
     throw new ConfigError(
@@ -48,7 +65,7 @@ export async function serve(config: Config, logger: Logger, role: ServeRole = "a
     await app.close();
     throw new ConfigError("serve --role gateway leaves processing to `switchboard worker` processes: it needs the shared queue (DATABASE_URL, and JOB_QUEUE unset or postgres)");
   }
-  const { adapters, slack } = createPlatformAdapters(app, config, logger, "receive");
+  const { adapters, slack, discord } = createPlatformAdapters(app, config, logger, "receive", options.clients);
   const plugins: Array<(f: FastifyInstance) => Promise<void> | void> = [];
   if (slack) {
     plugins.push(async (f) => {
@@ -56,18 +73,16 @@ export async function serve(config: Config, logger: Logger, role: ServeRole = "a
     });
   }
   for (const adapter of adapters) app.outbox.attach(adapter);
-  attachStaffChannels(app, config, logger);
+  attachStaffChannels(app, config, logger, options.clients);
 
   const http = await createHttpServer(app, plugins);
-  // Listen before taking any work: a process that cannot listen must not answer queued messages.
-  const host = config.host;
   let address: string;
   try {
-    address = await http.listen({ port: config.port, host });
+    address = await http.listen({ port: config.port, host: config.host });
   } catch (err) {
     await http.close().catch(() => {});
     await app.close();
-    throw listenError(err, host, config.port);
+    throw listenError(err, config.host, config.port);
   }
   if (role === "all") {
     // Replies need the adapters attached above: start taking jobs only now.
@@ -76,16 +91,38 @@ export async function serve(config: Config, logger: Logger, role: ServeRole = "a
   }
   app.handoffService.start();
   const connections = await startAdapters(app, adapters, logger);
-  logger.info({ address, role }, `Switchboard is listening on ${address} (try POST /api/messages)`);
+  return {
+    app,
+    http,
+    address,
+    slack,
+    discord,
+    stop: async () => {
+      await http.close();
+      await connections.stop();
+      await app.close();
+    },
+  };
+}
+
+/**
+ * `switchboard serve`: everything in one process — the HTTP server, the platform adapters that
+ * are configured, and processing. With `role: "gateway"`, the HTTP server and the adapters only:
+ * messages are stored and queued here and answered by `switchboard worker` processes. Stops
+ * cleanly on SIGTERM/SIGINT: no new work, in-flight jobs finish (or go back to the queue).
+ */
+export async function serve(config: Config, logger: Logger, role: ServeRole = "all"): Promise<void> {
+  logUnhandledRejections(logger);
+  for (const line of describeConfig(config)) logger.info(line);
+  const service = await startService(config, logger, { role });
+  logger.info({ address: service.address, role }, `Switchboard is listening on ${service.address} (try POST /api/messages)`);
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down: no new work, finishing what is in flight");
-    await http.close();
-    await connections.stop();
-    await app.close();
+    await service.stop();
     logger.info("stopped");
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));

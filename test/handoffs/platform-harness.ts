@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { createPlatformAdapters, startAdapters } from "../../bots/cli/platform-connections.ts";
+import { startService } from "../../bots/cli/serve.ts";
 import type { DiscordAdapter } from "../../bots/discord/index.ts";
-import { createHttpServer } from "../../bots/http/server.ts";
 import type { SlackAdapter } from "../../bots/slack/index.ts";
-import { attachStaffChannels, type PlatformClientOptions } from "../../bots/staff-channels.ts";
-import { createApp, type App } from "../../src/app.ts";
+import type { PlatformClientOptions } from "../../bots/staff-channels.ts";
+import type { App } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { tempDataDir } from "../helpers/databases.ts";
@@ -41,7 +40,7 @@ export const FAST_CLIENTS: PlatformClientOptions = { slackRetry: { retries: 0 },
  * A whole Switchboard (embedded Postgres, offline engine) with the real Slack adapter (Bolt) and
  * the real Discord adapter (discord.js) against their local stand-ins, and the Slack staff
  * channel notifier: a Discord user can be handed to staff working in Slack. Wired as
- * `switchboard serve` wires it (bots/cli/serve.ts), with the same functions in the same order;
+ * `switchboard serve` wires it: it is started by serve's own `startService`;
  * only the platform clients' retries differ.
  */
 export async function startPlatformHarness(): Promise<PlatformHarness> {
@@ -54,6 +53,8 @@ export async function startPlatformHarness(): Promise<PlatformHarness> {
   const config = loadConfig({
     DATA_DIR: tempDataDir(),
     LOG_LEVEL: "silent",
+    PORT: "0",
+    HOST: "127.0.0.1",
     CONSOLE_TOKEN: "console-secret",
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -62,22 +63,11 @@ export async function startPlatformHarness(): Promise<PlatformHarness> {
     DISCORD_TOKEN: discord.token,
     DISCORD_API_URL: discord.apiUrl,
   });
-  const logger = silentLogger();
-  const app = await createApp(config, logger, { startWorker: false });
-  const { adapters, slack, discord: discordAdapter } = createPlatformAdapters(app, config, logger, "receive", FAST_CLIENTS);
+  // Exactly what `switchboard serve` starts; only the platform clients' retries differ.
+  const service = await startService(config, silentLogger(), { clients: FAST_CLIENTS });
+  const { app, http, slack, discord: discordAdapter } = service;
   if (!slack || !discordAdapter) throw new Error("harness: the config should have made a Slack and a Discord adapter");
-  for (const adapter of adapters) app.outbox.attach(adapter);
-  attachStaffChannels(app, config, logger, FAST_CLIENTS);
-  const http = await createHttpServer(app, [
-    async (f) => {
-      await f.register(slack.httpPlugin);
-    },
-  ]);
-  await app.startWorker();
-  await app.intake.recover();
-  app.handoffService.start();
-  const url = await http.listen({ port: 0, host: "127.0.0.1" });
-  const connections = await startAdapters(app, adapters, logger);
+  const url = service.address;
 
   const eventsUrl = `${url}/slack/events`;
   return {
@@ -112,9 +102,7 @@ export async function startPlatformHarness(): Promise<PlatformHarness> {
       });
     },
     close: async () => {
-      await http.close();
-      await connections.stop();
-      await app.close();
+      await service.stop();
       await discord.close();
       await slackApi.close();
     },
