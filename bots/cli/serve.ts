@@ -17,7 +17,8 @@ export function listenError(err: unknown, host: string, port: number): Switchboa
   const code = (err as { code?: unknown }).code;
   if (code === "EADDRINUSE") return new SwitchboardError("port_in_use", `Cannot listen on ${host}:${port}: the port is in use by another process. Stop it, or set PORT (or --port) to a free port.`);
   if (code === "EACCES") return new SwitchboardError("port_denied", `Cannot listen on ${host}:${port}: permission denied. Use a port above 1023, or set PORT (or --port).`);
-  return new SwitchboardError("listen_failed", `Cannot listen on ${host}:${port}: ${errorMessage(err)}`);
+  if (code === "EADDRNOTAVAIL") return new SwitchboardError("address_unavailable", `Cannot listen on ${host}:${port}: this machine has no such address. Set HOST to one of its addresses (127.0.0.1, 0.0.0.0).`);
+  return new SwitchboardError("listen_failed", `Cannot listen on ${host}:${port}: ${errorMessage(err)}. Check HOST and PORT (or --port).`);
 }
 
 /**
