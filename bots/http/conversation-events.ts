@@ -1,12 +1,12 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type pg from "pg";
 import { z } from "zod";
 import type { Config } from "../../src/config.ts";
-import type { ConversationLog, OutboundPayload } from "../../src/conversations/conversation-log.ts";
+import type { ConversationLog } from "../../src/conversations/conversation-log.ts";
 import { InputError, errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { Outbox } from "../../src/outbox/outbox.ts";
+import type { OutboxRow } from "../../src/outbox/outbox-store.ts";
 import type { ReplySection } from "../../src/types.ts";
 import { requireUserHash } from "./user-identity.ts";
 
@@ -15,9 +15,8 @@ type PreHandler = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>
 /** What the events stream needs from the service. */
 export interface ConversationEventsDeps {
   config: Pick<Config, "apiUserSecret">;
-  db: { readonly pool: Pick<pg.Pool, "query"> };
   log: Pick<ConversationLog, "getConversation">;
-  outbox: Pick<Outbox, "onRecorded">;
+  outbox: Pick<Outbox, "onRecorded" | "visibleAfter">;
   logger: Logger;
 }
 
@@ -46,7 +45,7 @@ export const CONVERSATION_EVENTS_DEFAULTS = {
 /** One event of the stream: an outbound message of the conversation. Its SSE `id` is its position. */
 export interface ConversationEvent {
   messageId: string;
-  author: { kind: "bot" } | { kind: "agent"; name: string } | { kind: "system" };
+  author: OutboxRow["author"];
   /** Markdown. */
   text: string;
   sections: ReplySection[];
@@ -70,7 +69,6 @@ const EventsQuery = z.object({
 export function registerConversationEvents(f: FastifyInstance, deps: ConversationEventsDeps, auth: PreHandler, options: Partial<ConversationEventsOptions> = {}): void {
   const o: ConversationEventsOptions = { ...CONVERSATION_EVENTS_DEFAULTS, ...options };
   const log = deps.logger.child({ component: "http-events" });
-  const reader = new OutboundMessageReader(deps.db.pool);
   const open = new Set<() => void>();
   // A stream never ends by itself: end them all when the server closes, or it waits for them forever.
   f.addHook("preClose", async () => {
@@ -100,7 +98,7 @@ export function registerConversationEvents(f: FastifyInstance, deps: Conversatio
     const slog = log.child({ conversationId: id });
     slog.debug({ after }, "events stream opened");
     try {
-      await stream.run(after, (cursor) => reader.after(id, cursor, o.batchSize));
+      await stream.run(after, async (cursor) => (await deps.outbox.visibleAfter(id, cursor, o.batchSize)).map(toEvent));
     } catch (err) {
       // The client reconnects (EventSource does by itself) and resumes from its last event.
       slog.warn({ err: errorMessage(err) }, "events stream ended on an error");
@@ -190,29 +188,18 @@ class EventStream {
   }
 }
 
-/** Reads a conversation's outbound messages after a position: what the stream sends. */
-export class OutboundMessageReader {
-  constructor(private readonly pool: Pick<pg.Pool, "query">) {}
-
-  /** Messages after `seq`, oldest first: every outbound message but the given-up ones and Slack question posts. */
-  async after(conversationId: string, seq: string, limit: number): Promise<Array<{ seq: string; event: ConversationEvent }>> {
-    const r = await this.pool.query<{ id: string; seq: string; author_kind: string; author_id: string | null; text: string; payload: OutboundPayload | null; created_at: Date }>(
-      `select id, seq, author_kind, author_id, text, payload, created_at from messages
-       where conversation_id = $1 and direction = 'out' and seq > $2 and status <> 'failed' and kind = 'message'
-       order by seq limit $3`,
-      [conversationId, seq, limit],
-    );
-    return r.rows.map((row) => ({
-      seq: String(row.seq),
-      event: {
-        messageId: row.id,
-        author: row.author_kind === "agent" ? { kind: "agent", name: row.author_id ?? "Support" } : row.author_kind === "system" ? { kind: "system" } : { kind: "bot" },
-        text: row.text,
-        sections: row.payload?.sections ?? [],
-        createdAt: row.created_at.toISOString(),
-      },
-    }));
-  }
+/** One outbound message as the stream sends it; `seq` is its event id. */
+function toEvent(row: OutboxRow): { seq: string; event: ConversationEvent } {
+  return {
+    seq: row.seq,
+    event: {
+      messageId: row.id,
+      author: row.author,
+      text: row.text,
+      sections: row.payload?.sections ?? [],
+      createdAt: row.createdAt.toISOString(),
+    },
+  };
 }
 
 /** A `Last-Event-ID` is a `seq` this stream sent; none: from the start. */

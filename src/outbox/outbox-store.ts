@@ -6,6 +6,8 @@ import type { OutboundAuthor, OutboundMessage } from "./outbox.ts";
 /** An outbound message as the outbox keeps it (a row of `messages`, direction 'out'). */
 export interface OutboxRow {
   id: string;
+  /** Position in the database's order of messages (a bigint, as a string). */
+  seq: string;
   conversationId: string;
   platform: Platform;
   inReplyTo: string | null;
@@ -180,6 +182,20 @@ export class OutboxStore {
     return r.rows.map((row) => row.id);
   }
 
+  /**
+   * A conversation's outbound messages after position `seq`, oldest first, as its user sees
+   * them: every message but the given-up ones and Slack question posts (the events stream).
+   */
+  async visibleAfter(conversationId: string, seq: string, limit: number): Promise<OutboxRow[]> {
+    const r = await this.pool.query<DbRow>(
+      `select * from messages
+       where conversation_id = $1 and direction = 'out' and seq > $2 and status <> 'failed' and kind = 'message'
+       order by seq limit $3`,
+      [conversationId, seq, limit],
+    );
+    return r.rows.map(toRow);
+  }
+
   /** Undelivered messages by platform and status, for `/metrics`. */
   async undelivered(): Promise<Array<{ platform: string; status: string; count: number }>> {
     const r = await this.pool.query<{ platform: string; status: string; count: string }>(
@@ -192,6 +208,7 @@ export class OutboxStore {
 
 interface DbRow {
   id: string;
+  seq: string;
   conversation_id: string;
   platform: Platform;
   in_reply_to: string | null;
@@ -211,6 +228,7 @@ interface DbRow {
 function toRow(r: DbRow): OutboxRow {
   return {
     id: r.id,
+    seq: String(r.seq),
     conversationId: r.conversation_id,
     platform: r.platform,
     inReplyTo: r.in_reply_to,

@@ -154,6 +154,11 @@ export class Outbox {
     return this.#store.findByKey(idempotencyKey);
   }
 
+  /** A conversation's messages after position `seq` as its user sees them (see `OutboxStore.visibleAfter`). */
+  visibleAfter(conversationId: string, seq: string, limit: number): Promise<OutboxRow[]> {
+    return this.#store.visibleAfter(conversationId, seq, limit);
+  }
+
   /** Gives a message up (its job handed the conversation to a person instead): it will not be sent. */
   async abandon(id: string, reason: string): Promise<void> {
     await this.#store.abandon(id, reason);

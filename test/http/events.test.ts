@@ -152,7 +152,8 @@ describe("GET /api/conversations/:id/events (server-sent events for HTTP users)"
     const subscriptions = new Changes();
     let subscribed = 0;
     let released = 0;
-    const silentOutbox: Pick<Outbox, "onRecorded"> = {
+    const silentOutbox: Pick<Outbox, "onRecorded" | "visibleAfter"> = {
+      visibleAfter: (...args) => s.app.outbox.visibleAfter(...args),
       onRecorded: () => {
         subscribed++;
         subscriptions.notify();
