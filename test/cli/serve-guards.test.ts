@@ -63,6 +63,23 @@ describe("serve refuses to run where it cannot do its job", { timeout: 180_000 }
     }
   });
 
+  it("refuses a network address with /api/messages open, saying what to set; with API_TOKEN it says the address it really bound", async () => {
+    const open = start(["serve"], { DATA_DIR: tempDataDir(), PORT: String(await freePort()), HOST: "0.0.0.0" });
+    running.push(open);
+    expect(await open.exited).not.toBe(0);
+    expect(open.output()).toMatch(/HOST=0\.0\.0\.0 would open POST \/api\/messages to the network without API_TOKEN/);
+    expect(open.output()).toMatch(/ALLOW_OPEN_API=true/);
+    expect(open.output()).not.toMatch(/is listening on/);
+
+    const port = await freePort();
+    const guarded = start(["serve"], { DATA_DIR: tempDataDir(), PORT: String(port), HOST: "0.0.0.0", API_TOKEN: "guard-api-token" });
+    running.push(guarded);
+    await waitForOutput(guarded, /is listening on/, "serve to listen on every interface");
+    expect(guarded.output()).toContain(`listening on 0.0.0.0:${port} (every interface; on this machine http://127.0.0.1:${port})`);
+    guarded.child.kill("SIGTERM");
+    expect(await guarded.exited).toBe(0);
+  });
+
   it("a second serve on the same embedded data folder refuses; the first answers every message once", async () => {
     const dataDir = tempDataDir();
     const [port1, port2] = [await freePort(), await freePort()];
