@@ -1,5 +1,4 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import { HybridRouter, LlmRouter, createChatModel } from "../agents/engines/llm.ts";
 import { loadKnowledgeBase, type KnowledgeBase } from "../agents/knowledge/knowledge-base.ts";
 import { createOfflineRouter, type OfflineRouter } from "../agents/router/offline/index.ts";
@@ -9,6 +8,7 @@ import { WorkerRegistry } from "../agents/workers/registry.ts";
 import type { WorkerDefinition } from "../agents/workers/types.ts";
 import type { Config } from "./config.ts";
 import { PgConversationLog } from "./conversations/pg-conversation-log.ts";
+import { LatestCheckpointSaver } from "./db/checkpoint-saver.ts";
 import { openDatabase, type Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { GraphMemory, type BotMemory } from "./handoffs/bot-memory.ts";
@@ -130,7 +130,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const model = overrides.model ?? (config.llmEnabled ? createChatModel(config, modelHealth) : undefined);
     const router = overrides.router ?? buildRouter(config, offlineRouter, model, registry);
 
-    const checkpointer = new PostgresSaver(db.pool);
+    const checkpointer = new LatestCheckpointSaver(db.pool);
     await checkpointer.setup();
     const supervisor = compileSupervisor({
       registry,
