@@ -1,24 +1,33 @@
 # syntax=docker/dockerfile:1
-# Switchboard: multi-stage, Node 22, runs as the unprivileged `node` user.
+# Switchboard: multi-stage, Node 22, runs the compiled JavaScript as the unprivileged `node` user.
 
-FROM node:22-bookworm-slim AS deps
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
-# Production dependencies only; tsx (a runtime dependency) runs the TypeScript sources.
-RUN npm ci --omit=dev --no-audit --no-fund
-
-FROM node:22-bookworm-slim AS runtime
-ENV NODE_ENV=production \
-    PORT=3000 \
-    DATA_DIR=/data
-WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
-COPY package.json ./
-COPY bin ./bin
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
 COPY bots ./bots
 COPY agents ./agents
 COPY migrations ./migrations
+# npm ci runs `prepare`, which compiles the sources to dist/ (npm run build).
+RUN npm ci --no-audit --no-fund
+
+FROM node:22-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Production dependencies only; the build happened in the stage above.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:22-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=3000 \
+    HOST=0.0.0.0 \
+    DATA_DIR=/data
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json ./
+COPY bin ./bin
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]

@@ -1,8 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx: no build step, so `npx switchboard` works
-// right after `npm ci` and always runs the code in the checkout.
-import { register } from "tsx/esm/api";
+// Runs the compiled JavaScript in dist/ (`npm run build`, which `npm ci` runs itself through
+// `prepare`): nothing is transpiled at start.
+import { existsSync } from "node:fs";
 
-register();
-const { main } = await import("../bots/cli/main.ts");
+const entry = new URL("../dist/bots/cli/main.js", import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write("switchboard: the compiled JavaScript (dist/) is missing: run `npm run build` (`npm ci` runs it too).\n");
+  process.exit(1);
+}
+// Stack traces name the TypeScript sources (dist/ has source maps).
+process.setSourceMapsEnabled(true);
+const { main } = await import(entry.href);
 await main();

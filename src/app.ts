@@ -1,14 +1,14 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
-import { HybridRouter, LlmRouter, createChatModel } from "../agents/engines/llm.ts";
 import { loadKnowledgeBase, type KnowledgeBase } from "../agents/knowledge/knowledge-base.ts";
-import { createOfflineRouter, type OfflineRouter } from "../agents/router/offline/index.ts";
+import type { OfflineRouter } from "../agents/router/offline/index.ts";
+import { trainedOfflineRouter } from "../agents/trained-router.ts";
 import type { Router } from "../agents/router/types.ts";
 import { compileSupervisor } from "../agents/supervisor/graph.ts";
 import { WorkerRegistry } from "../agents/workers/registry.ts";
 import type { WorkerDefinition } from "../agents/workers/types.ts";
 import type { Config } from "./config.ts";
 import { PgConversationLog } from "./conversations/pg-conversation-log.ts";
+import { LatestCheckpointSaver } from "./db/checkpoint-saver.ts";
 import { openDatabase, type Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { GraphMemory, type BotMemory } from "./handoffs/bot-memory.ts";
@@ -109,7 +109,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     await loadDemoData(config, db, registry, logger);
 
     const knowledge = await loadKnowledgeBase(config.knowledgeDir);
-    const offlineRouter = createOfflineRouter({ examples: registry.examples() });
+    const offlineRouter = trainedOfflineRouter({ examples: registry.examples() });
     logger.debug({ trainedOn: offlineRouter.trainedOn, trainMs: Math.round(offlineRouter.trainMs) }, "offline router trained");
 
     const metrics = new Metrics();
@@ -127,10 +127,12 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
             : "The model works again; the bot answers with it as before.",
         ),
     });
-    const model = overrides.model ?? (config.llmEnabled ? createChatModel(config, modelHealth) : undefined);
-    const router = overrides.router ?? buildRouter(config, offlineRouter, model, registry);
+    // The LLM engine (and @langchain/openai under it) is loaded only when a model is configured.
+    const llm = overrides.model || config.llmEnabled ? await import("../agents/engines/llm.ts") : undefined;
+    const model = overrides.model ?? (llm && config.llmEnabled ? llm.createChatModel(config, modelHealth) : undefined);
+    const router = overrides.router ?? buildRouter(config, offlineRouter, model, registry, llm);
 
-    const checkpointer = new PostgresSaver(db.pool);
+    const checkpointer = new LatestCheckpointSaver(db.pool);
     await checkpointer.setup();
     const supervisor = compileSupervisor({
       registry,
@@ -251,10 +253,10 @@ function defaultChannels(config: Config, logger: Logger): ChannelAdapter[] {
   return [createHttpChannel(config, logger), createCliChannel()];
 }
 
-function buildRouter(config: Config, offline: OfflineRouter, model: BaseChatModel | undefined, registry: WorkerRegistry): Router {
-  if (config.routerMode === "offline" || !model) return offline;
-  const llm = new LlmRouter(model, registry.workers, offline);
-  return config.routerMode === "llm" ? llm : new HybridRouter(offline, llm, config.hybridThreshold);
+function buildRouter(config: Config, offline: OfflineRouter, model: BaseChatModel | undefined, registry: WorkerRegistry, llm: typeof import("../agents/engines/llm.ts") | undefined): Router {
+  if (config.routerMode === "offline" || !model || !llm) return offline;
+  const llmRouter = new llm.LlmRouter(model, registry.workers, offline);
+  return config.routerMode === "llm" ? llmRouter : new llm.HybridRouter(offline, llmRouter, config.hybridThreshold);
 }
 
 /** Demo data goes into a new embedded database (DEMO_DATA=auto), or always with DEMO_DATA=on. */

@@ -1,11 +1,14 @@
 /**
  * Loading the knowledge base: the markdown files under `<dir>/faq` and `<dir>/tech`, their front
- * matter (`title`, `url`, `tags`) and their `## ` sections. Searching them is `knowledge-search.ts`.
+ * matter (`title`, `url`, `tags`) and their `## ` sections, each section's text unwrapped into
+ * paragraphs (articles are hard-wrapped; a reply must not carry those breaks to Slack, Discord or
+ * a terminal). Searching them is `knowledge-search.ts`.
  */
 import type { Dirent } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { ConfigError, errorMessage } from "../../src/errors.ts";
+import { unwrapMarkdown } from "./unwrap.ts";
 
 export type Collection = "faq" | "tech";
 
@@ -13,6 +16,7 @@ export const COLLECTIONS: readonly Collection[] = ["faq", "tech"];
 
 export interface KnowledgeSection {
   heading: string;
+  /** Markdown, one line per paragraph (lists, code blocks and tables as written). */
   text: string;
 }
 
@@ -173,7 +177,7 @@ function splitSections(lines: string[]): { h1?: string; sections: KnowledgeSecti
   let buffer: string[] = [];
   let inFence = false;
   const flush = (): void => {
-    const text = buffer.join("\n").trim();
+    const text = unwrapMarkdown(buffer.join("\n").trim());
     if (text !== "") sections.push({ heading, text });
     buffer = [];
   };

@@ -1,18 +1,19 @@
 /**
- * Searching the knowledge base: one MiniSearch index per collection over the documents' sections,
- * and the normalized relevance score each hit carries (see {@link KnowledgeHit.score}).
+ * Searching the knowledge base: one MiniSearch index over every document's sections (a search may
+ * keep to one collection), and the normalized relevance score each hit carries (see
+ * {@link KnowledgeHit.score}).
  */
 import MiniSearch from "minisearch";
 import type { SearchResult } from "minisearch";
 import { stemmer } from "stemmer";
-import type { KnowledgeDoc, KnowledgeSection } from "./knowledge-docs.ts";
+import type { Collection, KnowledgeDoc, KnowledgeSection } from "./knowledge-docs.ts";
 
 export interface KnowledgeHit {
   doc: KnowledgeDoc;
   section: KnowledgeSection;
   /**
    * Relevance in 0..1: the share of the query's meaningful words found in this section (its text,
-   * heading, document title or tags), each word weighted by how rare it is in the collection
+   * heading, document title or tags), each word weighted by how rare it is in the knowledge base
    * (inverse document frequency, so "refund" counts more than "account", and a word the knowledge
    * base has never seen, like "penguins", counts most). An exact word match gives full credit, a
    * prefix match 0.8 and a typo (fuzzy) match 0.6. That share is then scaled by the section's
@@ -80,19 +81,20 @@ interface SectionRecord {
   text: string;
 }
 
-/** The sections of one collection, searchable. */
+/** Sections, searchable. */
 export interface SectionIndex {
-  /** Sections matching `query`, best first, at most `limit`. */
-  search(query: string, limit: number): KnowledgeHit[];
+  /** Sections matching `query`, best first, at most `limit`; of `collection` only when given. */
+  search(query: string, limit: number, collection?: Collection): KnowledgeHit[];
 }
 
-/** Indexes the sections of `docs` (one collection's documents). */
+/** Indexes the sections of `docs`. */
 export function indexSections(docs: readonly KnowledgeDoc[]): SectionIndex {
   const index = buildIndex(docs);
-  return { search: (query, limit) => searchIndex(index, query, limit) };
+  return { search: (query, limit, collection) => searchIndex(index, query, limit, collection) };
 }
 
-interface CollectionIndex {
+/** Every collection's sections in one index: one vocabulary, one set of IDF weights. */
+interface SearchIndex {
   search: MiniSearch<SectionRecord>;
   sections: Map<string, { doc: KnowledgeDoc; section: KnowledgeSection }>;
   /** Processed term → number of sections containing it, for the IDF weights. */
@@ -125,7 +127,7 @@ const allowPrefix = (term: string): boolean => term.length >= 3;
 const maxTypoDistance = (term: string): number =>
   term.length < 5 ? 0 : term.length < 9 ? 1 : 2;
 
-function buildIndex(docs: readonly KnowledgeDoc[]): CollectionIndex {
+function buildIndex(docs: readonly KnowledgeDoc[]): SearchIndex {
   const search = new MiniSearch<SectionRecord>({
     fields: ["title", "tags", "heading", "text"],
     tokenize,
@@ -160,15 +162,18 @@ function buildIndex(docs: readonly KnowledgeDoc[]): CollectionIndex {
   return { search, sections, documentFrequency };
 }
 
-function searchIndex(index: CollectionIndex, query: string, limit: number): KnowledgeHit[] {
+function searchIndex(index: SearchIndex, query: string, limit: number, collection?: Collection): KnowledgeHit[] {
   if (limit <= 0) return [];
   const queryTerms = [...new Set(analyze(query))];
   if (queryTerms.length === 0) return [];
-  const results = index.search.search(query);
+  const results = index.search.search(
+    query,
+    collection === undefined ? {} : { filter: (r) => index.sections.get(String(r.id))?.doc.collection === collection },
+  );
   if (results.length === 0) return [];
 
   const total = index.sections.size;
-  // BM25's inverse document frequency; a term absent from the collection gets the highest weight.
+  // BM25's inverse document frequency; a term absent from the knowledge base gets the highest weight.
   const weights = queryTerms.map((term) => {
     const df = index.documentFrequency.get(term) ?? 0;
     return Math.log(1 + (total - df + 0.5) / (df + 0.5));

@@ -148,7 +148,9 @@ export type SupervisorGraph = ReturnType<typeof createSupervisor>;
  * What the composition root runs; its type is {@link CompiledSupervisor}.
  */
 export function compileSupervisor(opts: SupervisorOptions, checkpointer: BaseCheckpointSaver): CompiledSupervisor {
-  return createSupervisor(opts).compile({ checkpointer, name: "supervisor" });
+  // A turn never resumes from an intermediate step (each message starts a fresh run from START),
+  // so only the state at the end of the run is saved: one checkpoint per turn, not one per step.
+  return createSupervisor(opts).compile({ checkpointer, name: "supervisor" }).withConfig({ durability: "exit" });
 }
 
 /**

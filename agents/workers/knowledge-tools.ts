@@ -1,25 +1,34 @@
 import { z } from "zod";
 import type { SourceRef } from "../../src/types.ts";
 import type { Collection, KnowledgeBase, KnowledgeHit } from "../knowledge/knowledge-base.ts";
-import { MIN_RELEVANCE } from "../knowledge/knowledge-base.ts";
+import { relevantHits } from "../knowledge/knowledge-base.ts";
+import { citation, sourceOf } from "../knowledge/citation.ts";
 import { defineTool } from "./define-tool.ts";
 
-/** A knowledge-base search tool over one collection; results carry their source for citation. */
-export function searchTool(kb: KnowledgeBase, collection: Collection, name: string, description: string) {
+/** The one knowledge-base tool every LLM worker has. */
+export const SEARCH_TOOL = "search_knowledge_base";
+
+/**
+ * Searches the whole knowledge base (FAQ and technical articles alike), so any worker can answer a
+ * question about how things work from wherever its article lives. Each result starts with the
+ * article's citation (`[Title](url)`) and its section heading.
+ */
+export function searchTool(kb: KnowledgeBase) {
   return defineTool(
-    { name, description, schema: z.object({ query: z.string().min(1).max(500) }) },
+    {
+      name: SEARCH_TOOL,
+      description:
+        "Search Acme Cloud's help articles: plans, prices, policies (refunds, cancellation, trials, shipping), limits, how-tos and troubleshooting. Returns the matching sections with the article to cite.",
+      schema: z.object({ query: z.string().min(1).max(500) }),
+    },
     async ({ query }) => {
-      const hits = relevantHits(kb, collection, query, 3);
+      const hits = relevantHits(kb, query, { limit: 3 });
       if (hits.length === 0) return "NO_MATCH: nothing in the knowledge base answers this.";
       return hits
-        .map((h) => `[${h.doc.title} — ${h.section.heading}](${h.doc.url ?? h.doc.path}) (relevance ${h.score.toFixed(2)})\n${h.section.text}`)
+        .map((h) => `${citation(h.doc)} — ${h.section.heading} (relevance ${h.score.toFixed(2)})\n${h.section.text}`)
         .join("\n\n---\n\n");
     },
   );
-}
-
-export function relevantHits(kb: KnowledgeBase, collection: Collection, query: string, limit = 3): KnowledgeHit[] {
-  return kb.search(collection, query, limit).filter((h) => h.score >= MIN_RELEVANCE);
 }
 
 /**
@@ -37,22 +46,37 @@ export function bestPassage(hits: KnowledgeHit[], max = 2): KnowledgeHit[] {
     .sort((a, b) => order(a) - order(b));
 }
 
-/** One source per document, in the order given. */
-export function uniqueSources(hits: KnowledgeHit[]): SourceRef[] {
-  const seen = new Set<string>();
-  return hits.filter((h) => !seen.has(h.doc.id) && seen.add(h.doc.id)).map(sourceOf);
+/** An answer taken from the knowledge base: its text (the passage's sections under their headings) and its one source. */
+export interface KnowledgeAnswer {
+  text: string;
+  sources: SourceRef[];
+  hits: KnowledgeHit[];
 }
 
-export function sourceOf(hit: KnowledgeHit): SourceRef {
-  return hit.doc.url ? { title: hit.doc.title, url: hit.doc.url, path: hit.doc.path } : { title: hit.doc.title, path: hit.doc.path };
+/**
+ * Answers `question` from the whole knowledge base, or undefined when nothing in it is relevant.
+ * `prefer`: when the best hits of both collections are about as good, the worker's own
+ * collection's article answers (tech support answering "set up the Slack integration" from the
+ * how-to rather than from the pricing page that mentions Slack).
+ */
+export function answerFromKnowledge(kb: KnowledgeBase, question: string, prefer?: Collection): KnowledgeAnswer | undefined {
+  const hits = preferCollection(relevantHits(kb, question, { limit: 5 }), prefer);
+  const passage = bestPassage(hits);
+  const top = passage[0];
+  if (!top) return undefined;
+  return {
+    text: passage.map((h) => (h.section.heading === h.doc.title && passage.length === 1 ? h.section.text : `**${h.section.heading}**\n${h.section.text}`)).join("\n\n"),
+    sources: [sourceOf(top.doc)],
+    hits,
+  };
 }
 
-/** Pulls `[title](url)` citations out of a model's reply, so sources are recorded for LLM answers too. */
-export function citedSources(text: string, kb: KnowledgeBase): SourceRef[] {
-  const out: SourceRef[] = [];
-  for (const m of text.matchAll(/\[([^\]]+)\]\(([^)\s]+)\)/g)) {
-    const doc = kb.docs.find((d) => d.url === m[2] || d.path === m[2]);
-    if (doc && !out.some((s) => s.title === doc.title)) out.push(doc.url ? { title: doc.title, url: doc.url, path: doc.path } : { title: doc.title, path: doc.path });
-  }
-  return out;
+/** Within this much of the best score, a hit of the preferred collection goes first. */
+const PREFERENCE_MARGIN = 0.05;
+
+function preferCollection(hits: KnowledgeHit[], prefer: Collection | undefined): KnowledgeHit[] {
+  const best = hits[0];
+  if (!best || prefer === undefined || best.doc.collection === prefer) return hits;
+  const own = hits.find((h) => h.doc.collection === prefer && best.score - h.score <= PREFERENCE_MARGIN);
+  return own ? [own, ...hits.filter((h) => h !== own)] : hits;
 }

@@ -4,7 +4,7 @@ import { Annotation, END, MessagesAnnotation, START, StateGraph } from "@langcha
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { z } from "zod";
 import { errorMessage } from "../../src/errors.ts";
-import { citedSources } from "./knowledge-tools.ts";
+import { citedSources } from "../knowledge/citation.ts";
 import { defineTool } from "./define-tool.ts";
 import { handoffFromSignals, signalOf, signalsIn, type LoggedToolCall } from "./tool-signals.ts";
 import type { ToolKit, ToolRunConfig, WorkerDefinition, WorkerDeps, WorkerInput, WorkerOutput, WorkerResult } from "./types.ts";

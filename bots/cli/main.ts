@@ -1,21 +1,33 @@
 import { randomUUID } from "node:crypto";
-import readline from "node:readline/promises";
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { createApp, type App } from "../../src/app.ts";
+import type { App } from "../../src/app.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
-import { openDatabase } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
-import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
 import { SwitchboardError, errorMessage } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import type { Outcome } from "../../src/types.ts";
-import { createOfflineRouter } from "../../agents/router/offline/index.ts";
-import { WorkerRegistry } from "../../agents/workers/registry.ts";
-import { registerCommands } from "../discord/index.ts";
-import { createCliChannel } from "./channel.ts";
-import { runEval } from "./eval-command.ts";
-import { serve, type ServeRole } from "./serve.ts";
-import { work } from "./worker.ts";
+import { describe, runChat, send } from "./chat.ts";
+import { evaluateAnswers, formatAnswerReport, readAnswerEvalFile } from "./eval-answers.ts";
+import type { TerminalOptions } from "./terminal.ts";
+import type { ServeRole } from "./serve.ts";
+
+// Each command loads what it uses when it runs, so none pays for the rest: `route` and `eval`
+// open no database and build no graph, and Slack, Discord and the model load only when configured.
+const createApp: typeof import("../../src/app.ts").createApp = async (...a) => (await import("../../src/app.ts")).createApp(...a);
+const serve: typeof import("./serve.ts").serve = async (...a) => (await import("./serve.ts")).serve(...a);
+const work: typeof import("./worker.ts").work = async (...a) => (await import("./worker.ts")).work(...a);
+const runEval: typeof import("./eval-command.ts").runEval = async (...a) => (await import("./eval-command.ts")).runEval(...a);
+const openDatabase: typeof import("../../src/db/database.ts").openDatabase = async (...a) => (await import("../../src/db/database.ts")).openDatabase(...a);
+const migrate: typeof import("../../src/db/migrate.ts").migrate = async (...a) => (await import("../../src/db/migrate.ts")).migrate(...a);
+const registerCommands: typeof import("../discord/index.ts").registerCommands = async (...a) => (await import("../discord/index.ts")).registerCommands(...a);
+
+/** The offline router trained on the corpus and the registry's examples (once per process). */
+async function createOfflineRouter(): Promise<import("../../agents/router/offline/index.ts").OfflineRouter> {
+  const [{ trainedOfflineRouter }, { WorkerRegistry }] = await Promise.all([import("../../agents/trained-router.ts"), import("../../agents/workers/registry.ts")]);
+  return trainedOfflineRouter({ examples: new WorkerRegistry().examples() });
+}
 
 /**
  * `switchboard` — the command line (DESIGN.md §4). Logs go to stderr; stdout carries only the
@@ -57,7 +69,7 @@ export function buildProgram(): Command {
       await withApp(async (app) => {
         const key = await conversationKey(app, opts.conversation);
         const outcome = await send(app, key, opts.user, text);
-        process.stdout.write(opts.json ? `${JSON.stringify(outcomeJson(outcome), null, 2)}\n` : `${outcomeText(outcome)}\n`);
+        process.stdout.write(opts.json ? `${JSON.stringify(outcomeJson(outcome), null, 2)}\n` : `${await describe(app, outcome, terminalRendering())}\n`);
       });
     });
 
@@ -69,30 +81,14 @@ export function buildProgram(): Command {
     .action(async (opts: { user: string; conversation?: string }) => {
       await withApp(async (app) => {
         const key = await conversationKey(app, opts.conversation);
-        // A support agent's reply arrives whenever they write it: print it as it comes (the bot's
-        // answers are printed from each question's outcome).
-        app.outbox.attach(
-          createCliChannel((m) => {
-            if (m.conversationKey === key && m.author.kind === "agent") process.stdout.write(`\n${m.author.name} (support team): ${m.text}\n\n`);
-          }),
-        );
-        const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: process.stdin.isTTY });
-        process.stdout.write("Switchboard chat — type a question, or /quit to leave.\n");
-        try {
-          for await (const line of rl) {
-            const text = line.trim();
-            if (!text) continue;
-            if (text === "/quit" || text === "/exit") break;
-            try {
-              const outcome = await send(app, key, opts.user, text);
-              process.stdout.write(`\n${outcomeText(outcome)}\n\n`);
-            } catch (err) {
-              process.stdout.write(`! ${errorMessage(err)}\n`);
-            }
-          }
-        } finally {
-          rl.close();
-        }
+        await runChat(app, {
+          user: opts.user,
+          conversationKey: key,
+          input: process.stdin,
+          output: process.stdout,
+          terminal: process.stdin.isTTY === true,
+          render: terminalRendering(),
+        });
       });
     });
 
@@ -103,7 +99,7 @@ export function buildProgram(): Command {
     .option("--json", "print the decision as JSON")
     .action(async (text: string, opts: { json?: boolean }) => {
       if (!text.trim()) throw new SwitchboardError("empty_text", "The text is empty: give a message to route.");
-      const router = createOfflineRouter({ examples: registryExamples() });
+      const router = await createOfflineRouter();
       const d = await router.route(text);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
@@ -121,8 +117,32 @@ export function buildProgram(): Command {
     .option("--threshold <p>", "hybrid threshold for the share sent to the LLM (default HYBRID_THRESHOLD or 0.6)", parseProbability)
     .action(async (file: string, opts: { json?: boolean; threshold?: number }) => {
       const config = loadConfig();
-      const router = createOfflineRouter({ examples: registryExamples() });
+      const router = await createOfflineRouter();
       await runEval(file, { json: opts.json ?? false, threshold: opts.threshold ?? config.hybridThreshold }, router, (s) => process.stdout.write(s));
+    });
+
+  program
+    .command("eval-answers")
+    .description("answer quality: send each line's question through the whole pipeline and check the answer contains what it should ({text, expect: [substring or /pattern/], route?, user?})")
+    .argument("<file>", "a .jsonl file")
+    .option("--json", "print the report as one JSON object")
+    .action(async (file: string, opts: { json?: boolean }) => {
+      const lines = await readAnswerEvalFile(file);
+      const loaded = loadConfig();
+      // Without DATABASE_URL, a database of its own: fresh demo data, and the user's data folder untouched.
+      const scratch = loaded.databaseUrl ? undefined : await mkdtemp(path.join(os.tmpdir(), "switchboard-eval-"));
+      const config: Config = scratch ? { ...loaded, dataDir: scratch } : loaded;
+      try {
+        const app = await createApp(config, createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn"));
+        try {
+          const report = await evaluateAnswers(app, lines);
+          process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatAnswerReport(file, report));
+        } finally {
+          await app.close();
+        }
+      } finally {
+        if (scratch) await rm(scratch, { recursive: true, force: true });
+      }
     });
 
   program
@@ -136,6 +156,7 @@ export function buildProgram(): Command {
         const applied = await migrate(db.pool);
         // The job queue's own schema (graphile-worker), where the shared queue runs.
         if ((config.jobQueue ?? (db.mode === "server" ? "postgres" : "memory")) === "postgres") {
+          const { GraphileJobQueue } = await import("../../src/inbox/graphile-queue.ts");
           await GraphileJobQueue.installSchema(db.pool, logger, db.mode !== "server");
         }
         process.stdout.write(applied.length ? `applied: ${applied.join(", ")}\n` : "database is up to date\n");
@@ -162,10 +183,6 @@ export function buildProgram(): Command {
   return program;
 }
 
-function registryExamples() {
-  return new WorkerRegistry().examples();
-}
-
 async function withApp(fn: (app: App) => Promise<void>): Promise<void> {
   const config: Config = loadConfig();
   // One-shot commands log only warnings unless LOG_LEVEL asks for more.
@@ -187,16 +204,10 @@ async function conversationKey(app: App, id: string | undefined): Promise<string
   return conv.conversationKey;
 }
 
-async function send(app: App, conversationKey: string, user: string, text: string): Promise<Outcome> {
-  const s = await app.intake.submit({ platform: "cli", conversationKey, userId: user, text, platformMessageId: randomUUID() });
-  if (s.status === "duplicate") throw new SwitchboardError("duplicate", "That message was already received.");
-  return s.done;
-}
-
-function outcomeText(o: Outcome): string {
-  if (o.kind === "reply") return o.text;
-  if (o.kind === "relayed") return "(a person from the support team owns this conversation; your message was passed to them)";
-  return `(ignored: ${o.reason})`;
+/** Colours on a terminal that wants them (NO_COLOR, https://no-color.org, turns them off), reflowed to its width. */
+function terminalRendering(): TerminalOptions {
+  const tty = process.stdout.isTTY === true;
+  return { color: tty && !process.env["NO_COLOR"], width: tty ? Math.min(process.stdout.columns || 80, 100) : 80 };
 }
 
 function outcomeJson(o: Outcome) {

@@ -6,8 +6,8 @@ import type { Logger } from "../../src/logger.ts";
 import { createHttpServer } from "../http/server.ts";
 import type { DiscordAdapter } from "../discord/index.ts";
 import type { SlackAdapter } from "../slack/index.ts";
-import { attachStaffChannels, type PlatformClientOptions } from "../staff-channels.ts";
-import { createPlatformAdapters, startAdapters } from "./platform-connections.ts";
+import type { PlatformClientOptions } from "../staff-channels.ts";
+import type { PlatformConnections } from "./platform-connections.ts";
 
 /** `all`: everything in one process (the default); `gateway`: adapters and HTTP only, processing is left to `switchboard worker`. */
 export type ServeRole = "all" | "gateway";
@@ -61,6 +61,17 @@ export function logUnhandledRejections(logger: Logger): void {
   process.on("unhandledRejection", (reason) => logger.error({ err: errorMessage(reason) }, "unhandled promise rejection; carrying on"));
 }
 
+/** Whether a chat platform has a token: only then are Bolt and discord.js loaded (they cost most of a start). */
+export function usesChatPlatforms(config: Pick<Config, "slackBotToken" | "discordToken">): boolean {
+  return Boolean(config.slackBotToken || config.discordToken);
+}
+
+/** The platform adapters and staff channels, loaded on demand (see `usesChatPlatforms`). */
+export async function loadPlatforms() {
+  const [connections, staff] = await Promise.all([import("./platform-connections.ts"), import("../staff-channels.ts")]);
+  return { createPlatformAdapters: connections.createPlatformAdapters, startAdapters: connections.startAdapters, attachStaffChannels: staff.attachStaffChannels };
+}
+
 /** A started service (`startService`): what runs, and how to stop it in order. */
 export interface RunningService {
   app: App;
@@ -99,7 +110,8 @@ export async function startService(
     await app.close();
     throw new ConfigError("serve --role gateway leaves processing to `switchboard worker` processes: it needs the shared queue (DATABASE_URL, and JOB_QUEUE unset or postgres)");
   }
-  const { adapters, slack, discord } = createPlatformAdapters(app, config, logger, "receive", options.clients);
+  const platforms = usesChatPlatforms(config) ? await loadPlatforms() : undefined;
+  const { adapters, slack, discord } = platforms?.createPlatformAdapters(app, config, logger, "receive", options.clients) ?? { adapters: [], slack: undefined, discord: undefined };
   const plugins: Array<(f: FastifyInstance) => Promise<void> | void> = [];
   if (slack) {
     plugins.push(async (f) => {
@@ -107,7 +119,7 @@ export async function startService(
     });
   }
   for (const adapter of adapters) app.outbox.attach(adapter);
-  attachStaffChannels(app, config, logger, options.clients);
+  platforms?.attachStaffChannels(app, config, logger, options.clients);
 
   const http = await createHttpServer(app, plugins);
   let address: string;
@@ -124,7 +136,7 @@ export async function startService(
     await app.intake.recover();
   }
   app.handoffService.start();
-  const connections = await startAdapters(app, adapters, logger);
+  const connections: PlatformConnections = platforms ? await platforms.startAdapters(app, adapters, logger) : { stop: async () => {} };
   return {
     app,
     http,

@@ -4,9 +4,7 @@ import { describeConfig, type Config } from "../../src/config.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { checkHealth } from "../../src/health/health.ts";
 import type { Logger } from "../../src/logger.ts";
-import { attachStaffChannels } from "../staff-channels.ts";
-import { createPlatformAdapters } from "./platform-connections.ts";
-import { listenError, logUnhandledRejections } from "./serve.ts";
+import { listenError, loadPlatforms, logUnhandledRejections, usesChatPlatforms } from "./serve.ts";
 
 export interface WorkerOptions {
   /** Serve `/healthz` and `/metrics` on this port. Default: no HTTP server. */
@@ -23,12 +21,15 @@ export interface WorkerOptions {
  * within the grace time or go back to the queue for another worker.
  */
 export async function work(config: Config, logger: Logger, options: WorkerOptions = {}): Promise<void> {
+  const needsSharedQueue = "switchboard worker takes jobs from the shared queue: it needs DATABASE_URL (and JOB_QUEUE unset or postgres); on embedded Postgres run `switchboard serve`";
+  // Said before anything is opened or printed: the start-up lines would suggest it was starting.
+  if (!config.databaseUrl && config.jobQueue !== "postgres") throw new ConfigError(needsSharedQueue);
   logUnhandledRejections(logger);
   for (const line of describeConfig(config)) logger.info(line);
   const app = await createApp(config, logger, { ...options.overrides, startWorker: false });
   if (app.queue.kind === "memory") {
     await app.close();
-    throw new ConfigError("switchboard worker takes jobs from the shared queue: set DATABASE_URL (and leave JOB_QUEUE unset or postgres); on embedded Postgres run `switchboard serve`");
+    throw new ConfigError(needsSharedQueue);
   }
   // Signals are handled from here on: a job may start as soon as the worker does.
   let http: FastifyInstance | undefined;
@@ -44,9 +45,10 @@ export async function work(config: Config, logger: Logger, options: WorkerOption
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
 
-  for (const adapter of createPlatformAdapters(app, config, logger, "send").adapters) app.outbox.attach(adapter);
+  const platforms = usesChatPlatforms(config) ? await loadPlatforms() : undefined;
+  for (const adapter of platforms?.createPlatformAdapters(app, config, logger, "send").adapters ?? []) app.outbox.attach(adapter);
   // Handoffs opened while answering are announced to the staff channel from here.
-  attachStaffChannels(app, config, logger);
+  platforms?.attachStaffChannels(app, config, logger);
 
   if (options.port !== undefined) {
     http = Fastify({ logger: false });

@@ -1,28 +1,27 @@
+import { LRUCache } from "lru-cache";
+
 /**
- * A set that forgets its oldest entries past `max`. The adapter's only state: which threads it
- * takes part in and which platform message ids it has just handled. Losing it (a restart) is safe:
- * the core dedupes by platform message id, and a thread the bot answered before is recognised again
- * by its parent (`parent_user_id`), by the core's conversation log, or by a new mention.
+ * A set that forgets its least recently added entries past `max` (an LRU cache from lru-cache).
+ * The adapter's only state: which threads it takes part in and which platform message ids it has
+ * just handled. Losing it (a restart) is safe: the core dedupes by platform message id, and a
+ * thread the bot answered before is recognised again by its parent (`parent_user_id`), by the
+ * core's conversation log, or by a new mention.
  */
 export class BoundedSet {
-  readonly #max: number;
-  readonly #items = new Map<string, true>();
+  readonly #items: LRUCache<string, true>;
 
   constructor(max: number) {
-    this.#max = Math.max(1, max);
+    this.#items = new LRUCache({ max: Math.max(1, max) });
   }
 
+  /** Whether the key is there; asking does not make it recent. */
   has(key: string): boolean {
     return this.#items.has(key);
   }
 
+  /** Adds the key, or makes it the most recent one. */
   add(key: string): void {
-    this.#items.delete(key);
     this.#items.set(key, true);
-    if (this.#items.size > this.#max) {
-      const oldest = this.#items.keys().next();
-      if (!oldest.done) this.#items.delete(oldest.value);
-    }
   }
 
   get size(): number {

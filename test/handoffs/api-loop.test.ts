@@ -79,7 +79,12 @@ describe("the human handoff loop through the HTTP API (embedded Postgres, offlin
     expect(next.body.routes[0].route).toBe("tech_support");
     // The note sits in the memory before the new turn.
     const after = await s.app.memory.messages(conversationId);
-    expect(after.findIndex((m) => m.text.startsWith("[Support team note]"))).toBeLessThan(after.findIndex((m) => m.text === "how do I reset my password?"));
+    const noteAt = after.findIndex((m) => m.text.startsWith("[Support team note]"));
+    const questionAt = after.findIndex((m) => m.text === "how do I reset my password?");
+    // Both are there (findIndex is -1 for a missing one, and -1 is less than anything).
+    expect(noteAt).toBeGreaterThanOrEqual(0);
+    expect(questionAt).toBeGreaterThanOrEqual(0);
+    expect(noteAt).toBeLessThan(questionAt);
 
     // Every transition is logged, and the detail view has the transcript with routing traces.
     await s.app.handoffService.idle();
@@ -163,7 +168,16 @@ describe("the human handoff loop through the HTTP API (embedded Postgres, offlin
   });
 
   it("filters the queue by state, route, platform and age, oldest first", async () => {
-    // A Discord conversation whose message was routed to billing and handed off (stored directly:
+    // Handoffs of its own, so it passes alone as well as after the tests above: three users who
+    // asked for a person (one of them resolved) …
+    const asked: string[] = [];
+    for (const userId of ["u-filter-1", "u-filter-2", "u-filter-3"]) {
+      const r = await postJson(api("/api/messages"), { userId, text: "I want to talk to a human" });
+      expect(r.body.handoff).toMatchObject({ reason: "user_request" });
+      asked.push(r.body.handoff.id as string);
+    }
+    expect((await act(asked[0]!, "resolve", { agent: "Dana" })).status).toBe(200);
+    // … and a Discord conversation whose message was routed to billing and handed off (stored directly:
     // the filters are what is under test, not the workers).
     const stored = await s.app.log.receive({ platform: "discord", conversationKey: "discord:1:2", userId: "d-user", text: "refund over the limit", platformMessageId: "d-1" });
     await s.app.log.recordRouting(stored.messageId, {
@@ -177,6 +191,7 @@ describe("the human handoff loop through the HTTP API (embedded Postgres, offlin
 
     const all = (await getJson(api("/api/handoffs"))).body.handoffs as Array<{ id: string; createdAt: string; status: string; platform: string }>;
     expect(all.length).toBeGreaterThan(3);
+    for (const id of asked) expect(all.map((h) => h.id)).toContain(id);
     const times = all.map((h) => Date.parse(h.createdAt));
     expect(times).toEqual([...times].sort((a, b) => a - b));
     expect(all.at(-1)?.id).toBe(billing.id);

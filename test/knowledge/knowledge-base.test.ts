@@ -14,7 +14,7 @@ import { ConfigError } from "../../src/errors.ts";
 const DEMO_DIR = fileURLToPath(new URL("../../agents/knowledge/demo", import.meta.url));
 
 function topScore(kb: KnowledgeBase, collection: Collection, query: string): number {
-  return kb.search(collection, query)[0]?.score ?? 0;
+  return kb.search(query, { collection })[0]?.score ?? 0;
 }
 
 describe("demo knowledge base", () => {
@@ -60,7 +60,7 @@ describe("demo knowledge base", () => {
     ["tech", "verification email never arrived", "tech/signup-errors"],
     ["faq", "does acme cloud work on linux", "faq/supported-platforms"],
   ])("answers on-topic question [%s] %j from %s", (collection, query, docId) => {
-    const [top] = kb.search(collection, query);
+    const [top] = kb.search(query, { collection });
     expect(top?.doc.id).toBe(docId);
     expect(top?.score).toBeGreaterThanOrEqual(MIN_RELEVANCE);
   });
@@ -84,22 +84,22 @@ describe("demo knowledge base", () => {
     ["faq", "can i get a refnd", "faq/refund-policy"],
     ["tech", "two-factor authentcation", "tech/two-factor-authentication"],
   ])("tolerates the typo in [%s] %j", (collection, query, docId) => {
-    const [top] = kb.search(collection, query);
+    const [top] = kb.search(query, { collection });
     expect(top?.doc.id).toBe(docId);
     expect(top?.score).toBeGreaterThanOrEqual(MIN_RELEVANCE);
   });
 
   it("keeps the collections apart", () => {
-    const faqHits = kb.search("faq", "reset my password", 10);
+    const faqHits = kb.search("reset my password", { collection: "faq", limit: 10 });
     expect(faqHits.every((h) => h.doc.collection === "faq")).toBe(true);
-    expect(kb.search("tech", "reset my password")[0]?.doc.id).toBe("tech/password-reset");
+    expect(kb.search("reset my password", { collection: "tech" })[0]?.doc.id).toBe("tech/password-reset");
 
     expect(topScore(kb, "faq", "do you ship to Canada")).toBeGreaterThanOrEqual(MIN_RELEVANCE);
     expect(topScore(kb, "tech", "do you ship to Canada")).toBeLessThan(MIN_RELEVANCE);
   });
 
   it("returns at most `limit` hits, best first, scored within 0..1", () => {
-    const hits = kb.search("faq", "refund for my annual plan invoice", 3);
+    const hits = kb.search("refund for my annual plan invoice", { collection: "faq", limit: 3 });
     expect(hits).toHaveLength(3);
     const scores = hits.map((h) => h.score);
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
@@ -107,16 +107,16 @@ describe("demo knowledge base", () => {
       expect(score).toBeGreaterThan(0);
       expect(score).toBeLessThanOrEqual(1);
     }
-    expect(kb.search("faq", "refund", 0)).toEqual([]);
+    expect(kb.search("refund", { collection: "faq", limit: 0 })).toEqual([]);
   });
 
   it("finds nothing for a query of stop words only", () => {
-    expect(kb.search("faq", "hi, can you please help me?")).toEqual([]);
-    expect(kb.search("tech", "   ")).toEqual([]);
+    expect(kb.search("hi, can you please help me?", { collection: "faq" })).toEqual([]);
+    expect(kb.search("   ", { collection: "tech" })).toEqual([]);
   });
 
   it("returns the section text that answers the question", () => {
-    const [top] = kb.search("faq", "how long until I see my refund on my statement");
+    const [top] = kb.search("how long until I see my refund on my statement", { collection: "faq" });
     expect(top?.section.text).toContain("5–10 business days");
   });
 });
@@ -156,8 +156,8 @@ describe("loadKnowledgeBase on your own folder", () => {
     });
     const kb = await loadKnowledgeBase(root);
     expect(kb.docs.map((d) => d.id)).toEqual(["faq/refunds"]);
-    expect(kb.search("tech", "refund")).toEqual([]);
-    expect(kb.search("faq", "refund")[0]?.section).toEqual({
+    expect(kb.search("refund", { collection: "tech" })).toEqual([]);
+    expect(kb.search("refund", { collection: "faq" })[0]?.section).toEqual({
       heading: "Policy",
       text: "Full refund within 30 days.",
     });
@@ -187,7 +187,7 @@ describe("loadKnowledgeBase on your own folder", () => {
       { heading: "Okta setup", text: "Intro text." },
       { heading: "Steps", text: "Create a SAML app." },
     ]);
-    expect(kb.search("faq", "shipping")).toEqual([]);
+    expect(kb.search("shipping", { collection: "faq" })).toEqual([]);
   });
 
   it.each([

@@ -196,9 +196,9 @@ describe("the app in llm mode, through ChatOpenAI", () => {
         const duplicate = payments.content.split("\n").find((l) => l.includes("DUPLICATE"));
         return text(`You were charged twice: ${duplicate}. I can refund the duplicate.`);
       }
-      if (toolNames(req).includes("search_tech_docs")) {
-        const docs = results.find((r) => r.name === "search_tech_docs");
-        if (!docs) return toolCalls({ name: "search_tech_docs", args: { query: "app crashes on login" } });
+      if (toolNames(req).includes("search_knowledge_base")) {
+        const docs = results.find((r) => r.name === "search_knowledge_base");
+        if (!docs) return toolCalls({ name: "search_knowledge_base", args: { query: "app crashes on login" } });
         const link = docs.content.match(/\[[^\]]+\]\(https?:[^)]+\)/)?.[0];
         return text(`Sign out, clear the app's cache and sign in again; see ${link}.`);
       }
@@ -245,7 +245,7 @@ describe("the app in llm mode, through ChatOpenAI", () => {
       toolCalls: [{ name: "list_payments", args: { limit: 5 }, result: expect.stringContaining("pay_j5") }],
     });
     expect(runs["billing"]?.reply).toContain("DUPLICATE of pay_j4");
-    expect(runs["tech_support"]).toMatchObject({ status: "ok", toolCalls: [{ name: "search_tech_docs", args: { query: "app crashes on login" } }] });
+    expect(runs["tech_support"]).toMatchObject({ status: "ok", toolCalls: [{ name: "search_knowledge_base", args: { query: "app crashes on login" } }] });
     expect(runs["tech_support"]?.sources.length).toBeGreaterThan(0);
     expect(transcript.find((m) => m.direction === "out")?.text).toBe(outcome.text);
   });

@@ -1,14 +1,32 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { ToolOutcome } from "../tool-signals.ts";
-import type { WorkerDefinition, WorkerOutput } from "../types.ts";
+import type { ToolKit, WorkerDefinition, WorkerOutput } from "../types.ts";
+import { SEARCH_TOOL, answerFromKnowledge, searchTool, type KnowledgeAnswer } from "../knowledge-tools.ts";
 import { money } from "./billing-repo.ts";
 import { REFUND_PROCESSING } from "./refund-policy.ts";
 import { LINK_HELP, NOT_LINKED, billingTools } from "./tools.ts";
 
 const bullet = (text: string) => text.split("\n").map((l) => `- ${l}`).join("\n");
 
-/** Billing: account, invoices, payments, refunds — always of the caller's own linked account. */
+/**
+ * A question about this customer's own account (their charges, invoices, refunds, balance), which
+ * only the billing tables answer. Anything else that the knowledge base answers — how refunds
+ * work, what a plan costs, how VAT appears on invoices — is a policy question, answered from the
+ * article whether or not the chat account is linked.
+ */
+const ACCOUNT_QUESTION: readonly RegExp[] = [
+  /\b(charged|billed|paid|debited)\b.*\b(twice|two times|2 times|double)\b/i,
+  /\b(i|i'm|i've|me|my|we|our)\b.*\b(double|duplicate)\b|\b(double|duplicate)\b.*\b(on my|to my|me)\b/i,
+  /\binv[-\s#]*\d{3,}\b|\bpay_\w+/i,
+  /\bstatus of (my|the|our)\b|\bwhere('?s| is) (my|our)\b|\bdid (my|our|the) (refund|payment|charge)\b|\bhaven'?t (got|gotten|received)\b/i,
+  /\bhow much do (i|we) owe\b|\b(my|our|open|outstanding) balance\b/i,
+  /\b(show|list|send|give|see|copy of|download)\b.*\b(my|our)\b.*\b(invoices?|bills?|receipts?|payments?|charges?|refunds?)\b/i,
+  /\b(my|our) (last|latest|recent|previous|current) (invoice|bill|receipt|payment|charge|refund)s?\b/i,
+  /\bwhy (is|was) (my|our) (bill|invoice|charge|payment)\b|\bcharged me\b|\brefund it\b/i,
+];
+
+/** Billing: account, invoices, payments, refunds — always of the caller's own linked account — and billing policy from the knowledge base. */
 export const billingWorker: WorkerDefinition = {
   name: "billing",
   title: "Billing",
@@ -29,14 +47,21 @@ export const billingWorker: WorkerDefinition = {
     "Answer only from what your tools return; never invent amounts, dates or invoice numbers.",
     "The tools already know who the customer is. If a tool returns NOT_LINKED, tell the user their chat account is not linked and how to link it (Acme dashboard → Settings → Integrations → Connect chat) and show nothing else.",
     "Refund policy: a charge is refundable in full within 30 days; duplicate charges are always refunded; refunds above the approval limit wait for a person's approval; refunds take 5–10 business days.",
+    "A question about how billing works (policies, prices, plans, invoices, VAT, payment methods) is answered from search_knowledge_base, citing the article as a markdown link [title](url), whether or not the account is linked; add the customer's own data only when it helps and the account is linked.",
     "Before requesting a refund, check eligibility. If request_refund says the refund waits for a person's approval, say a person from the billing team will approve it and reply here.",
     "Be brief and concrete: amounts, dates, invoice numbers, next step.",
   ].join("\n"),
-  tools: billingTools,
+  tools: (deps) => [...billingTools(deps), searchTool(deps.knowledge)],
   demoSql: fs.readFileSync(path.join(import.meta.dirname, "demo-data.sql"), "utf8"),
 
-  async answerOffline(input, tools) {
+  async answerOffline(input, tools, deps) {
     const q = input.question.toLowerCase();
+    const accountQuestion = ACCOUNT_QUESTION.some((re) => re.test(input.question));
+    const policy = accountQuestion ? undefined : answerFromKnowledge(deps.knowledge, input.question, "faq");
+    if (policy) {
+      await tools.call(SEARCH_TOOL, { query: input.question });
+      return policyReply(q, policy, tools);
+    }
     const first = await tools.call("account_summary");
     if (first === NOT_LINKED) return { status: "ok", reply: LINK_HELP, sources: [] };
 
@@ -78,6 +103,29 @@ export const billingWorker: WorkerDefinition = {
     return { status: "ok", reply: `Here is your account:\n${bullet(first)}`, sources: [] };
   },
 };
+
+/**
+ * A policy question answered from its article, followed by what the customer's own account says
+ * about it when the account is linked and has something to say (their refunds under a refund
+ * question, their plan under a pricing one). Unlinked, the article alone: it is the answer.
+ */
+async function policyReply(q: string, policy: KnowledgeAnswer, tools: ToolKit): Promise<WorkerOutput> {
+  const parts = [policy.text];
+  if (/refund|money back/.test(q)) {
+    // "Can I get a refund?": whether their latest charge can be; otherwise where their refunds stand.
+    if (/\b(can|could|may) (i|we) (get|have|ask|request)\b/.test(q)) {
+      const eligibility = await tools.call("check_refund_eligibility");
+      if (eligibility !== NOT_LINKED) parts.push(`On your account:\n${bullet(eligibility)}`);
+    }
+    const status = await tools.call("refund_status");
+    if (status !== NOT_LINKED && !status.startsWith("No refunds")) parts.push(`Your refund requests:\n${bullet(status)}`);
+  } else if (/\b(plan|price|pricing|cost|costs|upgrade|downgrade|seats?)\b/.test(q)) {
+    const summary = await tools.call("account_summary");
+    const account = summary === NOT_LINKED ? undefined : summary.split("\n")[0];
+    if (account) parts.push(`Your account: ${account.replace(/^Account: /, "")}`);
+  }
+  return { status: "ok", reply: parts.join("\n\n"), sources: policy.sources };
+}
 
 /** The offline reply to a refund request, from the tool's signal: requested, waiting for approval, or neither. */
 function refundReply(lead: string, outcome: ToolOutcome): WorkerOutput {

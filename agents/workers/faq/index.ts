@@ -1,7 +1,10 @@
 import type { WorkerDefinition } from "../types.ts";
-import { bestPassage, relevantHits, searchTool, sourceOf } from "../knowledge-tools.ts";
+import { SEARCH_TOOL, answerFromKnowledge, searchTool } from "../knowledge-tools.ts";
 
-/** FAQ: answers from the FAQ knowledge base with its source, and says so when it does not know. */
+/**
+ * FAQ: answers how things work (plans, prices, policies, limits) from the whole knowledge base,
+ * FAQ articles first, with its source; says so when it does not know.
+ */
 export const faqWorker: WorkerDefinition = {
   name: "faq",
   title: "General questions",
@@ -18,27 +21,22 @@ export const faqWorker: WorkerDefinition = {
     "is my data encrypted",
   ],
   systemPrompt: [
-    "You answer general questions about Acme Cloud from its FAQ.",
-    "Always search the FAQ first and answer only from what it says, citing the article as a markdown link [title](url).",
-    "If the FAQ does not answer the question, say plainly that you don't know and offer to pass it to a person. Never guess.",
+    "You answer general questions about Acme Cloud from its help articles: plans, prices, policies, limits, how things work.",
+    "Always search the knowledge base first and answer only from what it says, citing the article as a markdown link [title](url).",
+    "If the articles do not answer the question, say plainly that you don't know and offer to pass it to a person. Never guess.",
   ].join("\n"),
-  tools: (deps) => [searchTool(deps.knowledge, "faq", "search_faq", "Search Acme Cloud's FAQ articles.")],
+  tools: (deps) => [searchTool(deps.knowledge)],
 
   async answerOffline(input, tools, deps) {
-    await tools.call("search_faq", { query: input.question });
-    const hits = relevantHits(deps.knowledge, "faq", input.question, 5);
-    const top = hits[0];
-    if (!top) {
+    await tools.call(SEARCH_TOOL, { query: input.question });
+    const answer = answerFromKnowledge(deps.knowledge, input.question, "faq");
+    if (!answer) {
       return {
         status: "ok",
         reply: "I don't know the answer to that, and I'd rather not guess. Ask me to connect you with a person and our support team will answer it here.",
         sources: [],
       };
     }
-    return {
-      status: "ok",
-      reply: `${bestPassage(hits).map((h) => `**${h.section.heading}**\n${h.section.text.trim()}`).join("\n\n")}\n\nSource: ${top.doc.url ? `[${top.doc.title}](${top.doc.url})` : top.doc.title}`,
-      sources: [sourceOf(top)],
-    };
+    return { status: "ok", reply: answer.text, sources: answer.sources };
   },
 };

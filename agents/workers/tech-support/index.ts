@@ -3,10 +3,17 @@ import path from "node:path";
 import { z } from "zod";
 import type { WorkerDefinition, WorkerDeps } from "../types.ts";
 import { defineTool } from "../define-tool.ts";
-import { bestPassage, relevantHits, searchTool, uniqueSources } from "../knowledge-tools.ts";
+import { relevantHits } from "../../knowledge/knowledge-base.ts";
+import { uniqueSources } from "../../knowledge/citation.ts";
+import { SEARCH_TOOL, answerFromKnowledge, searchTool } from "../knowledge-tools.ts";
 
 const PLATFORM_WORDS = /\b(ios|iphone|ipad|android|web|browser|chrome|safari|firefox|edge|desktop|mac|macos|windows|linux|app store)\b/i;
 const ERROR_DETAIL = /\b(error|code|says|message|shows|\d{3})\b|["“'].+["”']/i;
+/**
+ * Something that broke, as opposed to a how-to: only then can the platform or the error text
+ * change the answer, so only then does the worker ask for them.
+ */
+const MALFUNCTION = /\b(crash\w*|freez\w*|hangs?|hanging|error\w*|fail\w*|broken|bug|stuck|blank|won'?t|doesn'?t|does not|isn'?t|is not|not (work\w*|load\w*|sync\w*|open\w*|show\w*|start\w*)|can'?t|cannot|unable|keeps? (closing|crashing|logging)|rejected|invalid|never (arrived|came))\b/i;
 const ESCALATE = /\b(still (crash|broken|not|doesn|does ?n)|didn'?t (help|work|fix)|doesn'?t (help|work)|tried (that|everything|all)|bug report|report a bug|data loss|lost (my|all) (data|notes))/i;
 
 function statusTool(deps: WorkerDeps) {
@@ -44,11 +51,11 @@ export const techSupportWorker: WorkerDefinition = {
     "You are the technical support specialist of Acme Cloud.",
     "First check service_status for an open incident that explains the problem; then search the technical docs.",
     "Answer with concrete steps from the docs and cite each doc you used as a markdown link [title](url).",
-    "If the user did not say which app (web, iOS, Android, desktop) or what exact error they see and it matters, ask for it.",
+    "Only when something is broken (a crash, an error) and the user did not say which app (web, iOS, Android, desktop) or what exact error they see, ask for it at the end. Never end a how-to answer with a question.",
     "Never invent settings, menus or error codes that the docs do not mention.",
   ].join("\n"),
   tools: (deps) => [
-    searchTool(deps.knowledge, "tech", "search_tech_docs", "Search Acme Cloud's technical help articles."),
+    searchTool(deps.knowledge),
     statusTool(deps),
   ],
   demoSql: fs.readFileSync(path.join(import.meta.dirname, "demo-data.sql"), "utf8"),
@@ -56,8 +63,7 @@ export const techSupportWorker: WorkerDefinition = {
   async answerOffline(input, tools, deps) {
     const q = input.question;
     const status = await tools.call("service_status");
-    const hits = relevantHits(deps.knowledge, "tech", q, 5);
-    await tools.call("search_tech_docs", { query: q });
+    await tools.call(SEARCH_TOOL, { query: q });
     const incident = status.startsWith("INCIDENT") ? relevantIncident(status, q) : undefined;
     const parts: string[] = [];
     if (incident) parts.push(`There is an open incident that may explain this: ${incident.replace(/^INCIDENT /, "")}`);
@@ -66,22 +72,38 @@ export const techSupportWorker: WorkerDefinition = {
       return {
         status: "needs_human",
         reply: [...parts, "Thanks for the details — this needs one of our engineers to look at your account. I've passed it on with what you told me; they'll reply here."].join("\n\n"),
-        sources: uniqueSources(hits.slice(0, 1)),
+        sources: uniqueSources(relevantHits(deps.knowledge, q, { limit: 1 })),
         handoff: { reason: "needs_engineer", detail: `Reported: ${q.slice(0, 300)}` },
       };
     }
-    const top = hits[0];
-    if (!top) {
-      parts.push("I couldn't find a known fix for that yet. So I can help, tell me: what exactly happens (the exact error text, if any), and which app you use — web, iOS, Android or desktop?");
+    const answer = answerFromKnowledge(deps.knowledge, q, "tech");
+    if (!answer) {
+      parts.push(
+        MALFUNCTION.test(q)
+          ? "I couldn't find a known fix for that yet. So I can help, tell me: what exactly happens (the exact error text, if any), and which app you use — web, iOS, Android or desktop?"
+          : "I couldn't find an article about that. Ask me to connect you with a person and our support team will answer it here.",
+      );
       return { status: "ok", reply: parts.join("\n\n"), sources: [] };
     }
-    parts.push(`From “${top.doc.title}”:`);
-    for (const h of bestPassage(hits)) parts.push(`**${h.section.heading}**\n${h.section.text.trim()}`);
-    const missing = [!PLATFORM_WORDS.test(q) ? "which app you use (web, iOS, Android or desktop)" : "", !ERROR_DETAIL.test(q) ? "the exact error message you see" : ""].filter(Boolean);
-    if (missing.length) parts.push(`If that doesn't fix it, tell me ${missing.join(" and ")}, and I'll dig further.`);
-    return { status: "ok", reply: parts.join("\n\n"), sources: uniqueSources(hits.slice(0, 2)) };
+    parts.push(answer.text);
+    const closing = closingQuestion(q);
+    if (closing) parts.push(closing);
+    return { status: "ok", reply: parts.join("\n\n"), sources: answer.sources };
   },
 };
+
+/**
+ * The question that ends a troubleshooting answer, when the answer needs it: something broke and
+ * the user did not say on which app, or what the error says. A how-to gets none.
+ */
+export function closingQuestion(question: string): string | undefined {
+  if (!MALFUNCTION.test(question)) return undefined;
+  const missing = [
+    !PLATFORM_WORDS.test(question) ? "which app you use (web, iOS, Android or desktop)" : "",
+    !ERROR_DETAIL.test(question) ? "the exact error message you see" : "",
+  ].filter(Boolean);
+  return missing.length ? `If that doesn't fix it, tell me ${missing.join(" and ")}, and I'll dig further.` : undefined;
+}
 
 /** The incident line whose components or title share a word with the question; with an outage question, the first. */
 function relevantIncident(status: string, question: string): string | undefined {
