@@ -27,6 +27,8 @@ export interface Config {
    * limits count the real client. Default `false`.
    */
   trustProxy: boolean | number | string[];
+  /** `RATE_LIMIT_PER_MINUTE`: `POST /api/messages` per user per client address. Default 60. */
+  rateLimitPerMinute: number;
   openaiApiKey: string | undefined;
   /** OpenAI-compatible endpoint (Ollama, vLLM, Azure, a gateway). Default OpenAI's. */
   openaiBaseUrl: string | undefined;
@@ -155,6 +157,7 @@ const EnvSchema = z.object({
   }),
   HOST: optionalString,
   ALLOW_OPEN_API: flag,
+  RATE_LIMIT_PER_MINUTE: wholeNumber(60, 1),
   TRUST_PROXY: optionalString.transform((v, ctx): boolean | number | string[] => {
     if (v === undefined || ["false", "0", "no", "off"].includes(v.toLowerCase())) return false;
     if (["true", "yes", "on"].includes(v.toLowerCase())) return true;
@@ -234,6 +237,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST ?? "127.0.0.1",
     allowOpenApi: e.ALLOW_OPEN_API,
     trustProxy: e.TRUST_PROXY,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     openaiApiKey: e.OPENAI_API_KEY,
     openaiBaseUrl: e.OPENAI_BASE_URL,
     llmModel: e.LLM_MODEL ?? "gpt-4o-mini",
