@@ -32,7 +32,8 @@ function newSink(): FakeCore {
   return new FakeCore({
     answer: (m) =>
       /refund/i.test(m.text)
-        ? { text: "Refunds take 5 business days; reset your password from the reset page.", sections: TWO_TOPICS }
+        ? // The text as the core composes it from two sections: each part under its title.
+          { text: TWO_TOPICS.map((t) => `**${t.title}**\n${t.text}`).join("\n\n"), sections: TWO_TOPICS }
         : { text: `Answer to: ${m.text}` },
   });
 }

@@ -7,11 +7,6 @@ import { OutboxStore } from "../../src/outbox/outbox-store.ts";
 import type { InboundMessage } from "../../src/types.ts";
 import { databaseTargets } from "../helpers/databases.ts";
 
-if (!process.env["TEST_DATABASE_URL"]) {
-  // Said once, so a reader of the test output knows the server half of the contract did not run.
-  console.info("storage contract: TEST_DATABASE_URL is not set; running on embedded Postgres only");
-}
-
 const msg = (over: Partial<InboundMessage> = {}): InboundMessage => ({
   platform: "slack",
   conversationKey: "slack:T1:C1:1700000000.0001",
