@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import type { App } from "../../src/app.ts";
-import { loadConfig, type Config } from "../../src/config.ts";
+import { loadConfig, loadEnvFile, type Config } from "../../src/config.ts";
 import { SwitchboardError, errorMessage } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import type { Outcome } from "../../src/types.ts";
@@ -46,7 +46,7 @@ export function buildProgram(): Command {
     .option("--role <role>", "all: everything in one process; gateway: adapters and HTTP only, answered by `switchboard worker` processes", parseRole, "all")
     .action(async (opts: { port?: number; role: ServeRole }) => {
       const config = loadConfig();
-      await serve(opts.port !== undefined ? { ...config, port: opts.port } : config, createLogger(config.logLevel), opts.role);
+      await serve(opts.port !== undefined ? { ...config, port: opts.port } : config, createLogger(config.logLevel, undefined, config.logFormat), opts.role);
     });
 
   program
@@ -55,7 +55,7 @@ export function buildProgram(): Command {
     .option("--port <n>", "serve /healthz and /metrics on this port (default: none)", parsePort)
     .action(async (opts: { port?: number }) => {
       const config = loadConfig();
-      await work(config, createLogger(config.logLevel), { port: opts.port });
+      await work(config, createLogger(config.logLevel, undefined, config.logFormat), { port: opts.port });
     });
 
   program
@@ -133,7 +133,7 @@ export function buildProgram(): Command {
       const scratch = loaded.databaseUrl ? undefined : await mkdtemp(path.join(os.tmpdir(), "switchboard-eval-"));
       const config: Config = scratch ? { ...loaded, dataDir: scratch } : loaded;
       try {
-        const app = await createApp(config, createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn"));
+        const app = await createApp(config, createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn", undefined, config.logFormat));
         try {
           const report = await evaluateAnswers(app, lines);
           process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatAnswerReport(file, report));
@@ -150,7 +150,7 @@ export function buildProgram(): Command {
     .description("apply database migrations and exit")
     .action(async () => {
       const config = loadConfig();
-      const logger = createLogger(config.logLevel);
+      const logger = createLogger(config.logLevel, undefined, config.logFormat);
       const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
       try {
         const applied = await migrate(db.pool);
@@ -186,7 +186,7 @@ export function buildProgram(): Command {
 async function withApp(fn: (app: App) => Promise<void>): Promise<void> {
   const config: Config = loadConfig();
   // One-shot commands log only warnings unless LOG_LEVEL asks for more.
-  const logger: Logger = createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn");
+  const logger: Logger = createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn", undefined, config.logFormat);
   const app = await createApp(config, logger);
   try {
     await app.intake.recover();
@@ -244,6 +244,8 @@ function parseProbability(v: string): number {
 
 export async function main(argv: string[] = process.argv): Promise<void> {
   try {
+    // Settings from .env (or ENV_FILE) first; the environment wins over the file.
+    loadEnvFile();
     await buildProgram().parseAsync(argv);
   } catch (err) {
     process.stderr.write(`switchboard: ${errorMessage(err)}\n`);

@@ -216,7 +216,7 @@ function transcript(messages: TranscriptEntry[], now: Date): SafeHtml {
     return html`<li class="msg ${m.authorKind}" data-message="${m.id}">
   <div class="meta"><strong>${author(m)}</strong> · ${when(m.createdAt, now)}${m.status === "failed" ? html` · <span class="bad">${m.direction === "out" ? "not delivered" : "failed"}${m.error ? `: ${m.error}` : ""}</span>` : ""}</div>
   <div class="text" data-testid="message-text">${m.text}</div>
-  ${traced && (traced.routing || traced.workerRuns.length) ? trace(traced) : ""}
+  ${traced && (traced.routing || traced.workerRuns.length || traced.modelCalls.length) ? trace(traced) : ""}
 </li>`;
   })}</ol>`;
 }
@@ -236,6 +236,11 @@ ${m.workerRuns.length
   ? html`<table class="runs"><thead><tr><th>Worker</th><th>Status</th><th>Engine</th><th>Latency</th><th>Question</th><th>Reply</th><th>Tools</th><th>Error</th></tr></thead><tbody>${m.workerRuns.map(
       (w) => html`<tr><td>${w.worker}</td><td class="${w.status === "ok" ? "" : "bad"}">${w.status}</td><td>${w.engine}</td><td>${ms(w.latencyMs)}</td><td>${w.question}</td>
   <td class="text">${w.reply ?? ""}</td><td>${w.toolCalls.map((t) => t.name).join(", ")}</td><td class="bad">${w.error ?? ""}</td></tr>`,
+    )}</tbody></table>`
+  : ""}
+${m.modelCalls.length
+  ? html`<table class="runs" data-testid="model-calls"><thead><tr><th>Model call</th><th>Model</th><th>Outcome</th><th>Latency</th><th>Prompt tokens</th><th>Completion tokens</th><th>Error</th></tr></thead><tbody>${m.modelCalls.map(
+      (c) => html`<tr><td>${c.worker ?? c.stage}</td><td>${c.model}</td><td class="${c.outcome === "ok" ? "" : "bad"}">${c.outcome}</td><td>${ms(c.latencyMs)}</td><td>${c.promptTokens ?? "?"}</td><td>${c.completionTokens ?? "?"}</td><td class="bad">${c.error ?? ""}</td></tr>`,
     )}</tbody></table>`
   : ""}
 </details>`;
