@@ -7,6 +7,7 @@ import { compileSupervisor } from "../agents/supervisor/graph.ts";
 import { WorkerRegistry } from "../agents/workers/registry.ts";
 import type { WorkerDefinition } from "../agents/workers/types.ts";
 import type { Config } from "./config.ts";
+import { ModelCallLog } from "./conversations/model-call-log.ts";
 import { PgConversationLog } from "./conversations/pg-conversation-log.ts";
 import { LatestCheckpointSaver } from "./db/checkpoint-saver.ts";
 import { openDatabase, type Database } from "./db/database.ts";
@@ -134,12 +135,15 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
 
     const checkpointer = new LatestCheckpointSaver(db.pool);
     await checkpointer.setup();
+    // Every model call is recorded (model_calls, token metrics); the offline engine makes none.
+    const modelCalls = model ? new ModelCallLog(db.pool, logger, metrics) : undefined;
     const supervisor = compileSupervisor({
       registry,
       router,
       model,
       deps: { pool: db.pool, knowledge, config, now: overrides.now ?? (() => new Date()) },
       workerTimeoutMs: config.workerTimeoutMs,
+      modelCalls,
     }, checkpointer);
 
     const log = new PgConversationLog(db.pool);
@@ -221,6 +225,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
         await outcomes.stop();
         leases.close();
         await handoffService.close();
+        await modelCalls?.flush();
         await db.close();
       },
     };

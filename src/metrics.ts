@@ -30,6 +30,8 @@ export class Metrics {
   readonly jobRetries = new client.Counter({ name: "switchboard_job_retries_total", help: "Job attempts that failed and were scheduled again with a backoff", registers: [this.registry] });
   readonly jobFailures = new client.Counter({ name: "switchboard_job_failures_total", help: "Messages whose last attempt failed; each went to a person", registers: [this.registry] });
   readonly modelCalls = new client.Counter({ name: "switchboard_model_calls_total", help: "Model calls by result (ok, failed after the client's retries)", labelNames: ["result"], registers: [this.registry] });
+  /** Tokens of the chat model's calls; `worker` is the worker's name, or `router` / `merge` for those stages. */
+  readonly modelTokens = new client.Counter({ name: "switchboard_model_tokens_total", help: "Model tokens by worker (or router, merge) and kind (prompt, completion)", labelNames: ["worker", "kind"], registers: [this.registry] });
   readonly modelFallbacks = new client.Counter({ name: "switchboard_model_fallbacks_total", help: "Answers or routing decisions the offline engine made because the model failed, by stage (routing, worker)", labelNames: ["stage"], registers: [this.registry] });
   readonly outboxDeliveries = new client.Counter({ name: "switchboard_outbox_deliveries_total", help: "Outbound delivery attempts by platform and result: sent, retry, failed (given up), no_adapter (this process cannot reach the platform)", labelNames: ["platform", "result"], registers: [this.registry] });
   /** Outbound messages not delivered yet, read from the database at each scrape (see `observeOutbox`). */

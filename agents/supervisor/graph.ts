@@ -2,6 +2,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { AIMessage, HumanMessage, RemoveMessage } from "@langchain/core/messages";
 import { Command, END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { errorMessage } from "../../src/errors.ts";
+import { recordModelCalls, type ModelCallSink } from "../engines/model-calls.ts";
 import type { Router } from "../router/types.ts";
 import type { WorkerRegistry } from "../workers/registry.ts";
 import type { WorkerDeps, WorkerResult } from "../workers/types.ts";
@@ -26,6 +27,8 @@ export interface SupervisorOptions {
   workerTimeoutMs?: number;
   /** Memory kept in the graph's messages, in messages. Default 40. */
   memoryMessages?: number;
+  /** Told of every chat-model call the compiled graph makes (router, workers, merge). Default: none. */
+  modelCalls?: ModelCallSink | undefined;
 }
 
 /**
@@ -74,7 +77,10 @@ export function createSupervisor(opts: SupervisorOptions) {
       "merge",
       async (s: SupervisorStateType) => {
         const notes = failureNotes(s.results, title);
-        return { reply: await mergeReplies(s.turn.text, s.results, title, notes, opts.model) };
+        // Slack shows each worker's answer as a section of its own (bots/slack/render.ts); a merged
+        // text would only be its notification fallback: not worth a model call.
+        const model = s.turn.caller.platform === "slack" ? undefined : opts.model;
+        return { reply: await mergeReplies(s.turn.text, s.results, title, notes, model) };
       },
       // Deferred: runs once, after every worker branch (answered or failed) has finished.
       { defer: true },
@@ -150,7 +156,9 @@ export type SupervisorGraph = ReturnType<typeof createSupervisor>;
 export function compileSupervisor(opts: SupervisorOptions, checkpointer: BaseCheckpointSaver): CompiledSupervisor {
   // A turn never resumes from an intermediate step (each message starts a fresh run from START),
   // so only the state at the end of the run is saved: one checkpoint per turn, not one per step.
-  return createSupervisor(opts).compile({ checkpointer, name: "supervisor" }).withConfig({ durability: "exit" });
+  // Model calls are recorded from the graph's callbacks, which see the turn each call belongs to.
+  const callbacks = opts.modelCalls ? { callbacks: [recordModelCalls(opts.modelCalls, opts.registry.names)] } : {};
+  return createSupervisor(opts).compile({ checkpointer, name: "supervisor" }).withConfig({ durability: "exit", ...callbacks });
 }
 
 /**

@@ -118,9 +118,24 @@ export interface RoutingTrace {
   error: string | null;
 }
 
+/** One chat-model call of a message's turn (`model_calls`), in the order they ended. */
+export interface ModelCallRecord {
+  stage: "router" | "worker" | "merge" | "other";
+  /** The worker that made the call (stage `worker`). */
+  worker: string | null;
+  model: string;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  latencyMs: number;
+  outcome: "ok" | "failed" | "cancelled";
+  error: string | null;
+}
+
 export interface TranscriptEntry extends MessageRow {
   routing: RoutingTrace | null;
   workerRuns: Array<WorkerRunRecord & { id: string }>;
+  /** Empty with the offline engine. */
+  modelCalls: ModelCallRecord[];
 }
 
 export interface SearchQuery {

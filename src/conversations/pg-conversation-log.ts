@@ -4,6 +4,7 @@ import type {
   ConversationLog,
   ConversationRow,
   MessageRow,
+  ModelCallRecord,
   ReceiveHooks,
   ReceiveResult,
   SearchQuery,
@@ -175,7 +176,7 @@ export class PgConversationLog implements ConversationLog {
   }
 
   async transcript(conversationId: string): Promise<TranscriptEntry[]> {
-    const [messages, routing, runs] = await Promise.all([
+    const [messages, routing, runs, calls] = await Promise.all([
       this.pool.query<MessageDbRow>(
         "select * from messages where conversation_id = $1 order by created_at, direction, id",
         [conversationId],
@@ -188,6 +189,11 @@ export class PgConversationLog implements ConversationLog {
       this.pool.query<WorkerRunDbRow>(
         `select w.* from worker_runs w join messages m on m.id = w.message_id
          where m.conversation_id = $1 order by w.created_at`,
+        [conversationId],
+      ),
+      this.pool.query<ModelCallDbRow>(
+        `select c.* from model_calls c join messages m on m.id = c.message_id
+         where m.conversation_id = $1 order by c.created_at`,
         [conversationId],
       ),
     ]);
@@ -219,6 +225,18 @@ export class PgConversationLog implements ConversationLog {
             error: w.error,
             latencyMs: w.latency_ms,
             engine: w.engine,
+          })),
+        modelCalls: calls.rows
+          .filter((c) => c.message_id === row.id)
+          .map((c) => ({
+            stage: c.stage,
+            worker: c.worker,
+            model: c.model,
+            promptTokens: c.prompt_tokens,
+            completionTokens: c.completion_tokens,
+            latencyMs: c.latency_ms,
+            outcome: c.outcome,
+            error: c.error,
           })),
       };
     });
@@ -289,6 +307,18 @@ interface WorkerRunDbRow {
   error: string | null;
   latency_ms: number;
   engine: string;
+}
+
+interface ModelCallDbRow {
+  message_id: string;
+  stage: ModelCallRecord["stage"];
+  worker: string | null;
+  model: string;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  latency_ms: number;
+  outcome: ModelCallRecord["outcome"];
+  error: string | null;
 }
 
 export function toConversation(r: ConversationDbRow): ConversationRow {
