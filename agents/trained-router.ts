@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { createOfflineRouter, loadDefaultCorpus, type OfflineRouter, type OfflineRouterOptions } from "./router/offline/index.ts";
+import { createOfflineRouter, loadDefaultCorpus, loadExamples, type OfflineRouter, type OfflineRouterOptions } from "./router/offline/index.ts";
+import type { LabelledExample } from "./router/types.ts";
 
 const trained = new Map<string, OfflineRouter>();
 
@@ -13,7 +14,7 @@ const trained = new Map<string, OfflineRouter>();
 export function trainedOfflineRouter(opts: OfflineRouterOptions): OfflineRouter {
   const corpus = (opts.includeDefaultCorpus ?? true) ? loadDefaultCorpus() : [];
   const key = createHash("sha256")
-    .update(JSON.stringify({ corpus, examples: opts.examples, minConfidence: opts.minConfidence ?? null }))
+    .update(JSON.stringify({ corpus, ...opts }))
     .digest("hex");
   let router = trained.get(key);
   if (!router) {
@@ -21,4 +22,23 @@ export function trainedOfflineRouter(opts: OfflineRouterOptions): OfflineRouter 
     trained.set(key, router);
   }
   return router;
+}
+
+/**
+ * The offline router as `serve`, `worker`, `route` and `eval` train it: the corpus, the
+ * out-of-scope lines, the registry's examples and routes, and the company's own lines —
+ * `ROUTER_EXAMPLES` (a JSONL file or a folder of them; DESIGN.md §4.1) and the staff
+ * corrections stored so far (`RouterCorrections.examples()`).
+ */
+export function offlineRouterFor(
+  registry: { readonly routes: readonly string[]; examples(): LabelledExample[] },
+  opts: { routerExamples?: string | undefined; corrections?: LabelledExample[] } = {},
+): OfflineRouter {
+  const own = opts.routerExamples ? loadExamples(opts.routerExamples, registry.routes) : [];
+  const company = [...own, ...(opts.corrections ?? [])];
+  return trainedOfflineRouter({
+    examples: registry.examples(),
+    routes: registry.routes,
+    ...(company.length > 0 ? { companyExamples: company } : {}),
+  });
 }

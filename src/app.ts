@@ -1,7 +1,8 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { loadKnowledgeBase, type KnowledgeBase } from "../agents/knowledge/knowledge-base.ts";
 import type { OfflineRouter } from "../agents/router/offline/index.ts";
-import { trainedOfflineRouter } from "../agents/trained-router.ts";
+import { RouterCorrections } from "../agents/router/corrections.ts";
+import { offlineRouterFor } from "../agents/trained-router.ts";
 import type { Router } from "../agents/router/types.ts";
 import { compileSupervisor } from "../agents/supervisor/graph.ts";
 import { WorkerRegistry } from "../agents/workers/registry.ts";
@@ -58,6 +59,8 @@ export interface App {
   memory: BotMemory;
   router: Router;
   offlineRouter: OfflineRouter;
+  /** Staff corrections of the router (the console's "Teach the router"); trained on at start. */
+  corrections: RouterCorrections;
   registry: WorkerRegistry;
   knowledge: KnowledgeBase;
   metrics: Metrics;
@@ -110,7 +113,9 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     await loadDemoData(config, db, registry, logger);
 
     const knowledge = await loadKnowledgeBase(config.knowledgeDir);
-    const offlineRouter = trainedOfflineRouter({ examples: registry.examples() });
+    // The company's own lines (ROUTER_EXAMPLES) and the staff corrections stored so far teach it.
+    const corrections = new RouterCorrections(db.pool, registry.routes);
+    const offlineRouter = offlineRouterFor(registry, { routerExamples: config.routerExamples, corrections: await corrections.examples() });
     logger.debug({ trainedOn: offlineRouter.trainedOn, trainMs: Math.round(offlineRouter.trainMs) }, "offline router trained");
 
     const metrics = new Metrics();
@@ -214,6 +219,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       memory,
       router,
       offlineRouter,
+      corrections,
       registry,
       knowledge,
       metrics,

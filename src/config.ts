@@ -51,6 +51,11 @@ export interface Config {
   webhookSecret: string | undefined;
   /** Knowledge base folder with `faq/` and `tech/` markdown. Default: the bundled demo docs. */
   knowledgeDir: string;
+  /**
+   * `ROUTER_EXAMPLES`: a JSONL file, or a folder of them, of `{"text", "route"}` lines in the
+   * company's own words, trained on with the corpus at start (and by `switchboard eval`). Unset: none.
+   */
+  routerExamples: string | undefined;
   logLevel: string;
   /** `LOG_FORMAT`: `json` (one JSON object a line) or `pretty` (readable lines). Unset: pretty when stderr is a terminal, JSON otherwise. */
   logFormat: "json" | "pretty" | undefined;
@@ -164,6 +169,7 @@ const EnvSchema = z.object({
   }),
   WEBHOOK_SECRET: secret,
   KNOWLEDGE_DIR: optionalString,
+  ROUTER_EXAMPLES: optionalString,
   LOG_LEVEL: optionalString.pipe(
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
   ),
@@ -236,6 +242,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookUrl: e.WEBHOOK_URL,
     webhookSecret: e.WEBHOOK_SECRET,
     knowledgeDir: e.KNOWLEDGE_DIR ? path.resolve(e.KNOWLEDGE_DIR) : DEFAULT_KNOWLEDGE_DIR,
+    routerExamples: e.ROUTER_EXAMPLES ? path.resolve(e.ROUTER_EXAMPLES) : undefined,
     logLevel: e.LOG_LEVEL ?? "info",
     logFormat: e.LOG_FORMAT,
     // LangChain's own rule: the first of these that is set decides, and only "true" turns it on.

@@ -1,5 +1,5 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { AIMessage, HumanMessage, RemoveMessage } from "@langchain/core/messages";
+import { HumanMessage, RemoveMessage } from "@langchain/core/messages";
 import { Command, END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { errorMessage } from "../../src/errors.ts";
 import { recordModelCalls, type ModelCallSink } from "../engines/model-calls.ts";
@@ -11,7 +11,7 @@ import { composeReply, withNotes } from "../../src/turns/compose-reply.ts";
 import { mergeReplies } from "./merge.ts";
 import { runWithinBudget } from "./worker-budget.ts";
 import { redact } from "./redact.ts";
-import { CLARIFY_TEXT, HANDOFF_TEXT, decideHandoff, failureNotes, fanOut } from "./routing.ts";
+import { HANDOFF_TEXT, answerMessage, decideHandoff, failureNotes, fanOut, isUnclear, routeTurn, smallTalkOf, unansweredBody } from "./routing.ts";
 import { SupervisorState, type SupervisorStateType, type SupervisorUpdate, type WorkerTask } from "./state.ts";
 
 export interface SupervisorOptions {
@@ -70,7 +70,7 @@ export function createSupervisor(opts: SupervisorOptions) {
     .addNode("guard", () => ({}))
     .addNode(
       "route",
-      async (s: SupervisorStateType) => ({ decision: await router.route(redact(s.turn.text)) }),
+      (s: SupervisorStateType) => routeTurn(router, s),
       { retryPolicy: { maxAttempts: 2, initialInterval: 200 } },
     )
     .addNode(
@@ -87,15 +87,16 @@ export function createSupervisor(opts: SupervisorOptions) {
     )
     .addNode("decide", (s: SupervisorStateType) => {
       const handoff = decideHandoff(s);
-      const unclear = (s.decision?.unsure ?? false) && s.results.length === 0;
-      const answer = s.reply?.text ? s.reply : composeReply({ body: unclear && !handoff ? CLARIFY_TEXT : "" });
+      const unclear = isUnclear(s);
+      const answer = s.reply?.text ? s.reply : composeReply({ body: unansweredBody(s, handoff) });
       const reply = withNotes(answer, [handoff ? HANDOFF_TEXT[handoff.reason] : null]);
       return {
         handoff,
         answered: true,
-        unclearStreak: handoff ? 0 : unclear ? s.turn.unclearStreak + 1 : 0,
+        // Small talk neither counts as unclear nor clears the streak.
+        unclearStreak: handoff ? 0 : unclear ? s.turn.unclearStreak + 1 : smallTalkOf(s.turn.text) ? s.turn.unclearStreak : 0,
         reply,
-        messages: [new AIMessage(reply.text)],
+        messages: [answerMessage(s, reply.text)],
       };
     })
     .addEdge(START, "load_context")

@@ -23,10 +23,13 @@ const openDatabase: typeof import("../../src/db/database.ts").openDatabase = asy
 const migrate: typeof import("../../src/db/migrate.ts").migrate = async (...a) => (await import("../../src/db/migrate.ts")).migrate(...a);
 const registerCommands: typeof import("../discord/index.ts").registerCommands = async (...a) => (await import("../discord/index.ts")).registerCommands(...a);
 
-/** The offline router trained on the corpus and the registry's examples (once per process). */
+/**
+ * The offline router trained on the corpus, the registry's examples and ROUTER_EXAMPLES (once
+ * per process), as `serve` trains it (without the database's staff corrections).
+ */
 async function createOfflineRouter(): Promise<import("../../agents/router/offline/index.ts").OfflineRouter> {
-  const [{ trainedOfflineRouter }, { WorkerRegistry }] = await Promise.all([import("../../agents/trained-router.ts"), import("../../agents/workers/registry.ts")]);
-  return trainedOfflineRouter({ examples: new WorkerRegistry().examples() });
+  const [{ offlineRouterFor }, { WorkerRegistry }] = await Promise.all([import("../../agents/trained-router.ts"), import("../../agents/workers/registry.ts")]);
+  return offlineRouterFor(new WorkerRegistry(), { routerExamples: loadConfig().routerExamples });
 }
 
 /**

@@ -24,6 +24,12 @@ const VIEW_WEIGHT = Math.SQRT1_2;
  * strength suits short HINT3 queries and long Bitext sentences alike.
  */
 export class TfidfVectorizer {
+  /**
+   * The median evidence of a training text (see {@link TfidfVectorizer.weighedSpans}): what a
+   * whole request usually has to go on.
+   */
+  typicalEvidence = 1;
+
   private constructor(
     private readonly vocabulary: Map<string, number>,
     private readonly idf: Float64Array,
@@ -49,7 +55,10 @@ export class TfidfVectorizer {
       vocabulary.set(key, i);
       idf[i] = Math.log((1 + texts.length) / (1 + (df.get(key) ?? 0))) + 1;
     });
-    return new TfidfVectorizer(vocabulary, idf);
+    const vectorizer = new TfidfVectorizer(vocabulary, idf);
+    const evidence = texts.map((t) => vectorizer.weighedSpans([t])(0, 1).evidence).sort((a, b) => a - b);
+    vectorizer.typicalEvidence = evidence[Math.floor(evidence.length / 2)] || 1;
+    return vectorizer;
   }
 
   /** Number of features (the model's input width). */
@@ -68,6 +77,15 @@ export class TfidfVectorizer {
    * cut of a message costs little more than reading it.
    */
   spans(parts: readonly string[]): (from: number, to: number) => SparseVector {
+    const span = this.weighedSpans(parts);
+    return (from, to) => span(from, to).vector;
+  }
+
+  /**
+   * Like {@link TfidfVectorizer.spans}, with each span's evidence: the length of its word view
+   * before normalisation (how much there is to go on; a fragment has less than its message).
+   */
+  weighedSpans(parts: readonly string[]): (from: number, to: number) => { vector: SparseVector; evidence: number } {
     const counts = parts.map((p) => this.counts(textFeatures(p)));
     return (from, to) => {
       const word = new Map<number, number>();
@@ -81,8 +99,14 @@ export class TfidfVectorizer {
         prev = c.last;
       }
       if (prev !== START) add(word, this.vocabulary.get(bigram(prev, END)));
-      return this.weigh([word, char]);
+      return { vector: this.weigh([word, char]), evidence: this.norm(word) };
     };
+  }
+
+  private norm(view: Map<number, number>): number {
+    let sum = 0;
+    for (const [i, tf] of view) sum += ((1 + Math.log(tf)) * this.idf[i]!) ** 2;
+    return Math.sqrt(sum);
   }
 
   private counts(f: TextFeatures): Counts {
