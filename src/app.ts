@@ -24,6 +24,7 @@ import type { JobQueue } from "./inbox/job-queue.ts";
 import { OutcomeWaiter } from "./inbox/outcome-waiter.ts";
 import type { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
+import { readHandoffStats } from "./handoffs/handoff-stats.ts";
 import { ModelHealth } from "./health/model-health.ts";
 import { Intake } from "./inbox/intake.ts";
 import { Outbox } from "./outbox/outbox.ts";
@@ -155,6 +156,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const handoffs = new HandoffStore(db.pool);
     const queue = await createQueue(config, db, logger, overrides.concurrency ?? config.workerConcurrency);
     metrics.observeQueue(() => queue.depth());
+    metrics.observeHandoffs(() => readHandoffStats(db.pool));
     const outcomes = new OutcomeWaiter({
       pool: db.pool,
       logger,

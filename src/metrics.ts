@@ -1,5 +1,11 @@
 import client from "prom-client";
 
+/** What the handoff gauges show: unresolved handoffs by state, and how long the oldest unclaimed one has waited. */
+export interface HandoffStats {
+  byState: Partial<Record<"open" | "claimed", number>>;
+  oldestWaitingSeconds: number;
+}
+
 /** Prometheus metrics, on their own registry so tests and several apps in one process do not collide. */
 export class Metrics {
   readonly registry = new client.Registry();
@@ -51,16 +57,62 @@ export class Metrics {
       }
     },
   });
+  /** Unresolved handoffs, read from the database at each scrape (see `observeHandoffs`). */
+  readonly handoffsOpen = new client.Gauge({
+    name: "switchboard_handoffs_open",
+    help: "Unresolved handoffs by state: open (waiting for a person to claim it), claimed (a person has it), across all processes",
+    labelNames: ["state"],
+    registers: [this.registry],
+    collect: async () => {
+      await this.#collectHandoffs();
+    },
+  });
+  readonly oldestWaitingHandoff = new client.Gauge({
+    name: "switchboard_handoff_oldest_waiting_seconds",
+    help: "Age of the oldest handoff nobody has claimed yet, in seconds (0 when none waits)",
+    registers: [this.registry],
+    collect: async () => {
+      await this.#collectHandoffs();
+    },
+  });
   #depth: (() => Promise<Record<string, number>>) | undefined;
+  #handoffStats: (() => Promise<HandoffStats>) | undefined;
+  /** One query per scrape for both handoff gauges. */
+  #handoffScrape: Promise<void> | undefined;
   #undelivered: (() => Promise<Array<{ platform: string; status: string; count: number }>>) | undefined;
 
   constructor() {
-    client.collectDefaultMetrics({ register: this.registry, prefix: "switchboard_" });
+    // Node's default metrics under their standard names (process_cpu_seconds_total, nodejs_*),
+    // which stock Node.js dashboards and alerts expect; the service's own are switchboard_*.
+    client.collectDefaultMetrics({ register: this.registry });
   }
 
   /** Where `switchboard_queue_depth` comes from. */
   observeQueue(depth: () => Promise<Record<string, number>>): void {
     this.#depth = depth;
+  }
+
+  /** Where `switchboard_handoffs_open` and `switchboard_handoff_oldest_waiting_seconds` come from. */
+  observeHandoffs(stats: () => Promise<HandoffStats>): void {
+    this.#handoffStats = stats;
+  }
+
+  #collectHandoffs(): Promise<void> {
+    if (!this.#handoffStats) return Promise.resolve();
+    const read = this.#handoffStats;
+    this.#handoffScrape ??= (async () => {
+      try {
+        const stats = await read();
+        for (const state of ["open", "claimed"] as const) this.handoffsOpen.set({ state }, stats.byState[state] ?? 0);
+        this.oldestWaitingHandoff.set(stats.oldestWaitingSeconds);
+      } catch {
+        // The database is unreachable: leave the last values; /healthz reports it.
+      } finally {
+        // The next scrape reads again; this one's two gauges shared one read.
+        setImmediate(() => (this.#handoffScrape = undefined));
+      }
+    })();
+    return this.#handoffScrape;
   }
 
   /** Where `switchboard_outbox_undelivered` comes from. */
