@@ -1,7 +1,7 @@
 import type { RouteName } from "../../../src/types.ts";
 import type { LabelledExample } from "../types.ts";
 import { logits, softmax, trainSoftmax, type SoftmaxModel } from "./softmax.ts";
-import { TfidfVectorizer } from "./vectorizer.ts";
+import { TfidfVectorizer, type SweepPoint } from "./vectorizer.ts";
 
 /** Options of {@link IntentClassifier.train}. */
 export interface ClassifierOptions {
@@ -130,18 +130,24 @@ export class IntentClassifier {
   }
 
   /**
-   * Scores of runs of parts, each part read once (see `TfidfVectorizer.spans`). A run is read
-   * for the evidence it has: its temperature is divided by its evidence as a share of a typical
-   * training message's (`TfidfVectorizer.weighedSpans`, capped at 1), so a fragment of common
-   * words ("is it possible to") does not speak as loudly as a request. (Chosen on a split of the
-   * tuning joins, against the share of the whole message's evidence and against none.)
+   * Scores of every prefix and suffix of a stretch of parts (see `TfidfVectorizer.sweeps`):
+   * `prefix[at]` is `parts[from..at)`, `suffix[at]` is `parts[at..to)`. A run is read for the
+   * evidence it has: its temperature is divided by its evidence as a share of a typical training
+   * message's (capped at 1), so a fragment of common words ("is it possible to") does not speak
+   * as loudly as a request. (Chosen on a split of the tuning joins, against the share of the
+   * whole message's evidence and against none.)
    */
-  spanScores(parts: readonly string[]): (from: number, to: number) => RouteScores {
-    const span = this.vectorizer.weighedSpans(parts);
+  sweepScores(parts: readonly string[]): (from: number, to: number) => { prefix: (at: number) => RouteScores; suffix: (at: number) => RouteScores } {
+    const sweep = this.vectorizer.sweeps(parts, this.model.params, this.model.classes);
     const typical = this.vectorizer.typicalEvidence;
+    // Calibrated only when asked for: most cuts of a message are ruled out before their scores.
+    const reader = (points: SweepPoint[]) => {
+      const read: RouteScores[] = [];
+      return (at: number) => (read[at] ??= this.calibrated(points[at]!.z, Math.min(1, points[at]!.evidence / typical)));
+    };
     return (from, to) => {
-      const s = span(from, to);
-      return this.calibrated(logits(this.model, s.vector), Math.min(1, s.evidence / typical));
+      const { prefix, suffix } = sweep(from, to);
+      return { prefix: reader(prefix), suffix: reader(suffix) };
     };
   }
 

@@ -8,8 +8,8 @@ import { hasContent } from "./text.ts";
 export interface RouteScorer {
   readonly routes: readonly RouteName[];
   scores(text: string): RouteScores;
-  /** Scores of `parts[from..to)` joined by spaces, sharing work across runs. */
-  spanScores(parts: readonly string[]): (from: number, to: number) => RouteScores;
+  /** Scores of every prefix `parts[from..at)` and suffix `parts[at..to)` of a stretch. */
+  sweepScores(parts: readonly string[]): (from: number, to: number) => { prefix: (at: number) => RouteScores; suffix: (at: number) => RouteScores };
 }
 
 export interface DecideOptions {
@@ -117,6 +117,12 @@ const MAX_WORD_CUTS = 40;
 /** A side cut off at a bare word boundary needs this many words, so one word never moves a route. */
 const MIN_WORDS_AT_WORD_CUT = 3;
 
+/**
+ * Below this prior a cut is not scored: a word boundary inside a message the classifier reads as
+ * one request with 99.9 % confidence (its prior is shrunk to 0.0001).
+ */
+const MIN_PRIOR = 0.0005;
+
 /** A rejected cut this close to being taken marks a possible further request (`unplaced`). */
 const UNPLACED_ODDS = 0.25;
 
@@ -148,6 +154,7 @@ function split(
 ): void {
   let chosen: { cut: Cut; odds: number } | null = null;
   let nearest: { cut: Cut; odds: number } | null = null;
+  const { prefix, suffix } = score.sides(from, to);
   if (depth < MAX_DEPTH) {
     const long = to - from > MAX_WORD_CUTS;
     for (const cut of cuts) {
@@ -155,17 +162,18 @@ function split(
       if (cut.kind === "word" && (long || cut.at - from < MIN_WORDS_AT_WORD_CUT || to - cut.resume < MIN_WORDS_AT_WORD_CUT)) continue;
       // A side of only function words ("What should I do?") asks nothing by itself.
       if (!score.hasContent(from, cut.at) || !score.hasContent(cut.resume, to)) continue;
-      const { two, one } = twoOrOne(score(from, cut.at), score(cut.resume, to));
       // An unmarked cut inside a message the classifier reads as one clear request is less
       // likely still: the prior shrinks with the whole message's confidence.
       const prior = cut.kind === "word" ? opts.cutPrior.word * Math.min(1, 2 * (1 - wholeConfidence)) : opts.cutPrior[cut.kind];
+      if (prior < MIN_PRIOR) continue;
+      const { two, one } = twoOrOne(prefix(cut.at), suffix(cut.resume));
       const odds = (prior * two) / ((1 - prior) * one);
       if (odds > 1 && (!chosen || odds > chosen.odds)) chosen = { cut, odds };
       else if (odds <= 1 && (!nearest || odds > nearest.odds)) nearest = { cut, odds };
     }
   }
   if (!chosen) {
-    const [route, confidence] = best(score(from, to).byRoute);
+    const [route, confidence] = best(prefix(to).byRoute);
     found.parts.push({ route, confidence, question: question(text, tokens, from, to) });
     if (nearest && nearest.odds >= UNPLACED_ODDS && found.unplaced === null) {
       found.unplaced = question(text, tokens, nearest.cut.resume, to);
@@ -185,24 +193,26 @@ function question(text: string, tokens: readonly Token[], from: number, to: numb
   return next ? raw.replace(/[\s,;:\-\u2013\u2014(]+$/u, "") : raw;
 }
 
-/** Scores of runs of tokens, each run scored once per message. */
+/** Scores of the prefixes and suffixes of stretches of tokens, each stretch swept once. */
 interface SpanScorer {
-  (from: number, to: number): RouteScores;
+  sides(from: number, to: number): { prefix: (at: number) => RouteScores; suffix: (at: number) => RouteScores };
   hasContent(from: number, to: number): boolean;
 }
 
 function spanScorer(scorer: RouteScorer, tokens: readonly Token[]): SpanScorer {
   const texts = tokens.map((t) => t.text);
-  const span = scorer.spanScores(texts);
+  const sweep = scorer.sweepScores(texts);
   const content = texts.map(hasContent);
-  const memo = new Map<number, RouteScores>();
-  const score = (from: number, to: number) => {
-    const key = from * (texts.length + 1) + to;
-    let p = memo.get(key);
-    if (!p) memo.set(key, (p = span(from, to)));
-    return p;
+  const memo = new Map<number, ReturnType<SpanScorer["sides"]>>();
+  return {
+    sides(from, to) {
+      const key = from * (texts.length + 1) + to;
+      let s = memo.get(key);
+      if (!s) memo.set(key, (s = sweep(from, to)));
+      return s;
+    },
+    hasContent: (from, to) => content.slice(from, to).some(Boolean),
   };
-  return Object.assign(score, { hasContent: (from: number, to: number) => content.slice(from, to).some(Boolean) });
 }
 
 /**
