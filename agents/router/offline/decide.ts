@@ -117,6 +117,16 @@ const MAX_WORD_CUTS = 40;
 /** A side cut off at a bare word boundary needs this many words, so one word never moves a route. */
 const MIN_WORDS_AT_WORD_CUT = 3;
 
+/** Words a request inside a sentence does not end on (articles, possessives, prepositions). */
+const DANGLING = new Set("a an the my your our their his her its this that of to for with from in on at by into about than as is are was were be i you we can could would will not".split(" "));
+
+/** Words a request inside a sentence does not start with: they continue the words before them. */
+const BOUND = new Set("of for from to with by at than as into about".split(" "));
+
+function lower(t: Token): string {
+  return t.text.toLowerCase();
+}
+
 /**
  * Below this prior a cut is not scored: a word boundary inside a message the classifier reads as
  * one request with 99.9 % confidence (its prior is shrunk to 0.0001).
@@ -162,13 +172,21 @@ function split(
       if (cut.kind === "word" && (long || cut.at - from < MIN_WORDS_AT_WORD_CUT || to - cut.resume < MIN_WORDS_AT_WORD_CUT)) continue;
       // A side of only function words ("What should I do?") asks nothing by itself.
       if (!score.hasContent(from, cut.at) || !score.hasContent(cut.resume, to)) continue;
+      // Inside a sentence, a request does not end on "my" or "to", nor start with "of".
+      if ((cut.kind === "word" || cut.kind === "clause") && (DANGLING.has(lower(tokens[cut.at - 1]!)) || BOUND.has(lower(tokens[cut.resume]!)))) continue;
       // An unmarked cut inside a message the classifier reads as one clear request is less
       // likely still: the prior shrinks with the whole message's confidence.
       const prior = cut.kind === "word" ? opts.cutPrior.word * Math.min(1, 2 * (1 - wholeConfidence)) : opts.cutPrior[cut.kind];
       if (prior < MIN_PRIOR) continue;
-      const { two, one } = twoOrOne(prefix(cut.at), suffix(cut.resume));
+      const left = prefix(cut.at);
+      const right = suffix(cut.resume);
+      const { two, one } = twoOrOne(left, right);
       const odds = (prior * two) / ((1 - prior) * one);
-      if (odds > 1 && (!chosen || odds > chosen.odds)) chosen = { cut, odds };
+      // Each side must be a request of its own: a side no route is confident about is not cut
+      // off (it may still be a request the router cannot place: `unplaced`).
+      const placed = best(left.byRoute)[1] >= opts.minConfidence && best(right.byRoute)[1] >= opts.minConfidence;
+      if (odds > 1 && placed && (!chosen || odds > chosen.odds)) chosen = { cut, odds };
+      else if (odds > 1 && !placed && (!nearest || odds > nearest.odds)) nearest = { cut, odds };
       else if (odds <= 1 && (!nearest || odds > nearest.odds)) nearest = { cut, odds };
     }
   }
