@@ -35,6 +35,11 @@ export interface ConversationLog {
   recordRouting(messageId: string, decision: RoutingDecision): Promise<void>;
   recordWorkerRun(messageId: string, run: WorkerRunRecord): Promise<void>;
   setUnclearStreak(conversationId: string, streak: number): Promise<void>;
+  /**
+   * What a turn leaves in the log, written at once (one statement, one commit): its routing
+   * decision (if it routed), its worker runs in order, and the conversation's unclear streak.
+   */
+  recordTurn(messageId: string, conversationId: string, turn: TurnRecord): Promise<void>;
   /** The customer linked to a platform account, or undefined when it is not linked. */
   linkedCustomer(platform: Platform, platformUserId: string): Promise<string | undefined>;
   linkIdentity(platform: Platform, platformUserId: string, customerId: string): Promise<void>;
@@ -95,6 +100,13 @@ export interface WorkerRunRecord {
   latencyMs: number;
   /** `llm`, `offline`, `llm->offline` (model failed, offline answer used) or `none` (failed). */
   engine: string;
+}
+
+/** What {@link ConversationLog.recordTurn} writes. */
+export interface TurnRecord {
+  decision: RoutingDecision | null;
+  runs: WorkerRunRecord[];
+  unclearStreak: number;
 }
 
 export interface ToolCallRecord {

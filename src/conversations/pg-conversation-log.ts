@@ -9,6 +9,7 @@ import type {
   ReceiveResult,
   SearchQuery,
   TranscriptEntry,
+  TurnRecord,
   WorkerRunRecord,
 } from "./conversation-log.ts";
 
@@ -148,6 +149,33 @@ export class PgConversationLog implements ConversationLog {
         run.error,
         run.latencyMs,
         run.engine,
+      ],
+    );
+  }
+
+  async recordTurn(messageId: string, conversationId: string, turn: TurnRecord): Promise<void> {
+    const d = turn.decision;
+    await this.pool.query(
+      `with routing as (
+         insert into routing_decisions (message_id, routes, scores, unsure, engine, latency_ms, error)
+         select $1, $3::jsonb -> 'routes', $3::jsonb -> 'scores', ($3::jsonb ->> 'unsure')::boolean, $3::jsonb ->> 'engine',
+                ($3::jsonb ->> 'latencyMs')::real, $3::jsonb ->> 'error'
+         where $3::jsonb is not null
+       ), runs as (
+         -- clock_timestamp(): each run a later created_at, so they read back in this order.
+         insert into worker_runs (message_id, worker, question, status, reply, sources, tool_calls, error, latency_ms, engine, created_at)
+         select $1, r.worker, r.question, r.status, r.reply, r.sources, r."toolCalls", r.error, r."latencyMs", r.engine, clock_timestamp()
+         from jsonb_array_elements($4::jsonb) with ordinality as e(run, n),
+              jsonb_to_record(e.run) as r(worker text, question text, status text, reply text, sources jsonb, "toolCalls" jsonb, error text, "latencyMs" real, engine text)
+         order by e.n
+       )
+       update conversations set unclear_streak = $5, updated_at = now() where id = $2`,
+      [
+        messageId,
+        conversationId,
+        d ? JSON.stringify({ routes: d.routes, scores: d.scores, unsure: d.unsure, engine: d.engine, latencyMs: d.latencyMs, error: d.error ?? null }) : null,
+        JSON.stringify(turn.runs),
+        turn.unclearStreak,
       ],
     );
   }

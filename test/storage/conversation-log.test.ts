@@ -78,6 +78,26 @@ describe.each(databaseTargets())("conversation log contract on $name Postgres", 
     expect(t[0]?.workerRuns[0]).toMatchObject({ worker: "billing", status: "ok", engine: "llm->offline", toolCalls: [{ name: "account_summary" }] });
   });
 
+  it("records a turn in one write: its routing decision, its worker runs in order, the unclear streak", async () => {
+    const r = await log.receive(msg({ conversationKey: "slack:T1:C2:turn" }));
+    const run = (worker: string, status: "ok" | "timeout") => ({ worker, question: `${worker}?`, status, reply: status === "ok" ? `${worker} says hi` : null, sources: [{ id: "doc", title: "Doc", url: "https://help.example/doc" }], toolCalls: [{ name: "t", args: { n: 1 }, result: "r" }], error: status === "ok" ? null : "too slow", latencyMs: 7.5, engine: "offline" });
+    await log.recordTurn(r.messageId, r.conversation.id, {
+      decision: { routes: [{ route: "tech_support", confidence: 0.8, question: "q" }], scores: { billing: 0.1, tech_support: 0.8, faq: 0.6, human: 0 }, unsure: false, engine: "offline", latencyMs: 0.7, error: "e" },
+      runs: [run("tech_support", "ok"), run("faq", "timeout"), run("billing", "ok")],
+      unclearStreak: 2,
+    });
+    const [entry] = await log.transcript(r.conversation.id);
+    expect(entry?.routing).toEqual({ routes: [{ route: "tech_support", confidence: 0.8, question: "q" }], scores: { billing: 0.1, tech_support: 0.8, faq: 0.6, human: 0 }, unsure: false, engine: "offline", latencyMs: expect.closeTo(0.7, 5), error: "e" });
+    expect(entry?.workerRuns.map(({ id: _id, ...w }) => w)).toEqual([run("tech_support", "ok"), run("faq", "timeout"), run("billing", "ok")]);
+    expect((await log.getConversation(r.conversation.id))?.unclearStreak).toBe(2);
+
+    // A turn that did not route (a person owns the conversation) records no decision and no runs.
+    const quiet = await log.receive(msg({ conversationKey: "slack:T1:C2:quiet" }));
+    await log.recordTurn(quiet.messageId, quiet.conversation.id, { decision: null, runs: [], unclearStreak: 0 });
+    const [q] = await log.transcript(quiet.conversation.id);
+    expect([q?.routing, q?.workerRuns]).toEqual([null, []]);
+  });
+
   it("opens at most one handoff per conversation and marks it waiting", async () => {
     const r = await log.receive(msg({ conversationKey: "slack:T1:C3:1" }));
     const [a, b] = await Promise.all([
