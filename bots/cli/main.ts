@@ -8,8 +8,6 @@ import { loadConfig, loadEnvFile, type Config } from "../../src/config.ts";
 import { SwitchboardError, errorMessage } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import type { Outcome } from "../../src/types.ts";
-import { describe, runChat, send } from "./chat.ts";
-import { evaluateAnswers, formatAnswerReport, readAnswerEvalFile } from "./eval-answers.ts";
 import type { TerminalOptions } from "./terminal.ts";
 import type { ServeRole } from "./serve.ts";
 
@@ -22,6 +20,10 @@ const runEval: typeof import("./eval-command.ts").runEval = async (...a) => (awa
 const openDatabase: typeof import("../../src/db/database.ts").openDatabase = async (...a) => (await import("../../src/db/database.ts")).openDatabase(...a);
 const migrate: typeof import("../../src/db/migrate.ts").migrate = async (...a) => (await import("../../src/db/migrate.ts")).migrate(...a);
 const registerCommands: typeof import("../discord/index.ts").registerCommands = async (...a) => (await import("../discord/index.ts")).registerCommands(...a);
+// The terminal's rendering (marked, marked-terminal) and the answer checks load for chat, ask and eval-answers only.
+const send: typeof import("./chat.ts").send = async (...a) => (await import("./chat.ts")).send(...a);
+const describe: typeof import("./chat.ts").describe = async (...a) => (await import("./chat.ts")).describe(...a);
+const runChat: typeof import("./chat.ts").runChat = async (...a) => (await import("./chat.ts")).runChat(...a);
 
 /**
  * The offline router trained on the corpus, the registry's examples and ROUTER_EXAMPLES (once
@@ -130,6 +132,7 @@ export function buildProgram(): Command {
     .argument("<file>", "a .jsonl file")
     .option("--json", "print the report as one JSON object")
     .action(async (file: string, opts: { json?: boolean }) => {
+      const { evaluateAnswers, formatAnswerReport, readAnswerEvalFile } = await import("./eval-answers.ts");
       const lines = await readAnswerEvalFile(file);
       const loaded = loadConfig();
       // Without DATABASE_URL, a database of its own: fresh demo data, and the user's data folder untouched.
