@@ -116,7 +116,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const knowledge = await loadKnowledgeBase(config.knowledgeDir);
     // The company's own lines (ROUTER_EXAMPLES) and the staff corrections stored so far teach it.
     const corrections = new RouterCorrections(db.pool, registry.routes);
-    const offlineRouter = offlineRouterFor(registry, { routerExamples: config.routerExamples, corrections: await corrections.examples() });
+    const offlineRouter = offlineRouterFor(registry, { routerExamples: config.routerExamples, corrections: await corrections.examples(), knowledge });
     logger.debug({ trainedOn: offlineRouter.trainedOn, trainMs: Math.round(offlineRouter.trainMs) }, "offline router trained");
 
     const metrics = new Metrics();

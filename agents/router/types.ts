@@ -7,6 +7,8 @@ import type { RoutingDecision } from "../../src/types.ts";
 export interface RouteContext {
   /** The routes the previous user message took (most confident first); empty or absent: none. */
   previousRoutes?: readonly RouteName[];
+  /** Set aside the "none of these" share: the message is known to be about the product. */
+  assumeInScope?: boolean;
   /** The last turns, oldest first (the LLM router reads them). */
   transcript?: ReadonlyArray<{ role: "user" | "assistant"; text: string }>;
 }

@@ -27,11 +27,17 @@ const runChat: typeof import("./chat.ts").runChat = async (...a) => (await impor
 
 /**
  * The offline router trained on the corpus, the registry's examples and ROUTER_EXAMPLES (once
- * per process), as `serve` trains it (without the database's staff corrections).
+ * per process), judging scope with KNOWLEDGE_DIR, as `serve` has it (without the database's
+ * staff corrections).
  */
 async function createOfflineRouter(): Promise<import("../../agents/router/offline/index.ts").OfflineRouter> {
-  const [{ offlineRouterFor }, { WorkerRegistry }] = await Promise.all([import("../../agents/trained-router.ts"), import("../../agents/workers/registry.ts")]);
-  return offlineRouterFor(new WorkerRegistry(), { routerExamples: loadConfig().routerExamples });
+  const [{ offlineRouterFor }, { WorkerRegistry }, { loadKnowledgeBase }] = await Promise.all([
+    import("../../agents/trained-router.ts"),
+    import("../../agents/workers/registry.ts"),
+    import("../../agents/knowledge/knowledge-base.ts"),
+  ]);
+  const config = loadConfig();
+  return offlineRouterFor(new WorkerRegistry(), { routerExamples: config.routerExamples, knowledge: await loadKnowledgeBase(config.knowledgeDir) });
 }
 
 /**

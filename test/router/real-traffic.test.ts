@@ -6,7 +6,9 @@ import { loadExamples, type OfflineRouter } from "../../agents/router/offline/in
 import { offlineRouterFor } from "../../agents/trained-router.ts";
 import { WorkerRegistry, defaultWorkers } from "../../agents/workers/registry.ts";
 import type { WorkerDefinition } from "../../agents/workers/types.ts";
+import { loadKnowledgeBase } from "../../agents/knowledge/knowledge-base.ts";
 import { ConfigError } from "../../src/errors.ts";
+import { DEFAULT_KNOWLEDGE_DIR } from "../../src/config.ts";
 
 /** The router as `serve` trains it: corpus, out-of-scope lines, the default registry. */
 let router: OfflineRouter;
@@ -34,6 +36,18 @@ describe("out of scope", () => {
     expect(routesOf("I was charged twice this month")).toEqual(["billing"]);
     expect(routesOf("I forgot my password and cannot log in")).toEqual(["tech_support"]);
     expect(routesOf("do you ship to Canada")).toEqual(["faq"]);
+  });
+});
+
+describe("the knowledge base as the judge of what is about the product", () => {
+  it("routes a product question the corpus has no words for, and still leaves other text unsure", async () => {
+    const question = "What are the API rate limits on the Business plan?";
+    expect(router.classify(question).unsure).toBe(true);
+    const scoped = offlineRouterFor(new WorkerRegistry(), { knowledge: await loadKnowledgeBase(DEFAULT_KNOWLEDGE_DIR) });
+    const d = scoped.classify(question);
+    expect(d.unsure).toBe(false);
+    expect(d.routes.map((r) => r.route)).toEqual(["faq"]);
+    expect(scoped.classify("can you order me a pizza with extra cheese").unsure).toBe(true);
   });
 });
 

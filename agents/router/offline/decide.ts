@@ -31,6 +31,11 @@ export interface DecideOptions {
 /** What the offline router knows of the conversation. */
 export interface DecideContext {
   previousRoutes?: readonly RouteName[];
+  /**
+   * The message is known to be about the product (its knowledge base has an article on it):
+   * the "none of these" share is set aside and the routes' shares decide.
+   */
+  assumeInScope?: boolean;
 }
 
 export type OfflineDecision = Omit<RoutingDecision, "engine" | "latencyMs">;
@@ -65,6 +70,9 @@ export function decide(scorer: RouteScorer, text: string, opts: DecideOptions, c
     return { routes, scores, unsure: false, outOfScope: whole.none, ...unplaced };
   }
 
+  if (context.assumeInScope && whole.none < 1) {
+    for (const r of Object.keys(scores)) scores[r] = scores[r]! / (1 - whole.none);
+  }
   let [route, confidence] = best(scores);
   let fromContext: RouteName | undefined;
   const previous = context.previousRoutes?.[0];
@@ -82,7 +90,7 @@ export function decide(scorer: RouteScorer, text: string, opts: DecideOptions, c
     }
   }
   const context$ = fromContext === undefined ? {} : { fromContext };
-  if (confidence < opts.minConfidence || (fromContext === undefined && whole.none >= confidence)) {
+  if (confidence < opts.minConfidence || (fromContext === undefined && !context.assumeInScope && whole.none >= confidence)) {
     return { routes: [], scores, unsure: true, outOfScope: whole.none, ...unplaced };
   }
   return { routes: [{ route, confidence, question: trimmed }], scores, unsure: false, outOfScope: whole.none, ...unplaced, ...context$ };

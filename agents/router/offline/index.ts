@@ -105,7 +105,10 @@ export function routerFromScorer(
     contextFactor: info.contextFactor ?? DEFAULT_CONTEXT_FACTOR,
   };
   const classify = (text: string, context?: RouteContext): OfflineDecision =>
-    decide(scorer, text, options, context?.previousRoutes ? { previousRoutes: context.previousRoutes } : {});
+    decide(scorer, text, options, {
+      ...(context?.previousRoutes ? { previousRoutes: context.previousRoutes } : {}),
+      ...(context?.assumeInScope ? { assumeInScope: true } : {}),
+    });
   return {
     routes: scorer.routes,
     trainedOn: info.trainedOn,
@@ -119,3 +122,29 @@ export function routerFromScorer(
   };
 }
 
+
+/**
+ * The offline router with the product's own knowledge as the judge of "out of scope": a message
+ * the classifier would leave unsure as no support request is routed by its routes' shares when
+ * `knows(text)` (the knowledge base has a relevant article: "What are the API rate limits?" is
+ * about the product even though the training corpus never saw those words). Without it the
+ * out-of-scope class learns the corpus's vocabulary as the only in-scope one.
+ */
+export function withKnownScope(router: OfflineRouter, knows: (text: string) => boolean): OfflineRouter {
+  const classify = (text: string, context?: RouteContext): OfflineDecision => {
+    const d = router.classify(text, context);
+    if (!d.unsure || d.routes.length > 0 || (d.outOfScope ?? 0) < 0.5 || !knows(text)) return d;
+    return router.classify(text, { ...context, assumeInScope: true });
+  };
+  return {
+    routes: router.routes,
+    trainedOn: router.trainedOn,
+    trainMs: router.trainMs,
+    classify,
+    async route(text: string, context?: RouteContext): Promise<RoutingDecision> {
+      const started = performance.now();
+      const decision = classify(text, context);
+      return { ...decision, engine: "offline", latencyMs: performance.now() - started };
+    },
+  };
+}
