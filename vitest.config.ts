@@ -11,8 +11,5 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
-    // vitest's default is one worker per core but one, which is one on a 2-core machine; most
-    // files spend their time waiting on sockets, timers and child processes, so two overlap well.
-    maxWorkers: 2,
   },
 });
