@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
-import { createOfflineRouter, loadDefaultCorpus, type OfflineRouter, type OfflineRouterOptions } from "./router/offline/index.ts";
+import { relevantHits, type KnowledgeBase } from "./knowledge/knowledge-base.ts";
+import { createOfflineRouter, loadDefaultCorpus, loadExamples, withKnownScope, type OfflineRouter, type OfflineRouterOptions } from "./router/offline/index.ts";
+import type { LabelledExample } from "./router/types.ts";
 
 const trained = new Map<string, OfflineRouter>();
 
@@ -13,7 +15,7 @@ const trained = new Map<string, OfflineRouter>();
 export function trainedOfflineRouter(opts: OfflineRouterOptions): OfflineRouter {
   const corpus = (opts.includeDefaultCorpus ?? true) ? loadDefaultCorpus() : [];
   const key = createHash("sha256")
-    .update(JSON.stringify({ corpus, examples: opts.examples, minConfidence: opts.minConfidence ?? null }))
+    .update(JSON.stringify({ corpus, ...opts }))
     .digest("hex");
   let router = trained.get(key);
   if (!router) {
@@ -21,4 +23,27 @@ export function trainedOfflineRouter(opts: OfflineRouterOptions): OfflineRouter 
     trained.set(key, router);
   }
   return router;
+}
+
+/**
+ * The offline router as `serve`, `worker`, `route` and `eval` train it: the corpus, the
+ * out-of-scope lines, the registry's examples and routes, and the company's own lines —
+ * `ROUTER_EXAMPLES` (a JSONL file or a folder of them; DESIGN.md §4.1) and the staff
+ * corrections stored so far (`RouterCorrections.examples()`) — and, given the knowledge base,
+ * with its articles as the judge of what is about the product (`withKnownScope`).
+ */
+export function offlineRouterFor(
+  registry: { readonly routes: readonly string[]; examples(): LabelledExample[] },
+  opts: { routerExamples?: string | undefined; corrections?: LabelledExample[]; knowledge?: KnowledgeBase } = {},
+): OfflineRouter {
+  const own = opts.routerExamples ? loadExamples(opts.routerExamples, registry.routes) : [];
+  const company = [...own, ...(opts.corrections ?? [])];
+  const router = trainedOfflineRouter({
+    examples: registry.examples(),
+    routes: registry.routes,
+    ...(company.length > 0 ? { companyExamples: company } : {}),
+  });
+  // What the knowledge base has an article on is about the product, never "out of scope".
+  const kb = opts.knowledge;
+  return kb ? withKnownScope(router, (text) => relevantHits(kb, text).length > 0) : router;
 }

@@ -1,12 +1,14 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { loadKnowledgeBase, type KnowledgeBase } from "../agents/knowledge/knowledge-base.ts";
 import type { OfflineRouter } from "../agents/router/offline/index.ts";
-import { trainedOfflineRouter } from "../agents/trained-router.ts";
+import { RouterCorrections } from "../agents/router/corrections.ts";
+import { offlineRouterFor } from "../agents/trained-router.ts";
 import type { Router } from "../agents/router/types.ts";
 import { compileSupervisor } from "../agents/supervisor/graph.ts";
 import { WorkerRegistry } from "../agents/workers/registry.ts";
 import type { WorkerDefinition } from "../agents/workers/types.ts";
 import type { Config } from "./config.ts";
+import { ModelCallLog } from "./conversations/model-call-log.ts";
 import { PgConversationLog } from "./conversations/pg-conversation-log.ts";
 import { LatestCheckpointSaver } from "./db/checkpoint-saver.ts";
 import { openDatabase, type Database } from "./db/database.ts";
@@ -22,6 +24,7 @@ import type { JobQueue } from "./inbox/job-queue.ts";
 import { OutcomeWaiter } from "./inbox/outcome-waiter.ts";
 import type { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
+import { readHandoffStats } from "./handoffs/handoff-stats.ts";
 import { ModelHealth } from "./health/model-health.ts";
 import { Intake } from "./inbox/intake.ts";
 import { Outbox } from "./outbox/outbox.ts";
@@ -57,6 +60,8 @@ export interface App {
   memory: BotMemory;
   router: Router;
   offlineRouter: OfflineRouter;
+  /** Staff corrections of the router (the console's "Teach the router"); trained on at start. */
+  corrections: RouterCorrections;
   registry: WorkerRegistry;
   knowledge: KnowledgeBase;
   metrics: Metrics;
@@ -109,7 +114,9 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     await loadDemoData(config, db, registry, logger);
 
     const knowledge = await loadKnowledgeBase(config.knowledgeDir);
-    const offlineRouter = trainedOfflineRouter({ examples: registry.examples() });
+    // The company's own lines (ROUTER_EXAMPLES) and the staff corrections stored so far teach it.
+    const corrections = new RouterCorrections(db.pool, registry.routes);
+    const offlineRouter = offlineRouterFor(registry, { routerExamples: config.routerExamples, corrections: await corrections.examples(), knowledge });
     logger.debug({ trainedOn: offlineRouter.trainedOn, trainMs: Math.round(offlineRouter.trainMs) }, "offline router trained");
 
     const metrics = new Metrics();
@@ -134,18 +141,22 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
 
     const checkpointer = new LatestCheckpointSaver(db.pool);
     await checkpointer.setup();
+    // Every model call is recorded (model_calls, token metrics); the offline engine makes none.
+    const modelCalls = model ? new ModelCallLog(db.pool, logger, metrics) : undefined;
     const supervisor = compileSupervisor({
       registry,
       router,
       model,
       deps: { pool: db.pool, knowledge, config, now: overrides.now ?? (() => new Date()) },
       workerTimeoutMs: config.workerTimeoutMs,
+      modelCalls,
     }, checkpointer);
 
     const log = new PgConversationLog(db.pool);
     const handoffs = new HandoffStore(db.pool);
     const queue = await createQueue(config, db, logger, overrides.concurrency ?? config.workerConcurrency);
     metrics.observeQueue(() => queue.depth());
+    metrics.observeHandoffs(() => readHandoffStats(db.pool));
     const outcomes = new OutcomeWaiter({
       pool: db.pool,
       logger,
@@ -210,6 +221,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       memory,
       router,
       offlineRouter,
+      corrections,
       registry,
       knowledge,
       metrics,
@@ -221,6 +233,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
         await outcomes.stop();
         leases.close();
         await handoffService.close();
+        await modelCalls?.flush();
         await db.close();
       },
     };

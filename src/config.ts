@@ -1,4 +1,6 @@
+import fs from "node:fs";
 import path from "node:path";
+import { parseEnv } from "node:util";
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 import { parseSupportHours, type SupportHours } from "./handoffs/support-hours.ts";
@@ -62,7 +64,19 @@ export interface Config {
   webhookSecret: string | undefined;
   /** Knowledge base folder with `faq/` and `tech/` markdown. Default: the bundled demo docs. */
   knowledgeDir: string;
+  /**
+   * `ROUTER_EXAMPLES`: a JSONL file, or a folder of them, of `{"text", "route"}` lines in the
+   * company's own words, trained on with the corpus at start (and by `switchboard eval`). Unset: none.
+   */
+  routerExamples: string | undefined;
   logLevel: string;
+  /** `LOG_FORMAT`: `json` (one JSON object a line) or `pretty` (readable lines). Unset: pretty when stderr is a terminal, JSON otherwise. */
+  logFormat: "json" | "pretty" | undefined;
+  /**
+   * LangChain's tracing to LangSmith is on (`LANGSMITH_TRACING` / `LANGCHAIN_TRACING_V2`, read
+   * by LangChain itself): transcripts, prompts and answers leave the machine. Said at start.
+   */
+  langsmithTracing: boolean;
   /** `auto` (default): seed demo billing data into a new embedded database; `on`; `off`. */
   demoData: "auto" | "on" | "off";
   /** Time budget of one worker run in ms. Default 20000. */
@@ -189,9 +203,15 @@ const EnvSchema = z.object({
   }),
   WEBHOOK_SECRET: secret,
   KNOWLEDGE_DIR: optionalString,
+  ROUTER_EXAMPLES: optionalString,
   LOG_LEVEL: optionalString.pipe(
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
   ),
+  LOG_FORMAT: optionalString.pipe(z.enum(["json", "pretty"]).optional()),
+  LANGSMITH_TRACING: optionalString,
+  LANGSMITH_TRACING_V2: optionalString,
+  LANGCHAIN_TRACING_V2: optionalString,
+  LANGCHAIN_TRACING: optionalString,
   DEMO_DATA: optionalString.pipe(z.enum(["auto", "on", "off"]).optional()),
   WORKER_TIMEOUT_MS: positiveNumber(20_000),
   REFUND_APPROVAL_LIMIT: positiveNumber(100),
@@ -259,7 +279,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookUrl: e.WEBHOOK_URL,
     webhookSecret: e.WEBHOOK_SECRET,
     knowledgeDir: e.KNOWLEDGE_DIR ? path.resolve(e.KNOWLEDGE_DIR) : DEFAULT_KNOWLEDGE_DIR,
+    routerExamples: e.ROUTER_EXAMPLES ? path.resolve(e.ROUTER_EXAMPLES) : undefined,
     logLevel: e.LOG_LEVEL ?? "info",
+    logFormat: e.LOG_FORMAT,
+    // LangChain's own rule: the first of these that is set decides, and only "true" turns it on.
+    langsmithTracing: (e.LANGSMITH_TRACING_V2 ?? e.LANGCHAIN_TRACING_V2 ?? e.LANGSMITH_TRACING ?? e.LANGCHAIN_TRACING)?.toLowerCase() === "true",
     demoData: e.DEMO_DATA ?? "auto",
     workerTimeoutMs: e.WORKER_TIMEOUT_MS,
     refundApprovalLimit: e.REFUND_APPROVAL_LIMIT,
@@ -294,5 +318,29 @@ export function describeConfig(c: Config): string[] {
     c.apiToken ? "API: /api/messages requires API_TOKEN" : "API: /api/messages is open (set API_TOKEN to require a token)",
     ...(c.apiUserSecret ? ["API: callers prove their user with userHash (API_USER_SECRET)"] : []),
     ...(c.webhookUrl ? [`Webhook: outbound HTTP messages are POSTed to ${new URL(c.webhookUrl).origin}, signed with WEBHOOK_SECRET`] : []),
+    ...(c.langsmithTracing
+      ? ["LangSmith: tracing ON (LANGSMITH_TRACING / LANGCHAIN_TRACING_V2) — conversation transcripts, prompts and answers are sent out of this machine to LangSmith; unset it to keep them here"]
+      : []),
   ];
+}
+
+/**
+ * Reads a `.env` file into `env` before the settings are: `ENV_FILE` names it (it must exist),
+ * otherwise `.env` in the working directory is read when there is one. A variable already set in
+ * the environment wins over the file. Returns the file read, if any.
+ */
+export function loadEnvFile(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string | undefined {
+  const named = env["ENV_FILE"]?.trim();
+  const file = path.resolve(cwd, named || ".env");
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if (!named && (err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new ConfigError(`ENV_FILE: cannot read ${file}: ${(err as Error).message}`);
+  }
+  for (const [name, value] of Object.entries(parseEnv(text))) {
+    if (env[name] === undefined) env[name] = value;
+  }
+  return file;
 }

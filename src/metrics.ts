@@ -1,5 +1,11 @@
 import client from "prom-client";
 
+/** What the handoff gauges show: unresolved handoffs by state, and how long the oldest unclaimed one has waited. */
+export interface HandoffStats {
+  byState: Partial<Record<"open" | "claimed", number>>;
+  oldestWaitingSeconds: number;
+}
+
 /** Prometheus metrics, on their own registry so tests and several apps in one process do not collide. */
 export class Metrics {
   readonly registry = new client.Registry();
@@ -30,6 +36,8 @@ export class Metrics {
   readonly jobRetries = new client.Counter({ name: "switchboard_job_retries_total", help: "Job attempts that failed and were scheduled again with a backoff", registers: [this.registry] });
   readonly jobFailures = new client.Counter({ name: "switchboard_job_failures_total", help: "Messages whose last attempt failed; each went to a person", registers: [this.registry] });
   readonly modelCalls = new client.Counter({ name: "switchboard_model_calls_total", help: "Model calls by result (ok, failed after the client's retries)", labelNames: ["result"], registers: [this.registry] });
+  /** Tokens of the chat model's calls; `worker` is the worker's name, or `router` / `merge` for those stages. */
+  readonly modelTokens = new client.Counter({ name: "switchboard_model_tokens_total", help: "Model tokens by worker (or router, merge) and kind (prompt, completion)", labelNames: ["worker", "kind"], registers: [this.registry] });
   readonly modelFallbacks = new client.Counter({ name: "switchboard_model_fallbacks_total", help: "Answers or routing decisions the offline engine made because the model failed, by stage (routing, worker)", labelNames: ["stage"], registers: [this.registry] });
   readonly outboxDeliveries = new client.Counter({ name: "switchboard_outbox_deliveries_total", help: "Outbound delivery attempts by platform and result: sent, retry, failed (given up), no_adapter (this process cannot reach the platform)", labelNames: ["platform", "result"], registers: [this.registry] });
   /** Outbound messages not delivered yet, read from the database at each scrape (see `observeOutbox`). */
@@ -49,16 +57,62 @@ export class Metrics {
       }
     },
   });
+  /** Unresolved handoffs, read from the database at each scrape (see `observeHandoffs`). */
+  readonly handoffsOpen = new client.Gauge({
+    name: "switchboard_handoffs_open",
+    help: "Unresolved handoffs by state: open (waiting for a person to claim it), claimed (a person has it), across all processes",
+    labelNames: ["state"],
+    registers: [this.registry],
+    collect: async () => {
+      await this.#collectHandoffs();
+    },
+  });
+  readonly oldestWaitingHandoff = new client.Gauge({
+    name: "switchboard_handoff_oldest_waiting_seconds",
+    help: "Age of the oldest handoff nobody has claimed yet, in seconds (0 when none waits)",
+    registers: [this.registry],
+    collect: async () => {
+      await this.#collectHandoffs();
+    },
+  });
   #depth: (() => Promise<Record<string, number>>) | undefined;
+  #handoffStats: (() => Promise<HandoffStats>) | undefined;
+  /** One query per scrape for both handoff gauges. */
+  #handoffScrape: Promise<void> | undefined;
   #undelivered: (() => Promise<Array<{ platform: string; status: string; count: number }>>) | undefined;
 
   constructor() {
-    client.collectDefaultMetrics({ register: this.registry, prefix: "switchboard_" });
+    // Node's default metrics under their standard names (process_cpu_seconds_total, nodejs_*),
+    // which stock Node.js dashboards and alerts expect; the service's own are switchboard_*.
+    client.collectDefaultMetrics({ register: this.registry });
   }
 
   /** Where `switchboard_queue_depth` comes from. */
   observeQueue(depth: () => Promise<Record<string, number>>): void {
     this.#depth = depth;
+  }
+
+  /** Where `switchboard_handoffs_open` and `switchboard_handoff_oldest_waiting_seconds` come from. */
+  observeHandoffs(stats: () => Promise<HandoffStats>): void {
+    this.#handoffStats = stats;
+  }
+
+  #collectHandoffs(): Promise<void> {
+    if (!this.#handoffStats) return Promise.resolve();
+    const read = this.#handoffStats;
+    this.#handoffScrape ??= (async () => {
+      try {
+        const stats = await read();
+        for (const state of ["open", "claimed"] as const) this.handoffsOpen.set({ state }, stats.byState[state] ?? 0);
+        this.oldestWaitingHandoff.set(stats.oldestWaitingSeconds);
+      } catch {
+        // The database is unreachable: leave the last values; /healthz reports it.
+      } finally {
+        // The next scrape reads again; this one's two gauges shared one read.
+        setImmediate(() => (this.#handoffScrape = undefined));
+      }
+    })();
+    return this.#handoffScrape;
   }
 
   /** Where `switchboard_outbox_undelivered` comes from. */

@@ -7,9 +7,14 @@
 export type Platform = "slack" | "discord" | "http" | "cli";
 export const PLATFORMS: readonly Platform[] = ["slack", "discord", "http", "cli"];
 
-/** The routes a message can take. `human` means the user wants (or needs) a person. */
-export type RouteName = "billing" | "tech_support" | "faq" | "human";
-export const ROUTE_NAMES: readonly RouteName[] = ["billing", "tech_support", "faq", "human"];
+/**
+ * A route a message can take: the name of a worker in the registry (`agents/workers/registry.ts`,
+ * e.g. `billing`, `tech_support`, `faq`), or `human` (the user wants, or needs, a person). A plain
+ * string because the registry decides the set at run time: a fourth worker is a route everywhere
+ * with no other edit. The list is the registry's `routes` (`ROUTE_NAMES` there for the default
+ * workers).
+ */
+export type RouteName = string;
 
 /** Persisted owner of a conversation: the bot, nobody yet (handoff open), or a named human. */
 export type ConversationStatus = "bot" | "waiting" | "human";
@@ -100,6 +105,18 @@ export interface RoutingDecision {
   latencyMs: number;
   /** Set when an engine failed and another answered (e.g. the model, after retries). */
   error?: string;
+  /**
+   * Probability that the message is not a request any route can take (offline router's "none of
+   * these" class); such a message is `unsure` and gets the clarifying question.
+   */
+  outOfScope?: number;
+  /**
+   * A part of the message that looks like a further request the router could not place (offline
+   * router). Hybrid mode asks the model when it is set.
+   */
+  unplaced?: string;
+  /** Set when the previous turn's route decided a short or anaphoric follow-up. */
+  fromContext?: RouteName;
 }
 
 export interface RouteScore {

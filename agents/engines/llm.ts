@@ -1,12 +1,12 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
-import { HumanMessage, SystemMessage } from "@langchain/core/messages";
+import { AIMessage, HumanMessage, SystemMessage } from "@langchain/core/messages";
 import { ChatOpenAI } from "@langchain/openai";
 import { z } from "zod";
 import type { Config } from "../../src/config.ts";
 import { errorMessage } from "../../src/errors.ts";
 import type { RouteName } from "../../src/types.ts";
-import type { Router, RoutingDecision, RoutedPart } from "../router/types.ts";
+import type { RouteContext, Router, RoutingDecision, RoutedPart } from "../router/types.ts";
 import type { WorkerDefinition } from "../workers/types.ts";
 
 /**
@@ -67,7 +67,8 @@ export function routingPrompt(workers: readonly WorkerDefinition[]): string {
     ...lines,
     "- human: the user asks for a person, an agent, a call, or files a complaint.",
     "Split a message that asks several things into one route per thing; one request gets exactly one route.",
-    "If it is unclear what the user wants, return no routes.",
+    "Earlier turns of the conversation come before the message: use them to place a short follow-up (\"and on Pro?\"), but route only the last message.",
+    "If it is unclear what the user wants, or it is not a request any of these can take (small talk, questions about other things), return no routes.",
   ].join("\n");
 }
 
@@ -87,23 +88,33 @@ export class LlmRouter implements Router {
     this.structured = model.withStructuredOutput(routingSchema([...workers.map((w) => w.name), "human"]), { name: "route_message" });
   }
 
-  async route(text: string): Promise<RoutingDecision> {
+  async route(text: string, context: RouteContext = {}): Promise<RoutingDecision> {
     const started = performance.now();
     try {
-      const out = await this.structured.invoke([new SystemMessage(routingPrompt(this.workers)), new HumanMessage(text)]);
+      // The recent transcript, so the model can place a follow-up; the message to route last.
+      const transcript = (context.transcript ?? []).slice(-TRANSCRIPT_TURNS).map((t) => (t.role === "user" ? new HumanMessage(t.text) : new AIMessage(t.text)));
+      const out = await this.structured.invoke([new SystemMessage(routingPrompt(this.workers)), ...transcript, new HumanMessage(text)]);
       const all: RoutedPart[] = out.routes.map((r) => ({ route: r.route as RouteName, confidence: r.confidence, question: r.question || text }));
       const routes = dedupe(all.filter((r) => r.confidence >= this.minConfidence));
-      const scores = { billing: 0, tech_support: 0, faq: 0, human: 0 } as Record<RouteName, number>;
+      const scores: Record<RouteName, number> = Object.fromEntries([...this.workers.map((w) => w.name), "human"].map((r) => [r, 0]));
       for (const r of all) scores[r.route] = Math.max(scores[r.route] ?? 0, r.confidence);
       return { routes, scores, unsure: routes.length === 0, engine: "llm", latencyMs: performance.now() - started };
     } catch (err) {
-      const d = await this.fallback.route(text);
+      const d = await this.fallback.route(text, context);
       return { ...d, engine: "llm->offline", latencyMs: performance.now() - started, error: errorMessage(err) };
     }
   }
 }
 
-/** Offline first; the model only when the offline router is below the threshold. */
+/** Turns of the transcript the model router sees before the message. */
+const TRANSCRIPT_TURNS = 6;
+
+/**
+ * Offline first; the model when the offline router is below the threshold, unsure (an
+ * out-of-scope message too), or sees a possible further request it could not place
+ * (`unplaced`: "I was charged twice and the app crashes on login, and what plans do you offer?"
+ * with only two routes found).
+ */
 export class HybridRouter implements Router {
   constructor(
     private readonly offline: Router,
@@ -111,12 +122,12 @@ export class HybridRouter implements Router {
     private readonly threshold: number,
   ) {}
 
-  async route(text: string): Promise<RoutingDecision> {
+  async route(text: string, context: RouteContext = {}): Promise<RoutingDecision> {
     const started = performance.now();
-    const first = await this.offline.route(text);
+    const first = await this.offline.route(text, context);
     const top = Math.max(0, ...first.routes.map((r) => r.confidence));
-    if (!first.unsure && top >= this.threshold) return { ...first, engine: "hybrid:offline" };
-    const second = await this.llm.route(text);
+    if (!first.unsure && top >= this.threshold && first.unplaced === undefined) return { ...first, engine: "hybrid:offline" };
+    const second = await this.llm.route(text, context);
     if (second.engine === "llm->offline") return { ...first, engine: "llm->offline", latencyMs: performance.now() - started, ...(second.error ? { error: second.error } : {}) };
     return { ...second, engine: "hybrid:llm", latencyMs: performance.now() - started };
   }

@@ -1,14 +1,16 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { InputError } from "../../src/errors.ts";
-import { ROUTE_NAMES, type RouteName } from "../../src/types.ts";
+import type { RouteName } from "../../src/types.ts";
+import { ROUTE_NAMES } from "../workers/registry.ts";
 import type { Router, RoutingDecision } from "./types.ts";
 
 /**
  * Routing quality on labelled lines (`switchboard eval`, DESIGN.md §4): accuracy of the top route
  * on single-route lines, exact-set accuracy on multi-route lines, per-route precision / recall /
- * f1, confusion, accuracy per source, latency percentiles, and the share of messages a hybrid
- * router would have sent to the LLM.
+ * f1, confusion, accuracy per source, latency percentiles, the share of messages a hybrid
+ * router would have sent to the LLM, and the lines it got wrong. A `"routes": []` line expects
+ * no confident route (DESIGN.md §4.1): it is right when the router is unsure.
  */
 
 /** One labelled line of an eval file. */
@@ -18,7 +20,7 @@ export interface EvalLine {
   text: string;
   /** `route` lines: one expected route, scored by the top prediction. */
   route?: RouteName;
-  /** `routes` lines: the expected set, scored by the predicted set. */
+  /** `routes` lines: the expected set, scored by the predicted set; empty: expects `unsure`. */
   routes?: RouteName[];
   source?: string;
 }
@@ -56,14 +58,31 @@ export interface EvalReport {
   latencyMs: { p50: number; p99: number };
   /** Share of messages the router was unsure about (no route confident enough). */
   unsure: number;
-  /** Share of messages whose top confidence is below `llmThreshold`: a hybrid router asks the LLM. */
+  /**
+   * Share of messages a hybrid router sends to the LLM: top confidence below `llmThreshold`, or
+   * a possible further request the offline side could not place (`unplaced`).
+   */
   llmShare: number;
   llmThreshold: number;
+  /** Share of messages with a possible further request the router could not place. */
+  unplacedShare: number;
+  /** The lines it got wrong, in file order: what was expected, what the router acted on. */
+  misses: EvalMiss[];
+}
+
+/** One wrong line of {@link EvalReport.misses}. `got` is empty when the router was unsure. */
+export interface EvalMiss {
+  line: number;
+  text: string;
+  expected: RouteName[];
+  got: RouteName[];
+  /** The best confidence the router had (its top route's). */
+  confidence: number;
 }
 
 /** What one message got: the decision and how long `route()` took. */
 export interface EvalOutcome {
-  decision: Pick<RoutingDecision, "routes" | "scores" | "unsure">;
+  decision: Pick<RoutingDecision, "routes" | "scores" | "unsure" | "unplaced">;
   latencyMs: number;
 }
 
@@ -73,7 +92,7 @@ export const DEFAULT_LLM_THRESHOLD = 0.6;
 const Line = z.object({
   text: z.string(),
   route: z.string().optional(),
-  routes: z.array(z.string()).min(1).optional(),
+  routes: z.array(z.string()).optional(),
   source: z.string().optional(),
 });
 
@@ -81,7 +100,7 @@ const Line = z.object({
  * Parses eval JSON lines. Blank lines are skipped; anything else that is not a labelled line
  * throws an {@link InputError} naming the file and line.
  */
-export function parseEvalLines(content: string, file = "input"): EvalLine[] {
+export function parseEvalLines(content: string, file = "input", known: readonly RouteName[] = ROUTE_NAMES): EvalLine[] {
   const out: EvalLine[] = [];
   const rows = content.replace(/^\uFEFF/, "").split(/\r?\n/);
   rows.forEach((row, i) => {
@@ -97,7 +116,7 @@ export function parseEvalLines(content: string, file = "input"): EvalLine[] {
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const detail = issue ? `${issue.path.join(".") || "line"}: ${issue.message}` : "bad shape";
-      throw new InputError("eval_line_malformed", `${where}: expected {"text": ..., "route": ...} or {"text": ..., "routes": [...]} (${detail})`);
+      throw new InputError("eval_line_malformed", `${where}: expected {"text": ..., "route": ...} or {"text": ..., "routes": [...]} ("routes": [] for a message no route should take) (${detail})`);
     }
     const { text, route, routes, source } = parsed.data;
     if ((route === undefined) === (routes === undefined)) {
@@ -105,8 +124,8 @@ export function parseEvalLines(content: string, file = "input"): EvalLine[] {
     }
     if (text.trim() === "") throw new InputError("eval_empty_text", `${where}: "text" is empty`);
     const line: EvalLine = { line: i + 1, text };
-    if (route !== undefined) line.route = routeName(route, where);
-    if (routes !== undefined) line.routes = [...new Set(routes.map((r) => routeName(r, where)))];
+    if (route !== undefined) line.route = routeName(route, where, known);
+    if (routes !== undefined) line.routes = [...new Set(routes.map((r) => routeName(r, where, known)))];
     if (source !== undefined) line.source = source;
     out.push(line);
   });
@@ -117,7 +136,7 @@ export function parseEvalLines(content: string, file = "input"): EvalLine[] {
 }
 
 /** Reads and parses an eval file; a missing or unreadable file is an {@link InputError}. */
-export async function readEvalFile(path: string): Promise<EvalLine[]> {
+export async function readEvalFile(path: string, routes: readonly RouteName[] = ROUTE_NAMES): Promise<EvalLine[]> {
   let content: string;
   try {
     content = await readFile(path, "utf8");
@@ -126,18 +145,22 @@ export async function readEvalFile(path: string): Promise<EvalLine[]> {
     if (code === "ENOENT") throw new InputError("eval_file_not_found", `${path}: no such file`, 404);
     throw new InputError("eval_file_unreadable", `${path}: cannot be read (${code ?? (err as Error).message})`);
   }
-  return parseEvalLines(content, path);
+  return parseEvalLines(content, path, routes);
 }
 
 /** Routes every line, one at a time (so latencies are not inflated by each other), and scores. */
-export async function evaluate(lines: readonly EvalLine[], router: Router, opts: { threshold?: number } = {}): Promise<EvalReport> {
+export async function evaluate(
+  lines: readonly EvalLine[],
+  router: Router,
+  opts: { threshold?: number; routes?: readonly RouteName[] } = {},
+): Promise<EvalReport> {
   const outcomes: EvalOutcome[] = [];
   for (const line of lines) {
     const started = performance.now();
     const decision = await router.route(line.text);
     outcomes.push({ decision, latencyMs: performance.now() - started });
   }
-  return summarize(lines, outcomes, opts.threshold ?? DEFAULT_LLM_THRESHOLD);
+  return summarize(lines, outcomes, opts.threshold ?? DEFAULT_LLM_THRESHOLD, opts.routes);
 }
 
 /**
@@ -145,11 +168,26 @@ export async function evaluate(lines: readonly EvalLine[], router: Router, opts:
  * best-scoring route, so accuracy measures the classifier; `unsure` says how often it would
  * rather ask.
  */
-export function summarize(lines: readonly EvalLine[], outcomes: readonly EvalOutcome[], threshold: number): EvalReport {
+export function summarize(
+  lines: readonly EvalLine[],
+  outcomes: readonly EvalOutcome[],
+  threshold: number,
+  routes: readonly RouteName[] = ROUTE_NAMES,
+): EvalReport {
+  // Every route the registry has, and any the lines or the router name beyond them.
+  const names = [...new Set([
+    ...routes,
+    ...lines.flatMap((l) => (l.route !== undefined ? [l.route] : (l.routes ?? []))),
+    ...outcomes.flatMap((o) => [...Object.keys(o.decision.scores), ...o.decision.routes.map((r) => r.route)]),
+  ])];
+  const table = <T>(make: (route: RouteName) => T): Record<RouteName, T> => Object.fromEntries(names.map((r) => [r, make(r)]));
   const confusion = table(() => table(() => 0));
   const tp = table(() => 0);
   const predictedCount = table(() => 0);
   const support = table(() => 0);
+  const bump = (t: Record<RouteName, number>, r: RouteName) => (t[r] = (t[r] ?? 0) + 1);
+  const misses: EvalMiss[] = [];
+  let unplaced = 0;
   const sources = new Map<string, { n: number; ok: number }>();
   let routeLines = 0;
   let routeOk = 0;
@@ -169,23 +207,26 @@ export function summarize(lines: readonly EvalLine[], outcomes: readonly EvalOut
       ok = top === line.route;
       routeLines++;
       if (ok) routeOk++;
-      if (top !== undefined) confusion[line.route][top]++;
+      if (top !== undefined) bump(confusion[line.route]!, top);
       expected = [line.route];
       counted = top === undefined ? [] : [top];
     } else {
       expected = line.routes ?? [];
-      ok = predicted.length === expected.length && predicted.every((r) => expected.includes(r));
+      // A line that expects nothing is right only when nothing was confident enough to act on.
+      counted = expected.length === 0 ? (decision.unsure ? [] : [...new Set(decision.routes.map((r) => r.route))]) : predicted;
+      ok = counted.length === expected.length && counted.every((r) => expected.includes(r));
       setLines++;
       if (ok) setOk++;
-      counted = predicted;
     }
-    for (const r of expected) support[r]++;
+    for (const r of expected) bump(support, r);
     for (const r of counted) {
-      predictedCount[r]++;
-      if (expected.includes(r)) tp[r]++;
+      bump(predictedCount, r);
+      if (expected.includes(r)) bump(tp, r);
     }
+    if (!ok) misses.push({ line: line.line, text: line.text, expected, got: decision.unsure && expected.length === 0 ? [] : counted, confidence: topConfidence(decision) });
     if (decision.unsure) unsure++;
-    if (topConfidence(decision) < threshold) toLlm++;
+    if (decision.unplaced !== undefined) unplaced++;
+    if (topConfidence(decision) < threshold || decision.unplaced !== undefined) toLlm++;
     if (line.source !== undefined) {
       const s = sources.get(line.source) ?? { n: 0, ok: 0 };
       s.n++;
@@ -195,13 +236,8 @@ export function summarize(lines: readonly EvalLine[], outcomes: readonly EvalOut
   });
 
   const perRoute = table((r): RouteMetrics => {
-    return {
-      precision: ratio(tp[r], predictedCount[r]),
-      recall: ratio(tp[r], support[r]),
-      f1: ratio(2 * tp[r], predictedCount[r] + support[r]),
-      support: support[r],
-      predicted: predictedCount[r],
-    };
+    const [t, p, s] = [tp[r] ?? 0, predictedCount[r] ?? 0, support[r] ?? 0];
+    return { precision: ratio(t, p), recall: ratio(t, s), f1: ratio(2 * t, p + s), support: s, predicted: p };
   });
   const latencies = outcomes.map((o) => o.latencyMs).sort((a, b) => a - b);
   return {
@@ -218,18 +254,21 @@ export function summarize(lines: readonly EvalLine[], outcomes: readonly EvalOut
     unsure: lines.length === 0 ? 0 : unsure / lines.length,
     llmShare: lines.length === 0 ? 0 : toLlm / lines.length,
     llmThreshold: threshold,
+    unplacedShare: lines.length === 0 ? 0 : unplaced / lines.length,
+    misses,
   };
 }
 
 /** The routes a decision acts on, most confident first; unsure: its best-scoring route. */
 export function predictedRoutes(decision: EvalOutcome["decision"]): RouteName[] {
   if (decision.routes.length > 0) return [...new Set(decision.routes.map((r) => r.route))];
-  const best = ROUTE_NAMES.reduce((a, b) => ((decision.scores[b] ?? 0) > (decision.scores[a] ?? 0) ? b : a));
-  return (decision.scores[best] ?? 0) > 0 ? [best] : [];
+  let best: RouteName | undefined;
+  for (const [r, p] of Object.entries(decision.scores)) if (p > 0 && (best === undefined || p > (decision.scores[best] ?? 0))) best = r;
+  return best === undefined ? [] : [best];
 }
 
 function topConfidence(decision: EvalOutcome["decision"]): number {
-  return Math.max(0, ...decision.routes.map((r) => r.confidence), ...ROUTE_NAMES.map((r) => decision.scores[r] ?? 0));
+  return Math.max(0, ...decision.routes.map((r) => r.confidence), ...Object.values(decision.scores));
 }
 
 /** Nearest-rank percentile of sorted values, rounded to microseconds. */
@@ -243,11 +282,7 @@ function ratio(a: number, b: number): number | null {
   return b === 0 ? null : a / b;
 }
 
-function table<T>(make: (route: RouteName) => T): Record<RouteName, T> {
-  return Object.fromEntries(ROUTE_NAMES.map((r) => [r, make(r)])) as Record<RouteName, T>;
-}
-
-function routeName(value: string, where: string): RouteName {
-  if ((ROUTE_NAMES as readonly string[]).includes(value)) return value as RouteName;
-  throw new InputError("eval_unknown_route", `${where}: unknown route "${value}"; valid routes: ${ROUTE_NAMES.join(", ")}`);
+function routeName(value: string, where: string, known: readonly RouteName[]): RouteName {
+  if (known.includes(value)) return value;
+  throw new InputError("eval_unknown_route", `${where}: unknown route "${value}"; valid routes: ${known.join(", ")}`);
 }

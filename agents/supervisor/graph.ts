@@ -1,7 +1,8 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { AIMessage, HumanMessage, RemoveMessage } from "@langchain/core/messages";
+import { HumanMessage, RemoveMessage } from "@langchain/core/messages";
 import { Command, END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
 import { errorMessage } from "../../src/errors.ts";
+import { recordModelCalls, type ModelCallSink } from "../engines/model-calls.ts";
 import type { Router } from "../router/types.ts";
 import type { WorkerRegistry } from "../workers/registry.ts";
 import type { WorkerDeps, WorkerResult } from "../workers/types.ts";
@@ -10,7 +11,7 @@ import { composeReply, withNotes } from "../../src/turns/compose-reply.ts";
 import { mergeReplies } from "./merge.ts";
 import { runWithinBudget } from "./worker-budget.ts";
 import { redact } from "./redact.ts";
-import { CLARIFY_TEXT, HANDOFF_TEXT, decideHandoff, failureNotes, fanOut } from "./routing.ts";
+import { HANDOFF_TEXT, answerMessage, decideHandoff, failureNotes, fanOut, isUnclear, routeTurn, smallTalkOf, unansweredBody } from "./routing.ts";
 import { SupervisorState, type SupervisorStateType, type SupervisorUpdate, type WorkerTask } from "./state.ts";
 
 export interface SupervisorOptions {
@@ -26,6 +27,8 @@ export interface SupervisorOptions {
   workerTimeoutMs?: number;
   /** Memory kept in the graph's messages, in messages. Default 40. */
   memoryMessages?: number;
+  /** Told of every chat-model call the compiled graph makes (router, workers, merge). Default: none. */
+  modelCalls?: ModelCallSink | undefined;
 }
 
 /**
@@ -67,29 +70,33 @@ export function createSupervisor(opts: SupervisorOptions) {
     .addNode("guard", () => ({}))
     .addNode(
       "route",
-      async (s: SupervisorStateType) => ({ decision: await router.route(redact(s.turn.text)) }),
+      (s: SupervisorStateType) => routeTurn(router, s),
       { retryPolicy: { maxAttempts: 2, initialInterval: 200 } },
     )
     .addNode(
       "merge",
       async (s: SupervisorStateType) => {
         const notes = failureNotes(s.results, title);
-        return { reply: await mergeReplies(s.turn.text, s.results, title, notes, opts.model) };
+        // Slack shows each worker's answer as a section of its own (bots/slack/render.ts); a merged
+        // text would only be its notification fallback: not worth a model call.
+        const model = s.turn.caller.platform === "slack" ? undefined : opts.model;
+        return { reply: await mergeReplies(s.turn.text, s.results, title, notes, model) };
       },
       // Deferred: runs once, after every worker branch (answered or failed) has finished.
       { defer: true },
     )
     .addNode("decide", (s: SupervisorStateType) => {
       const handoff = decideHandoff(s);
-      const unclear = (s.decision?.unsure ?? false) && s.results.length === 0;
-      const answer = s.reply?.text ? s.reply : composeReply({ body: unclear && !handoff ? CLARIFY_TEXT : "" });
+      const unclear = isUnclear(s);
+      const answer = s.reply?.text ? s.reply : composeReply({ body: unansweredBody(s, handoff) });
       const reply = withNotes(answer, [handoff ? HANDOFF_TEXT[handoff.reason] : null]);
       return {
         handoff,
         answered: true,
-        unclearStreak: handoff ? 0 : unclear ? s.turn.unclearStreak + 1 : 0,
+        // Small talk neither counts as unclear nor clears the streak.
+        unclearStreak: handoff ? 0 : unclear ? s.turn.unclearStreak + 1 : smallTalkOf(s.turn.text) ? s.turn.unclearStreak : 0,
         reply,
-        messages: [new AIMessage(reply.text)],
+        messages: [answerMessage(s, reply.text)],
       };
     })
     .addEdge(START, "load_context")
@@ -150,7 +157,9 @@ export type SupervisorGraph = ReturnType<typeof createSupervisor>;
 export function compileSupervisor(opts: SupervisorOptions, checkpointer: BaseCheckpointSaver): CompiledSupervisor {
   // A turn never resumes from an intermediate step (each message starts a fresh run from START),
   // so only the state at the end of the run is saved: one checkpoint per turn, not one per step.
-  return createSupervisor(opts).compile({ checkpointer, name: "supervisor" }).withConfig({ durability: "exit" });
+  // Model calls are recorded from the graph's callbacks, which see the turn each call belongs to.
+  const callbacks = opts.modelCalls ? { callbacks: [recordModelCalls(opts.modelCalls, opts.registry.names)] } : {};
+  return createSupervisor(opts).compile({ checkpointer, name: "supervisor" }).withConfig({ durability: "exit", ...callbacks });
 }
 
 /**

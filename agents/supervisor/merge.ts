@@ -9,7 +9,14 @@ const MERGE_PROMPT = [
   "You merge answers written by specialist support agents into one reply to the customer.",
   "Keep every fact, number, link and next step; drop repetition; do not add facts of your own.",
   "Answer the parts in the order the customer asked them. Use short paragraphs or bullet points and keep the markdown links.",
+  // The merged text is the answer every channel shows, laid out like the sections Slack shows.
+  "Start each part with its title in bold on a line of its own (**Billing**), as the answers are headed, so the reply keeps their layout. No greeting, no sign-off.",
 ].join("\n");
+
+/** The sections as one text, each under its bold title: the offline answer, and the merged one when the model gives nothing usable. */
+function joinSections(sections: ReadonlyArray<{ title: string; text: string }>): string {
+  return sections.map((s) => `**${s.title}**\n${s.text}`).join("\n\n");
+}
 
 /**
  * One reply from the workers' answers. One answer: as is. Several: a section each (adapters
@@ -37,13 +44,13 @@ export async function mergeReplies(
     const drafts = sections.map((s) => `## ${s.title}\n${s.text}`).join("\n\n");
     try {
       const out = await model.invoke([new SystemMessage(MERGE_PROMPT), new HumanMessage(`Customer's message:\n${message}\n\nAnswers:\n${drafts}`)]);
-      text = typeof out.content === "string" && out.content.trim() ? out.content.trim() : drafts;
+      text = typeof out.content === "string" && out.content.trim() ? out.content.trim() : joinSections(sections);
     } catch {
       // The sections are already a complete answer; a failed polish must not lose it.
-      text = sections.map((s) => `**${s.title}**\n${s.text}`).join("\n\n");
+      text = joinSections(sections);
     }
   } else {
-    text = sections.map((s) => `**${s.title}**\n${s.text}`).join("\n\n");
+    text = joinSections(sections);
   }
   return composeReply({ body: text, sections, notes });
 }

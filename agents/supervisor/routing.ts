@@ -1,12 +1,105 @@
+import { AIMessage } from "@langchain/core/messages";
 import { Send } from "@langchain/langgraph";
+import type { Router, RoutingDecision } from "../router/types.ts";
+import { HUMAN_ROUTE } from "../workers/registry.ts";
 import type { WorkerResult } from "../workers/types.ts";
-import type { HandoffDecision, SupervisorStateType } from "./state.ts";
+import { redact } from "./redact.ts";
+import type { HandoffDecision, SupervisorStateType, SupervisorUpdate } from "./state.ts";
+
+/** A message that is only a greeting, thanks or goodbye (answered as such, never routed). */
+export type SmallTalk = "greeting" | "thanks" | "goodbye";
 
 /**
  * Plain functions that decide the supervisor's edges and handoffs; unit-tested without a model.
  */
 
-const COMPLAINT = /\b(complain|complaint|unacceptable|terrible|worst|ridiculous|disgust|furious|scam|lawyer|sue)\b/i;
+const COMPLAINT =
+  /\b(complain|complaint|unacceptable|terrible|worst|ridiculous|disgust\w*|furious|angry|livid|fed up|useless|pathetic|awful|horrible|scam|lawyer|sue)\b/i;
+
+/**
+ * A user asking for a person in so many words ("get me a person please", "I want a manager",
+ * "can I speak to someone"). Such a message always gets the `human` route, whatever else it asks.
+ */
+const PERSON_REQUEST = new RegExp(
+  [
+    String.raw`\b(?:talk|speak|chat)\s+(?:to|with)\s+(?:a\s+|an\s+|some\s+|the\s+|your\s+)?(?:real\s+|live\s+)?(?:person|human|agent|someone|somebody|manager|supervisor|representative|rep)\b`,
+    String.raw`\b(?:get|give|connect|transfer|put)\s+me\s+(?:to\s+|through\s+to\s+|with\s+)?(?:a\s+|an\s+|the\s+|your\s+)?(?:real\s+|live\s+)?(?:person|human|agent|manager|supervisor|representative)\b`,
+    String.raw`\bi\s+(?:want|need|demand|would like)\s+(?:to\s+(?:see|get)\s+)?(?:a\s+|an\s+|the\s+|your\s+)?(?:real\s+|live\s+)?(?:person|human|manager|supervisor|human agent|representative)\b`,
+  ].join("|"),
+  "i",
+);
+
+/** Messages that are only a greeting, thanks or goodbye: answered as such, never routed. */
+const SMALL_TALK: Array<[SmallTalk, RegExp]> = [
+  ["thanks", /^(?:(?:ok(?:ay)?|great|perfect|awesome|cool|brilliant|nice|got it|that(?:'s| is) all|that helps?|that worked)[\s,.!]*)*(?:thanks?|thank\s+you|thx|ty|cheers|much appreciated|appreciate\s+it)(?:\s+(?:so|very)\s+much|\s+a\s+lot|\s+again|\s+for\s+(?:the|your)\s+help)?[\s,.!:)]*(?:(?:bye|goodbye|have a (?:good|nice|great) (?:day|one))[\s.!]*)?$/i],
+  ["goodbye", /^(?:ok(?:ay)?[\s,.!]*)?(?:bye|goodbye|see\s+you|see\s+ya|have\s+a\s+(?:good|nice|great)\s+(?:day|one|evening))[\s,.!:)]*$/i],
+  ["greeting", /^(?:(?:hi|hello|hey|hiya|howdy|yo|good\s+(?:morning|afternoon|evening)|greetings)(?:\s+(?:there|all|team|everyone|folks|again))?[\s,.!?]*)+(?:(?:is\s+)?(?:any(?:one|body)\s+(?:there|here|around)|are\s+you\s+there|how\s+are\s+you(?:\s+doing)?)[\s?!.]*)?$/i],
+];
+
+/** Which kind of small talk a message is, if it is nothing else. */
+export function smallTalkOf(text: string): SmallTalk | null {
+  const t = text.trim().replace(/[\u2018\u2019]/g, "'");
+  if (t.length > 80) return null;
+  for (const [kind, re] of SMALL_TALK) if (re.test(t)) return kind;
+  return null;
+}
+
+/** What the bot answers to small talk. */
+export const SMALL_TALK_TEXT: Record<SmallTalk, string> = {
+  greeting: "Hello! What can I help you with today? I can help with billing, technical problems, or general questions about Acme Cloud.",
+  thanks: "You're welcome! If anything else comes up, just write here.",
+  goodbye: "Goodbye! Write here any time you need help.",
+};
+
+/**
+ * The `route` node: small talk is answered as such and never routed; anything else goes to the
+ * router with the conversation's last turns and the previous message's routes (the offline
+ * router's prior for short follow-ups, the model's transcript), and a user who asks for a person
+ * in so many words, or complains, gets the `human` route.
+ */
+export async function routeTurn(router: Router, s: SupervisorStateType): Promise<SupervisorUpdate> {
+  if (smallTalkOf(s.turn.text)) {
+    const decision: RoutingDecision = { routes: [], scores: {}, unsure: false, engine: "offline", latencyMs: 0 };
+    return { decision };
+  }
+  const text = redact(s.turn.text);
+  const routed = await router.route(text, { previousRoutes: previousRoutes(s), transcript: historyOf(s) });
+  return { decision: withPersonCues(routed, text) };
+}
+
+/** Where the worker routes of a turn are kept on the bot's answer (its `response_metadata`). */
+const ROUTES_METADATA = "switchboard_routes";
+
+/** The bot's answer to a turn, carrying the turn's worker routes for the next one's prior. */
+export function answerMessage(s: SupervisorStateType, text: string): AIMessage {
+  const routes = (s.decision?.routes ?? []).map((r) => r.route).filter((r) => r !== HUMAN_ROUTE);
+  return new AIMessage({ content: text, response_metadata: routes.length > 0 ? { [ROUTES_METADATA]: routes } : {} });
+}
+
+/**
+ * The worker routes of the latest earlier turn that had any (the offline router's prior for a
+ * follow-up), read from the bot's answers in the conversation's memory.
+ */
+export function previousRoutes(s: SupervisorStateType): string[] {
+  for (let i = s.messages.length - 1; i >= 0; i--) {
+    const routes: unknown = s.messages[i]!.response_metadata?.[ROUTES_METADATA];
+    if (Array.isArray(routes) && routes.length > 0) return routes.filter((r): r is string => typeof r === "string");
+  }
+  return [];
+}
+
+/**
+ * A decision with the `human` route added when the user asks for a person in so many words, or
+ * complains while the router is unsure: such a user must reach a person, whatever the
+ * classifier made of the rest ("get me a person please, my SSO is broken": tech support and a
+ * person).
+ */
+export function withPersonCues(decision: RoutingDecision, text: string): RoutingDecision {
+  if (decision.routes.some((r) => r.route === HUMAN_ROUTE)) return decision;
+  if (!PERSON_REQUEST.test(text) && !(decision.unsure && COMPLAINT.test(text))) return decision;
+  const human = { route: HUMAN_ROUTE, confidence: Math.max(decision.scores[HUMAN_ROUTE] ?? 0, 0.9), question: text };
+  return { ...decision, routes: [...decision.routes, human], scores: { ...decision.scores, [HUMAN_ROUTE]: human.confidence }, unsure: false };
+}
 
 /** Conditional edge after `route`: one `Send` per routed worker (in parallel), else straight to `decide`. */
 export function fanOut(state: SupervisorStateType, workerNames: readonly string[], deadline: number): Send[] | "decide" {
@@ -47,10 +140,26 @@ export function decideHandoff(state: SupervisorStateType): HandoffDecision | nul
       detail: `${failed.worker} ${failed.status === "timeout" ? "timed out" : "failed"}: ${failed.error ?? "unknown error"}`,
     };
   }
-  if (state.decision?.unsure && state.turn.unclearStreak >= 1) {
+  if (state.decision?.unsure && state.turn.unclearStreak >= 1 && !smallTalkOf(state.turn.text)) {
     return { reason: "low_confidence", detail: "Two unclear messages in a row." };
   }
   return null;
+}
+
+/**
+ * The body of a turn no worker answered: the small-talk reply, or the clarifying question when
+ * the router was unsure (an out-of-scope message too: no worker answers a question nobody asked
+ * it); empty otherwise.
+ */
+export function unansweredBody(s: SupervisorStateType, handoff: HandoffDecision | null): string {
+  const talk = smallTalkOf(s.turn.text);
+  if (talk) return SMALL_TALK_TEXT[talk];
+  return isUnclear(s) && !handoff ? CLARIFY_TEXT : "";
+}
+
+/** The router was unsure and no worker ran: the turn counts toward the unclear streak. */
+export function isUnclear(s: SupervisorStateType): boolean {
+  return (s.decision?.unsure ?? false) && s.results.length === 0 && !smallTalkOf(s.turn.text);
 }
 
 export const CLARIFY_TEXT =

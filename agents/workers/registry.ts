@@ -10,13 +10,28 @@ import { techSupportWorker } from "./tech-support/index.ts";
  */
 export const defaultWorkers: readonly WorkerDefinition[] = [billingWorker, techSupportWorker, faqWorker];
 
+/** The route a person takes: not a worker, and a name no worker may have. */
+export const HUMAN_ROUTE = "human";
+
+/** Route names of a set of workers: each worker's name, then {@link HUMAN_ROUTE}. */
+export function routeNamesOf(workers: readonly WorkerDefinition[]): string[] {
+  return [...workers.map((w) => w.name), HUMAN_ROUTE];
+}
+
+/**
+ * The default registry's routes (`billing`, `tech_support`, `faq`, `human`): for code that has
+ * no registry at hand (console filters, API validation). A worker added to
+ * {@link defaultWorkers} is in it with no other edit.
+ */
+export const ROUTE_NAMES: readonly string[] = routeNamesOf(defaultWorkers);
+
 export class WorkerRegistry {
   private readonly byName: Map<string, WorkerDefinition>;
 
   constructor(readonly workers: readonly WorkerDefinition[] = defaultWorkers) {
     this.byName = new Map();
     for (const w of workers) {
-      if (w.name === "human") throw new Error('"human" is reserved for handoffs and cannot name a worker');
+      if (w.name === HUMAN_ROUTE) throw new Error('"human" is reserved for handoffs and cannot name a worker');
       if (this.byName.has(w.name)) throw new Error(`two workers are named "${w.name}"`);
       this.byName.set(w.name, w);
     }
@@ -30,11 +45,13 @@ export class WorkerRegistry {
     return [...this.byName.keys()];
   }
 
+  /** Every route a message can take: the workers' names and `human`. */
+  get routes(): string[] {
+    return routeNamesOf(this.workers);
+  }
+
   /** Every worker's example utterances, labelled with its route: the offline router trains on them. */
   examples(): LabelledExample[] {
-    // A worker's name is its route; the router's label type lists the built-in routes only.
-    return this.workers.flatMap((w) =>
-      w.examples.map((text) => ({ text, route: w.name as LabelledExample["route"], source: `registry:${w.name}` })),
-    );
+    return this.workers.flatMap((w) => w.examples.map((text) => ({ text, route: w.name, source: `registry:${w.name}` })));
   }
 }

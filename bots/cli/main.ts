@@ -4,12 +4,10 @@ import os from "node:os";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import type { App } from "../../src/app.ts";
-import { loadConfig, type Config } from "../../src/config.ts";
+import { loadConfig, loadEnvFile, type Config } from "../../src/config.ts";
 import { SwitchboardError, errorMessage } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import type { Outcome } from "../../src/types.ts";
-import { describe, runChat, send } from "./chat.ts";
-import { evaluateAnswers, formatAnswerReport, readAnswerEvalFile } from "./eval-answers.ts";
 import type { TerminalOptions } from "./terminal.ts";
 import type { ServeRole } from "./serve.ts";
 
@@ -22,11 +20,24 @@ const runEval: typeof import("./eval-command.ts").runEval = async (...a) => (awa
 const openDatabase: typeof import("../../src/db/database.ts").openDatabase = async (...a) => (await import("../../src/db/database.ts")).openDatabase(...a);
 const migrate: typeof import("../../src/db/migrate.ts").migrate = async (...a) => (await import("../../src/db/migrate.ts")).migrate(...a);
 const registerCommands: typeof import("../discord/index.ts").registerCommands = async (...a) => (await import("../discord/index.ts")).registerCommands(...a);
+// The terminal's rendering (marked, marked-terminal) and the answer checks load for chat, ask and eval-answers only.
+const send: typeof import("./chat.ts").send = async (...a) => (await import("./chat.ts")).send(...a);
+const describe: typeof import("./chat.ts").describe = async (...a) => (await import("./chat.ts")).describe(...a);
+const runChat: typeof import("./chat.ts").runChat = async (...a) => (await import("./chat.ts")).runChat(...a);
 
-/** The offline router trained on the corpus and the registry's examples (once per process). */
+/**
+ * The offline router trained on the corpus, the registry's examples and ROUTER_EXAMPLES (once
+ * per process), judging scope with KNOWLEDGE_DIR, as `serve` has it (without the database's
+ * staff corrections).
+ */
 async function createOfflineRouter(): Promise<import("../../agents/router/offline/index.ts").OfflineRouter> {
-  const [{ trainedOfflineRouter }, { WorkerRegistry }] = await Promise.all([import("../../agents/trained-router.ts"), import("../../agents/workers/registry.ts")]);
-  return trainedOfflineRouter({ examples: new WorkerRegistry().examples() });
+  const [{ offlineRouterFor }, { WorkerRegistry }, { loadKnowledgeBase }] = await Promise.all([
+    import("../../agents/trained-router.ts"),
+    import("../../agents/workers/registry.ts"),
+    import("../../agents/knowledge/knowledge-base.ts"),
+  ]);
+  const config = loadConfig();
+  return offlineRouterFor(new WorkerRegistry(), { routerExamples: config.routerExamples, knowledge: await loadKnowledgeBase(config.knowledgeDir) });
 }
 
 /**
@@ -46,7 +57,7 @@ export function buildProgram(): Command {
     .option("--role <role>", "all: everything in one process; gateway: adapters and HTTP only, answered by `switchboard worker` processes", parseRole, "all")
     .action(async (opts: { port?: number; role: ServeRole }) => {
       const config = loadConfig();
-      await serve(opts.port !== undefined ? { ...config, port: opts.port } : config, createLogger(config.logLevel), opts.role);
+      await serve(opts.port !== undefined ? { ...config, port: opts.port } : config, createLogger(config.logLevel, undefined, config.logFormat), opts.role);
     });
 
   program
@@ -55,7 +66,7 @@ export function buildProgram(): Command {
     .option("--port <n>", "serve /healthz and /metrics on this port (default: none)", parsePort)
     .action(async (opts: { port?: number }) => {
       const config = loadConfig();
-      await work(config, createLogger(config.logLevel), { port: opts.port });
+      await work(config, createLogger(config.logLevel, undefined, config.logFormat), { port: opts.port });
     });
 
   program
@@ -127,13 +138,14 @@ export function buildProgram(): Command {
     .argument("<file>", "a .jsonl file")
     .option("--json", "print the report as one JSON object")
     .action(async (file: string, opts: { json?: boolean }) => {
+      const { evaluateAnswers, formatAnswerReport, readAnswerEvalFile } = await import("./eval-answers.ts");
       const lines = await readAnswerEvalFile(file);
       const loaded = loadConfig();
       // Without DATABASE_URL, a database of its own: fresh demo data, and the user's data folder untouched.
       const scratch = loaded.databaseUrl ? undefined : await mkdtemp(path.join(os.tmpdir(), "switchboard-eval-"));
       const config: Config = scratch ? { ...loaded, dataDir: scratch } : loaded;
       try {
-        const app = await createApp(config, createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn"));
+        const app = await createApp(config, createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn", undefined, config.logFormat));
         try {
           const report = await evaluateAnswers(app, lines);
           process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatAnswerReport(file, report));
@@ -150,7 +162,7 @@ export function buildProgram(): Command {
     .description("apply database migrations and exit")
     .action(async () => {
       const config = loadConfig();
-      const logger = createLogger(config.logLevel);
+      const logger = createLogger(config.logLevel, undefined, config.logFormat);
       const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
       try {
         const applied = await migrate(db.pool);
@@ -186,7 +198,7 @@ export function buildProgram(): Command {
 async function withApp(fn: (app: App) => Promise<void>): Promise<void> {
   const config: Config = loadConfig();
   // One-shot commands log only warnings unless LOG_LEVEL asks for more.
-  const logger: Logger = createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn");
+  const logger: Logger = createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn", undefined, config.logFormat);
   const app = await createApp(config, logger);
   try {
     await app.intake.recover();
@@ -245,6 +257,8 @@ function parseProbability(v: string): number {
 
 export async function main(argv: string[] = process.argv): Promise<void> {
   try {
+    // Settings from .env (or ENV_FILE) first; the environment wins over the file.
+    loadEnvFile();
     await buildProgram().parseAsync(argv);
   } catch (err) {
     process.stderr.write(`switchboard: ${errorMessage(err)}\n`);

@@ -8,7 +8,9 @@ import { AGENT_NAME_MAX, type HandoffService } from "../../src/handoffs/handoff-
 import type { DeliveryStatus } from "../../src/outbox/outbox.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { HandoffFilter } from "../../src/handoffs/handoff-store.ts";
-import { PLATFORMS, ROUTE_NAMES, type Platform, type RouteName } from "../../src/types.ts";
+import type { RouterCorrections } from "../../agents/router/corrections.ts";
+import { ROUTE_NAMES } from "../../agents/workers/registry.ts";
+import { PLATFORMS, type Platform, type RouteName } from "../../src/types.ts";
 import type { GuessGuard } from "../http/rate-limits.ts";
 import type { SafeHtml } from "./html.ts";
 import {
@@ -55,6 +57,8 @@ export interface ConsoleDeps {
   logger: Logger;
   log: Pick<ConversationLog, "getConversation" | "transcript" | "searchConversations">;
   handoffService: Pick<HandoffService, "list" | "detail" | "claim" | "reply" | "resolve" | "backToBot">;
+  /** Staff corrections of the router (the trace's "Teach the router"); absent: the form fails. */
+  corrections?: Pick<RouterCorrections, "set">;
 }
 
 /**
@@ -178,6 +182,23 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
           if (err instanceof InputError) return page(reply, errorPage(ctx, "Not found", err.message), err.status);
           throw err;
         }
+      }),
+    );
+
+    f.post(
+      "/console/conversations/:id/messages/:messageId/route",
+      signedIn(async (req, reply, session) => {
+        const { id, messageId } = req.params as { id: string; messageId: string };
+        const route = ((req.body ?? {}) as Record<string, string>)["route"] ?? "";
+        try {
+          if (!deps.corrections) throw new InputError("corrections_off", "Router corrections are not available in this process.", 503);
+          await deps.corrections.set({ messageId, conversationId: id, route, agent: session.agent });
+          setFlash(reply, isSecure(req), { kind: "ok", text: `Saved: this message is ${route}. The router learns it at its next start.` });
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          setFlash(reply, isSecure(req), { kind: "error", text: err.message });
+        }
+        return reply.redirect(`/console/conversations/${encodeURIComponent(id)}`, 303);
       }),
     );
 

@@ -1,7 +1,8 @@
 import type { ConversationRow, TranscriptEntry } from "../../src/conversations/conversation-log.ts";
 import type { HandoffEvent, HandoffListItem } from "../../src/handoffs/handoff-store.ts";
 import type { HandoffDetail } from "../../src/handoffs/handoff-service.ts";
-import { PLATFORMS, ROUTE_NAMES } from "../../src/types.ts";
+import { ROUTE_NAMES } from "../../agents/workers/registry.ts";
+import { PLATFORMS } from "../../src/types.ts";
 import { html, type SafeHtml } from "./html.ts";
 import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
 import type { HandoffReason } from "../../src/types.ts";
@@ -157,7 +158,7 @@ ${h.status === "resolved"
   <form method="post" action="${action("back-to-bot")}">${csrf}<button type="submit">Back to bot</button></form>
 </section>`}
 <h2>Transcript</h2>
-${transcript(d.messages, ctx.now)}
+${transcript(d.messages, ctx.now, ctx.csrf)}
 <h2>History</h2>
 ${events(d.events, ctx.now)}`,
     ctx,
@@ -196,7 +197,7 @@ ${handoffs.length
     )}</ul>`
   : ""}
 <h2>Transcript</h2>
-${transcript(messages, ctx.now)}`,
+${transcript(messages, ctx.now, ctx.csrf)}`,
     ctx,
   );
 }
@@ -206,7 +207,7 @@ export function errorPage(ctx: PageContext | undefined, title: string, text: str
 }
 
 /** Every message; each bot answer with the routing trace of the message it answers. */
-function transcript(messages: TranscriptEntry[], now: Date): SafeHtml {
+function transcript(messages: TranscriptEntry[], now: Date, csrf?: string): SafeHtml {
   const byId = new Map(messages.map((m) => [m.id, m]));
   const answered = new Set(messages.filter((m) => m.direction === "out" && m.inReplyTo).map((m) => m.inReplyTo));
   return html`<ol class="transcript" data-testid="transcript">${messages.map((m) => {
@@ -216,13 +217,18 @@ function transcript(messages: TranscriptEntry[], now: Date): SafeHtml {
     return html`<li class="msg ${m.authorKind}" data-message="${m.id}">
   <div class="meta"><strong>${author(m)}</strong> · ${when(m.createdAt, now)}${m.status === "failed" ? html` · <span class="bad">${m.direction === "out" ? "not delivered" : "failed"}${m.error ? `: ${m.error}` : ""}</span>` : ""}</div>
   <div class="text" data-testid="message-text">${m.text}</div>
-  ${traced && (traced.routing || traced.workerRuns.length) ? trace(traced) : ""}
+  ${traced && (traced.routing || traced.workerRuns.length || traced.modelCalls.length) ? trace(traced, csrf) : ""}
 </li>`;
   })}</ol>`;
 }
 
-function trace(m: TranscriptEntry): SafeHtml {
+function trace(m: TranscriptEntry, csrf?: string): SafeHtml {
   const r = m.routing;
+  // Staff teach the router: the right route of this user message becomes a training line.
+  const correct = csrf && m.direction === "in"
+    ? html`<form class="correct" method="post" action="/console/conversations/${m.conversationId}/messages/${m.id}/route"><input type="hidden" name="csrf" value="${csrf}">
+  <label>Right route <select name="route">${ROUTE_NAMES.map((x) => html`<option value="${x}"${r?.routes[0]?.route === x ? " selected" : ""}>${x}</option>`)}</select></label> <button type="submit">Teach the router</button></form>`
+    : "";
   return html`<details class="trace" data-testid="trace"><summary>Routing trace${r ? html`: ${r.routes.map((x) => `${x.route} ${pct(x.confidence)}`).join(", ") || "no confident route"} · ${r.engine} · ${ms(r.latencyMs)}` : ""}</summary>
 ${r
   ? html`<dl class="facts">
@@ -232,10 +238,16 @@ ${r
   ${r.error ? html`<dt>Error</dt><dd class="bad">${r.error}</dd>` : ""}
 </dl>`
   : ""}
+${correct}
 ${m.workerRuns.length
   ? html`<table class="runs"><thead><tr><th>Worker</th><th>Status</th><th>Engine</th><th>Latency</th><th>Question</th><th>Reply</th><th>Tools</th><th>Error</th></tr></thead><tbody>${m.workerRuns.map(
       (w) => html`<tr><td>${w.worker}</td><td class="${w.status === "ok" ? "" : "bad"}">${w.status}</td><td>${w.engine}</td><td>${ms(w.latencyMs)}</td><td>${w.question}</td>
   <td class="text">${w.reply ?? ""}</td><td>${w.toolCalls.map((t) => t.name).join(", ")}</td><td class="bad">${w.error ?? ""}</td></tr>`,
+    )}</tbody></table>`
+  : ""}
+${m.modelCalls.length
+  ? html`<table class="runs" data-testid="model-calls"><thead><tr><th>Model call</th><th>Model</th><th>Outcome</th><th>Latency</th><th>Prompt tokens</th><th>Completion tokens</th><th>Error</th></tr></thead><tbody>${m.modelCalls.map(
+      (c) => html`<tr><td>${c.worker ?? c.stage}</td><td>${c.model}</td><td class="${c.outcome === "ok" ? "" : "bad"}">${c.outcome}</td><td>${ms(c.latencyMs)}</td><td>${c.promptTokens ?? "?"}</td><td>${c.completionTokens ?? "?"}</td><td class="bad">${c.error ?? ""}</td></tr>`,
     )}</tbody></table>`
   : ""}
 </details>`;

@@ -2,7 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { DeliveryError, type HandoffService } from "../../src/handoffs/handoff-service.ts";
 import type { HandoffFilter } from "../../src/handoffs/handoff-store.ts";
-import { MAX_MESSAGE_CHARS, PLATFORMS, ROUTE_NAMES, type Platform, type RouteName } from "../../src/types.ts";
+import type { RouterCorrections } from "../../agents/router/corrections.ts";
+import { ROUTE_NAMES } from "../../agents/workers/registry.ts";
+import { InputError } from "../../src/errors.ts";
+import { MAX_MESSAGE_CHARS, PLATFORMS, type Platform, type RouteName } from "../../src/types.ts";
 
 type PreHandler = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
@@ -33,7 +36,11 @@ export type HandoffActions = Pick<HandoffService, "list" | "detail" | "claim" | 
 /** What the handoff API uses of the service (a structural subset of `App`). */
 export interface HandoffRoutesDeps {
   handoffService: HandoffActions;
+  /** Staff corrections of the router; absent: the correction endpoint answers 503. */
+  corrections?: Pick<RouterCorrections, "set">;
 }
+
+const RouteBody = z.object({ agent, route: z.string({ error: "route is required: the route this message should have taken" }) });
 
 /**
  * The handoff API under /api/handoffs (Bearer CONSOLE_TOKEN): the queue with filters, one
@@ -86,6 +93,14 @@ export function registerHandoffRoutes(f: FastifyInstance, deps: HandoffRoutesDep
     const { id } = req.params as { id: string };
     const b = ResolveBody.parse(body(req));
     return { handoff: await service.resolve(id, { agent: b.agent, note: b.note }) };
+  });
+
+  // Teaching the router: the right route of a user message, kept as a training line.
+  f.post("/api/conversations/:id/messages/:messageId/route", { preHandler: auth }, async (req) => {
+    const { id, messageId } = req.params as { id: string; messageId: string };
+    const b = RouteBody.parse(body(req));
+    if (!deps.corrections) throw new InputError("corrections_off", "Router corrections are not available in this process.", 503);
+    return { correction: await deps.corrections.set({ messageId, conversationId: id, route: b.route, agent: b.agent }) };
   });
 
   f.post("/api/handoffs/:id/back-to-bot", { preHandler: auth }, async (req) => {

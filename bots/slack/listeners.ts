@@ -115,7 +115,11 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
 
     let conversationKey: string;
     let threadTs: string | undefined;
-    if (ev.channel_type === "im") {
+    if (ev.channel_type === "im" || ev.channel_type === "mpim") {
+      // A group DM is answered like a DM: its people added the bot to talk to it. A message there
+      // that mentions the bot also arrives as app_mention, which answers it (in its thread); taking
+      // it here too would race that for which conversation it belongs to.
+      if (ev.channel_type === "mpim" && context.botUserId && mentionsUser(ev.text ?? "", context.botUserId)) return;
       threadTs = ev.thread_ts;
       conversationKey = formatConversationKey({
         teamId,

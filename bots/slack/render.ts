@@ -29,10 +29,12 @@ export interface RenderOptions {
 }
 
 /**
- * Renders a reply as Block Kit messages. With several sections (several workers answered) each
- * topic gets its own titled section with its sources as links under it; otherwise the reply's
- * text is shown, with the single section's sources. A relayed agent reply is introduced with the
- * agent's name.
+ * Renders a reply as Block Kit messages: one answer, its text, laid out by its sections. When
+ * several workers answered, the text is cut at each section's bold title line (the offline
+ * answer, and a model's merged answer, are headed so) and each part is shown under its title with
+ * its sources as links under it, parts divided; a text not headed that way is shown whole, with
+ * every section's sources under it. It is never replaced by the sections: the text is the answer
+ * (a merged one included). A relayed agent reply is introduced with the agent's name.
  */
 export function renderReply(reply: OutboundReply, options: RenderOptions = {}): SlackMessage[] {
   let prefix = "";
@@ -40,29 +42,71 @@ export function renderReply(reply: OutboundReply, options: RenderOptions = {}): 
   if (reply.author.kind === "agent") prefix += `*${escapeMrkdwn(reply.author.name)} (support):* `;
 
   const blocks: ReplyBlock[] = [];
-  if (reply.sections.length >= 2) {
-    reply.sections.forEach((section, index) => {
+  const footer = reply.footer?.trim() ?? "";
+  const body = bodyOf(reply.text, footer);
+  const parts = reply.sections.length >= 2 ? (body === "" ? reply.sections.map((section) => ({ section, text: section.text })) : partsByTitle(body, reply.sections)) : undefined;
+  if (parts) {
+    parts.forEach(({ section, text }, index) => {
       if (index > 0) blocks.push({ type: "divider" });
       const head = `${index === 0 ? prefix : ""}*${escapeMrkdwn(section.title)}*`;
-      const body = markdownToMrkdwn(section.text);
-      blocks.push(...sectionBlocks(body === "" ? head : `${head}\n${body}`));
+      const mrkdwn = markdownToMrkdwn(text);
+      blocks.push(...sectionBlocks(mrkdwn === "" ? head : `${head}\n${mrkdwn}`));
       const sources = sourcesBlock(section.sources);
       if (sources) blocks.push(sources);
     });
-    if (reply.footer?.trim()) {
+    if (footer) {
       blocks.push({ type: "divider" });
-      blocks.push(...sectionBlocks(markdownToMrkdwn(reply.footer.trim())));
+      blocks.push(...sectionBlocks(markdownToMrkdwn(footer)));
     }
   } else {
-    const only: ReplySection | undefined = reply.sections[0];
+    const only: ReplySection | undefined = reply.sections.length === 1 ? reply.sections[0] : undefined;
     const text = reply.text.trim() !== "" ? reply.text : (only?.text ?? "");
-    const body = markdownToMrkdwn(text);
-    const withPrefix = (prefix + body).trim();
+    const withPrefix = (prefix + markdownToMrkdwn(text)).trim();
     if (withPrefix !== "") blocks.push(...sectionBlocks(withPrefix));
-    const sources = only ? sourcesBlock(only.sources) : undefined;
+    const sources = sourcesBlock(uniqueSources(reply.sections));
     if (sources) blocks.push(sources);
   }
   return packMessages(blocks);
+}
+
+/** The reply's text without its footer (the notes at its end, shown after the sections). */
+function bodyOf(text: string, footer: string): string {
+  const trimmed = text.trim();
+  return footer !== "" && trimmed.endsWith(footer) ? trimmed.slice(0, trimmed.length - footer.length).trim() : trimmed;
+}
+
+/**
+ * The text cut at the sections' title lines (`**Title**` alone on a line), in the sections'
+ * order; undefined unless every title heads a part and nothing comes before the first.
+ */
+function partsByTitle(body: string, sections: readonly ReplySection[]): Array<{ section: ReplySection; text: string }> | undefined {
+  const lines = body.split("\n");
+  const starts: number[] = [];
+  let from = 0;
+  for (const section of sections) {
+    const at = lines.findIndex((line, i) => i >= from && isTitleLine(line, section.title));
+    if (at < 0) return undefined;
+    starts.push(at);
+    from = at + 1;
+  }
+  if (lines.slice(0, starts[0]).some((l) => l.trim() !== "")) return undefined;
+  return sections.map((section, i) => ({
+    section,
+    text: lines.slice((starts[i] ?? 0) + 1, starts[i + 1] ?? lines.length).join("\n").trim(),
+  }));
+}
+
+function isTitleLine(line: string, title: string): boolean {
+  const t = line.trim();
+  return t === `**${title}**` || t === `## ${title}` || t === `### ${title}`;
+}
+
+function uniqueSources(sections: readonly ReplySection[]): SourceRef[] {
+  const seen = new Set<string>();
+  return sections.flatMap((s) => s.sources).filter((s) => {
+    const key = s.url ?? s.path ?? s.title;
+    return !seen.has(key) && Boolean(seen.add(key));
+  });
 }
 
 function sectionBlocks(mrkdwn: string): types.SectionBlock[] {

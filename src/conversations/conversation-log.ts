@@ -35,6 +35,11 @@ export interface ConversationLog {
   recordRouting(messageId: string, decision: RoutingDecision): Promise<void>;
   recordWorkerRun(messageId: string, run: WorkerRunRecord): Promise<void>;
   setUnclearStreak(conversationId: string, streak: number): Promise<void>;
+  /**
+   * What a turn leaves in the log, written at once (one statement, one commit): its routing
+   * decision (if it routed), its worker runs in order, and the conversation's unclear streak.
+   */
+  recordTurn(messageId: string, conversationId: string, turn: TurnRecord): Promise<void>;
   /** The customer linked to a platform account, or undefined when it is not linked. */
   linkedCustomer(platform: Platform, platformUserId: string): Promise<string | undefined>;
   linkIdentity(platform: Platform, platformUserId: string, customerId: string): Promise<void>;
@@ -97,6 +102,13 @@ export interface WorkerRunRecord {
   engine: string;
 }
 
+/** What {@link ConversationLog.recordTurn} writes. */
+export interface TurnRecord {
+  decision: RoutingDecision | null;
+  runs: WorkerRunRecord[];
+  unclearStreak: number;
+}
+
 export interface ToolCallRecord {
   name: string;
   args: Record<string, unknown>;
@@ -118,9 +130,24 @@ export interface RoutingTrace {
   error: string | null;
 }
 
+/** One chat-model call of a message's turn (`model_calls`), in the order they ended. */
+export interface ModelCallRecord {
+  stage: "router" | "worker" | "merge" | "other";
+  /** The worker that made the call (stage `worker`). */
+  worker: string | null;
+  model: string;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  latencyMs: number;
+  outcome: "ok" | "failed" | "cancelled";
+  error: string | null;
+}
+
 export interface TranscriptEntry extends MessageRow {
   routing: RoutingTrace | null;
   workerRuns: Array<WorkerRunRecord & { id: string }>;
+  /** Empty with the offline engine. */
+  modelCalls: ModelCallRecord[];
 }
 
 export interface SearchQuery {

@@ -4,10 +4,12 @@ import type {
   ConversationLog,
   ConversationRow,
   MessageRow,
+  ModelCallRecord,
   ReceiveHooks,
   ReceiveResult,
   SearchQuery,
   TranscriptEntry,
+  TurnRecord,
   WorkerRunRecord,
 } from "./conversation-log.ts";
 
@@ -151,6 +153,33 @@ export class PgConversationLog implements ConversationLog {
     );
   }
 
+  async recordTurn(messageId: string, conversationId: string, turn: TurnRecord): Promise<void> {
+    const d = turn.decision;
+    await this.pool.query(
+      `with routing as (
+         insert into routing_decisions (message_id, routes, scores, unsure, engine, latency_ms, error)
+         select $1, $3::jsonb -> 'routes', $3::jsonb -> 'scores', ($3::jsonb ->> 'unsure')::boolean, $3::jsonb ->> 'engine',
+                ($3::jsonb ->> 'latencyMs')::real, $3::jsonb ->> 'error'
+         where $3::jsonb is not null
+       ), runs as (
+         -- clock_timestamp(): each run a later created_at, so they read back in this order.
+         insert into worker_runs (message_id, worker, question, status, reply, sources, tool_calls, error, latency_ms, engine, created_at)
+         select $1, r.worker, r.question, r.status, r.reply, r.sources, r."toolCalls", r.error, r."latencyMs", r.engine, clock_timestamp()
+         from jsonb_array_elements($4::jsonb) with ordinality as e(run, n),
+              jsonb_to_record(e.run) as r(worker text, question text, status text, reply text, sources jsonb, "toolCalls" jsonb, error text, "latencyMs" real, engine text)
+         order by e.n
+       )
+       update conversations set unclear_streak = $5, updated_at = now() where id = $2`,
+      [
+        messageId,
+        conversationId,
+        d ? JSON.stringify({ routes: d.routes, scores: d.scores, unsure: d.unsure, engine: d.engine, latencyMs: d.latencyMs, error: d.error ?? null }) : null,
+        JSON.stringify(turn.runs),
+        turn.unclearStreak,
+      ],
+    );
+  }
+
   async setUnclearStreak(conversationId: string, streak: number): Promise<void> {
     await this.pool.query("update conversations set unclear_streak = $2, updated_at = now() where id = $1", [
       conversationId,
@@ -175,7 +204,7 @@ export class PgConversationLog implements ConversationLog {
   }
 
   async transcript(conversationId: string): Promise<TranscriptEntry[]> {
-    const [messages, routing, runs] = await Promise.all([
+    const [messages, routing, runs, calls] = await Promise.all([
       this.pool.query<MessageDbRow>(
         "select * from messages where conversation_id = $1 order by created_at, direction, id",
         [conversationId],
@@ -188,6 +217,11 @@ export class PgConversationLog implements ConversationLog {
       this.pool.query<WorkerRunDbRow>(
         `select w.* from worker_runs w join messages m on m.id = w.message_id
          where m.conversation_id = $1 order by w.created_at`,
+        [conversationId],
+      ),
+      this.pool.query<ModelCallDbRow>(
+        `select c.* from model_calls c join messages m on m.id = c.message_id
+         where m.conversation_id = $1 order by c.created_at`,
         [conversationId],
       ),
     ]);
@@ -219,6 +253,18 @@ export class PgConversationLog implements ConversationLog {
             error: w.error,
             latencyMs: w.latency_ms,
             engine: w.engine,
+          })),
+        modelCalls: calls.rows
+          .filter((c) => c.message_id === row.id)
+          .map((c) => ({
+            stage: c.stage,
+            worker: c.worker,
+            model: c.model,
+            promptTokens: c.prompt_tokens,
+            completionTokens: c.completion_tokens,
+            latencyMs: c.latency_ms,
+            outcome: c.outcome,
+            error: c.error,
           })),
       };
     });
@@ -289,6 +335,18 @@ interface WorkerRunDbRow {
   error: string | null;
   latency_ms: number;
   engine: string;
+}
+
+interface ModelCallDbRow {
+  message_id: string;
+  stage: ModelCallRecord["stage"];
+  worker: string | null;
+  model: string;
+  prompt_tokens: number | null;
+  completion_tokens: number | null;
+  latency_ms: number;
+  outcome: ModelCallRecord["outcome"];
+  error: string | null;
 }
 
 export function toConversation(r: ConversationDbRow): ConversationRow {

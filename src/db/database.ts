@@ -56,14 +56,46 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       { cause: err },
     );
   }
+  const vacuum = embedded?.owner ? vacuumEvery(pool, opts.logger, EMBEDDED_VACUUM_MS) : undefined;
   return {
     pool,
     url,
     mode: embedded ? (embedded.owner ? "embedded" : "embedded-shared") : "server",
     created: embedded?.created ?? false,
     close: async () => {
+      await vacuum?.stop();
       await pool.end();
       await embedded?.stop();
+    },
+  };
+}
+
+/** How often the embedded database is vacuumed, in ms. */
+const EMBEDDED_VACUUM_MS = 60_000;
+
+/**
+ * PGlite runs no autovacuum (it is one single-user backend), so the rows every message updates or
+ * deletes (statuses, leases, the replaced checkpoint) would stay as dead tuples and the data
+ * folder would grow with them. The owner of an embedded database vacuums it now and then, so
+ * their space is used again.
+ */
+function vacuumEvery(pool: pg.Pool, logger: Logger, everyMs: number): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = pool
+      .query("vacuum")
+      .then(
+        () => {},
+        (err: unknown) => logger.debug({ err: errorMessage(err) }, "vacuum of the embedded database failed; tried again later"),
+      )
+      .finally(() => (running = undefined));
+  }, everyMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
     },
   };
 }

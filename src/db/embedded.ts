@@ -45,6 +45,38 @@ const PASSWORD_FILE = "wire-password";
  */
 const openHere = new Map<string, number>();
 
+/**
+ * Postgres settings of the embedded database, for a small footprint. PGlite runs Postgres as one
+ * single-user backend: there is no replication to feed, so WAL is written at the `minimal` level;
+ * there is no checkpointer process, so the backend checkpoints itself whenever `max_wal_size` of
+ * WAL has been written, and only then are WAL segments recycled: a small `max_wal_size` keeps
+ * `pg_wal` at a few MB instead of growing towards Postgres' 1 GB default. `shared_buffers` is
+ * memory inside the WebAssembly heap (which never shrinks): PGlite's default is 128 MB.
+ */
+const EMBEDDED_SETTINGS = ["wal_level = minimal", "max_wal_senders = 0", "shared_buffers = 16MB"] as const;
+
+/** A new data folder gets 1 MB WAL segments (Postgres' default is 16 MB): WAL is kept and recycled in smaller steps. */
+const WAL_SEGMENT_MB = 1;
+
+/** `max_wal_size` / `min_wal_size` in WAL segments (Postgres needs at least two). */
+const MAX_WAL_SEGMENTS = 8;
+const MIN_WAL_SEGMENTS = 2;
+
+/**
+ * The WAL settings for a data folder: its segment size is fixed when it was created (folders
+ * from before this setting have 16 MB segments; it is read from a segment file's size).
+ */
+function walSettings(pgDir: string): string[] {
+  let segmentMb = WAL_SEGMENT_MB;
+  try {
+    const segment = fs.readdirSync(path.join(pgDir, "pg_wal")).find((f) => /^[0-9A-F]{24}$/.test(f));
+    if (segment) segmentMb = Math.max(1, Math.round(fs.statSync(path.join(pgDir, "pg_wal", segment)).size / (1024 * 1024)));
+  } catch {
+    // A new folder: the segment size below.
+  }
+  return [`max_wal_size = ${MAX_WAL_SEGMENTS * segmentMb}MB`, `min_wal_size = ${MIN_WAL_SEGMENTS * segmentMb}MB`];
+}
+
 /** Max concurrent wire connections; the pool stays below it so a second process fits. */
 const MAX_CONNECTIONS = 32;
 
@@ -77,7 +109,10 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   let db: PGlite | undefined;
   let server: PGLiteSocketServer | undefined;
   try {
-    db = await PGlite.create(pgDir);
+    db = await PGlite.create(pgDir, {
+      postgresqlconf: [...EMBEDDED_SETTINGS, ...walSettings(pgDir)],
+      initDbStartParams: [`--wal-segsize=${WAL_SEGMENT_MB}`],
+    });
     server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
     // Concurrent queries from several connections must not interleave (see wire-queue.ts).
     useSequencedQueue(server, db, { password });

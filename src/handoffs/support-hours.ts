@@ -35,7 +35,12 @@ export function parseSupportHours(text: string): SupportHours {
     timeZone = last[1]!;
     body = spec.slice(0, last.index).trim();
   }
-  if (!isTimeZone(timeZone)) throw new Error(`unknown time zone "${timeZone}"; use an IANA name such as Europe/Berlin, or UTC`);
+  if (!isTimeZone(timeZone)) {
+    // A last word that is no time zone is only taken for a misspelt one when the rest reads as
+    // windows; "9-5 weekdays" is a value in another format altogether.
+    if (!body.split(/[,;]/).every((p) => SEGMENT.test(p.trim()))) throw new Error(`cannot read "${spec}"; ${example}`);
+    throw new Error(`unknown time zone "${timeZone}"; use an IANA name such as Europe/Berlin, or UTC`);
+  }
   const windows: SupportWindow[] = [];
   for (const part of body.split(/[,;]/).map((p) => p.trim())) {
     const m = SEGMENT.exec(part);

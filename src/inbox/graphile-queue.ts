@@ -435,8 +435,11 @@ export class GraphileJobQueue implements JobQueue {
           [jobId, queueName(conversationId)],
         );
         const row = r.rows[0];
-        if (!row?.held) {
-          if (!row?.next) return;
+        // Nothing waits behind this job (the usual case: a user waits for the answer before
+        // writing again): nobody to wake, no need to watch the release. A message that arrives
+        // in the few ms the release takes is found by the next poll.
+        if (!row?.next) return;
+        if (!row.held) {
           if (this.#o.embedded) this.#nudge(1);
           else await this.#o.pool.query(`select pg_notify('jobs:insert', '{"count":1}')`);
           return;

@@ -198,31 +198,30 @@ export class TurnRunner {
     return { message, conversation };
   }
 
-  /** Routing decision, worker runs and unclear streak, as the graph left them. */
+  /** Routing decision, worker runs and unclear streak, as the graph left them (one write). */
   async #record(messageId: string, conversationId: string, state: TurnResult): Promise<void> {
+    const runs = state.results.map((run) => ({
+      worker: run.worker,
+      question: run.question,
+      status: run.status,
+      reply: run.reply || null,
+      sources: run.sources,
+      toolCalls: run.toolCalls,
+      error: run.error ?? null,
+      latencyMs: run.latencyMs,
+      engine: run.engine,
+    }));
+    await this.#o.log.recordTurn(messageId, conversationId, { decision: state.decision ?? null, runs, unclearStreak: state.unclearStreak });
     if (state.decision) {
-      await this.#o.log.recordRouting(messageId, state.decision);
       this.#o.metrics.routingLatency.observe({ engine: state.decision.engine }, state.decision.latencyMs / 1000);
       for (const r of state.decision.routes) this.#o.metrics.routes.inc({ route: r.route, engine: state.decision.engine });
       if (state.decision.engine === "llm->offline") this.#o.metrics.modelFallbacks.inc({ stage: "routing" });
     }
     for (const run of state.results) {
-      await this.#o.log.recordWorkerRun(messageId, {
-        worker: run.worker,
-        question: run.question,
-        status: run.status,
-        reply: run.reply || null,
-        sources: run.sources,
-        toolCalls: run.toolCalls,
-        error: run.error ?? null,
-        latencyMs: run.latencyMs,
-        engine: run.engine,
-      });
       this.#o.metrics.workerLatency.observe({ worker: run.worker, status: run.status }, run.latencyMs / 1000);
       if (run.status === "failed" || run.status === "timeout") this.#o.metrics.errors.inc({ stage: `worker:${run.worker}` });
       if (run.engine === "llm->offline") this.#o.metrics.modelFallbacks.inc({ stage: "worker" });
     }
-    await this.#o.log.setUnclearStreak(conversationId, state.unclearStreak);
   }
 
   /**

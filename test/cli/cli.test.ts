@@ -1,4 +1,6 @@
 import { execFile } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -6,12 +8,15 @@ import { tempDataDir } from "../helpers/databases.ts";
 
 const run = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, "../../bin/switchboard.js");
+// Commands run in an empty folder: a developer's .env in the checkout must not reach them.
+const CWD = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-cli-cwd-"));
 
 async function switchboard(args: string[], env: Record<string, string> = {}) {
   try {
     const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
       env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", LOG_LEVEL: "warn", ...env },
       timeout: 60_000,
+      cwd: CWD,
     });
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -70,5 +75,10 @@ describe("switchboard command line", { timeout: 180_000 }, () => {
     const empty = await switchboard(["route", "   "], env);
     expect(empty.code).not.toBe(0);
     expect(empty.stderr).toMatch(/empty/);
+    // A worker needs the shared queue: it says so before printing any start-up line.
+    const worker = await switchboard(["worker"], { ...env, LOG_LEVEL: "info" });
+    expect(worker.code).not.toBe(0);
+    expect(worker.stderr).toMatch(/needs DATABASE_URL/);
+    expect(worker.stderr).not.toMatch(/Database: embedded/);
   });
 });

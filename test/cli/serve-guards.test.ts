@@ -1,10 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { tempDataDir } from "../helpers/databases.ts";
 
 const BIN = path.resolve(import.meta.dirname, "../../bin/switchboard.js");
+// Commands run in an empty folder: a developer's .env in the checkout must not reach them.
+const CWD = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-serve-cwd-"));
 
 interface Running {
   child: ChildProcess;
@@ -16,6 +20,7 @@ function start(args: string[], env: Record<string, string>): Running {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", LOG_LEVEL: "info", HOST: "127.0.0.1", ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    cwd: CWD,
   });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));

@@ -4,6 +4,7 @@ import path from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startTestApp, type RunningApp } from "../helpers/app.ts";
+import { skipWithout } from "../helpers/requirements.ts";
 
 /** Debian's `chromium` package (CI installs it); playwright's own download is not reachable here. */
 const CHROMIUM = "/usr/bin/chromium";
@@ -14,7 +15,7 @@ const TITLE = HAS_CHROMIUM
 
 const EVIL = "I want to talk to a human <script>window.__pwned = 1</script>";
 
-describe.skipIf(!HAS_CHROMIUM)(TITLE, () => {
+describe.skipIf(skipWithout(`Chromium (${CHROMIUM})`, HAS_CHROMIUM, "test/console/console.test.ts", "apt-get install chromium"))(TITLE, () => {
   let s: RunningApp;
   let context: BrowserContext;
   let page: Page;

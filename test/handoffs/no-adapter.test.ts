@@ -1,4 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { skipWithoutServer } from "../helpers/requirements.ts";
 import { createPlatformAdapters, startAdapters, type PlatformConnections } from "../../bots/cli/platform-connections.ts";
 import { formatConversationKey } from "../../bots/discord/index.ts";
 import type { App } from "../../src/app.ts";
@@ -116,7 +117,7 @@ describe("a Discord conversation in a process without a Discord adapter", () => 
 const SERVER = process.env["TEST_DATABASE_URL"];
 
 // Two processes cannot share one embedded database folder in a single test process, so this runs on a server.
-describe.skipIf(!SERVER)("rows left undelivered by a process without a Discord adapter, on a Postgres server", () => {
+describe.skipIf(skipWithoutServer("test/handoffs/no-adapter.test.ts (two processes on a server)"))("rows left undelivered by a process without a Discord adapter, on a Postgres server", () => {
   let fresh: Awaited<ReturnType<typeof freshServerDatabase>> | undefined;
   afterAll(async () => fresh?.drop());
 

@@ -104,6 +104,8 @@ describe("SUPPORT_HOURS and HANDOFF_SLA_MINUTES", () => {
   it("are validated at start with the variable named", () => {
     expect(() => loadConfig({ SUPPORT_HOURS: "weekdays 9 to 5" })).toThrow(/SUPPORT_HOURS: cannot read "weekdays 9 to 5"/);
     expect(() => loadConfig({ SUPPORT_HOURS: "Mon-Fri 08:00-18:00 Mars/Olympus" })).toThrow(/SUPPORT_HOURS: unknown time zone "Mars\/Olympus"/);
+    // Another format altogether is told the expected one, not that "weekdays" is no time zone.
+    expect(() => loadConfig({ SUPPORT_HOURS: "9-5 weekdays" })).toThrow(/SUPPORT_HOURS: cannot read "9-5 weekdays"; write it like "Mon-Fri 08:00-18:00 UTC"/);
     expect(() => loadConfig({ HANDOFF_SLA_MINUTES: "soon" })).toThrow(/HANDOFF_SLA_MINUTES: must be a non-negative number/);
     expect(loadConfig({}).handoffSlaMinutes).toBe(15);
     expect(loadConfig({}).supportHours).toBeUndefined();

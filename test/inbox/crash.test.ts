@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skipWithoutServer } from "../helpers/requirements.ts";
 import type { App } from "../../src/app.ts";
 import { freshServerDatabase } from "../helpers/databases.ts";
 import { queueEnv, slackMessage, SlackRecorder, spawnWorker, startGateway, stopWorker, waitFor, type WorkerProcess } from "./harness.ts";
 
 const SERVER = process.env["TEST_DATABASE_URL"];
-if (!SERVER) console.warn("test/inbox/crash.test.ts skipped: set TEST_DATABASE_URL to a Postgres server (CI does) to run the multi-process inbox tests");
 
 /** Thread X: the worker dies while Slack has the reply's post in flight. */
 const X = "1700000001.000100";
@@ -15,7 +15,7 @@ const Z = "1700000001.000300";
 /** Thread W: Slack takes the reply's post, and the worker dies before it hears so. */
 const W = "1700000001.000400";
 
-describe.skipIf(!SERVER)("workers that die or are stopped in the middle of a message", () => {
+describe.skipIf(skipWithoutServer("test/inbox/crash.test.ts"))("workers that die or are stopped in the middle of a message", () => {
   let fresh: Awaited<ReturnType<typeof freshServerDatabase>>;
   let slack: SlackRecorder;
   let gateway: App;

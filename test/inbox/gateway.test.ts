@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { skipWithoutServer } from "../helpers/requirements.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChannelAdapter } from "../../src/ports.ts";
 import { startAdapters } from "../../bots/cli/platform-connections.ts";
@@ -12,7 +13,6 @@ import { freshServerDatabase } from "../helpers/databases.ts";
 import { queueEnv, SlackRecorder, spawnWorker, stopWorker, waitFor, type WorkerProcess } from "./harness.ts";
 
 const SERVER = process.env["TEST_DATABASE_URL"];
-if (!SERVER) console.warn("test/inbox/gateway.test.ts skipped: set TEST_DATABASE_URL to a Postgres server (CI does) to run the multi-process inbox tests");
 
 /** A platform adapter that only counts whether it is connected. */
 class FakeGatewayAdapter implements ChannelAdapter {
@@ -27,7 +27,7 @@ class FakeGatewayAdapter implements ChannelAdapter {
   async deliver(): Promise<void> {}
 }
 
-describe.skipIf(!SERVER)("gateway processes (serve --role gateway) on one Postgres", () => {
+describe.skipIf(skipWithoutServer("test/inbox/gateway.test.ts"))("gateway processes (serve --role gateway) on one Postgres", () => {
   let fresh: Awaited<ReturnType<typeof freshServerDatabase>>;
   let slack: SlackRecorder;
   let env: Record<string, string>;

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { skipWithoutServer } from "../helpers/requirements.ts";
 import fs from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/db/database.ts";
@@ -57,7 +58,7 @@ if (SERVER) {
     queue: (db, maxAttempts) => new GraphileJobQueue({ pool: db!.pool, logger, embedded: false, concurrency: 4, maxAttempts }),
   });
 } else {
-  console.warn("test/inbox/queue-contract.test.ts: graphile-worker on a Postgres server skipped (set TEST_DATABASE_URL)");
+  skipWithoutServer("test/inbox/queue-contract.test.ts (graphile-worker on a Postgres server)");
 }
 
 interface Run {

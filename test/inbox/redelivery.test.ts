@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skipWithoutServer } from "../helpers/requirements.ts";
 import type { App } from "../../src/app.ts";
 import { freshServerDatabase } from "../helpers/databases.ts";
 import { queueEnv, slackMessage, SlackRecorder, spawnWorker, startGateway, stopWorker, waitFor, type WorkerProcess } from "./harness.ts";
 
 const SERVER = process.env["TEST_DATABASE_URL"];
-if (!SERVER) console.warn("test/inbox/redelivery.test.ts skipped: set TEST_DATABASE_URL to a Postgres server (CI does) to run the multi-process inbox tests");
 
-describe.skipIf(!SERVER)("a platform retry of a message already stored", () => {
+describe.skipIf(skipWithoutServer("test/inbox/redelivery.test.ts"))("a platform retry of a message already stored", () => {
   let fresh: Awaited<ReturnType<typeof freshServerDatabase>>;
   let slack: SlackRecorder;
   let gateway: App;

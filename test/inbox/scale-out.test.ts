@@ -1,15 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { skipWithoutServer } from "../helpers/requirements.ts";
 import type { App } from "../../src/app.ts";
 import { freshServerDatabase } from "../helpers/databases.ts";
 import { liveWorkers, queueEnv, slackMessage, SlackRecorder, spawnWorker, startGateway, stopWorker, waitFor, type WorkerProcess } from "./harness.ts";
 
 const SERVER = process.env["TEST_DATABASE_URL"];
-if (!SERVER) console.warn("test/inbox/scale-out.test.ts skipped: set TEST_DATABASE_URL to a Postgres server (CI does) to run the multi-process inbox tests");
 
 const CONVERSATIONS = 200;
 const PER_CONVERSATION = 5;
 
-describe.skipIf(!SERVER)("scale-out: two worker processes on one Postgres", () => {
+describe.skipIf(skipWithoutServer("test/inbox/scale-out.test.ts"))("scale-out: two worker processes on one Postgres", () => {
   let fresh: Awaited<ReturnType<typeof freshServerDatabase>>;
   let slack: SlackRecorder;
   let gateway: App;

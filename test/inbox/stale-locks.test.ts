@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { skipWithoutServer } from "../helpers/requirements.ts";
 import fs from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/db/database.ts";
@@ -36,6 +37,7 @@ const targets: Target[] = [
 ];
 const SERVER = process.env["TEST_DATABASE_URL"];
 if (SERVER) targets.push({ name: "a Postgres server", embedded: false, setup: () => freshServerDatabase(SERVER) });
+else skipWithoutServer("test/inbox/stale-locks.test.ts (on a Postgres server)");
 
 describe.each(targets)("stale locks of a live worker: $name", (target) => {
   let db: Database;

@@ -9,7 +9,7 @@ import type { RouteName } from "../../src/types.ts";
 /** Routes by keyword, so the expected figures are easy to work out. */
 const router: Router = {
   async route(text): Promise<RoutingDecision> {
-    const scores = { billing: 0.05, tech_support: 0.05, faq: 0.05, human: 0.05 };
+    const scores: Record<RouteName, number> = { billing: 0.05, tech_support: 0.05, faq: 0.05, human: 0.05 };
     const routes: RoutingDecision["routes"] = [];
     const add = (route: RouteName, confidence: number) => {
       routes.push({ route, confidence, question: text });
@@ -75,7 +75,7 @@ describe("runEval (tables)", () => {
     expect(out).toContain("5 messages: 4 with one expected route, 1 with a set of routes");
     expect(out).toMatch(/Accuracy \(top route is the expected one\)\s+75\.0%  \(3 of 4\)/);
     expect(out).toMatch(/Set accuracy \(routes are exactly the expected set\)\s+100\.0%  \(1 of 1\)/);
-    expect(out).toMatch(/Would go to the LLM in hybrid mode \(confidence < 0\.6\)\s+20\.0%/);
+    expect(out).toMatch(/Would go to the LLM in hybrid mode \(confidence < 0\.6, or a request left unplaced\)\s+20\.0%/);
     expect(out).toMatch(/p50 \d+\.\d\d ms, p99 \d+\.\d\d ms/);
     // human: 1 of 2 found, every human prediction right
     expect(out).toMatch(/human\s+100\.0%\s+50\.0%\s+66\.7%\s+2\s+1/);
@@ -83,6 +83,9 @@ describe("runEval (tables)", () => {
     expect(out).toMatch(/^\s+human\s+1\s+0\s+0\s+1$/m);
     expect(out).toMatch(/chat\s+0\.0%\s+1/);
     expect(out).toMatch(/web\s+100\.0%\s+2/);
+    // The worst lines: what was expected, what the router acted on.
+    expect(out).toMatch(/Wrong lines \(1; the 1 most confidently wrong/);
+    expect(out).toMatch(/^\s+3\s+human\s+billing\s+90\.0%\s+my invoice is wrong$/m);
   });
 
   it("leaves out what the file has none of", async () => {

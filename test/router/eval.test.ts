@@ -14,11 +14,12 @@ import type { Router, RoutingDecision } from "../../agents/router/types.ts";
 import { InputError } from "../../src/errors.ts";
 import type { RouteName } from "../../src/types.ts";
 
-const zero = { billing: 0, tech_support: 0, faq: 0, human: 0 };
+const zero: Record<RouteName, number> = { billing: 0, tech_support: 0, faq: 0, human: 0 };
 
 function decision(routes: [RouteName, number][], scores: Partial<Record<RouteName, number>> = {}): EvalOutcome["decision"] {
-  const all = { ...zero, ...scores };
-  for (const [r, c] of routes) all[r] = Math.max(all[r], c);
+  const all: Record<RouteName, number> = { ...zero };
+  for (const [r, c] of Object.entries(scores)) all[r] = c ?? 0;
+  for (const [r, c] of routes) all[r] = Math.max(all[r] ?? 0, c);
   return { routes: routes.map(([route, confidence]) => ({ route, confidence, question: "q" })), scores: all, unsure: routes.length === 0 };
 }
 
@@ -80,6 +81,51 @@ describe("summarize", () => {
     expect(only.setAccuracy).toBeNull();
     expect(only.perRoute.faq).toEqual({ precision: null, recall: null, f1: null, support: 0, predicted: 0 });
     expect(only.bySource).toEqual({ s1: { n: 1, accuracy: 1 } });
+  });
+});
+
+describe("lines that expect no route (DESIGN.md §4.1)", () => {
+  const none: EvalLine[] = [
+    { line: 1, text: "can you dim my screen", routes: [] },
+    { line: 2, text: "how much has the dow moved", routes: [] },
+    { line: 3, text: "refund please", route: "billing" },
+  ];
+  const got = [decision([], { faq: 0.4 }), decision([["tech_support", 0.7]]), decision([["billing", 0.9]])];
+  const report = summarize(none, got.map((d) => ({ decision: d, latencyMs: 1 })), 0.6);
+
+  it("counts a `routes: []` line right only when the router is unsure", () => {
+    expect(report.lines).toEqual({ route: 1, routes: 2 });
+    expect(report.setAccuracy).toBe(0.5);
+    expect(report.accuracy).toBe(1);
+    // The confident wrong route is a false positive of tech_support.
+    expect(report.perRoute.tech_support).toMatchObject({ predicted: 1, support: 0, precision: 0 });
+  });
+
+  it("lists the lines it got wrong as misses: {text, expected, got}", () => {
+    expect(report.misses).toEqual([{ line: 2, text: "how much has the dow moved", expected: [], got: ["tech_support"], confidence: 0.7 }]);
+  });
+
+  it("parses `\"routes\": []`", () => {
+    expect(parseEvalLines('{"text": "tell me a joke", "routes": []}')).toEqual([{ line: 1, text: "tell me a joke", routes: [] }]);
+  });
+
+  it("sends a message with an unplaced further request to the LLM in llmShare, and counts it", () => {
+    const d = { ...decision([["billing", 0.95]]), unplaced: "and what plans do you offer" };
+    const r = summarize([{ line: 1, text: "x", route: "billing" }], [{ decision: d, latencyMs: 1 }], 0.6);
+    expect(r.unplacedShare).toBe(1);
+    expect(r.llmShare).toBe(1);
+  });
+});
+
+describe("routes from the registry", () => {
+  it("scores a fourth route the registry has, and validates lines against the given routes", () => {
+    const routes = ["billing", "tech_support", "faq", "shipping", "human"];
+    const parsed = parseEvalLines('{"text": "where is my parcel", "route": "shipping"}', "f", routes);
+    const r = summarize(parsed, [{ decision: decision([["shipping", 0.9]]), latencyMs: 1 }], 0.6, routes);
+    expect(r.accuracy).toBe(1);
+    expect(r.perRoute.shipping).toMatchObject({ precision: 1, recall: 1, support: 1 });
+    expect(Object.keys(r.confusion)).toEqual(routes);
+    expect(() => parseEvalLines('{"text": "x", "route": "shipping"}', "f")).toThrow(/unknown route "shipping"/);
   });
 });
 

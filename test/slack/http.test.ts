@@ -32,7 +32,8 @@ function newSink(): FakeCore {
   return new FakeCore({
     answer: (m) =>
       /refund/i.test(m.text)
-        ? { text: "Refunds take 5 business days; reset your password from the reset page.", sections: TWO_TOPICS }
+        ? // The text as the core composes it from two sections: each part under its title.
+          { text: TWO_TOPICS.map((t) => `**${t.title}**\n${t.text}`).join("\n\n"), sections: TWO_TOPICS }
         : { text: `Answer to: ${m.text}` },
   });
 }
@@ -226,6 +227,19 @@ describe("Slack over HTTP (real Bolt app, Web API stand-in)", () => {
     const reply = await h.api.waitForCall("chat.postMessage", (c) => c.args["channel"] === "D0ALICE");
     expect(reply.args["thread_ts"]).toBeUndefined();
     expect(sectionTexts(reply)).toEqual(["Answer to: is there a free trial?"]);
+  });
+
+  it("answers a group DM (mpim) in the group DM; a mention there is left to app_mention", async () => {
+    await event(h, { type: "message", channel: "G0GROUP", channel_type: "mpim", ts: "1700000350.000100", user: "U0CAROL", text: "do you offer a nonprofit discount?" });
+    const [stored] = h.sink.storedFor("slack:T0TEST:G0GROUP");
+    expect(stored?.message.text).toBe("do you offer a nonprofit discount?");
+    const reply = await h.api.waitForCall("chat.postMessage", (c) => c.args["channel"] === "G0GROUP");
+    expect(reply.args["thread_ts"]).toBeUndefined();
+    expect(sectionTexts(reply)).toEqual(["Answer to: do you offer a nonprofit discount?"]);
+
+    const attempts = h.sink.attempts.length;
+    await event(h, { type: "message", channel: "G0GROUP", channel_type: "mpim", ts: "1700000350.000200", user: "U0CAROL", text: "<@U0BOT> and for schools?" });
+    expect(h.sink.attempts.length).toBe(attempts);
   });
 
   it("answers a retried event (x-slack-retry-num) once", async () => {

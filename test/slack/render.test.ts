@@ -115,8 +115,11 @@ describe("rendering a reply as Block Kit", () => {
     { route: "faq", title: "Hours", text: "We answer 9–17 CET.", sources: [] },
   ];
 
+  // The reply's text as the core writes it when several workers answered: each part under its title.
+  const joined = sections.map((s) => `**${s.title}**\n${s.text}`).join("\n\n");
+
   it("gives each topic its own titled section with its sources as links", () => {
-    const [message, ...rest] = renderReply(reply({ text: "merged", sections }));
+    const [message, ...rest] = renderReply(reply({ text: joined, sections }));
     expect(rest).toEqual([]);
     expect(texts(message!.blocks)).toEqual([
       `*Invoices*\nDownload them from ${ZW}*Billing → Invoices*${ZW}.`,
@@ -128,9 +131,30 @@ describe("rendering a reply as Block Kit", () => {
   });
 
   it("shows the footer (a handoff note) after the sections, which would otherwise be lost", () => {
-    const [message] = renderReply(reply({ text: "merged", sections, footer: "A person will reply **right here**." }));
+    const footer = "A person will reply **right here**.";
+    const [message] = renderReply(reply({ text: `${joined}\n\n${footer}`, sections, footer }));
     const shown = texts(message!.blocks);
     expect(shown.slice(-2)).toEqual(["---", `A person will reply ${ZW}*right here*${ZW}.`]);
+    expect(shown.filter((t) => t.includes("right here"))).toHaveLength(1);
+  });
+
+  it("shows a model's merged answer, laid out by the sections' titles it kept", () => {
+    const merged = "**Invoices**\nYour invoices are under **Billing → Invoices**.\n\n**Hours**\nAnd we answer 9–17 CET.";
+    const [message] = renderReply(reply({ text: merged, sections }));
+    expect(texts(message!.blocks)).toEqual([
+      `*Invoices*\nYour invoices are under ${ZW}*Billing → Invoices*${ZW}.`,
+      "Sources: <https://help.example.com/billing|Billing &amp; invoices> · Local doc",
+      "---",
+      "*Hours*\nAnd we answer 9–17 CET.",
+    ]);
+  });
+
+  it("shows a merged answer that is not headed by section as one answer, with every source under it (never the drafts instead)", () => {
+    const [message] = renderReply(reply({ text: "You'll find invoices under Billing, and we answer 9–17 CET.", sections }));
+    expect(texts(message!.blocks)).toEqual([
+      "You'll find invoices under Billing, and we answer 9–17 CET.",
+      "Sources: <https://help.example.com/billing|Billing &amp; invoices> · Local doc",
+    ]);
   });
 
   it("shows the reply text (and the one section's sources) when one worker answered", () => {

@@ -61,6 +61,8 @@ export interface RecordedRequest {
   /** What the stand-in answered: an HTTP status and which kind of reply. */
   status: number;
   reply: Reply["kind"] | "unscripted" | "bad_request";
+  /** The token usage it reported with a completion. */
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 }
 
 export type Reply =
@@ -211,7 +213,9 @@ export async function startOpenAIStandIn(script?: ScriptFunction): Promise<OpenA
       send(res, reply.status, { error: { message: reply.message, type, code: null } }, reply.headers);
       return;
     }
-    send(res, 200, completion(body, reply, `chatcmpl-standin-${++completionIds}`));
+    const answer = completion(body, reply, `chatcmpl-standin-${++completionIds}`);
+    record.usage = answer.usage;
+    send(res, 200, answer);
   }
 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

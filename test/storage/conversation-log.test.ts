@@ -7,11 +7,6 @@ import { OutboxStore } from "../../src/outbox/outbox-store.ts";
 import type { InboundMessage } from "../../src/types.ts";
 import { databaseTargets } from "../helpers/databases.ts";
 
-if (!process.env["TEST_DATABASE_URL"]) {
-  // Said once, so a reader of the test output knows the server half of the contract did not run.
-  console.info("storage contract: TEST_DATABASE_URL is not set; running on embedded Postgres only");
-}
-
 const msg = (over: Partial<InboundMessage> = {}): InboundMessage => ({
   platform: "slack",
   conversationKey: "slack:T1:C1:1700000000.0001",
@@ -81,6 +76,26 @@ describe.each(databaseTargets())("conversation log contract on $name Postgres", 
     expect(t.map((e) => e.direction)).toEqual(["in", "out"]);
     expect(t[0]?.routing?.routes[0]?.route).toBe("billing");
     expect(t[0]?.workerRuns[0]).toMatchObject({ worker: "billing", status: "ok", engine: "llm->offline", toolCalls: [{ name: "account_summary" }] });
+  });
+
+  it("records a turn in one write: its routing decision, its worker runs in order, the unclear streak", async () => {
+    const r = await log.receive(msg({ conversationKey: "slack:T1:C2:turn" }));
+    const run = (worker: string, status: "ok" | "timeout") => ({ worker, question: `${worker}?`, status, reply: status === "ok" ? `${worker} says hi` : null, sources: [{ id: "doc", title: "Doc", url: "https://help.example/doc" }], toolCalls: [{ name: "t", args: { n: 1 }, result: "r" }], error: status === "ok" ? null : "too slow", latencyMs: 7.5, engine: "offline" });
+    await log.recordTurn(r.messageId, r.conversation.id, {
+      decision: { routes: [{ route: "tech_support", confidence: 0.8, question: "q" }], scores: { billing: 0.1, tech_support: 0.8, faq: 0.6, human: 0 }, unsure: false, engine: "offline", latencyMs: 0.7, error: "e" },
+      runs: [run("tech_support", "ok"), run("faq", "timeout"), run("billing", "ok")],
+      unclearStreak: 2,
+    });
+    const [entry] = await log.transcript(r.conversation.id);
+    expect(entry?.routing).toEqual({ routes: [{ route: "tech_support", confidence: 0.8, question: "q" }], scores: { billing: 0.1, tech_support: 0.8, faq: 0.6, human: 0 }, unsure: false, engine: "offline", latencyMs: expect.closeTo(0.7, 5), error: "e" });
+    expect(entry?.workerRuns.map(({ id: _id, ...w }) => w)).toEqual([run("tech_support", "ok"), run("faq", "timeout"), run("billing", "ok")]);
+    expect((await log.getConversation(r.conversation.id))?.unclearStreak).toBe(2);
+
+    // A turn that did not route (a person owns the conversation) records no decision and no runs.
+    const quiet = await log.receive(msg({ conversationKey: "slack:T1:C2:quiet" }));
+    await log.recordTurn(quiet.messageId, quiet.conversation.id, { decision: null, runs: [], unclearStreak: 0 });
+    const [q] = await log.transcript(quiet.conversation.id);
+    expect([q?.routing, q?.workerRuns]).toEqual([null, []]);
   });
 
   it("opens at most one handoff per conversation and marks it waiting", async () => {

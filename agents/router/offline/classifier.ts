@@ -1,10 +1,15 @@
-import { ROUTE_NAMES, type RouteName } from "../../../src/types.ts";
+import type { RouteName } from "../../../src/types.ts";
 import type { LabelledExample } from "../types.ts";
 import { logits, softmax, trainSoftmax, type SoftmaxModel } from "./softmax.ts";
-import { TfidfVectorizer } from "./vectorizer.ts";
+import { TfidfVectorizer, type SweepPoint } from "./vectorizer.ts";
 
 /** Options of {@link IntentClassifier.train}. */
 export interface ClassifierOptions {
+  /**
+   * The routes to score, in order (the registry's `routes`). Default: every route the examples
+   * name, sorted. A route with no example still gets a class (it is never predicted).
+   */
+  routes?: readonly RouteName[];
   /** L2 penalty on the weights. Default {@link DEFAULT_L2}. */
   l2?: number;
   /**
@@ -13,6 +18,12 @@ export interface ClassifierOptions {
    */
   temperature?: number;
 }
+
+/**
+ * The label of the "none of these" class: lines that are not support requests at all
+ * (`../corpus/out-of-scope/`). Never a route; a worker may not be named so.
+ */
+export const OUT_OF_SCOPE = "out_of_scope";
 
 /**
  * Cross-validated accuracy is flat for penalties between 0.003 and 0.03 (and lower at 0.1 and
@@ -28,69 +39,126 @@ export const DEFAULT_L2 = 0.01;
  */
 export const DEFAULT_TEMPERATURE = 0.7;
 
+/**
+ * Training weight of an out-of-scope line. Lower than a support line's so that support requests
+ * keep their routes (≥ 98 % of held-out support lines still routed) while text that is no
+ * support request at all mostly comes out unsure; chosen on one split of the corpus and half the
+ * out-of-scope topics (`scripts/cv.ts` reports all folds).
+ */
+export const OUT_OF_SCOPE_WEIGHT = 0.25;
+
 /** Sources whose text is machine-generated from templates (see the corpus README). */
 export const SYNTHETIC_SOURCES: ReadonlySet<string> = new Set(["bitext_customer_support"]);
 
 /**
- * Training weight of each example. Synthetic, templated lines (Bitext: 77 % of the corpus, many
- * differing only in a name or a typo) carry less evidence per line than real user messages, and
- * left at full weight they teach the model their phrasing at the expense of how users really
- * write. So they are weighted down until they weigh, in total, as much as everything else
- * (real-user lines and registry examples); they are never weighted up.
+ * Training weight of each example. An example's own `weight` wins (a company's own lines,
+ * `ROUTER_EXAMPLES`). Synthetic, templated lines (Bitext: 77 % of the corpus, many differing
+ * only in a name or a typo) carry less evidence per line than real user messages, and left at
+ * full weight they teach the model their phrasing at the expense of how users really write. So
+ * they are weighted down until they weigh, in total, as much as everything else (real-user lines
+ * and registry examples); they are never weighted up.
  */
 export function exampleWeights(examples: readonly LabelledExample[]): number[] {
-  const synthetic = examples.filter((e) => e.source !== undefined && SYNTHETIC_SOURCES.has(e.source)).length;
-  const weight = synthetic === 0 ? 1 : Math.min(1, (examples.length - synthetic) / synthetic);
-  return examples.map((e) => (e.source !== undefined && SYNTHETIC_SOURCES.has(e.source) ? weight : 1));
+  const isSynthetic = (e: LabelledExample) => e.source !== undefined && SYNTHETIC_SOURCES.has(e.source);
+  const inScope = examples.filter((e) => e.route !== OUT_OF_SCOPE);
+  const synthetic = inScope.filter(isSynthetic).length;
+  const weight = synthetic === 0 ? 1 : Math.min(1, (inScope.length - synthetic) / synthetic);
+  return examples.map((e) => e.weight ?? (e.route === OUT_OF_SCOPE ? OUT_OF_SCOPE_WEIGHT : isSynthetic(e) ? weight : 1));
 }
 
-/** Scores one message over the four routes: TF-IDF features, softmax regression, temperature. */
+/** A message's calibrated scores: each route's probability, and that of "none of these". */
+export interface RouteScores {
+  /** Probability of each route; with {@link RouteScores.none} they sum to 1. */
+  byRoute: Record<RouteName, number>;
+  /** Probability that no route applies (0 when no out-of-scope lines were trained on). */
+  none: number;
+}
+
+/** Scores one message over the routes: TF-IDF features, softmax regression, temperature. */
 export class IntentClassifier {
   private constructor(
     private readonly vectorizer: TfidfVectorizer,
     private readonly model: SoftmaxModel,
+    /** The classes, in model order: the routes, then {@link OUT_OF_SCOPE} when trained. */
+    private readonly classes: readonly string[],
     /** Softmax temperature of {@link IntentClassifier.probabilities}. */
     readonly temperature: number,
   ) {}
 
-  /** Trains on the examples (deterministic: the same examples give the same classifier). */
+  /**
+   * Trains on the examples (deterministic: the same examples give the same classifier). Lines
+   * labelled {@link OUT_OF_SCOPE} train the "none of these" class.
+   */
   static train(examples: readonly LabelledExample[], opts: ClassifierOptions = {}): IntentClassifier {
+    const named = [...new Set(examples.map((e) => e.route))].filter((r) => r !== OUT_OF_SCOPE).sort();
+    const routes = opts.routes ? [...opts.routes, ...named.filter((r) => !opts.routes!.includes(r))] : named;
+    const classes = examples.some((e) => e.route === OUT_OF_SCOPE) ? [...routes, OUT_OF_SCOPE] : routes;
     const texts = examples.map((e) => e.text);
     const vectorizer = TfidfVectorizer.fit(texts);
     const xs = texts.map((t) => vectorizer.transform(t));
-    const ys = examples.map((e) => ROUTE_NAMES.indexOf(e.route));
-    const model = trainSoftmax(xs, ys, ROUTE_NAMES.length, vectorizer.size, {
+    const ys = examples.map((e) => classes.indexOf(e.route));
+    const model = trainSoftmax(xs, ys, classes.length, vectorizer.size, {
       l2: opts.l2 ?? DEFAULT_L2,
       sampleWeights: exampleWeights(examples),
     });
-    return new IntentClassifier(vectorizer, model, opts.temperature ?? DEFAULT_TEMPERATURE);
+    return new IntentClassifier(vectorizer, model, classes, opts.temperature ?? DEFAULT_TEMPERATURE);
+  }
+
+  /** The routes this classifier scores, in order ({@link OUT_OF_SCOPE} is not one). */
+  get routes(): readonly RouteName[] {
+    return this.classes.filter((c) => c !== OUT_OF_SCOPE);
   }
 
   /** The same model read at another temperature (calibration experiments). */
   withTemperature(temperature: number): IntentClassifier {
-    return new IntentClassifier(this.vectorizer, this.model, temperature);
+    return new IntentClassifier(this.vectorizer, this.model, this.classes, temperature);
   }
 
-  /** Uncalibrated scores, in {@link ROUTE_NAMES} order. */
+  /** Uncalibrated scores, in class order ({@link IntentClassifier.routes}, then out of scope). */
   logits(text: string): Float64Array {
     return logits(this.model, this.vectorizer.transform(text));
   }
 
-  /** Calibrated probability of each route; they sum to 1. */
-  probabilities(text: string): Record<RouteName, number> {
+  /** Calibrated probability of each route and of none of them. */
+  scores(text: string): RouteScores {
     return this.calibrated(this.logits(text));
   }
 
-  /** Probabilities of runs of parts, each part read once (see `TfidfVectorizer.spans`). */
-  spanProbabilities(parts: readonly string[]): (from: number, to: number) => Record<RouteName, number> {
-    const span = this.vectorizer.spans(parts);
-    return (from, to) => this.calibrated(logits(this.model, span(from, to)));
+  /** Calibrated probability of each route (without the out-of-scope share). */
+  probabilities(text: string): Record<RouteName, number> {
+    return this.scores(text).byRoute;
   }
 
-  private calibrated(z: Float64Array): Record<RouteName, number> {
-    const p = softmax(z, this.temperature);
-    const out = {} as Record<RouteName, number>;
-    ROUTE_NAMES.forEach((r, i) => (out[r] = p[i] ?? 0));
-    return out;
+  /**
+   * Scores of every prefix and suffix of a stretch of parts (see `TfidfVectorizer.sweeps`):
+   * `prefix[at]` is `parts[from..at)`, `suffix[at]` is `parts[at..to)`. A run is read for the
+   * evidence it has: its temperature is divided by its evidence as a share of a typical training
+   * message's (capped at 1), so a fragment of common words ("is it possible to") does not speak
+   * as loudly as a request. (Chosen on a split of the tuning joins, against the share of the
+   * whole message's evidence and against none.)
+   */
+  sweepScores(parts: readonly string[]): (from: number, to: number) => { prefix: (at: number) => RouteScores; suffix: (at: number) => RouteScores } {
+    const sweep = this.vectorizer.sweeps(parts, this.model.params, this.model.classes);
+    const typical = this.vectorizer.typicalEvidence;
+    // Calibrated only when asked for: most cuts of a message are ruled out before their scores.
+    const reader = (points: SweepPoint[]) => {
+      const read: RouteScores[] = [];
+      return (at: number) => (read[at] ??= this.calibrated(points[at]!.z, Math.min(1, points[at]!.evidence / typical)));
+    };
+    return (from, to) => {
+      const { prefix, suffix } = sweep(from, to);
+      return { prefix: reader(prefix), suffix: reader(suffix) };
+    };
+  }
+
+  private calibrated(z: Float64Array, evidence = 1): RouteScores {
+    const p = softmax(z, this.temperature / Math.max(evidence, 1e-6));
+    const byRoute: Record<RouteName, number> = {};
+    let none = 0;
+    this.classes.forEach((c, i) => {
+      if (c === OUT_OF_SCOPE) none = p[i] ?? 0;
+      else byRoute[c] = p[i] ?? 0;
+    });
+    return { byRoute, none };
   }
 }

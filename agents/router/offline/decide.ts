@@ -1,13 +1,15 @@
-import { ROUTE_NAMES, type RouteName } from "../../../src/types.ts";
+import type { RouteName } from "../../../src/types.ts";
 import type { RoutedPart, RoutingDecision } from "../types.ts";
-import { splitIntents, type Boundary, type MessagePart } from "./splitter.ts";
+import type { RouteScores } from "./classifier.ts";
+import { candidateCuts, tokenize, type Cut, type CutKind, type Token } from "./segmenter.ts";
 import { hasContent } from "./text.ts";
 
-/** What {@link decide} needs of a classifier: calibrated probabilities per route. */
+/** What {@link decide} needs of a classifier: calibrated scores per route (and "none of these"). */
 export interface RouteScorer {
-  probabilities(text: string): Record<RouteName, number>;
-  /** Probabilities of `parts[from..to)` joined by spaces, sharing work across runs. */
-  spanProbabilities(parts: readonly string[]): (from: number, to: number) => Record<RouteName, number>;
+  readonly routes: readonly RouteName[];
+  scores(text: string): RouteScores;
+  /** Scores of every prefix `parts[from..at)` and suffix `parts[at..to)` of a stretch. */
+  sweepScores(parts: readonly string[]): (from: number, to: number) => { prefix: (at: number) => RouteScores; suffix: (at: number) => RouteScores };
 }
 
 export interface DecideOptions {
@@ -15,130 +17,248 @@ export interface DecideOptions {
   minConfidence: number;
   /**
    * Prior probability that the text on either side of a cut asks for different things, by how
-   * the sides are joined (see {@link Boundary}). The message is cut where the evidence of the two
-   * sides, weighed by this prior, favours two routes over one.
+   * the cut is marked (see {@link CutKind}). The message is cut where the evidence of the two
+   * sides, weighed by this prior, favours two requests over one.
    */
-  splitPrior: Record<Exclude<Boundary, "start">, number>;
+  cutPrior: Record<CutKind, number>;
+  /**
+   * How much more likely the previous turn's route is for a short or anaphoric follow-up ("and
+   * on Pro?"), as a factor on its probability before renormalising.
+   */
+  contextFactor: number;
+}
+
+/** What the offline router knows of the conversation. */
+export interface DecideContext {
+  previousRoutes?: readonly RouteName[];
+  /**
+   * The message is known to be about the product (its knowledge base has an article on it):
+   * the "none of these" share is set aside and the routes' shares decide.
+   */
+  assumeInScope?: boolean;
 }
 
 export type OfflineDecision = Omit<RoutingDecision, "engine" | "latencyMs">;
 
 /**
- * Routes one message: the whole message is scored, and when it has several parts (see
- * `splitter.ts`) it may be cut where it asks for two things, each side then taking its own
- * route. Otherwise it is one request and takes the whole message's best route, or none when that
- * is below `minConfidence` (`unsure`).
+ * Routes one message. The whole message is scored; it may be cut where it asks for two (or more)
+ * things, each side then taking its own route. Otherwise it is one request and takes the whole
+ * message's best route, or none when that is below `minConfidence` or when "none of these"
+ * (out of scope) is likelier than any route (`unsure`).
  *
- * `scores` are the whole message's probabilities, raised to a routed part's confidence where that
- * is higher. Empty or whitespace-only text gets no route and `unsure` (upstream rejects it first).
+ * `scores` are the whole message's route probabilities, raised to a routed part's confidence
+ * where that is higher. Empty or whitespace-only text gets no route and `unsure`.
  */
-export function decide(scorer: RouteScorer, text: string, opts: DecideOptions): OfflineDecision {
+export function decide(scorer: RouteScorer, text: string, opts: DecideOptions, context: DecideContext = {}): OfflineDecision {
   const trimmed = text.trim();
-  if (trimmed === "") return { routes: [], scores: { billing: 0, tech_support: 0, faq: 0, human: 0 }, unsure: true };
+  const zero = () => Object.fromEntries(scorer.routes.map((r) => [r, 0])) as Record<RouteName, number>;
+  if (trimmed === "") return { routes: [], scores: zero(), unsure: true };
 
-  const scores = { ...scorer.probabilities(trimmed) };
-  const parts = splitIntents(trimmed);
-  const routes = parts.length < 2 ? [] : merge(cut(spanScorer(scorer, parts), parts, 0, parts.length, opts, 0));
+  const tokens = tokenize(trimmed);
+  const whole = scorer.scores(trimmed);
+  const scores = { ...whole.byRoute };
+  const found: Found = { parts: [], unplaced: null };
+  if (tokens.length >= 2) {
+    const span = spanScorer(scorer, tokens);
+    const cuts = candidateCuts(trimmed, tokens);
+    split(span, cuts, trimmed, tokens, 0, tokens.length, opts, 0, found, best(whole.byRoute)[1]);
+  }
+  const unplaced = found.unplaced === null ? {} : { unplaced: found.unplaced };
+  const routes = merge(found.parts);
   if (routes.length >= 2) {
-    for (const r of routes) scores[r.route] = Math.max(scores[r.route], r.confidence);
-    return { routes, scores, unsure: false };
+    for (const r of routes) scores[r.route] = Math.max(scores[r.route] ?? 0, r.confidence);
+    return { routes, scores, unsure: false, outOfScope: whole.none, ...unplaced };
   }
 
-  const [route, confidence] = best(scores);
-  if (confidence < opts.minConfidence) return { routes: [], scores, unsure: true };
-  return { routes: [{ route, confidence, question: trimmed }], scores, unsure: false };
+  if (context.assumeInScope && whole.none < 1) {
+    for (const r of Object.keys(scores)) scores[r] = scores[r]! / (1 - whole.none);
+  }
+  let [route, confidence] = best(scores);
+  let fromContext: RouteName | undefined;
+  const previous = context.previousRoutes?.[0];
+  if (previous !== undefined && previous in scores && isFollowUp(tokens)) {
+    // A follow-up points back into the conversation, so it is a request of one of the routes
+    // (the "none of these" share is set aside), and the previous route is its prior.
+    const boosted = { ...scores, [previous]: (scores[previous] ?? 0) * opts.contextFactor };
+    const total = Object.values(boosted).reduce((s, p) => s + p, 0);
+    for (const r of Object.keys(boosted)) boosted[r] = boosted[r]! / total;
+    const [r, c] = best(boosted);
+    if (r === previous && c >= opts.minConfidence) {
+      [route, confidence] = [r, c];
+      scores[r] = c;
+      fromContext = r;
+    }
+  }
+  const context$ = fromContext === undefined ? {} : { fromContext };
+  if (confidence < opts.minConfidence || (fromContext === undefined && !context.assumeInScope && whole.none >= confidence)) {
+    return { routes: [], scores, unsure: true, outOfScope: whole.none, ...unplaced };
+  }
+  return { routes: [{ route, confidence, question: trimmed }], scores, unsure: false, outOfScope: whole.none, ...unplaced, ...context$ };
 }
+
+/**
+ * Whether a message reads as a follow-up the previous route should decide: it opens with a word
+ * that continues ("and on Pro?", "what about…") or points back ("it's been like this since…").
+ * A message that does neither ("what's the weather tomorrow") is read on its own, however short;
+ * one that does is still routed elsewhere when its own evidence is clear (the prior is a factor,
+ * not a rule).
+ */
+function isFollowUp(tokens: readonly Token[]): boolean {
+  const lower = tokens.map((t) => t.text.toLowerCase());
+  if (lower.length === 0) return false;
+  if (CONTINUING.has(lower[0]!) || (/^(?:what|how)$/.test(lower[0]!) && /^(?:about|if)$/.test(lower[1] ?? ""))) return true;
+  return lower.slice(0, 8).some((w) => POINTING.has(w));
+}
+
+const CONTINUING = new Set(["and", "also", "but", "so", "ok", "okay", "same", "then", "still", "plus"]);
+const POINTING = new Set(["it", "its", "it's", "this", "that", "these", "those", "they", "them", "there", "same", "again", "still"]);
 
 /** Bounds the work on a long message: at most four requests are told apart. */
 const MAX_DEPTH = 2;
 
 /**
- * Each candidate cut scores both sides, so the work grows with the square of the parts. Past
- * this many candidates (a long, many-sentence message) only explicit additions are tried, and
- * past it again none: such a message is routed whole.
+ * Trying every word boundary scores both sides of each, so the work grows with the square of the
+ * words. Past this many words in a stretch only marked cuts (punctuation, cue words) are tried.
  */
-const MAX_CANDIDATES = 8;
+const MAX_WORD_CUTS = 40;
 
-/** Where `parts[from..to)` may be cut: at any boundary on the first level, else at additions. */
-function candidates(parts: readonly MessagePart[], from: number, to: number, depth: number): number[] {
-  if (depth >= MAX_DEPTH) return [];
-  const all: number[] = [];
-  for (let at = from + 1; at < to; at++) all.push(at);
-  const additions = all.filter((i) => parts[i]!.boundary === "addition");
-  if (depth === 0 && all.length <= MAX_CANDIDATES) return all;
-  return additions.length <= MAX_CANDIDATES ? additions : [];
+/** A side cut off at a bare word boundary needs this many words, so one word never moves a route. */
+const MIN_WORDS_AT_WORD_CUT = 3;
+
+/** Words a request inside a sentence does not end on (articles, possessives, prepositions). */
+const DANGLING = new Set("a an the my your our their his her its this that of to for with from in on at by into about than as is are was were be i you we can could would will not".split(" "));
+
+/** Words a request inside a sentence does not start with: they continue the words before them. */
+const BOUND = new Set("of for from to with by at than as into about".split(" "));
+
+function lower(t: Token): string {
+  return t.text.toLowerCase();
 }
 
 /**
- * Cuts parts where they ask for two things, recursively; one routed part per side.
- *
- * Every cut between adjacent parts is tried, and each side is scored as a whole, so a fragment
- * is never judged without the rest of its request. A cut is worth keeping when "the sides need
- * two different routes" is more probable than "they need the same one", each side's route drawn
- * from its own calibrated scores and the odds weighed by the boundary's prior: "money deducted |
- * but order not placed" stays one billing request because a "but" rarely starts a new request and
- * "order not placed" alone is only a weak guess at another route. The best such cut wins. A side
- * is cut again only at an explicit addition ("also", "btw", a new line): a third request is
- * rarer than a "but" or a full stop inside one of two.
+ * Below this prior a cut is not scored: a word boundary inside a message the classifier reads as
+ * one request with 99.9 % confidence (its prior is shrunk to 0.0001).
  */
-function cut(
+const MIN_PRIOR = 0.0005;
+
+/** A rejected cut this close to being taken marks a possible further request (`unplaced`). */
+const UNPLACED_ODDS = 0.25;
+
+interface Found {
+  parts: RoutedPart[];
+  unplaced: string | null;
+}
+
+/**
+ * Cuts `tokens[from..to)` where it asks for two things, recursively; one routed part per side.
+ *
+ * Every word boundary is tried and each side is scored as a whole. A cut is worth keeping when
+ * "the sides are two requests of different routes" is more probable than "they are one request"
+ * — both sides of one route, or one side not a request at all ("none of these": "hi there, hope
+ * you are well") — each side's route drawn from its own calibrated scores and the odds weighed by
+ * the cut's prior. The best such cut wins, and each side may be cut again.
+ */
+function split(
   score: SpanScorer,
-  parts: readonly MessagePart[],
+  cuts: readonly Cut[],
+  text: string,
+  tokens: readonly Token[],
   from: number,
   to: number,
   opts: DecideOptions,
   depth: number,
-): RoutedPart[] {
-  let chosen: { at: number; odds: number } | null = null;
-  for (const at of candidates(parts, from, to, depth)) {
-    const boundary = parts[at]!.boundary;
-    if (boundary === "start") continue;
-    // A side of only function words ("What should I do?") asks nothing by itself.
-    if (!score.hasContent(from, at) || !score.hasContent(at, to)) continue;
-    const { two, one } = twoOrOne(score(from, at), score(at, to));
-    const prior = opts.splitPrior[boundary];
-    const odds = (prior * two) / ((1 - prior) * one);
-    if (odds > 1 && (!chosen || odds > chosen.odds)) chosen = { at, odds };
+  found: Found,
+  wholeConfidence: number,
+): void {
+  let chosen: { cut: Cut; odds: number } | null = null;
+  let nearest: { cut: Cut; odds: number } | null = null;
+  const { prefix, suffix } = score.sides(from, to);
+  if (depth < MAX_DEPTH) {
+    const long = to - from > MAX_WORD_CUTS;
+    for (const cut of cuts) {
+      if (cut.at <= from || cut.resume >= to) continue;
+      if (cut.kind === "word" && (long || cut.at - from < MIN_WORDS_AT_WORD_CUT || to - cut.resume < MIN_WORDS_AT_WORD_CUT)) continue;
+      // A side of only function words ("What should I do?") asks nothing by itself.
+      if (!score.hasContent(from, cut.at) || !score.hasContent(cut.resume, to)) continue;
+      // Inside a sentence, a request does not end on "my" or "to", nor start with "of".
+      if ((cut.kind === "word" || cut.kind === "clause") && (DANGLING.has(lower(tokens[cut.at - 1]!)) || BOUND.has(lower(tokens[cut.resume]!)))) continue;
+      // An unmarked cut inside a message the classifier reads as one clear request is less
+      // likely still: the prior shrinks with the whole message's confidence.
+      const prior = cut.kind === "word" ? opts.cutPrior.word * Math.min(1, 2 * (1 - wholeConfidence)) : opts.cutPrior[cut.kind];
+      if (prior < MIN_PRIOR) continue;
+      const left = prefix(cut.at);
+      const right = suffix(cut.resume);
+      const { two, one } = twoOrOne(left, right);
+      const odds = (prior * two) / ((1 - prior) * one);
+      // Each side must be a request of its own: a side no route is confident about is not cut
+      // off (it may still be a request the router cannot place: `unplaced`).
+      const placed = best(left.byRoute)[1] >= opts.minConfidence && best(right.byRoute)[1] >= opts.minConfidence;
+      if (odds > 1 && placed && (!chosen || odds > chosen.odds)) chosen = { cut, odds };
+      else if (odds > 1 && !placed && (!nearest || odds > nearest.odds)) nearest = { cut, odds };
+      else if (odds <= 1 && (!nearest || odds > nearest.odds)) nearest = { cut, odds };
+    }
   }
   if (!chosen) {
-    const [route, confidence] = best(score(from, to));
-    const question = parts.slice(from, to).map((p) => p.text).join(" ");
-    return [{ route, confidence, question }];
+    const [route, confidence] = best(prefix(to).byRoute);
+    found.parts.push({ route, confidence, question: question(text, tokens, from, to) });
+    if (nearest && nearest.odds >= UNPLACED_ODDS && found.unplaced === null) {
+      found.unplaced = question(text, tokens, nearest.cut.resume, to);
+    }
+    return;
   }
-  return [...cut(score, parts, from, chosen.at, opts, depth + 1), ...cut(score, parts, chosen.at, to, opts, depth + 1)];
+  split(score, cuts, text, tokens, from, chosen.cut.at, opts, depth + 1, found, wholeConfidence);
+  split(score, cuts, text, tokens, chosen.cut.resume, to, opts, depth + 1, found, wholeConfidence);
 }
 
-/** Probabilities of runs of parts, each run scored once per message. */
+/** The original text of `tokens[from..to)`, with its closing punctuation. */
+function question(text: string, tokens: readonly Token[], from: number, to: number): string {
+  const start = tokens[from]!.start;
+  const next = tokens[to];
+  const end = next ? next.start : text.length;
+  const raw = text.slice(start, end).trim();
+  return next ? raw.replace(/[\s,;:\-\u2013\u2014(]+$/u, "") : raw;
+}
+
+/** Scores of the prefixes and suffixes of stretches of tokens, each stretch swept once. */
 interface SpanScorer {
-  (from: number, to: number): Record<RouteName, number>;
+  sides(from: number, to: number): { prefix: (at: number) => RouteScores; suffix: (at: number) => RouteScores };
   hasContent(from: number, to: number): boolean;
 }
 
-function spanScorer(scorer: RouteScorer, parts: readonly MessagePart[]): SpanScorer {
-  const texts = parts.map((p) => p.text);
-  const span = scorer.spanProbabilities(texts);
+function spanScorer(scorer: RouteScorer, tokens: readonly Token[]): SpanScorer {
+  const texts = tokens.map((t) => t.text);
+  const sweep = scorer.sweepScores(texts);
   const content = texts.map(hasContent);
-  const memo = new Map<number, Record<RouteName, number>>();
-  const score = (from: number, to: number) => {
-    const key = from * (texts.length + 1) + to;
-    let p = memo.get(key);
-    if (!p) memo.set(key, (p = span(from, to)));
-    return p;
+  const memo = new Map<number, ReturnType<SpanScorer["sides"]>>();
+  return {
+    sides(from, to) {
+      const key = from * (texts.length + 1) + to;
+      let s = memo.get(key);
+      if (!s) memo.set(key, (s = sweep(from, to)));
+      return s;
+    },
+    hasContent: (from, to) => content.slice(from, to).some(Boolean),
   };
-  return Object.assign(score, { hasContent: (from: number, to: number) => content.slice(from, to).some(Boolean) });
 }
 
 /**
  * The probability of the likeliest pair of different routes for two sides (left's, right's),
- * and of the likeliest single route for both, each side's route drawn from its own scores.
+ * and of the likeliest reading as one request: one route for both, or one side a request and the
+ * other none ("thanks, and where is my refund").
  */
-function twoOrOne(left: Record<RouteName, number>, right: Record<RouteName, number>): { two: number; one: number } {
+function twoOrOne(left: RouteScores, right: RouteScores): { two: number; one: number } {
   let two = 0;
   let one = Number.MIN_VALUE;
-  for (const a of ROUTE_NAMES) {
-    one = Math.max(one, left[a] * right[a]);
-    for (const b of ROUTE_NAMES) if (a !== b) two = Math.max(two, left[a] * right[b]);
+  let bestLeft = 0;
+  let bestRight = 0;
+  for (const [a, pa] of Object.entries(left.byRoute)) {
+    const ra = right.byRoute[a] ?? 0;
+    one = Math.max(one, pa * ra);
+    bestLeft = Math.max(bestLeft, pa);
+    bestRight = Math.max(bestRight, ra);
+    for (const [b, pb] of Object.entries(right.byRoute)) if (a !== b) two = Math.max(two, pa * pb);
   }
+  one = Math.max(one, bestLeft * right.none, left.none * bestRight);
   return { two, one };
 }
 
@@ -157,7 +277,8 @@ function merge(found: readonly RoutedPart[]): RoutedPart[] {
 }
 
 function best(p: Record<RouteName, number>): [RouteName, number] {
-  let top: RouteName = ROUTE_NAMES[0]!;
-  for (const r of ROUTE_NAMES) if (p[r] > p[top]) top = r;
-  return [top, p[top]];
+  let top: RouteName | undefined;
+  let max = -1;
+  for (const [r, v] of Object.entries(p)) if (v > max) [top, max] = [r, v];
+  return [top ?? "", Math.max(0, max)];
 }

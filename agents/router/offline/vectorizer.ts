@@ -24,6 +24,12 @@ const VIEW_WEIGHT = Math.SQRT1_2;
  * strength suits short HINT3 queries and long Bitext sentences alike.
  */
 export class TfidfVectorizer {
+  /**
+   * The median evidence of a training text (see {@link TfidfVectorizer.weighedSpans}): what a
+   * whole request usually has to go on.
+   */
+  typicalEvidence = 1;
+
   private constructor(
     private readonly vocabulary: Map<string, number>,
     private readonly idf: Float64Array,
@@ -49,7 +55,10 @@ export class TfidfVectorizer {
       vocabulary.set(key, i);
       idf[i] = Math.log((1 + texts.length) / (1 + (df.get(key) ?? 0))) + 1;
     });
-    return new TfidfVectorizer(vocabulary, idf);
+    const vectorizer = new TfidfVectorizer(vocabulary, idf);
+    const evidence = texts.map((t) => vectorizer.weighedSpans([t])(0, 1).evidence).sort((a, b) => a - b);
+    vectorizer.typicalEvidence = evidence[Math.floor(evidence.length / 2)] || 1;
+    return vectorizer;
   }
 
   /** Number of features (the model's input width). */
@@ -68,6 +77,15 @@ export class TfidfVectorizer {
    * cut of a message costs little more than reading it.
    */
   spans(parts: readonly string[]): (from: number, to: number) => SparseVector {
+    const span = this.weighedSpans(parts);
+    return (from, to) => span(from, to).vector;
+  }
+
+  /**
+   * Like {@link TfidfVectorizer.spans}, with each span's evidence: the length of its word view
+   * before normalisation (how much there is to go on; a fragment has less than its message).
+   */
+  weighedSpans(parts: readonly string[]): (from: number, to: number) => { vector: SparseVector; evidence: number } {
     const counts = parts.map((p) => this.counts(textFeatures(p)));
     return (from, to) => {
       const word = new Map<number, number>();
@@ -81,8 +99,59 @@ export class TfidfVectorizer {
         prev = c.last;
       }
       if (prev !== START) add(word, this.vocabulary.get(bigram(prev, END)));
-      return this.weigh([word, char]);
+      return { vector: this.weigh([word, char]), evidence: this.norm(word) };
     };
+  }
+
+  /**
+   * Linear scores `W·x` (and evidence) of every prefix `parts[from..at)` and every suffix
+   * `parts[at..to)` of a stretch, each exactly what `weighedSpans` gives for that run, in one
+   * pass each way: a part's counts are added once and the scores and norms are updated feature
+   * by feature, so trying every word boundary of a message costs about as much as reading it
+   * twice. `weights` is feature-major (`weights[feature * classes + c]`), as the softmax model's.
+   */
+  sweeps(parts: readonly string[], weights: Float64Array, classes: number): (from: number, to: number) => Sweep {
+    const counts = parts.map((p) => this.counts(textFeatures(p)));
+    const edge = (a: string, b: string) => this.vocabulary.get(bigram(a, b));
+    return (from, to) => {
+      const prefix: SweepPoint[] = [];
+      const suffix: SweepPoint[] = [];
+      let run = new RunningVector(this.idf, weights, classes);
+      let prev: string = START;
+      let empty: SweepPoint = { z: new Float64Array(classes), evidence: 0 };
+      for (let at = from + 1; at <= to; at++) {
+        const c = counts[at - 1]!;
+        if (c.first !== null && c.last !== null) {
+          run.add("word", edge(prev, c.first));
+          for (const [i, n] of c.word) run.add("word", i, n);
+          for (const [i, n] of c.char) run.add("char", i, n);
+          prev = c.last;
+          empty = run.readWith(edge(prev, END));
+        }
+        prefix[at] = empty;
+      }
+      run = new RunningVector(this.idf, weights, classes);
+      let next: string | null = null;
+      empty = { z: new Float64Array(classes), evidence: 0 };
+      for (let at = to - 1; at >= from; at--) {
+        const c = counts[at]!;
+        if (c.first !== null && c.last !== null) {
+          run.add("word", next === null ? edge(c.last, END) : edge(c.last, next));
+          for (const [i, n] of c.word) run.add("word", i, n);
+          for (const [i, n] of c.char) run.add("char", i, n);
+          next = c.first;
+          empty = run.readWith(edge(START, c.first));
+        }
+        suffix[at] = empty;
+      }
+      return { prefix, suffix };
+    };
+  }
+
+  private norm(view: Map<number, number>): number {
+    let sum = 0;
+    for (const [i, tf] of view) sum += ((1 + Math.log(tf)) * this.idf[i]!) ** 2;
+    return Math.sqrt(sum);
   }
 
   private counts(f: TextFeatures): Counts {
@@ -110,6 +179,71 @@ export class TfidfVectorizer {
       for (let k = start; k < value.length; k++) value[k] = value[k]! * scale;
     }
     return { index: Int32Array.from(index), value: Float64Array.from(value) };
+  }
+}
+
+/** Scores of one run of parts (see {@link TfidfVectorizer.sweeps}). */
+export interface SweepPoint {
+  /** `W·x` of the run's unit vector. */
+  z: Float64Array;
+  /** The run's word-view length before normalisation. */
+  evidence: number;
+}
+
+/** `prefix[at]`: the run `parts[from..at)`; `suffix[at]`: the run `parts[at..to)`. */
+export interface Sweep {
+  prefix: SweepPoint[];
+  suffix: SweepPoint[];
+}
+
+/**
+ * A TF-IDF vector built up one count at a time, keeping per view the dot products with each
+ * class's weights and the squared norm, so its normalised scores are read at any point.
+ */
+class RunningVector {
+  private readonly tf = { word: new Map<number, number>(), char: new Map<number, number>() };
+  private readonly dot: { word: Float64Array; char: Float64Array };
+  private readonly sq = { word: 0, char: 0 };
+
+  constructor(
+    private readonly idf: Float64Array,
+    private readonly weights: Float64Array,
+    private readonly classes: number,
+  ) {
+    this.dot = { word: new Float64Array(classes), char: new Float64Array(classes) };
+  }
+
+  add(view: "word" | "char", index: number | undefined, n = 1): void {
+    if (index === undefined) return;
+    const tf = this.tf[view];
+    const before = tf.get(index) ?? 0;
+    const after = before + n;
+    const idf = this.idf[index]!;
+    const u0 = before > 0 ? (1 + Math.log(before)) * idf : 0;
+    const u1 = after > 0 ? (1 + Math.log(after)) * idf : 0;
+    if (after > 0) tf.set(index, after);
+    else tf.delete(index);
+    const d = u1 - u0;
+    const dot = this.dot[view];
+    const base = index * this.classes;
+    for (let c = 0; c < this.classes; c++) dot[c]! += d * this.weights[base + c]!;
+    this.sq[view] += u1 * u1 - u0 * u0;
+  }
+
+  /** The scores with one more word feature counted (an edge bigram), which is then taken away. */
+  readWith(index: number | undefined): SweepPoint {
+    this.add("word", index);
+    const z = new Float64Array(this.classes);
+    for (const view of ["word", "char"] as const) {
+      const sq = this.sq[view];
+      if (sq <= 1e-12) continue;
+      const scale = VIEW_WEIGHT / Math.sqrt(sq);
+      const dot = this.dot[view];
+      for (let c = 0; c < this.classes; c++) z[c]! += dot[c]! * scale;
+    }
+    const evidence = Math.sqrt(Math.max(0, this.sq.word));
+    this.add("word", index, -1);
+    return { z, evidence };
   }
 }
 

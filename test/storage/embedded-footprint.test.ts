@@ -1,0 +1,50 @@
+import fs from "node:fs";
+import path from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase, type Database } from "../../src/db/database.ts";
+import { silentLogger } from "../../src/logger.ts";
+import { tempDataDir } from "../helpers/databases.ts";
+
+/** The embedded database's settings for a small footprint (issue 13): little WAL, small buffers. */
+describe("embedded Postgres footprint", () => {
+  let db: Database | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await db?.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    db = undefined;
+    dir = undefined;
+  });
+
+  const settings = async (d: Database) =>
+    Object.fromEntries(
+      (await d.pool.query<{ name: string; value: string }>(
+        "select name, current_setting(name) as value from pg_settings where name in ('wal_level', 'shared_buffers', 'max_wal_size', 'min_wal_size', 'wal_segment_size')",
+      )).rows.map((r) => [r.name, r.value]),
+    );
+  const segmentSizes = (d: string) => {
+    const wal = path.join(d, "pgdata", "pg_wal");
+    return [...new Set(fs.readdirSync(wal).filter((f) => /^[0-9A-F]{24}$/.test(f)).map((f) => fs.statSync(path.join(wal, f)).size))];
+  };
+
+  it("creates a new folder with 1 MB WAL segments, minimal WAL, 16 MB of shared buffers and a few MB of WAL kept", async () => {
+    dir = tempDataDir();
+    db = await openDatabase({ databaseUrl: undefined, dataDir: dir, logger: silentLogger() });
+    expect(await settings(db)).toEqual({ wal_level: "minimal", shared_buffers: "16MB", max_wal_size: "8MB", min_wal_size: "2MB", wal_segment_size: "1MB" });
+    expect(segmentSizes(dir)).toEqual([1024 * 1024]);
+  });
+
+  it("opens a folder made with 16 MB segments (before this setting) with WAL limits that fit them", async () => {
+    dir = tempDataDir();
+    const old = await PGlite.create(path.join(dir, "pgdata"));
+    await old.query("create table kept (v text)");
+    await old.query("insert into kept values ('from before')");
+    await old.close();
+    expect(segmentSizes(dir)).toEqual([16 * 1024 * 1024]);
+
+    db = await openDatabase({ databaseUrl: undefined, dataDir: dir, logger: silentLogger() });
+    expect(await settings(db)).toMatchObject({ wal_level: "minimal", max_wal_size: "128MB", min_wal_size: "32MB", wal_segment_size: "16MB" });
+    expect((await db.pool.query("select v from kept")).rows).toEqual([{ v: "from before" }]);
+  });
+});
