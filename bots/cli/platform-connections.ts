@@ -50,7 +50,9 @@ export function createPlatformAdapters(
             // waiting for them before answering Slack costs ~1 ms and means nothing acknowledged is unstored.
             processBeforeResponse: true,
             isKnownConversation: async (key: string) => (await core.log.findConversationByKey("slack", key)) !== undefined,
-            ...(config.slackHandoffChannel ? { staff: { channel: config.slackHandoffChannel, actions: core.handoffService } } : {}),
+            ...(config.slackHandoffChannel
+              ? { staff: { channel: config.slackHandoffChannel, actions: core.handoffService, usergroup: config.slackStaffUsergroup } }
+              : {}),
           }
         : {}),
     });
@@ -64,7 +66,7 @@ export function createPlatformAdapters(
       rest: clients.discordRest,
       ...(receive
         ? config.discordHandoffChannel
-          ? { staff: { channel: config.discordHandoffChannel, actions: core.handoffService } }
+          ? { staff: { channel: config.discordHandoffChannel, actions: core.handoffService, role: config.discordStaffRole } }
           : {}
         : { registerCommandsOnStart: false }),
     });
