@@ -65,9 +65,12 @@ export function createPlatformAdapters(
       logger: logger.child({ component: "discord" }),
       rest: clients.discordRest,
       ...(receive
-        ? config.discordHandoffChannel
-          ? { staff: { channel: config.discordHandoffChannel, actions: core.handoffService, role: config.discordStaffRole } }
-          : {}
+        ? {
+            conversationOwner: async (key: string) => (await core.log.findConversationByKey("discord", key))?.userId,
+            ...(config.discordHandoffChannel
+              ? { staff: { channel: config.discordHandoffChannel, actions: core.handoffService, role: config.discordStaffRole } }
+              : {}),
+          }
         : { registerCommandsOnStart: false }),
     });
   }
