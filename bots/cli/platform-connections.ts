@@ -50,6 +50,7 @@ export function createPlatformAdapters(
             // waiting for them before answering Slack costs ~1 ms and means nothing acknowledged is unstored.
             processBeforeResponse: true,
             isKnownConversation: async (key: string) => (await core.log.findConversationByKey("slack", key)) !== undefined,
+            conversationOwner: async (key: string) => (await core.log.findConversationByKey("slack", key))?.userId,
             ...(config.slackHandoffChannel
               ? { staff: { channel: config.slackHandoffChannel, actions: core.handoffService, usergroup: config.slackStaffUsergroup } }
               : {}),
