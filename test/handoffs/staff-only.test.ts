@@ -3,6 +3,7 @@ import { createPlatformAdapters, startAdapters, type PlatformConnections } from 
 import { customId } from "../../bots/discord/staff.ts";
 import { STAFF_ACTION_IDS } from "../../bots/slack/staff.ts";
 import { attachStaffChannels } from "../../bots/staff-channels.ts";
+import { describeConfig, loadConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { postJson, startTestApp, type RunningApp } from "../helpers/app.ts";
 import { snowflake, startDiscordStandIn, type DiscordStandIn, type RestCall } from "../stand-ins/discord.ts";
@@ -193,5 +194,24 @@ describe("Discord: card buttons and staff-thread replies act only from the staff
       s.app.db.pool.query("select author_id, text from messages where conversation_id = $1 and author_kind = 'agent' order by created_at", [conversationId]).then((r) => r.rows);
     await expect.poll(agentMessages).toEqual([{ author_id: "Bob", text: "Bob here, checking your invoice." }]);
     expect(await staffEvents(s.app, handoffId)).toEqual(["opened", "claimed", "agent_reply"]);
+  });
+});
+
+describe("the staff settings (SLACK_STAFF_USERGROUP, DISCORD_STAFF_ROLE)", () => {
+  const load = (env: Record<string, string>) => () => loadConfig({ LOG_LEVEL: "silent", ...env });
+
+  it("stop the start with a message naming the variable when malformed or without their staff channel", () => {
+    expect(load({ SLACK_HANDOFF_CHANNEL: "C0STAFF", SLACK_STAFF_USERGROUP: "support-team" })).toThrow(/SLACK_STAFF_USERGROUP: must be a Slack user group id/);
+    expect(load({ SLACK_STAFF_USERGROUP: "S0STAFF" })).toThrow(/SLACK_STAFF_USERGROUP is set but SLACK_HANDOFF_CHANNEL is not/);
+    expect(load({ DISCORD_HANDOFF_CHANNEL: "1234567890123456789", DISCORD_STAFF_ROLE: "@Support" })).toThrow(/DISCORD_STAFF_ROLE: must be a Discord role id/);
+    expect(load({ DISCORD_STAFF_ROLE: "1234567890123456789" })).toThrow(/DISCORD_STAFF_ROLE is set but DISCORD_HANDOFF_CHANNEL is not/);
+  });
+
+  it("are read, and the start-up summary says who may act", () => {
+    const config = loadConfig({ LOG_LEVEL: "silent", SLACK_HANDOFF_CHANNEL: "C0STAFF", SLACK_STAFF_USERGROUP: "S0STAFF", DISCORD_HANDOFF_CHANNEL: "1234567890123456789" });
+    expect(config).toMatchObject({ slackStaffUsergroup: "S0STAFF", discordStaffRole: undefined });
+    const summary = describeConfig(config);
+    expect(summary).toContain("Staff actions (Slack): only from C0STAFF, by members of S0STAFF");
+    expect(summary).toContain("Staff actions (Discord): only from 1234567890123456789, by anyone in it — set DISCORD_STAFF_ROLE to require a role");
   });
 });
