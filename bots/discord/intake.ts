@@ -291,9 +291,16 @@ function place(message: Message, botId: string, text: string, mentionMode: Menti
   // thread's owner is the bot, known from THREAD_CREATE or GUILD_CREATE after a restart. Anyone
   // can write in a thread: each writer is in their own conversation there.
   if (channel.isThread() && channel.ownerId === botId) {
+    // In a thread started from someone else's message, the answer replies to the writer's message,
+    // so it is clear whom it is for. (The starter is known while it is cached; else a plain post.)
+    const parent = channel.parent;
+    const starter = parent && "messages" in parent ? parent.messages.cache.get(channel.id)?.author.id : undefined;
     return {
       conversationKey: formatConversationKey({ kind: "guild", guildId, channelId: channel.id, userId }),
-      replyContext: { kind: "channel", channelId: channel.id },
+      replyContext:
+        starter !== undefined && starter !== userId
+          ? { kind: "message", channelId: channel.id, messageId: message.id }
+          : { kind: "channel", channelId: channel.id },
       typingChannelId: channel.id,
       mentioned,
       newPlace: false,

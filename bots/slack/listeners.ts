@@ -72,14 +72,10 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   const conversationIn = async (threadKey: string, user: string): Promise<{ key: string; own: boolean }> => {
     let owner = owners.get(threadKey);
     if (owner === undefined && deps.conversationOwner) {
-      try {
-        owner = await deps.conversationOwner(threadKey);
-      } catch (err) {
-        // Not knowing whose thread it is, do not risk joining someone else's conversation.
-        deps.log.warn({ err: errorMessage(err) }, "slack: could not ask the core whose thread it is");
-        owner = "";
-      }
-      if (owner) {
+      // Unanswered (the database is away), the event is not taken, as when storing it fails:
+      // guessing could put the message in someone else's conversation.
+      owner = await deps.conversationOwner(threadKey);
+      if (owner !== undefined) {
         if (owners.size >= deps.memorySize) owners.clear();
         owners.set(threadKey, owner);
       }

@@ -102,10 +102,12 @@ describe("Discord: each person their own conversation in a shared channel or thr
     expect(staffThread).toBeDefined();
 
     const before = discord.botMessagesIn(threadId).length;
-    discord.postMessage({ channelId: threadId, content: "How do I export my data?", author: bob });
+    const bobAsks = discord.postMessage({ channelId: threadId, content: "How do I export my data?", author: bob });
     await expect.poll(() => discord.botMessagesIn(threadId).length).toBeGreaterThan(before);
-    const botAnswer = discord.botMessagesIn(threadId).slice(before).map(contentOf).join("\n");
-    expect(botAnswer).toMatch(/export/i);
+    const [toBob] = discord.botMessagesIn(threadId).slice(before);
+    expect(contentOf(toBob!)).toMatch(/export/i);
+    // In Alice's thread, the answer replies to Bob's message: it is clear whom it is for.
+    expect((toBob!.body as { message_reference?: { message_id: string } }).message_reference?.message_id).toBe(bobAsks["id"]);
     await s.app.handoffService.idle();
     expect(staffThreadText(staffThread!)).not.toMatch(/export my data/);
     const bobConversation = await s.app.log.findConversationByKey("discord", formatConversationKey({ kind: "guild", guildId: discord.guildId, channelId: threadId, userId: bob.id }));
