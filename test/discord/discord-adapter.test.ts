@@ -159,6 +159,26 @@ describe("Discord adapter against the local gateway and REST stand-in", () => {
   });
 });
 
+describe("a person's conversation in a shared channel", () => {
+  test("a message to it with no reply context (a staff reply, say) is posted in the channel naming, and notifying, only that person", async () => {
+    const { standIn, adapter } = await start();
+    const { support } = standIn.channels;
+    const bob = standIn.users.bob;
+    await adapter.deliver({
+      platform: "discord",
+      conversationKey: `discord:${standIn.guildId}:${support}:user.${bob.id}`,
+      conversationId: "conv-bob",
+      text: "We refunded the second charge. @everyone",
+      sections: [],
+      author: { kind: "agent", name: "Dana" },
+      idempotencyKey: "agent:test-1",
+    });
+    const [posted] = standIn.botMessagesIn(support);
+    expect(contentOf(posted!)).toMatch(new RegExp(`^<@${bob.id}> `));
+    expect((posted!.body as { allowed_mentions: unknown }).allowed_mentions).toEqual({ parse: [], replied_user: true, users: [bob.id] });
+  });
+});
+
 describe("when the core does not answer", () => {
   test("/support in a conversation a person owns: the deferred response says where the message went", async () => {
     const { standIn } = await start({ answer: () => null });
