@@ -205,6 +205,8 @@ export function createStaffHooks(options: DiscordStaffOptions, logger: Logger): 
       const reason = refusal(message.member);
       if (reason) {
         log.warn({ kind: "thread_reply", reason, user: message.author.id, threadId: message.channel.id }, "staff action refused: not from staff");
+        // Told only in the bot's own threads (the cards'): other threads are staff talk, never sent anyway.
+        if (message.channel.ownerId !== message.client.user.id) return true;
         await message
           .reply({ content: NOTES.reply, allowedMentions: { parse: [], repliedUser: false } })
           .catch((err: unknown) => log.warn({ ...describeDiscordError(err) }, "could not tell the sender why the reply was not sent"));

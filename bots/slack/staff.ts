@@ -193,6 +193,7 @@ const StaffMessage = z.object({
   text: z.string().optional(),
   ts: z.string(),
   thread_ts: z.string().optional(),
+  parent_user_id: z.string().optional(),
 });
 
 /**
@@ -247,6 +248,8 @@ export function registerStaffHandlers(app: App, options: SlackStaffOptions, logg
       const check = await access.check(client, "reply", m.channel, user);
       if (!check.ok) {
         refused(check, { kind: "thread_reply", user, threadTs });
+        // Told only under the bot's own posts (cards, notices): other threads are staff talk, never sent anyway.
+        if (m.parent_user_id === undefined || m.parent_user_id !== context.botUserId) return;
         await client.chat
           .postEphemeral({ channel: m.channel, user, thread_ts: threadTs, text: check.message })
           .catch((err: unknown) => log.warn({ err: errorMessage(err) }, "could not tell the sender why the reply was not sent"));

@@ -193,7 +193,8 @@ describe("Discord: card buttons and staff-thread replies act only from the staff
     const agentMessages = () =>
       s.app.db.pool.query("select author_id, text from messages where conversation_id = $1 and author_kind = 'agent' order by created_at", [conversationId]).then((r) => r.rows);
     await expect.poll(agentMessages).toEqual([{ author_id: "Bob", text: "Bob here, checking your invoice." }]);
-    expect(await staffEvents(s.app, handoffId)).toEqual(["opened", "claimed", "agent_reply"]);
+    await s.app.handoffService.idle();
+    await expect.poll(() => staffEvents(s.app, handoffId)).toEqual(["opened", "claimed", "agent_reply"]);
   });
 });
 
