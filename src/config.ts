@@ -47,10 +47,20 @@ export interface Config {
   slackAppToken: string | undefined;
   slackApiUrl: string | undefined;
   slackHandoffChannel: string | undefined;
+  /**
+   * `SLACK_STAFF_USERGROUP`: a Slack user group id (`S…`). When set, only its members may use the
+   * staff channel's buttons and answer users from a card's thread. Unset: anyone in the channel.
+   */
+  slackStaffUsergroup: string | undefined;
   discordToken: string | undefined;
   discordApplicationId: string | undefined;
   discordApiUrl: string | undefined;
   discordHandoffChannel: string | undefined;
+  /**
+   * `DISCORD_STAFF_ROLE`: a role id in the staff channel's server. When set, only members with it
+   * may use the staff channel's buttons and answer users from a card's thread. Unset: anyone there.
+   */
+  discordStaffRole: string | undefined;
   consoleToken: string | undefined;
   apiToken: string | undefined;
   /**
@@ -191,10 +201,16 @@ const EnvSchema = z.object({
   SLACK_APP_TOKEN: optionalString,
   SLACK_API_URL: url("SLACK_API_URL"),
   SLACK_HANDOFF_CHANNEL: optionalString,
+  SLACK_STAFF_USERGROUP: optionalString.refine((v) => v === undefined || /^S[A-Z0-9]{2,20}$/.test(v), {
+    message: "must be a Slack user group id such as S0123ABCD (the group's profile → ⋯ → Copy group ID)",
+  }),
   DISCORD_TOKEN: optionalString,
   DISCORD_APPLICATION_ID: optionalString,
   DISCORD_API_URL: url("DISCORD_API_URL"),
   DISCORD_HANDOFF_CHANNEL: optionalString,
+  DISCORD_STAFF_ROLE: optionalString.refine((v) => v === undefined || /^\d{15,20}$/.test(v), {
+    message: "must be a Discord role id such as 1234567890123456789 (Developer Mode on → Server Settings → Roles → ⋯ → Copy Role ID)",
+  }),
   CONSOLE_TOKEN: optionalString,
   API_TOKEN: optionalString,
   API_USER_SECRET: secret,
@@ -247,6 +263,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     );
   }
   if (e.HYBRID_THRESHOLD > 1) throw new ConfigError("HYBRID_THRESHOLD must be between 0 and 1");
+  if (e.SLACK_STAFF_USERGROUP !== undefined && e.SLACK_HANDOFF_CHANNEL === undefined) {
+    throw new ConfigError("SLACK_STAFF_USERGROUP is set but SLACK_HANDOFF_CHANNEL is not: the user group limits who may act in the staff channel");
+  }
+  if (e.DISCORD_STAFF_ROLE !== undefined && e.DISCORD_HANDOFF_CHANNEL === undefined) {
+    throw new ConfigError("DISCORD_STAFF_ROLE is set but DISCORD_HANDOFF_CHANNEL is not: the role limits who may act in the staff channel");
+  }
   if (e.WEBHOOK_URL !== undefined && e.WEBHOOK_SECRET === undefined) {
     throw new ConfigError("WEBHOOK_SECRET is required when WEBHOOK_URL is set: the receiver checks X-Switchboard-Signature with it");
   }
@@ -269,10 +291,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     slackAppToken: e.SLACK_APP_TOKEN,
     slackApiUrl: e.SLACK_API_URL,
     slackHandoffChannel: e.SLACK_HANDOFF_CHANNEL,
+    slackStaffUsergroup: e.SLACK_STAFF_USERGROUP,
     discordToken: e.DISCORD_TOKEN,
     discordApplicationId: e.DISCORD_APPLICATION_ID,
     discordApiUrl: e.DISCORD_API_URL,
     discordHandoffChannel: e.DISCORD_HANDOFF_CHANNEL,
+    discordStaffRole: e.DISCORD_STAFF_ROLE,
     consoleToken: e.CONSOLE_TOKEN,
     apiToken: e.API_TOKEN,
     apiUserSecret: e.API_USER_SECRET,
@@ -315,6 +339,12 @@ export function describeConfig(c: Config): string[] {
     c.slackHandoffChannel || c.discordHandoffChannel
       ? `Handoffs: staff cards in ${[c.slackHandoffChannel ? "Slack" : "", c.discordHandoffChannel ? "Discord" : ""].filter(Boolean).join(" and ")}; re-announced after ${c.handoffSlaMinutes} min unclaimed; support hours ${c.supportHours?.spec ?? "always"}`
       : "Handoffs: console and API only — set SLACK_HANDOFF_CHANNEL or DISCORD_HANDOFF_CHANNEL for a staff channel",
+    ...(c.slackHandoffChannel
+      ? [`Staff actions (Slack): only from ${c.slackHandoffChannel}${c.slackStaffUsergroup ? `, by members of ${c.slackStaffUsergroup}` : ", by anyone in it — set SLACK_STAFF_USERGROUP to require a user group"}`]
+      : []),
+    ...(c.discordHandoffChannel
+      ? [`Staff actions (Discord): only from ${c.discordHandoffChannel}${c.discordStaffRole ? `, by members with role ${c.discordStaffRole}` : ", by anyone in it — set DISCORD_STAFF_ROLE to require a role"}`]
+      : []),
     c.apiToken ? "API: /api/messages requires API_TOKEN" : "API: /api/messages is open (set API_TOKEN to require a token)",
     ...(c.apiUserSecret ? ["API: callers prove their user with userHash (API_USER_SECRET)"] : []),
     ...(c.webhookUrl ? [`Webhook: outbound HTTP messages are POSTed to ${new URL(c.webhookUrl).origin}, signed with WEBHOOK_SECRET`] : []),

@@ -26,7 +26,8 @@ export const MAX_MESSAGE_CHARS = 4000;
  * A platform message after normalization.
  *
  * `conversationKey` is reversible and platform-prefixed, e.g. `slack:T1:C123:1700000000.0001` or
- * `discord:G1:987654321`; an adapter can find the place to reply from it alone.
+ * `discord:1234:987654321:user.555`; an adapter can find the place to reply from it alone. It names
+ * one person's conversation: two people in one channel or thread have two keys.
  */
 export interface InboundMessage {
   platform: Platform;

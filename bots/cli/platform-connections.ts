@@ -50,7 +50,10 @@ export function createPlatformAdapters(
             // waiting for them before answering Slack costs ~1 ms and means nothing acknowledged is unstored.
             processBeforeResponse: true,
             isKnownConversation: async (key: string) => (await core.log.findConversationByKey("slack", key)) !== undefined,
-            ...(config.slackHandoffChannel ? { staff: { channel: config.slackHandoffChannel, actions: core.handoffService } } : {}),
+            conversationOwner: async (key: string) => (await core.log.findConversationByKey("slack", key))?.userId,
+            ...(config.slackHandoffChannel
+              ? { staff: { channel: config.slackHandoffChannel, actions: core.handoffService, usergroup: config.slackStaffUsergroup } }
+              : {}),
           }
         : {}),
     });
@@ -63,9 +66,12 @@ export function createPlatformAdapters(
       logger: logger.child({ component: "discord" }),
       rest: clients.discordRest,
       ...(receive
-        ? config.discordHandoffChannel
-          ? { staff: { channel: config.discordHandoffChannel, actions: core.handoffService } }
-          : {}
+        ? {
+            conversationOwner: async (key: string) => (await core.log.findConversationByKey("discord", key))?.userId,
+            ...(config.discordHandoffChannel
+              ? { staff: { channel: config.discordHandoffChannel, actions: core.handoffService, role: config.discordStaffRole } }
+              : {}),
+          }
         : { registerCommandsOnStart: false }),
     });
   }

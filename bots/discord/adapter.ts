@@ -36,6 +36,12 @@ export interface DiscordAdapterOptions {
    * threads go to `staff.actions`; nothing said there is treated as a customer message.
    */
   staff?: DiscordStaffOptions | undefined;
+  /**
+   * The user of the conversation stored under a key, if any (wire it to
+   * `ConversationLog.findConversationByKey`): a person goes on in their conversation made before
+   * conversations were per person. Optional.
+   */
+  conversationOwner?: ((conversationKey: string) => Promise<string | undefined>) | undefined;
 }
 
 export interface DiscordAdapter extends ChannelAdapter {
@@ -86,6 +92,7 @@ export function createDiscordAdapter(options: DiscordAdapterOptions): DiscordAda
     delivery,
     staff: options.staff ? createStaffHooks(options.staff, logger) : undefined,
     sink: () => sink,
+    conversationOwner: options.conversationOwner,
   });
   // discord.js's own debug line shows the first two parts of the token; show none of it.
   const redact = (text: string) =>

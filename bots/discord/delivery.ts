@@ -90,8 +90,17 @@ export class DiscordDelivery {
         await this.#toChannel(key, context.channelId, chunks);
         break;
       default:
-        // No context (a staff reply relayed later, say): the key names the channel.
-        await this.#toChannel(key, conversation.channelId, chunks);
+        // No context (a staff reply relayed later, say): the key names the channel, and in a
+        // shared channel the person it is for, who is named (and notified) at the top.
+        if (conversation.kind === "guild" && conversation.userId !== undefined) {
+          const userId = conversation.userId;
+          const parts = key.sent > 0 ? chunks : splitMessage(`<@${userId}> ${rendered}`);
+          await this.#sendAll(key, parts, (chunk, index) =>
+            this.#post(conversation.channelId, chunk, { nonce: key.nonce(index), ...(index === 0 ? { mentionUser: userId } : {}) }),
+          );
+        } else {
+          await this.#toChannel(key, conversation.channelId, chunks);
+        }
     }
     log.info({ parts: chunks.length, via: context?.kind ?? "channel" }, "reply delivered to Discord");
   }

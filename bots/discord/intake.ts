@@ -11,7 +11,7 @@ import type { MessageSink, Submission } from "../../src/ports.ts";
 import type { InboundMessage, Outcome } from "../../src/types.ts";
 import type { Logger } from "../../src/logger.ts";
 import { InputError } from "../../src/errors.ts";
-import { formatConversationKey } from "./conversation-key.ts";
+import { formatConversationKey, legacyKeyOf } from "./conversation-key.ts";
 import type { DiscordReplyContext } from "./reply-context.ts";
 import type { DiscordDelivery } from "./delivery.ts";
 import { QUESTION_OPTION, SUPPORT_COMMAND } from "./commands.ts";
@@ -39,6 +39,12 @@ export interface DiscordIntakeOptions {
   staff: DiscordStaffHooks | undefined;
   /** The core while the adapter is started; `null` otherwise (nothing is submitted). */
   sink: () => MessageSink | null;
+  /**
+   * The user of the conversation stored under a key, if any (wire it to
+   * `ConversationLog.findConversationByKey`). Lets a person go on in a conversation made before
+   * conversations were per person (`discord:GUILD:CHANNEL`). Without it those are not continued.
+   */
+  conversationOwner?: ((conversationKey: string) => Promise<string | undefined>) | undefined;
 }
 
 export interface DiscordIntake {
@@ -63,12 +69,42 @@ interface Placement {
   /** Where to show "typing…" while the core works; none when the answer goes to a new thread. */
   typingChannelId: string | null;
   mentioned: boolean;
+  /** A new thread from this very message: no conversation can be stored under its place yet. */
+  newPlace: boolean;
 }
+
+/** Old keys looked up, remembered at most (each answer never changes: no conversation is made under an old key any more). */
+const LEGACY_OWNERS_MAX = 10_000;
 
 export function createDiscordIntake(options: DiscordIntakeOptions): DiscordIntake {
   const { client, logger, mentionMode, delivery, staff } = options;
   /** Message and interaction ids already handed to the core by this process (gateway replays). */
   const seen = new RecentIds();
+  /** Old key → the user of the conversation stored under it (`null`: none). */
+  const legacyOwners = new Map<string, string | null>();
+
+  /**
+   * The person's conversation key: their own key, or the old per-place key when the conversation
+   * stored there is theirs (made before conversations were per person), so it goes on. Someone
+   * else's old conversation is never joined.
+   */
+  async function conversationKeyFor(key: string, userId: string): Promise<string> {
+    const legacy = legacyKeyOf(key);
+    const lookup = options.conversationOwner;
+    if (legacy === null || !lookup) return key;
+    let owner = legacyOwners.get(legacy);
+    if (owner === undefined) {
+      try {
+        owner = (await lookup(legacy)) ?? null;
+      } catch (err) {
+        logger.warn({ ...describeDiscordError(err), conversationKey: legacy }, "could not look up an older conversation; starting a new one");
+        return key;
+      }
+      if (legacyOwners.size >= LEGACY_OWNERS_MAX) legacyOwners.clear();
+      legacyOwners.set(legacy, owner);
+    }
+    return owner === userId ? legacy : key;
+  }
 
   async function submit(
     inbound: InboundMessage,
@@ -133,10 +169,11 @@ export function createDiscordIntake(options: DiscordIntakeOptions): DiscordIntak
     // Before submitting: the answer may be posted before submit() even returns, and a typing
     // indicator that reaches Discord after the answer would hang there for 10 seconds.
     if (placement.typingChannelId) delivery.showTyping(placement.typingChannelId);
+    const conversationKey = placement.newPlace ? placement.conversationKey : await conversationKeyFor(placement.conversationKey, message.author.id);
     const submission = await submit(
       {
         platform: "discord",
-        conversationKey: placement.conversationKey,
+        conversationKey,
         userId: message.author.id,
         userName: message.member?.displayName ?? message.author.displayName,
         text,
@@ -173,12 +210,14 @@ export function createDiscordIntake(options: DiscordIntakeOptions): DiscordIntak
       channelId,
       userId: interaction.user.id,
     };
+    // In a server, the asker's own conversation: everyone in a channel can use /support there.
+    const conversationKey = guildId
+      ? await conversationKeyFor(formatConversationKey({ kind: "guild", guildId, channelId, userId: interaction.user.id }), interaction.user.id)
+      : formatConversationKey({ kind: "dm", channelId });
     const submission = await submit(
       {
         platform: "discord",
-        conversationKey: formatConversationKey(
-          guildId ? { kind: "guild", guildId, channelId } : { kind: "dm", channelId },
-        ),
+        conversationKey,
         userId: interaction.user.id,
         userName: interaction.member && "displayName" in interaction.member
           ? interaction.member.displayName
@@ -241,19 +280,30 @@ function place(message: Message, botId: string, text: string, mentionMode: Menti
       replyContext: { kind: "channel", channelId: channel.id },
       typingChannelId: channel.id,
       mentioned: false,
+      newPlace: false,
     };
   }
   const guildId = message.guildId;
   if (!guildId) return null;
   const mentioned = isMentioned(message, botId);
+  const userId = message.author.id;
   // Threads the bot started are its conversations: no mention needed there. Stateless: the
-  // thread's owner is the bot, known from THREAD_CREATE or GUILD_CREATE after a restart.
+  // thread's owner is the bot, known from THREAD_CREATE or GUILD_CREATE after a restart. Anyone
+  // can write in a thread: each writer is in their own conversation there.
   if (channel.isThread() && channel.ownerId === botId) {
+    // In a thread started from someone else's message, the answer replies to the writer's message,
+    // so it is clear whom it is for. (The starter is known while it is cached; else a plain post.)
+    const parent = channel.parent;
+    const starter = parent && "messages" in parent ? parent.messages.cache.get(channel.id)?.author.id : undefined;
     return {
-      conversationKey: formatConversationKey({ kind: "guild", guildId, channelId: channel.id }),
-      replyContext: { kind: "channel", channelId: channel.id },
+      conversationKey: formatConversationKey({ kind: "guild", guildId, channelId: channel.id, userId }),
+      replyContext:
+        starter !== undefined && starter !== userId
+          ? { kind: "message", channelId: channel.id, messageId: message.id }
+          : { kind: "channel", channelId: channel.id },
       typingChannelId: channel.id,
       mentioned,
+      newPlace: false,
     };
   }
   if (!mentioned) return null;
@@ -261,7 +311,7 @@ function place(message: Message, botId: string, text: string, mentionMode: Menti
   if (mentionMode === "thread" && canThread) {
     // The thread will have the message's id, so the key is known before the thread exists.
     return {
-      conversationKey: formatConversationKey({ kind: "guild", guildId, channelId: message.id }),
+      conversationKey: formatConversationKey({ kind: "guild", guildId, channelId: message.id, userId }),
       replyContext: {
         kind: "thread",
         parentChannelId: channel.id,
@@ -270,12 +320,14 @@ function place(message: Message, botId: string, text: string, mentionMode: Menti
       },
       typingChannelId: null,
       mentioned,
+      newPlace: true,
     };
   }
   return {
-    conversationKey: formatConversationKey({ kind: "guild", guildId, channelId: channel.id }),
+    conversationKey: formatConversationKey({ kind: "guild", guildId, channelId: channel.id, userId }),
     replyContext: { kind: "message", channelId: channel.id, messageId: message.id },
     typingChannelId: channel.id,
     mentioned,
+    newPlace: false,
   };
 }

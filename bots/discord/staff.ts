@@ -36,6 +36,12 @@ export interface DiscordStaffOptions {
   /** The staff channel's id (DISCORD_HANDOFF_CHANNEL). */
   channel: string;
   actions: StaffActions;
+  /**
+   * DISCORD_STAFF_ROLE: only members with this role may click the card buttons or answer users
+   * from a card's thread (read from the interaction's or message's member). Unset: anyone who can
+   * write in the staff channel.
+   */
+  role?: string | undefined;
 }
 
 export interface DiscordStaffNotifierOptions {
@@ -188,10 +194,24 @@ export function createStaffHooks(options: DiscordStaffOptions, logger: Logger): 
   const inStaffChannel = (message: Message) =>
     message.channelId === options.channel || (message.channel.isThread() && message.channel.parentId === options.channel);
 
+  /** Why this member may not act; `null` when they may. Without a role set, the staff channel is enough. */
+  const refusal = (member: StaffMember): string | null =>
+    options.role === undefined || hasRole(member, options.role) ? null : "not_staff_role";
+
   return {
     async onMessage(message) {
       if (!inStaffChannel(message)) return false;
       if (!message.channel.isThread() || !message.content.trim()) return true;
+      const reason = refusal(message.member);
+      if (reason) {
+        log.warn({ kind: "thread_reply", reason, user: message.author.id, threadId: message.channel.id }, "staff action refused: not from staff");
+        // Told only in the bot's own threads (the cards'): other threads are staff talk, never sent anyway.
+        if (message.channel.ownerId !== message.client.user.id) return true;
+        await message
+          .reply({ content: NOTES.reply, allowedMentions: { parse: [], repliedUser: false } })
+          .catch((err: unknown) => log.warn({ ...describeDiscordError(err) }, "could not tell the sender why the reply was not sent"));
+        return true;
+      }
       const agent = message.member?.displayName ?? message.author.displayName;
       try {
         await options.actions.threadReply({
@@ -218,6 +238,17 @@ export function createStaffHooks(options: DiscordStaffOptions, logger: Logger): 
   async function onButton(interaction: ButtonInteraction): Promise<void> {
     const [, action, handoffId] = interaction.customId.split(":");
     if (!action || !handoffId || !ACTIONS.includes(action as StaffAction)) return;
+    // A button works only on the card, in the staff channel, and (with a role set) for staff: anyone
+    // can click a button wherever one is shown, and a custom id is easily copied onto another message.
+    const reason = interaction.channelId !== options.channel ? "not_staff_channel" : refusal(interaction.member);
+    if (reason) {
+      log.warn({ kind: "button", reason, action, handoffId, user: interaction.user.id, from: interaction.channelId }, "staff action refused: not from staff");
+      const content = reason === "not_staff_channel" ? NOTES.notStaffChannel : NOTES.notStaffRole;
+      await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } }).catch((err: unknown) =>
+        log.warn({ ...describeDiscordError(err) }, "could not tell the clicker why the action was refused"),
+      );
+      return;
+    }
     // Acknowledge at once (Discord allows 3 s); the card is edited when the handoff changes.
     await interaction.deferUpdate();
     const agent = interaction.member && "displayName" in interaction.member ? interaction.member.displayName : interaction.user.displayName;
@@ -229,4 +260,20 @@ export function createStaffHooks(options: DiscordStaffOptions, logger: Logger): 
       );
     }
   }
+}
+
+/** What a refused sender is told (a button: only them; a thread reply: the staff thread). */
+const NOTES = {
+  notStaffChannel: "Handoff buttons work only in the support team's staff channel. Nothing was changed.",
+  notStaffRole: "Only members with the support team's staff role can act on handoffs. Nothing was changed.",
+  reply: "Only members with the support team's staff role can answer users from here. This message was not sent to the user.",
+} as const;
+
+type StaffMember = ButtonInteraction["member"] | Message["member"];
+
+/** Whether a member (a cached `GuildMember`, or the raw member of an uncached guild) has the role. */
+function hasRole(member: StaffMember, roleId: string): boolean {
+  if (!member) return false;
+  const roles = member.roles;
+  return Array.isArray(roles) ? roles.includes(roleId) : roles.cache.has(roleId);
 }

@@ -53,6 +53,13 @@ export interface SlackAdapterOptions {
    * conversation after a restart (wire it to `ConversationLog.findConversationByKey`). Optional.
    */
   isKnownConversation?: (conversationKey: string) => Promise<boolean>;
+  /**
+   * The user of the conversation under a key, if any (wire it to
+   * `ConversationLog.findConversationByKey`): someone writing in another person's thread gets a
+   * conversation of their own there (`slack:T:C:TS:user.U`). Optional; without it a thread is one
+   * conversation whoever writes in it.
+   */
+  conversationOwner?: (conversationKey: string) => Promise<string | undefined>;
   /** Threads and message ids remembered in memory. Default 10,000 each. */
   memorySize?: number;
   /** Socket Mode client timings (ms), for tests. Defaults are the client's (5000 / 30000). */
@@ -175,6 +182,7 @@ class BoltSlackAdapter implements SlackAdapter {
       submit: (message) => submit(message),
       threads: this.#threads,
       isKnownConversation: options.isKnownConversation,
+      conversationOwner: options.conversationOwner,
       gate: this.#gate,
       afterAck,
       memorySize: options.memorySize ?? 10_000,

@@ -5,7 +5,7 @@ import { errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { MAX_MESSAGE_CHARS, type InboundMessage } from "../../src/types.ts";
 import type { AckGate, AfterAck } from "./after-ack.ts";
-import { formatConversationKey } from "./conversation-key.ts";
+import { formatConversationKey, parseConversationKey } from "./conversation-key.ts";
 import { mentionsUser, slackTextToPlain } from "./inbound-text.ts";
 import { type BoundedSet, OnceGuard } from "./memory.ts";
 import { MENTION_HINT_TEXT, TOO_LONG_TEXT } from "./texts.ts";
@@ -19,6 +19,12 @@ export interface ListenerDeps {
   threads: BoundedSet;
   /** Asks the core whether it has a conversation under this key (optional; after a restart). */
   isKnownConversation: ((conversationKey: string) => Promise<boolean>) | undefined;
+  /**
+   * The user of the conversation under a thread's key, if any (optional). With it, someone writing
+   * in another person's thread gets a conversation of their own there; without it, the thread is
+   * one conversation whoever writes.
+   */
+  conversationOwner: ((conversationKey: string) => Promise<string | undefined>) | undefined;
   /** Holds deliveries to a conversation until Slack has the ack of the event that reached it. */
   gate: AckGate;
   /** Runs Web API calls once Slack has its ack. */
@@ -55,6 +61,30 @@ const HANDLED_SUBTYPES = new Set(["thread_broadcast", "file_share"]);
  */
 export function registerListeners(app: App, deps: ListenerDeps): void {
   const once = new OnceGuard(deps.memorySize);
+  /** Thread key → its conversation's user. Kept once known: a conversation's user never changes. */
+  const owners = new Map<string, string>();
+
+  /**
+   * The writer's conversation in a channel thread: the thread's own (it was started for them, or
+   * nobody's yet), or one of their own in the same thread when it is someone else's. A person's
+   * handoff, memory and staff thread are theirs alone, wherever others write.
+   */
+  const conversationIn = async (threadKey: string, user: string): Promise<{ key: string; own: boolean }> => {
+    let owner = owners.get(threadKey);
+    if (owner === undefined && deps.conversationOwner) {
+      // Unanswered (the database is away), the event is not taken, as when storing it fails:
+      // guessing could put the message in someone else's conversation.
+      owner = await deps.conversationOwner(threadKey);
+      if (owner !== undefined) {
+        if (owners.size >= deps.memorySize) owners.clear();
+        owners.set(threadKey, owner);
+      }
+    }
+    if (owner === undefined || owner === user) return { key: threadKey, own: true };
+    const where = parseConversationKey(threadKey);
+    if (!where?.threadTs) return { key: threadKey, own: true };
+    return { key: formatConversationKey({ teamId: where.teamId, channelId: where.channelId, threadTs: where.threadTs, userId: user }), own: false };
+  };
 
   /**
    * Submits unless this platform message id was just handled (retries, mention + message events).
@@ -82,8 +112,11 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
     if (!teamId) return;
     const ev = e.data;
     const threadTs = ev.thread_ts ?? ev.ts;
-    const conversationKey = formatConversationKey({ teamId, channelId: ev.channel, threadTs });
-    deps.threads.add(conversationKey);
+    const threadKey = formatConversationKey({ teamId, channelId: ev.channel, threadTs });
+    deps.threads.add(threadKey);
+    // A mention inside an existing thread may be in someone else's conversation.
+    const mine = ev.thread_ts === undefined || ev.channel_type === "im" ? { key: threadKey, own: true } : await conversationIn(threadKey, ev.user ?? "");
+    const conversationKey = mine.key;
     const text = slackTextToPlain(ev.text ?? "", context.botUserId);
     const log = deps.log.child({ kind: "mention", channel: ev.channel });
     if (text === "" || text.length > MAX_MESSAGE_CHARS) {
@@ -99,7 +132,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       );
       return;
     }
-    const status = await intake(context, inbound(teamId, ev, conversationKey, text, threadTs));
+    const status = await intake(context, inbound(teamId, ev, conversationKey, text, threadTs, !mine.own));
     log.debug({ conversationKey, status }, "slack: mention taken");
   });
 
@@ -115,6 +148,7 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
 
     let conversationKey: string;
     let threadTs: string | undefined;
+    let own = true;
     if (ev.channel_type === "im" || ev.channel_type === "mpim") {
       // A group DM is answered like a DM: its people added the bot to talk to it. A message there
       // that mentions the bot also arrives as app_mention, which answers it (in its thread); taking
@@ -131,12 +165,15 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
       // A reply that mentions the bot also arrives as app_mention, which answers it.
       if (context.botUserId && mentionsUser(ev.text ?? "", context.botUserId)) return;
       threadTs = ev.thread_ts;
-      conversationKey = formatConversationKey({ teamId, channelId: ev.channel, threadTs });
-      if (!(await isBotThread(conversationKey, ev, context.botUserId))) return;
+      const threadKey = formatConversationKey({ teamId, channelId: ev.channel, threadTs });
+      if (!(await isBotThread(threadKey, ev, context.botUserId))) return;
+      const mine = await conversationIn(threadKey, ev.user);
+      conversationKey = mine.key;
+      own = mine.own;
     }
     const text = slackTextToPlain(ev.text ?? "", context.botUserId);
     if (text === "" || text.length > MAX_MESSAGE_CHARS) return;
-    const status = await intake(context, inbound(teamId, ev, conversationKey, text, threadTs));
+    const status = await intake(context, inbound(teamId, ev, conversationKey, text, threadTs, !own));
     deps.log.debug({ conversationKey, status, kind: ev.channel_type ?? "message" }, "slack: message taken");
   });
 
@@ -165,6 +202,8 @@ function inbound(
   conversationKey: string,
   text: string,
   threadTs: string | undefined,
+  /** In someone else's thread: the answer names whom it is for. */
+  mention = false,
 ): InboundMessage {
   return {
     platform: "slack",
@@ -174,7 +213,11 @@ function inbound(
     // One id per Slack message: its redeliveries, and the app_mention and message events Slack
     // sends for the same message, all carry it.
     platformMessageId: `${teamId}:${ev.channel}:${ev.ts}`,
-    replyContext: threadTs === undefined ? { channel: ev.channel } : { channel: ev.channel, threadTs },
+    replyContext: {
+      channel: ev.channel,
+      ...(threadTs === undefined ? {} : { threadTs }),
+      ...(mention && ev.user ? { askerId: ev.user } : {}),
+    },
     receivedAt: new Date(),
   };
 }

@@ -8,6 +8,7 @@ import { escapeMrkdwn } from "./mrkdwn.ts";
 import { SLACK_LIMITS, truncateMrkdwn } from "./render.ts";
 import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
 import type { AfterAck } from "./after-ack.ts";
+import { SlackStaffAccess, type StaffCheck } from "./staff-access.ts";
 
 /**
  * The Slack staff channel (SLACK_HANDOFF_CHANNEL): one Block Kit card per handoff with Claim /
@@ -29,6 +30,14 @@ export interface SlackStaffOptions {
   channel: string;
   /** What clicks and thread replies do (the handoff service). */
   actions: StaffActions;
+  /**
+   * SLACK_STAFF_USERGROUP: only its members' clicks and thread replies act (checked with
+   * `usergroups.users.list`, scope `usergroups:read`, cached for `memberCacheMs`). Unset: anyone
+   * in the staff channel.
+   */
+  usergroup?: string | undefined;
+  /** How long the user group's member list is trusted. Default 60 s. */
+  memberCacheMs?: number | undefined;
 }
 
 export interface SlackStaffNotifierOptions {
@@ -184,6 +193,7 @@ const StaffMessage = z.object({
   text: z.string().optional(),
   ts: z.string(),
   thread_ts: z.string().optional(),
+  parent_user_id: z.string().optional(),
 });
 
 /**
@@ -199,6 +209,9 @@ const StaffMessage = z.object({
 export function registerStaffHandlers(app: App, options: SlackStaffOptions, logger: Logger, afterAck: AfterAck): void {
   const log = logger.child({ component: "slack-staff", channel: options.channel });
   const names = new Map<string, string>();
+  const access = new SlackStaffAccess({ channel: options.channel, usergroup: options.usergroup, memberCacheMs: options.memberCacheMs });
+  const refused = (check: Exclude<StaffCheck, { ok: true }>, what: Record<string, unknown>) =>
+    log.warn({ ...what, reason: check.reason, ...(check.error ? { err: check.error } : {}) }, "staff action refused: not from staff");
 
   /** A readable name for a Slack user (display name, real name), the same for clicks and replies. */
   const agentName = async (client: webApi.WebClient, userId: string, hint: string | undefined): Promise<string> => {
@@ -232,6 +245,16 @@ export function registerStaffHandlers(app: App, options: SlackStaffOptions, logg
     if (m.bot_id !== undefined || !m.user || !m.thread_ts || m.thread_ts === m.ts || !m.text?.trim()) return;
     const [user, threadTs, text] = [m.user, m.thread_ts, m.text];
     afterAck(context, async () => {
+      const check = await access.check(client, "reply", m.channel, user);
+      if (!check.ok) {
+        refused(check, { kind: "thread_reply", user, threadTs });
+        // Told only under the bot's own posts (cards, notices): other threads are staff talk, never sent anyway.
+        if (m.parent_user_id === undefined || m.parent_user_id !== context.botUserId) return;
+        await client.chat
+          .postEphemeral({ channel: m.channel, user, thread_ts: threadTs, text: check.message })
+          .catch((err: unknown) => log.warn({ err: errorMessage(err) }, "could not tell the sender why the reply was not sent"));
+        return;
+      }
       try {
         const agent = await agentName(client, user, undefined);
         const handled = await options.actions.threadReply({
@@ -255,6 +278,15 @@ export function registerStaffHandlers(app: App, options: SlackStaffOptions, logg
     if (!kind || !action.value) return;
     const handoffId = action.value;
     afterAck(context, async () => {
+      // Signed by Slack says nothing of who clicked or where: a button can be shown (and clicked) anywhere.
+      const check = await access.check(client, "button", body.channel?.id ?? body.container?.channel_id, body.user.id);
+      if (!check.ok) {
+        refused(check, { kind: "button", action: kind, handoffId, user: body.user.id, from: body.channel?.id ?? body.container?.channel_id });
+        await respond({ response_type: "ephemeral", replace_original: false, text: check.message }).catch((err: unknown) =>
+          log.warn({ err: errorMessage(err) }, "could not tell the clicker why the action was refused"),
+        );
+        return;
+      }
       const agent = await agentName(client, body.user.id, body.user.name ?? body.user.username);
       const result = await options.actions.act({ platform: "slack", action: kind, handoffId, agent });
       log.info({ action: kind, handoffId, ok: result.ok }, "staff card action");

@@ -36,7 +36,8 @@ describe("Discord adapter against the local gateway and REST stand-in", () => {
     );
     expect(contentOf(second)).toBe("Answer 2 to: And if I no longer have that email address?");
 
-    const key = `discord:${standIn.guildId}:${threadId}`;
+    // Alice's own conversation in the thread (anyone can write there; each writer has their own).
+    const key = `discord:${standIn.guildId}:${threadId}:user.${standIn.users.alice.id}`;
     expect(core.accepted.map((m) => m.conversationKey)).toEqual([key, key]);
     // "Answer 2" above: the core saw the follow-up as the second turn of the same conversation.
     expect(core.conversationIdOf(key)).toBe("conv-1");
@@ -58,7 +59,7 @@ describe("Discord adapter against the local gateway and REST stand-in", () => {
       message_reference: { message_id: question["id"], fail_if_not_exists: false },
       allowed_mentions: { parse: [], replied_user: true },
     });
-    expect(core.accepted[0]?.conversationKey).toBe(`discord:${standIn.guildId}:${support}`);
+    expect(core.accepted[0]?.conversationKey).toBe(`discord:${standIn.guildId}:${support}:user.${standIn.users.alice.id}`);
     expect(standIn.calls.items.filter((c) => c.path.endsWith("/threads"))).toHaveLength(0);
   });
 
@@ -96,7 +97,7 @@ describe("Discord adapter against the local gateway and REST stand-in", () => {
     // Interaction webhooks are authorized by their token, not the bot token.
     expect(edit.authorization).toBeUndefined();
     expect(core.accepted[0]).toMatchObject({
-      conversationKey: `discord:${standIn.guildId}:${standIn.channels.support}`,
+      conversationKey: `discord:${standIn.guildId}:${standIn.channels.support}:user.${standIn.users.alice.id}`,
       platformMessageId: id,
       replyContext: { kind: "interaction", interactionId: id, interactionToken: token, applicationId: standIn.applicationId },
     });
@@ -155,6 +156,26 @@ describe("Discord adapter against the local gateway and REST stand-in", () => {
         options: [expect.objectContaining({ name: "question", type: 3, required: true, max_length: 4000 })],
       }),
     ]);
+  });
+});
+
+describe("a person's conversation in a shared channel", () => {
+  test("a message to it with no reply context (a staff reply, say) is posted in the channel naming, and notifying, only that person", async () => {
+    const { standIn, adapter } = await start();
+    const { support } = standIn.channels;
+    const bob = standIn.users.bob;
+    await adapter.deliver({
+      platform: "discord",
+      conversationKey: `discord:${standIn.guildId}:${support}:user.${bob.id}`,
+      conversationId: "conv-bob",
+      text: "We refunded the second charge. @everyone",
+      sections: [],
+      author: { kind: "agent", name: "Dana" },
+      idempotencyKey: "agent:test-1",
+    });
+    const [posted] = standIn.botMessagesIn(support);
+    expect(contentOf(posted!)).toMatch(new RegExp(`^<@${bob.id}> `));
+    expect((posted!.body as { allowed_mentions: unknown }).allowed_mentions).toEqual({ parse: [], replied_user: true, users: [bob.id] });
   });
 });
 

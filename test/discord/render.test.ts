@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { renderReply } from "../../bots/discord/render.ts";
-import { formatConversationKey, parseConversationKey } from "../../bots/discord/conversation-key.ts";
+import { formatConversationKey, legacyKeyOf, parseConversationKey } from "../../bots/discord/conversation-key.ts";
 import type { ReplySection } from "../../src/types.ts";
 
 const billing: ReplySection = {
@@ -46,6 +46,7 @@ describe("renderReply", () => {
 describe("conversation keys", () => {
   test("round-trip guild channels, threads and DMs", () => {
     for (const c of [
+      { kind: "guild", guildId: "111", channelId: "222", userId: "444" },
       { kind: "guild", guildId: "111", channelId: "222" },
       { kind: "dm", channelId: "333" },
     ] as const) {
@@ -53,10 +54,16 @@ describe("conversation keys", () => {
     }
     expect(formatConversationKey({ kind: "guild", guildId: "1", channelId: "2" })).toBe("discord:1:2");
     expect(formatConversationKey({ kind: "dm", channelId: "3" })).toBe("discord:dm:3");
+    expect(formatConversationKey({ kind: "guild", guildId: "1", channelId: "2", userId: "9" })).toBe("discord:1:2:user.9");
+  });
+
+  test("a per-person key knows the key its place had before conversations were per person", () => {
+    expect(legacyKeyOf("discord:1:2:user.9")).toBe("discord:1:2");
+    for (const key of ["discord:1:2", "discord:dm:3", "slack:T1:C1:1.2"]) expect(legacyKeyOf(key)).toBeNull();
   });
 
   test("reject keys of other platforms and malformed ones", () => {
-    for (const key of ["slack:T1:C1:1.2", "discord:1", "discord:dm:abc", "discord:1:2:3", "discord:x:2", ""]) {
+    for (const key of ["slack:T1:C1:1.2", "discord:1", "discord:dm:abc", "discord:1:2:3", "discord:1:2:user.", "discord:1:2:user.x", "discord:dm:3:user.4", "discord:1:2:user.9:x", "discord:x:2", ""]) {
       expect(parseConversationKey(key)).toBeNull();
     }
   });

@@ -29,7 +29,7 @@ export interface PlatformHarness {
   /** POSTs a signed Slack request to the app's /slack/events. */
   slackEvent(fields: SlackEventFields): Promise<Response>;
   /** A staff member clicks a card button (a signed `block_actions` interaction). */
-  click(staff: { id: string; name: string }, actionId: string, handoffId: string, cardTs: string): Promise<Response>;
+  click(staff: { id: string; name: string }, actionId: string, handoffId: string, cardTs: string, channel?: string): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -43,7 +43,7 @@ export const FAST_CLIENTS: PlatformClientOptions = { slackRetry: { retries: 0 },
  * `switchboard serve` wires it: it is started by serve's own `startService`;
  * only the platform clients' retries differ.
  */
-export async function startPlatformHarness(): Promise<PlatformHarness> {
+export async function startPlatformHarness(env: Record<string, string> = {}): Promise<PlatformHarness> {
   const slackApi = await SlackApiStandIn.start({ botToken: BOT_TOKEN });
   slackApi.respondWith("users.info", (args) => {
     const member = Object.values(STAFF).find((s) => s.id === args["user"]);
@@ -62,6 +62,7 @@ export async function startPlatformHarness(): Promise<PlatformHarness> {
     SLACK_HANDOFF_CHANNEL: STAFF_CHANNEL,
     DISCORD_TOKEN: discord.token,
     DISCORD_API_URL: discord.apiUrl,
+    ...env,
   });
   // Exactly what `switchboard serve` starts; only the platform clients' retries differ.
   const service = await startService(config, silentLogger(), { clients: FAST_CLIENTS });
@@ -80,16 +81,16 @@ export async function startPlatformHarness(): Promise<PlatformHarness> {
     discordAdapter,
     slackEvent: (fields) =>
       postSigned(eventsUrl, JSON.stringify(eventCallback(fields, { botUserId: slackApi.botUserId })), "application/json", { signingSecret: SIGNING_SECRET }),
-    click: (staff, actionId, handoffId, cardTs) => {
+    click: (staff, actionId, handoffId, cardTs, channel = STAFF_CHANNEL) => {
       const payload = {
         type: "block_actions",
         team: { id: slackApi.teamId, domain: "switchboard-test" },
         user: { id: staff.id, username: staff.name.toLowerCase(), name: staff.name.toLowerCase(), team_id: slackApi.teamId },
         api_app_id: "A0TEST",
         token: "legacy-verification-token",
-        container: { type: "message", message_ts: cardTs, channel_id: STAFF_CHANNEL, is_ephemeral: false },
+        container: { type: "message", message_ts: cardTs, channel_id: channel, is_ephemeral: false },
         trigger_id: `${Date.now()}.${randomBytes(4).toString("hex")}`,
-        channel: { id: STAFF_CHANNEL, name: "support-staff" },
+        channel: { id: channel, name: channel === STAFF_CHANNEL ? "support-staff" : "general" },
         message: { type: "message", ts: cardTs, user: slackApi.botUserId, bot_id: slackApi.botId, text: "Handoff" },
         response_url: slackApi.responseUrl(),
         actions: [

@@ -13,6 +13,12 @@ describe("Slack conversation keys", () => {
     });
   });
 
+  it("round-trips another person's conversation in a thread", () => {
+    const bobs = { teamId: "T1", channelId: "C123", threadTs: "1700000000.000100", userId: "U0BOB" };
+    expect(formatConversationKey(bobs)).toBe("slack:T1:C123:1700000000.000100:user.U0BOB");
+    expect(parseConversationKey("slack:T1:C123:1700000000.000100:user.U0BOB")).toEqual(bobs);
+  });
+
   it("round-trips a /support placeholder (no thread yet), never mistaken for a thread", () => {
     const trigger = "13345224609.738474920.8088930838d88f008e0";
     const placeholder = { teamId: "T1", channelId: "C123", commandId: commandIdOf(trigger) };
@@ -25,7 +31,7 @@ describe("Slack conversation keys", () => {
   });
 
   it("rejects keys of other platforms and malformed ones", () => {
-    for (const key of ["discord:1:2", "slack:T1", "slack:T1:C1:notats", "slack:T1:C1:1.2:extra", "slack:x:C1", "slack:T1:C1:cmd.", "slack:T1:C1:cmd.a b"]) {
+    for (const key of ["discord:1:2", "slack:T1", "slack:T1:C1:notats", "slack:T1:C1:1.2:extra", "slack:x:C1", "slack:T1:C1:cmd.", "slack:T1:C1:cmd.a b", "slack:T1:C1:1.2:user.", "slack:T1:C1:1.2:user.bob", "slack:T1:C1:cmd.x:user.U1", "slack:T1:C1:1.2:user.U1:x"]) {
       expect(parseConversationKey(key)).toBeNull();
     }
   });

@@ -198,6 +198,10 @@ export class DiscordStandIn {
   readonly guildId = snowflake();
   readonly users = { alice: user("alice"), bob: user("bob"), otherBot: user("otherbot", true) };
   readonly channels = { support: snowflake(), general: snowflake(), voice: snowflake() };
+  /** The guild's roles besides @everyone: `staff`, for the staff channel's role check. */
+  readonly roles = { staff: snowflake() };
+  /** Role ids per user id, sent as the member's `roles` on their messages and interactions. */
+  readonly memberRoles = new Map<string, string[]>();
   /** Every REST call, in order, once answered. */
   readonly calls = new Recorder<RestCall>();
   /** Every REST call as it arrives, before it is answered (`status` is 0 until then). */
@@ -352,6 +356,10 @@ export class DiscordStandIn {
     if (interaction) interaction.expired = true;
   }
 
+  #rolesOf(user: StandInUser): string[] {
+    return this.memberRoles.get(user.id) ?? [];
+  }
+
   /** A person (or another bot) posts in a guild channel or thread. Mentions are read from `<@id>`. */
   postMessage(input: { channelId: string; content: string; author?: StandInUser; id?: string }): Json {
     const channel = this.#channels.get(input.channelId);
@@ -416,7 +424,7 @@ export class DiscordStandIn {
         ? {
             guild_id: this.guildId,
             guild_locale: "en-US",
-            member: { user: author, roles: [], permissions: "2248473465835073", joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, nick: null },
+            member: { user: author, roles: this.#rolesOf(author), permissions: "2248473465835073", joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, nick: null },
           }
         : { user: author }),
     };
@@ -450,7 +458,7 @@ export class DiscordStandIn {
       authorizing_integration_owners: { "0": this.guildId },
       context: 0,
       attachment_size_limit: 10_485_760,
-      member: { user: author, roles: [], permissions: "2248473465835073", joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, nick: null },
+      member: { user: author, roles: this.#rolesOf(author), permissions: "2248473465835073", joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, nick: null },
     });
     return { id, token };
   }
@@ -578,6 +586,7 @@ export class DiscordStandIn {
       features: [],
       roles: [
         { id: this.guildId, name: "@everyone", color: 0, hoist: false, position: 0, permissions: "2248473465835073", managed: false, mentionable: false, flags: 0 },
+        { id: this.roles.staff, name: "Support staff", color: 0, hoist: false, position: 1, permissions: "2248473465835073", managed: false, mentionable: false, flags: 0 },
       ],
       emojis: [],
       stickers: [],
@@ -631,7 +640,7 @@ export class DiscordStandIn {
       ...(inGuild
         ? {
             guild_id: channel.guild_id,
-            member: { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, nick: null },
+            member: { roles: this.#rolesOf(author), joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, nick: null },
           }
         : { channel_type: 1 }),
     };
