@@ -7,7 +7,7 @@ import {
   type Interaction,
   type Message,
 } from "discord.js";
-import type { MessageSink, Submission } from "../../src/ports.ts";
+import type { MessageSink, SubmitOptions, Submission } from "../../src/ports.ts";
 import type { InboundMessage, Outcome } from "../../src/types.ts";
 import type { Logger } from "../../src/logger.ts";
 import { InputError } from "../../src/errors.ts";
@@ -73,13 +73,14 @@ export function createDiscordIntake(options: DiscordIntakeOptions): DiscordIntak
   async function submit(
     inbound: InboundMessage,
     tellUser: (text: string) => Promise<unknown>,
+    submitOptions: SubmitOptions = {},
   ): Promise<Extract<Submission, { status: "accepted" }> | null> {
     const log = logger.child({ platformMessageId: inbound.platformMessageId, conversationKey: inbound.conversationKey });
     const sink = options.sink();
     if (!sink) return null;
     let submission: Submission;
     try {
-      submission = await sink.submit(inbound);
+      submission = await sink.submit(inbound, submitOptions);
     } catch (err) {
       // Not stored. The user is asked to send it again (a gateway replay is not to be counted on:
       // discord.js drops replays of messages it has cached).
@@ -133,6 +134,7 @@ export function createDiscordIntake(options: DiscordIntakeOptions): DiscordIntak
     // Before submitting: the answer may be posted before submit() even returns, and a typing
     // indicator that reaches Discord after the answer would hang there for 10 seconds.
     if (placement.typingChannelId) delivery.showTyping(placement.typingChannelId);
+    const thread = placement.replyContext.kind === "thread" ? placement.replyContext : undefined;
     const submission = await submit(
       {
         platform: "discord",
@@ -145,6 +147,8 @@ export function createDiscordIntake(options: DiscordIntakeOptions): DiscordIntak
         receivedAt: message.createdAt,
       },
       (reply) => message.reply({ content: reply, allowedMentions: { parse: [], repliedUser: true } }),
+      // The thread is named after the question as stored: redacted, like everything else that quotes it.
+      thread ? { replyContext: (stored) => ({ ...thread, threadName: threadName(stored, message.author.username) }) } : {},
     );
     if (!submission) return;
     watch(submission.done);
