@@ -110,7 +110,7 @@ const NOT_A_PASSWORD = new Set(
 );
 
 const IBAN_CANDIDATE = /\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){10,32}/gi;
-const DIGIT_RUN = /(?<![\d-])\d(?:[ -]?\d){12,}(?!\d)/g;
+const DIGIT_RUN = /(?<!\d)\d(?:[ -]?\d){12,}(?!\d)/g;
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}/g;
 
 /** Creates the redactor the intake runs on every message. */
