@@ -8,6 +8,7 @@ import { PLACEHOLDERS } from "../../src/inbox/redact.ts";
 import { postJson, startTestApp, type RunningApp } from "../helpers/app.ts";
 import { startCoreHarness, type CoreHarness } from "../slack/core-harness.ts";
 import type { SlackApiCall } from "../stand-ins/slack-api.ts";
+import { STAFF_CHANNEL as PLATFORM_STAFF_CHANNEL, startPlatformHarness, type PlatformHarness } from "../handoffs/platform-harness.ts";
 import { messageText, startOpenAIStandIn, structured, text, type ChatRequest, type OpenAIStandIn } from "../stand-ins/openai.ts";
 import { SECRETS, leaks, messageWithEverySecret } from "./secrets.ts";
 
@@ -182,6 +183,36 @@ describe("nothing keeps a secret the user pasted: every table, checkpoint, log l
       // Each user was told, in the answer.
       expect(res.body["reply"]).toMatch(/I removed .* from your message; never share secrets or payment details here/);
       expect(String(answer.args["text"])).toContain("I removed");
+    });
+  });
+
+  describe("Discord (a mention answered in a thread named after it), offline engine, Slack staff channel", () => {
+    let h: PlatformHarness;
+
+    beforeAll(async () => {
+      h = await startPlatformHarness();
+    }, 120_000);
+    afterAll(async () => h?.close());
+
+    it("names the thread, answers, and posts the staff card from the redacted text only", async () => {
+      const { discord, slackApi } = h;
+      const card = SECRETS.find((s) => s.kind === "card")!;
+      // The first line names the thread: it holds a card number.
+      const content = `<@${discord.bot.id}> My card ${card.written} was charged twice, I want a person\n${MESSAGE}`;
+      const asked = discord.postMessage({ channelId: discord.channels.support, content });
+      const threadId = asked["id"] as string;
+      const thread = await discord.waitForCall((c) => c.method === "POST" && c.path.endsWith(`/messages/${threadId}/threads`), "the thread", 15_000);
+      expect((thread.body as { name: string }).name).toBe(`My card ${PLACEHOLDERS.card} was charged twice, I want a person`);
+      const answer = await discord.waitForCall((c) => c.method === "POST" && c.path === `/channels/${threadId}/messages` && c.status === 200, "the answer in the thread", 15_000);
+      expect(JSON.stringify(answer.body)).toContain("I removed");
+      await slackApi.waitForCall("chat.postMessage", (c) => c.args["channel"] === PLATFORM_STAFF_CHANNEL && c.args["thread_ts"] === undefined, "the handoff card");
+      await h.app.handoffService.idle();
+
+      expect(leaks(JSON.stringify(discord.calls.items.map((c) => c.body)))).toEqual([]);
+      expect(leaks(JSON.stringify(slackApi.calls.map((c) => c.args)))).toEqual([]);
+      const dump = await dumpDatabase(h.app.db.pool);
+      expect(leaksIn(dump)).toEqual([]);
+      expect(dump.get("public.messages")).toContain(PLACEHOLDERS.phone);
     });
   });
 });
