@@ -45,9 +45,34 @@ async function measure(name: string, messages: string[]): Promise<void> {
   console.log(`${name}: ${messages.length} messages × ${values.rounds}: CPU ${cpuUs.toFixed(0)} µs/message; wall p50 ${(at(0.5) * 1000).toFixed(0)} µs, p99 ${(at(0.99) * 1000).toFixed(0)} µs`);
 }
 
+/** Inputs built to be slow (anyone can send 4,000 characters): each should cost about as much as ordinary text. */
+const degenerate = Object.entries({
+  "one long word": "a".repeat(MAX_MESSAGE_CHARS),
+  "a.a.a.…": "a.".repeat(MAX_MESSAGE_CHARS / 2),
+  "4,000 digits": "1".repeat(MAX_MESSAGE_CHARS),
+  "1 1 1 …": "1 ".repeat(MAX_MESSAGE_CHARS / 2),
+  "1-1-1-…": "1-".repeat(MAX_MESSAGE_CHARS / 2),
+  "+1 +1 …": "+1 ".repeat(MAX_MESSAGE_CHARS / 3),
+  "DE89 DE89 …": "DE89 ".repeat(MAX_MESSAGE_CHARS / 5),
+  "a@a@a@…": "a@".repeat(MAX_MESSAGE_CHARS / 2),
+  "token=token=…": "token=".repeat(MAX_MESSAGE_CHARS / 6),
+  "pwd: x pwd: x …": "pwd: x ".repeat(MAX_MESSAGE_CHARS / 7),
+  "https://a:a:a…": `https://${"a:".repeat(MAX_MESSAGE_CHARS / 2)}`,
+}).map(([name, text]) => [name, text.slice(0, MAX_MESSAGE_CHARS)] as const);
+
 await measure("corpus lines", corpus);
 await measure("corpus lines + one secret", withSecret);
 await measure("4,000 characters", long);
+
+for (const [, text] of degenerate) await redactor.redact(text);
+const worst: string[] = [];
+for (const [name, text] of degenerate) {
+  const cpu = process.cpuUsage();
+  for (let i = 0; i < 5; i++) await redactor.redact(text);
+  const used = process.cpuUsage(cpu);
+  worst.push(`${name} ${((used.user + used.system) / 5 / 1000).toFixed(1)} ms`);
+}
+console.log(`degenerate 4,000-character messages, CPU per message: ${worst.join(", ")}`);
 
 const changed = new Map<RedactedKind, string[]>();
 for (const line of corpus) {

@@ -1,7 +1,7 @@
 import { lintSource } from "@secretlint/core";
 import { secretLintProfiler } from "@secretlint/profiler";
 import { creator as recommendedRules } from "@secretlint/secretlint-rule-preset-recommend";
-import { electronicFormatIBAN, isValidIBAN } from "ibantools";
+import { countrySpecs, electronicFormatIBAN, isValidIBAN } from "ibantools";
 import { findPhoneNumbersInText, type CountryCode } from "libphonenumber-js/max";
 
 /**
@@ -84,10 +84,10 @@ const TOKEN_PATTERNS: readonly RegExp[] = [
   /\bgithub_pat_[A-Za-z0-9_]{20,}/g,
   /\b(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA)[A-Z0-9]{16}\b/g,
   /\bAIza[0-9A-Za-z_-]{35}/g,
-  /\b[a-z][a-z0-9+.-]*:\/\/[^\s/:@]+:[^\s/@]+@\S+/gi,
+  /\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s/:@]{1,128}:[^\s/@]{1,256}@\S+/gi,
   /\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/g,
   // A credential assigned to a name that says what it is: `aws_secret_access_key=…`, `"api_key": "…"`, `client_secret: …`.
-  /\b[A-Za-z_]*(?:secret|token|api_?key|access_?key|private_?key|auth_?key)[A-Za-z_]*["']?\s*[:=]\s*["']?[A-Za-z0-9/+=._~-]{12,}/gi,
+  /\b[A-Za-z_]{0,40}(?:secret|token|api_?key|access_?key|private_?key|auth_?key)[A-Za-z_]{0,40}["']?\s*[:=]\s*["']?[A-Za-z0-9/+=._~-]{12,}/gi,
 ];
 
 /** Characters a token is made of: a match is widened over them so no part of a token stays behind. */
@@ -111,7 +111,10 @@ const NOT_A_PASSWORD = new Set(
 
 const IBAN_CANDIDATE = /\b[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]){10,32}/gi;
 const DIGIT_RUN = /(?<!\d)\d(?:[ -]?\d){12,}(?!\d)/g;
-const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}/g;
+const EMAIL_LOCAL = /[A-Za-z0-9._%+-]/;
+const EMAIL_DOMAIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\.[A-Za-z]{2,}/;
+/** Runs of characters a phone number is written with, not glued to a word before them. */
+const PHONE_RUN = /(?<![\p{L}\d])[+(]?\d(?:[\d ().-]*\d)?/gu;
 
 /** Creates the redactor the intake runs on every message. */
 export function createRedactor(settings: RedactionSettings = DEFAULT_REDACTION): Redactor {
@@ -128,7 +131,7 @@ export function createRedactor(settings: RedactionSettings = DEFAULT_REDACTION):
       });
       text = removeIbans(text, () => mark("iban"));
       text = text.replace(DIGIT_RUN, (run) => removeCards(run, () => mark("card")));
-      if (settings.emails) text = text.replace(EMAIL, () => mark("email"));
+      if (settings.emails) text = removeEmails(text, () => mark("email"));
       if (settings.phones) text = removePhones(text, settings.phoneRegion, () => mark("phone"));
       return { text, removed: [...removed] };
     },
@@ -202,17 +205,19 @@ async function removeSecrets(text: string, placeholder: () => string): Promise<s
   return out + text.slice(at);
 }
 
-/** IBANs that pass their check digits, written with or without spaces (the longest valid prefix of a candidate). */
+/**
+ * IBANs that pass their check digits, written with or without spaces or dashes. A candidate's
+ * country says how long its IBAN is: only that prefix of it is checked (once per candidate).
+ */
 function removeIbans(text: string, placeholder: () => string): string {
   let out = "";
   let at = 0;
   IBAN_CANDIDATE.lastIndex = 0;
   for (let m = IBAN_CANDIDATE.exec(text); m; m = IBAN_CANDIDATE.exec(text)) {
     const candidate = m[0];
-    // Candidate ends, longest first: the whole match, then before each separator.
-    const ends = [candidate.length, ...[...candidate.matchAll(/[ -]/g)].map((s) => s.index).reverse()];
-    const end = ends.find((e) => isValidIBAN(electronicFormatIBAN(candidate.slice(0, e)) ?? ""));
-    if (end === undefined) {
+    const length = IBAN_LENGTHS.get(candidate.slice(0, 2).toUpperCase());
+    const end = length === undefined ? -1 : endOfIban(candidate, length);
+    if (end === -1 || !isValidIBAN(electronicFormatIBAN(candidate.slice(0, end)) ?? "")) {
       IBAN_CANDIDATE.lastIndex = m.index + 1;
       continue;
     }
@@ -223,27 +228,48 @@ function removeIbans(text: string, placeholder: () => string): string {
   return out + text.slice(at);
 }
 
+/** IBAN length by country, from ibantools' registry. */
+const IBAN_LENGTHS = new Map(Object.entries(countrySpecs).flatMap(([country, spec]) => (spec.chars ? [[country, spec.chars] as const] : [])));
+
+/** Where the candidate's first `length` letters and digits end, if that is where a word ends too; else -1. */
+function endOfIban(candidate: string, length: number): number {
+  let count = 0;
+  for (let i = 0; i < candidate.length; i++) {
+    if (/[A-Za-z0-9]/.test(candidate[i]!)) count++;
+    if (count === length) return /[A-Za-z0-9]/.test(candidate[i + 1] ?? "") ? -1 : i + 1;
+  }
+  return -1;
+}
+
 /**
  * A run of digits (single spaces or dashes between groups) is a card number when it has 13–19
  * digits and passes the Luhn check; a longer run (a card number followed by its expiry or CVV) is
- * searched for a group-aligned part that is one and starts like one (2–6).
+ * searched, left to right, for group-aligned parts that are one and start like one (2–6). A part
+ * has at most 19 digits, so the search stays linear in the run's length (a 4,000-character run
+ * of "1 1 1 …" is a message anyone can send).
  */
 function removeCards(run: string, placeholder: () => string): string {
   const digits = run.replace(/\D/g, "");
   if (digits.length >= 13 && digits.length <= 19 && luhn(digits)) return placeholder();
   const groups = [...run.matchAll(/\d+/g)].map((g) => ({ start: g.index, end: g.index + g[0].length, digits: g[0] }));
-  if (groups.length < 2) return run;
-  for (let size = groups.length; size >= 1; size--) {
-    for (let first = 0; first + size <= groups.length; first++) {
-      const window = groups.slice(first, first + size);
-      const number = window.map((g) => g.digits).join("");
-      if (number.length < 13 || number.length > 19 || !/^[2-6]/.test(number) || !luhn(number)) continue;
-      const start = window[0]!.start;
-      const end = window.at(-1)!.end;
-      return run.slice(0, start) + placeholder() + removeCards(run.slice(end), placeholder);
+  let out = "";
+  let at = 0;
+  for (let first = 0; first < groups.length; ) {
+    let last = -1;
+    let number = "";
+    for (let i = first; i < groups.length && number.length + groups[i]!.digits.length <= 19; i++) {
+      number += groups[i]!.digits;
+      if (number.length >= 13 && /^[2-6]/.test(number) && luhn(number)) last = i;
     }
+    if (last === -1) {
+      first++;
+      continue;
+    }
+    out += run.slice(at, groups[first]!.start) + placeholder();
+    at = groups[last]!.end;
+    first = last + 1;
   }
-  return run;
+  return out + run.slice(at);
 }
 
 function luhn(digits: string): boolean {
@@ -259,17 +285,43 @@ function luhn(digits: string): boolean {
   return sum % 10 === 0;
 }
 
+/**
+ * E-mail addresses, found from each "@" outwards (a regular expression scanning for the local
+ * part first takes quadratic time on a long word, and anyone can send one).
+ */
+function removeEmails(text: string, placeholder: () => string): string {
+  let out = "";
+  let at = 0;
+  for (let i = text.indexOf("@"); i !== -1; i = text.indexOf("@", i + 1)) {
+    let start = i;
+    while (start > at && EMAIL_LOCAL.test(text[start - 1]!)) start--;
+    if (start === i) continue;
+    const domain = EMAIL_DOMAIN.exec(text.slice(i + 1, i + 1 + 255));
+    if (!domain) continue;
+    out += text.slice(at, start) + placeholder();
+    at = i + 1 + domain[0].length;
+    i = at - 1;
+  }
+  return out + text.slice(at);
+}
+
 function removePhones(text: string, region: CountryCode | undefined, placeholder: () => string): string {
   // libphonenumber finds numbers by their real numbering plans (not any run of digits), so an
   // invoice number or a date stays; without a region only numbers with a country code count.
-  const found = findPhoneNumbersInText(text, region ? { defaultCountry: region } : undefined);
-  if (found.length === 0) return text;
+  // It is given each run of digits and punctuation with 7 digits or more, not the whole text:
+  // its matcher takes hundreds of milliseconds on 4,000 characters of "1 1 1 …", and a bounded
+  // number of tries per run keeps a degenerate run cheap.
+  const options = { ...(region ? { defaultCountry: region } : {}), maxTries: 20 };
   let out = "";
   let at = 0;
-  for (const n of found) {
-    if (n.startsAt < at) continue;
-    out += text.slice(at, n.startsAt) + placeholder();
-    at = n.endsAt;
+  for (const run of text.matchAll(PHONE_RUN)) {
+    if (run[0].replace(/\D/g, "").length < 7) continue;
+    for (const n of findPhoneNumbersInText(run[0], options)) {
+      const start = run.index + n.startsAt;
+      if (start < at) continue;
+      out += text.slice(at, start) + placeholder();
+      at = run.index + n.endsAt;
+    }
   }
   return out + text.slice(at);
 }
