@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config.ts";
 import { createRedactor, PLACEHOLDERS, placeholdersIn, redactionNote } from "../../src/inbox/redact.ts";
 import { LUHN_13, SECRETS, leaks, luhnCheckDigit, messageWithEverySecret } from "./secrets.ts";
 
@@ -73,5 +74,15 @@ describe("redaction at intake", () => {
     );
     expect(redactionNote(["email"])).toBe("_I removed an e-mail address from your message: contact details are not kept in this chat._");
     expect(redactionNote(placeholdersIn("nothing here"))).toBeNull();
+  });
+
+  it("reads REDACT_CONTACTS and REDACT_PHONE_REGION, and names the variable when one is wrong", () => {
+    expect(loadConfig({}).redaction).toEqual({ emails: true, phones: true, phoneRegion: undefined });
+    expect(loadConfig({ REDACT_CONTACTS: "phone" }).redaction).toMatchObject({ emails: false, phones: true });
+    expect(loadConfig({ REDACT_CONTACTS: "email, phone" }).redaction).toMatchObject({ emails: true, phones: true });
+    expect(loadConfig({ REDACT_CONTACTS: "none" }).redaction).toMatchObject({ emails: false, phones: false });
+    expect(loadConfig({ REDACT_PHONE_REGION: "gb" }).redaction.phoneRegion).toBe("GB");
+    expect(() => loadConfig({ REDACT_CONTACTS: "emails" })).toThrow(/REDACT_CONTACTS: must be "email,phone", "email", "phone" or "none"/);
+    expect(() => loadConfig({ REDACT_PHONE_REGION: "XX" })).toThrow(/REDACT_PHONE_REGION: must be a two-letter country code/);
   });
 });
