@@ -30,8 +30,9 @@ export interface IntakeOptions {
 
 /**
  * The way in (the adapters' `MessageSink`): checks the text, redacts it (redact.ts), stores the
- * message with its job in one transaction (duplicates dropped by platform message id), and returns as soon as it is
- * durable, so the adapter can acknowledge the platform. The turn runner answers it from the queue.
+ * message with its job in one transaction (duplicates dropped by platform message id), and
+ * returns as soon as it is durable, so the adapter can acknowledge the platform. The turn
+ * runner answers it from the queue.
  */
 export class Intake implements MessageSink {
   readonly #o: IntakeOptions;
@@ -54,12 +55,12 @@ export class Intake implements MessageSink {
     if (redacted.removed.length > 0) {
       this.#log.info({ platform: message.platform, removed: redacted.removed }, "removed from a message before storing it");
     }
-    const stored: InboundMessage = { ...message, text: redacted.text };
-    if (options.replyContext) stored.replyContext = options.replyContext(redacted.text);
+    const toStore: InboundMessage = { ...message, text: redacted.text };
+    if (options.replyContext) toStore.replyContext = options.replyContext(redacted.text);
     let questionPost: string | undefined;
     // Store, then acknowledge: the message, its job (and the question post) commit together.
     const received = await this.#o.log.receive(
-      stored,
+      toStore,
       {
         onAccepted: async (tx, stored) => {
           await this.#o.queue.add(tx, { ...stored, platform: message.platform });
