@@ -6,6 +6,7 @@ import { attachStaffChannels } from "../../bots/staff-channels.ts";
 import { createLogger } from "../../src/logger.ts";
 import { PLACEHOLDERS } from "../../src/inbox/redact.ts";
 import { postJson, startTestApp, type RunningApp } from "../helpers/app.ts";
+import { freshServerDatabase } from "../helpers/databases.ts";
 import { startCoreHarness, type CoreHarness } from "../slack/core-harness.ts";
 import type { SlackApiCall } from "../stand-ins/slack-api.ts";
 import { STAFF_CHANNEL as PLATFORM_STAFF_CHANNEL, startPlatformHarness, type PlatformHarness } from "../handoffs/platform-harness.ts";
@@ -88,14 +89,21 @@ function echoingModel(req: ChatRequest) {
 }
 
 describe("nothing keeps a secret the user pasted: every table, checkpoint, log line, Slack post and model request", () => {
-  describe("HTTP, offline engine", () => {
+  // On a Postgres server too when TEST_DATABASE_URL is set: then the job queue is graphile-worker's tables, dumped with the rest.
+  describe(`HTTP, offline engine, ${process.env["TEST_DATABASE_URL"] ? "Postgres server and its job queue" : "embedded Postgres"}`, () => {
     let running: RunningApp;
+    let server: Awaited<ReturnType<typeof freshServerDatabase>> | undefined;
     const log = capturedLog();
 
     beforeAll(async () => {
-      running = await startTestApp({ LOG_LEVEL: "trace" }, {}, log.logger);
+      const serverUrl = process.env["TEST_DATABASE_URL"];
+      server = serverUrl ? await freshServerDatabase(serverUrl) : undefined;
+      running = await startTestApp({ LOG_LEVEL: "trace", ...(server ? { DATABASE_URL: server.url } : {}) }, {}, log.logger);
     }, 120_000);
-    afterAll(async () => running?.close());
+    afterAll(async () => {
+      await running?.close();
+      await server?.drop();
+    });
 
     it("answers, tells the user once what was removed, and keeps only placeholders", async () => {
       const res = await postJson(`${running.url}/api/messages`, { userId: "u1", text: MESSAGE });
@@ -104,6 +112,7 @@ describe("nothing keeps a secret the user pasted: every table, checkpoint, log l
       await running.app.handoffService.idle();
 
       const dump = await dumpDatabase(running.app.db.pool);
+      if (server) expect([...dump.keys()].some((t) => t.startsWith("graphile_worker."))).toBe(true);
       expect(leaksIn(dump)).toEqual([]);
       const stored = await running.app.db.pool.query<{ text: string }>("select text from messages where direction = 'in'");
       for (const kind of new Set(SECRETS.map((s) => s.kind))) expect(stored.rows[0]?.text).toContain(PLACEHOLDERS[kind]);
