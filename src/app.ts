@@ -27,6 +27,7 @@ import { Metrics } from "./metrics.ts";
 import { readHandoffStats } from "./handoffs/handoff-stats.ts";
 import { ModelHealth } from "./health/model-health.ts";
 import { Intake } from "./inbox/intake.ts";
+import { createRedactor } from "./inbox/redact.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { CHAT_PLATFORMS, type ChannelAdapter, type Supervisor } from "./ports.ts";
 import { TurnRunner } from "./turns/turn-runner.ts";
@@ -183,7 +184,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       ...(overrides.slaCheckIntervalMs ? { slaCheckIntervalMs: overrides.slaCheckIntervalMs } : {}),
     });
     tellStaff = (text) => handoffService.announce(text);
-    const intake = new Intake({ log, queue, outbox, outcomes, logger, metrics, recovers: db.mode !== "embedded-shared" });
+    const intake = new Intake({ log, queue, outbox, outcomes, logger, metrics, redactor: createRedactor(config.redaction), recovers: db.mode !== "embedded-shared" });
     const turns = new TurnRunner({
       log,
       handoffs,

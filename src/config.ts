@@ -1,9 +1,11 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseEnv } from "node:util";
+import { isSupportedCountry, type CountryCode } from "libphonenumber-js/max";
 import { z } from "zod";
 import { ConfigError } from "./errors.ts";
 import { parseSupportHours, type SupportHours } from "./handoffs/support-hours.ts";
+import type { RedactionSettings } from "./inbox/redact.ts";
 
 /**
  * Every setting Switchboard reads, validated in one place. `process.env` is read here and nowhere
@@ -108,6 +110,11 @@ export interface Config {
   jobMaxAttempts: number;
   /** A worker not heard from for this long is dead; its messages go to another worker. Default 30000. */
   workerLeaseMs: number;
+  /**
+   * What the intake removes from messages besides secrets, card numbers, IBANs and passwords
+   * (always removed): `REDACT_CONTACTS` (default `email,phone`) and `REDACT_PHONE_REGION`.
+   */
+  redaction: RedactionSettings;
 }
 
 export type RouterMode = "offline" | "llm" | "hybrid";
@@ -236,6 +243,20 @@ const EnvSchema = z.object({
   WORKER_CONCURRENCY: wholeNumber(8, 1),
   JOB_MAX_ATTEMPTS: wholeNumber(4, 1),
   WORKER_LEASE_MS: wholeNumber(30_000, 500),
+  REDACT_CONTACTS: optionalString.transform((v, ctx) => {
+    if (v === undefined) return { emails: true, phones: true };
+    const words = v.toLowerCase().split(/[\s,]+/).filter(Boolean);
+    if (words.length === 1 && words[0] === "none") return { emails: false, phones: false };
+    const unknown = words.filter((w) => w !== "email" && w !== "phone");
+    if (unknown.length > 0) {
+      ctx.addIssue({ code: "custom", message: `must be "email,phone", "email", "phone" or "none", got "${v}"` });
+      return z.NEVER;
+    }
+    return { emails: words.includes("email"), phones: words.includes("phone") };
+  }),
+  REDACT_PHONE_REGION: optionalString.refine((v) => v === undefined || isSupportedCountry(v.toUpperCase()), {
+    message: "must be a two-letter country code with a numbering plan, e.g. US, GB, DE",
+  }),
   SUPPORT_HOURS: optionalString.transform((v, ctx) => {
     if (v === undefined) return undefined;
     try {
@@ -317,6 +338,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: e.WORKER_CONCURRENCY,
     jobMaxAttempts: e.JOB_MAX_ATTEMPTS,
     workerLeaseMs: e.WORKER_LEASE_MS,
+    redaction: { ...e.REDACT_CONTACTS, phoneRegion: e.REDACT_PHONE_REGION?.toUpperCase() as CountryCode | undefined },
   };
 }
 

@@ -25,6 +25,11 @@ export interface SubmitOptions {
    * transaction as the message, sent by the outbox after the adapter acknowledged the platform.
    */
   questionPost?: boolean;
+  /**
+   * The message's `replyContext`, built from its text as stored (redacted), for a context that
+   * quotes the text (a Discord thread named after the question). Replaces `message.replyContext`.
+   */
+  replyContext?: (storedText: string) => Record<string, unknown>;
 }
 
 export type Submission =

@@ -1,8 +1,11 @@
 import type pg from "pg";
 import { InputError } from "../../src/errors.ts";
 import type { RouteName } from "../../src/types.ts";
-import { redact } from "../supervisor/redact.ts";
 import type { LabelledExample } from "./types.ts";
+import { createRedactor } from "../../src/inbox/redact.ts";
+
+/** Training examples keep no secrets or contacts, whatever the deployment stores. */
+const redactor = createRedactor();
 
 /** One stored correction (`router_corrections`, migration 007). */
 export interface RouterCorrection {
@@ -52,7 +55,8 @@ export class RouterCorrections {
       `insert into router_corrections (message_id, text, route, routed, agent) values ($1, $2, $3, $4, $5)
        on conflict (message_id) do update set route = excluded.route, agent = excluded.agent, updated_at = now()
        returning message_id, text, route, routed, agent, updated_at`,
-      [input.messageId, redact(message.text), input.route, JSON.stringify(routed), input.agent],
+      // Redacted at intake already; again here for rows stored before intake redacted.
+      [input.messageId, (await redactor.redact(message.text)).text, input.route, JSON.stringify(routed), input.agent],
     );
     return toCorrection(rows[0]!);
   }

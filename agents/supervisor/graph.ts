@@ -10,7 +10,6 @@ import { WorkerRunner } from "../workers/worker-graph.ts";
 import { composeReply, withNotes } from "../../src/turns/compose-reply.ts";
 import { mergeReplies } from "./merge.ts";
 import { runWithinBudget } from "./worker-budget.ts";
-import { redact } from "./redact.ts";
 import { HANDOFF_TEXT, answerMessage, decideHandoff, failureNotes, fanOut, isUnclear, routeTurn, smallTalkOf, unansweredBody } from "./routing.ts";
 import { SupervisorState, type SupervisorStateType, type SupervisorUpdate, type WorkerTask } from "./state.ts";
 
@@ -53,7 +52,7 @@ export function createSupervisor(opts: SupervisorOptions) {
   const builder: StateGraph<typeof SupervisorState.spec, SupervisorStateType, SupervisorUpdate, string> = new StateGraph(SupervisorState);
   const graph = builder
     .addNode("load_context", (s: SupervisorStateType) => {
-      // A new turn: clear the previous turn's channels, remember the (redacted) message, and
+      // A new turn: clear the previous turn's channels, remember the message (redacted at intake), and
       // forget the oldest turns so the checkpoint and the prompts stay bounded.
       const excess = s.messages.length + 1 - memory;
       const forget = excess > 0 ? s.messages.slice(0, excess).flatMap((m) => (m.id ? [new RemoveMessage({ id: m.id })] : [])) : [];
@@ -64,7 +63,7 @@ export function createSupervisor(opts: SupervisorOptions) {
         handoff: null,
         answered: false,
         unclearStreak: s.turn.unclearStreak,
-        messages: [...forget, new HumanMessage({ content: redact(s.turn.text), id: s.turn.messageId })],
+        messages: [...forget, new HumanMessage({ content: s.turn.text, id: s.turn.messageId })],
       };
     })
     .addNode("guard", () => ({}))
@@ -110,7 +109,7 @@ export function createSupervisor(opts: SupervisorOptions) {
     graph.addNode(
       name,
       async (task: WorkerTask, config) => {
-        const input = { question: redact(task.question), message: redact(task.turn.text), history: task.history, caller: task.turn.caller };
+        const input = { question: task.question, message: task.turn.text, history: task.history, caller: task.turn.caller };
         const result = await runWithinBudget(
           (signal) => runner.run(input, signal),
           (status, error, latencyMs) => failedRun(task, status, error, latencyMs),

@@ -3,7 +3,6 @@ import { Send } from "@langchain/langgraph";
 import type { Router, RoutingDecision } from "../router/types.ts";
 import { HUMAN_ROUTE } from "../workers/registry.ts";
 import type { WorkerResult } from "../workers/types.ts";
-import { redact } from "./redact.ts";
 import type { HandoffDecision, SupervisorStateType, SupervisorUpdate } from "./state.ts";
 
 /** A message that is only a greeting, thanks or goodbye (answered as such, never routed). */
@@ -62,7 +61,7 @@ export async function routeTurn(router: Router, s: SupervisorStateType): Promise
     const decision: RoutingDecision = { routes: [], scores: {}, unsure: false, engine: "offline", latencyMs: 0 };
     return { decision };
   }
-  const text = redact(s.turn.text);
+  const text = s.turn.text; // redacted at intake
   const routed = await router.route(text, { previousRoutes: previousRoutes(s), transcript: historyOf(s) });
   return { decision: withPersonCues(routed, text) };
 }

@@ -7,7 +7,7 @@ import {
   type Interaction,
   type Message,
 } from "discord.js";
-import type { MessageSink, Submission } from "../../src/ports.ts";
+import type { MessageSink, SubmitOptions, Submission } from "../../src/ports.ts";
 import type { InboundMessage, Outcome } from "../../src/types.ts";
 import type { Logger } from "../../src/logger.ts";
 import { InputError } from "../../src/errors.ts";
@@ -109,13 +109,14 @@ export function createDiscordIntake(options: DiscordIntakeOptions): DiscordIntak
   async function submit(
     inbound: InboundMessage,
     tellUser: (text: string) => Promise<unknown>,
+    submitOptions: SubmitOptions = {},
   ): Promise<Extract<Submission, { status: "accepted" }> | null> {
     const log = logger.child({ platformMessageId: inbound.platformMessageId, conversationKey: inbound.conversationKey });
     const sink = options.sink();
     if (!sink) return null;
     let submission: Submission;
     try {
-      submission = await sink.submit(inbound);
+      submission = await sink.submit(inbound, submitOptions);
     } catch (err) {
       // Not stored. The user is asked to send it again (a gateway replay is not to be counted on:
       // discord.js drops replays of messages it has cached).
@@ -170,6 +171,7 @@ export function createDiscordIntake(options: DiscordIntakeOptions): DiscordIntak
     // indicator that reaches Discord after the answer would hang there for 10 seconds.
     if (placement.typingChannelId) delivery.showTyping(placement.typingChannelId);
     const conversationKey = placement.newPlace ? placement.conversationKey : await conversationKeyFor(placement.conversationKey, message.author.id);
+    const thread = placement.replyContext.kind === "thread" ? placement.replyContext : undefined;
     const submission = await submit(
       {
         platform: "discord",
@@ -182,6 +184,8 @@ export function createDiscordIntake(options: DiscordIntakeOptions): DiscordIntak
         receivedAt: message.createdAt,
       },
       (reply) => message.reply({ content: reply, allowedMentions: { parse: [], repliedUser: true } }),
+      // The thread is named after the question as stored: redacted, like everything else that quotes it.
+      thread ? { replyContext: (stored) => ({ ...thread, threadName: threadName(stored, message.author.username) }) } : {},
     );
     if (!submission) return;
     watch(submission.done);

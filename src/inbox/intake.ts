@@ -7,6 +7,7 @@ import { CHAT_PLATFORMS, type MessageSink, type SubmitOptions, type Submission }
 import { MAX_MESSAGE_CHARS, type InboundMessage } from "../types.ts";
 import type { JobQueue, MessageJob } from "./job-queue.ts";
 import type { OutcomeWaiter } from "./outcome-waiter.ts";
+import type { Redactor } from "./redact.ts";
 
 export interface IntakeOptions {
   log: ConversationLog;
@@ -16,6 +17,11 @@ export interface IntakeOptions {
   logger: Logger;
   metrics: Metrics;
   /**
+   * Removes secrets, card numbers, IBANs, passwords (and, as configured, contact details) from
+   * the text before anything keeps it: the stored message is the only copy there is.
+   */
+  redactor: Redactor;
+  /**
    * Whether this process may queue the messages a crash left unfinished. False for a process that
    * only connected to another one's embedded database (`ask` beside `serve`): that one answers them.
    */
@@ -23,9 +29,10 @@ export interface IntakeOptions {
 }
 
 /**
- * The way in (the adapters' `MessageSink`): checks the text, stores the message with its job in
- * one transaction (duplicates dropped by platform message id), and returns as soon as it is
- * durable, so the adapter can acknowledge the platform. The turn runner answers it from the queue.
+ * The way in (the adapters' `MessageSink`): checks the text, redacts it (redact.ts), stores the
+ * message with its job in one transaction (duplicates dropped by platform message id), and
+ * returns as soon as it is durable, so the adapter can acknowledge the platform. The turn
+ * runner answers it from the queue.
  */
 export class Intake implements MessageSink {
   readonly #o: IntakeOptions;
@@ -42,16 +49,24 @@ export class Intake implements MessageSink {
     if (text.length > MAX_MESSAGE_CHARS) {
       throw new InputError("text_too_long", `The message is ${text.length} characters; the limit is ${MAX_MESSAGE_CHARS}. Shorten it or split it.`);
     }
+    // Redact first: everything after this (the row, the job, the graph and its checkpoints, the
+    // question post, staff cards, logs, model prompts) only ever sees the redacted text.
+    const redacted = await this.#o.redactor.redact(text);
+    if (redacted.removed.length > 0) {
+      this.#log.info({ platform: message.platform, removed: redacted.removed }, "removed from a message before storing it");
+    }
+    const toStore: InboundMessage = { ...message, text: redacted.text };
+    if (options.replyContext) toStore.replyContext = options.replyContext(redacted.text);
     let questionPost: string | undefined;
     // Store, then acknowledge: the message, its job (and the question post) commit together.
     const received = await this.#o.log.receive(
-      { ...message, text },
+      toStore,
       {
         onAccepted: async (tx, stored) => {
           await this.#o.queue.add(tx, { ...stored, platform: message.platform });
           if (options.questionPost) {
             const post = await this.#o.outbox.record(
-              { conversationId: stored.conversationId, inReplyTo: stored.messageId, author: { kind: "bot" }, text, idempotencyKey: `question:${stored.messageId}`, kind: "question_post" },
+              { conversationId: stored.conversationId, inReplyTo: stored.messageId, author: { kind: "bot" }, text: redacted.text, idempotencyKey: `question:${stored.messageId}`, kind: "question_post" },
               tx,
             );
             questionPost = post.id;

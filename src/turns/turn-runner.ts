@@ -4,6 +4,7 @@ import type { HandoffStore } from "../handoffs/handoff-store.ts";
 import type { HandoffService } from "../handoffs/handoff-service.ts";
 import { HANDOFF_TEXT } from "../handoffs/reasons.ts";
 import type { AttemptLog } from "../inbox/attempt-log.ts";
+import { placeholdersIn, redactionNote } from "../inbox/redact.ts";
 import type { ConversationLeases } from "../inbox/conversation-leases.ts";
 import type { JobAttempt, JobQueue, MessageJob } from "../inbox/job-queue.ts";
 import type { OutcomeWaiter } from "../inbox/outcome-waiter.ts";
@@ -143,7 +144,8 @@ export class TurnRunner {
 
     await this.#record(messageId, conversation.id, state);
     const handoff = state.handoff ? await this.#openHandoff(conversation.id, messageId, state.handoff.reason, state.handoff.detail) : null;
-    const reply = withNotes(state.reply ?? composeReply({}), [await this.#notice(handoff)]);
+    // The user is told once, in this reply, what the intake removed from their message.
+    const reply = withNotes(state.reply ?? composeReply({}), [redactionNote(placeholdersIn(message.text)), await this.#notice(handoff)]);
     this.#delivered(await this.#o.outbox.send({ conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId) }), conversation.platform);
     await this.#finish(message, "done", "answered");
 

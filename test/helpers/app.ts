@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { createHttpServer } from "../../bots/http/server.ts";
 import { createApp, type App, type AppOverrides } from "../../src/app.ts";
 import { loadConfig } from "../../src/config.ts";
-import { silentLogger } from "../../src/logger.ts";
+import { silentLogger, type Logger } from "../../src/logger.ts";
 import { tempDataDir } from "./databases.ts";
 
 export interface RunningApp {
@@ -14,10 +14,10 @@ export interface RunningApp {
 }
 
 /** A whole Switchboard on embedded Postgres in a temp folder, serving HTTP on a loopback port. */
-export async function startTestApp(env: Record<string, string> = {}, overrides: AppOverrides = {}): Promise<RunningApp> {
+export async function startTestApp(env: Record<string, string> = {}, overrides: AppOverrides = {}, logger: Logger = silentLogger()): Promise<RunningApp> {
   const dataDir = env["DATA_DIR"] ?? tempDataDir();
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: "silent", CONSOLE_TOKEN: "console-secret", ...env });
-  const app = await createApp(config, silentLogger(), overrides);
+  const app = await createApp(config, logger, overrides);
   const http = await createHttpServer(app);
   const url = await http.listen({ port: 0, host: "127.0.0.1" });
   return {

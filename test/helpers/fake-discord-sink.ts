@@ -3,7 +3,7 @@
  * message id, keeps one conversation per conversation key, answers each message (one at a time,
  * in order) and hands the answer to `adapter.deliver` the way the real core will.
  */
-import type { ChannelAdapter, MessageSink, Submission } from "../../src/ports.ts";
+import type { ChannelAdapter, MessageSink, SubmitOptions, Submission } from "../../src/ports.ts";
 import type { InboundMessage, Outcome, OutboundReply, ReplySection } from "../../src/types.ts";
 
 export interface FakeAnswer {
@@ -108,7 +108,7 @@ export function createFakeDiscordSink(options: FakeSinkOptions = {}): FakeDiscor
   }
 
   const sink: MessageSink = {
-    async submit(message: InboundMessage): Promise<Submission> {
+    async submit(message: InboundMessage, submitOptions: SubmitOptions = {}): Promise<Submission> {
       submissions.push(message);
       for (const waiter of waiters.filter((w) => w.predicate(message))) {
         waiters.splice(waiters.indexOf(waiter), 1);
@@ -127,6 +127,8 @@ export function createFakeDiscordSink(options: FakeSinkOptions = {}): FakeDiscor
       conversation.turns++;
       // A stored copy: the real core keeps the message as JSON in the database.
       const copy = JSON.parse(JSON.stringify(message)) as InboundMessage;
+      // As the intake does: a context built from the text as stored replaces the one the message carries.
+      if (submitOptions.replyContext) copy.replyContext = submitOptions.replyContext(copy.text);
       const stored: Stored = { message: copy, messageId: `msg-${++nextId}`, conversationId: conversation.id, turn: conversation.turns };
       byPlatformId.set(`${message.platform}:${message.platformMessageId}`, stored);
       accepted.push(message);

@@ -4,7 +4,7 @@ import { createHttpServer } from "../../bots/http/server.ts";
 import type { SlackAdapter } from "../../bots/slack/index.ts";
 import { createApp, type App } from "../../src/app.ts";
 import { loadConfig, type Config } from "../../src/config.ts";
-import { silentLogger } from "../../src/logger.ts";
+import { silentLogger, type Logger } from "../../src/logger.ts";
 import type { Supervisor, TurnResult } from "../../src/ports.ts";
 import { tempDataDir } from "../helpers/databases.ts";
 import { SlackApiStandIn } from "../stand-ins/slack-api.ts";
@@ -42,13 +42,21 @@ export interface CoreHarness extends SlackGateway {
   close(): Promise<void>;
 }
 
+export interface CoreHarnessOptions {
+  /** The supervisor; `"graph"`: the real one `createApp` builds (offline, or the model `env` configures). Default: scripted. */
+  supervisor?: Supervisor | "graph";
+  /** More settings (e.g. `SLACK_HANDOFF_CHANNEL`, `OPENAI_BASE_URL`). */
+  env?: Record<string, string>;
+  logger?: Logger;
+}
+
 /**
  * A whole Switchboard (embedded Postgres, the real intake, turn runner and outbox) with the real
  * Slack adapter wired as `switchboard serve` wires it (createPlatformAdapters in `receive` mode,
- * startAdapters), against the Web API stand-in; only the supervisor is scripted and the Web API
- * client does not retry.
+ * startAdapters), against the Web API stand-in; unless told otherwise the supervisor is scripted,
+ * and the Web API client does not retry.
  */
-export async function startCoreHarness(options: { supervisor?: Supervisor } = {}): Promise<CoreHarness> {
+export async function startCoreHarness(options: CoreHarnessOptions = {}): Promise<CoreHarness> {
   const api = await SlackApiStandIn.start({ botToken: BOT_TOKEN });
   const config = loadConfig({
     DATA_DIR: tempDataDir(),
@@ -57,9 +65,11 @@ export async function startCoreHarness(options: { supervisor?: Supervisor } = {}
     SLACK_BOT_TOKEN: BOT_TOKEN,
     SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: api.apiUrl,
+    ...options.env,
   });
-  const logger = silentLogger();
-  const app = await createApp(config, logger, { startWorker: false, supervisor: options.supervisor ?? scriptedSupervisor() });
+  const logger = options.logger ?? silentLogger();
+  const supervisor = options.supervisor === "graph" ? {} : { supervisor: options.supervisor ?? scriptedSupervisor() };
+  const app = await createApp(config, logger, { startWorker: false, ...supervisor });
 
   const gateway = async (): Promise<SlackGateway> => {
     const { adapters, slack } = createPlatformAdapters(app, config, logger, "receive", { slackRetry: { retries: 0 } });
