@@ -16,8 +16,21 @@ export interface Config {
   dataDir: string;
   /** HTTP port. Default 3000. */
   port: number;
-  /** Address `serve` and `worker --port` listen on (`HOST`). Default `0.0.0.0`. */
+  /** Address `serve` and `worker --port` listen on (`HOST`). Default `127.0.0.1` (the image sets `0.0.0.0`). */
   host: string;
+  /**
+   * `ALLOW_OPEN_API`: `serve` may listen on a non-loopback address with `POST /api/messages` open
+   * (no `API_TOKEN`), because something in front authenticates callers. Default `false`: it refuses.
+   */
+  allowOpenApi: boolean;
+  /**
+   * `TRUST_PROXY`: honour `X-Forwarded-For/-Proto/-Host` from a proxy in front (`true`, a hop
+   * count, or its addresses). Behind a TLS proxy the console cookie is then `Secure`, and rate
+   * limits count the real client. Default `false`.
+   */
+  trustProxy: boolean | number | string[];
+  /** `RATE_LIMIT_PER_MINUTE`: `POST /api/messages` per user per client address. Default 60. */
+  rateLimitPerMinute: number;
   openaiApiKey: string | undefined;
   /** OpenAI-compatible endpoint (Ollama, vLLM, Azure, a gateway). Default OpenAI's. */
   openaiBaseUrl: string | undefined;
@@ -109,6 +122,16 @@ const secret = optionalString.refine((v) => v === undefined || v.length >= MIN_S
   message: `must be at least ${MIN_SECRET_CHARS} characters (a random string, e.g. \`openssl rand -hex 32\`)`,
 });
 
+/** `true`/`false` (also 1/0, yes/no, on/off). */
+const flag = optionalString.transform((v, ctx) => {
+  if (v === undefined) return false;
+  const lower = v.toLowerCase();
+  if (["true", "1", "yes", "on"].includes(lower)) return true;
+  if (["false", "0", "no", "off"].includes(lower)) return false;
+  ctx.addIssue({ code: "custom", message: `must be true or false, got "${v}"` });
+  return z.NEVER;
+});
+
 const positiveNumber = (fallback: number) =>
   optionalString.transform((v, ctx) => {
     if (v === undefined) return fallback;
@@ -147,6 +170,17 @@ const EnvSchema = z.object({
     return n;
   }),
   HOST: optionalString,
+  ALLOW_OPEN_API: flag,
+  RATE_LIMIT_PER_MINUTE: wholeNumber(60, 1),
+  TRUST_PROXY: optionalString.transform((v, ctx): boolean | number | string[] => {
+    if (v === undefined || ["false", "0", "no", "off"].includes(v.toLowerCase())) return false;
+    if (["true", "yes", "on"].includes(v.toLowerCase())) return true;
+    if (/^\d+$/.test(v)) return Number(v);
+    const addresses = v.split(",").map((a) => a.trim()).filter(Boolean);
+    if (addresses.every((a) => /^[0-9a-fA-F.:/]+$/.test(a))) return addresses;
+    ctx.addIssue({ code: "custom", message: `must be true, false, a number of proxy hops, or the proxies' addresses (comma-separated), got "${v}"` });
+    return z.NEVER;
+  }),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: url("OPENAI_BASE_URL"),
   LLM_MODEL: optionalString,
@@ -220,7 +254,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.DATA_DIR ?? ".switchboard"),
     port: e.PORT,
-    host: e.HOST ?? "0.0.0.0",
+    host: e.HOST ?? "127.0.0.1",
+    allowOpenApi: e.ALLOW_OPEN_API,
+    trustProxy: e.TRUST_PROXY,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     openaiApiKey: e.OPENAI_API_KEY,
     openaiBaseUrl: e.OPENAI_BASE_URL,
     llmModel: e.LLM_MODEL ?? "gpt-4o-mini",

@@ -53,6 +53,12 @@ export interface ChannelAdapter {
 export interface DeliveryProgress {
   /** Parts an earlier attempt delivered: skip them. */
   readonly partsSent: number;
+  /**
+   * This delivery's attempt, from 1. A later attempt may follow one whose post the platform
+   * accepted but whose answer never arrived (a timeout, a crash): part `partsSent` may be there
+   * already, and an adapter that can look (or that gave the platform a nonce) should not post it twice.
+   */
+  readonly attempt: number;
   /** The platform accepted part `index` (0-based); recorded before the next part is sent. */
   partSent(index: number): Promise<void>;
 }

@@ -70,7 +70,7 @@ export function buildProgram(): Command {
     .option("--json", "print routes, confidence, handoff and latency as JSON")
     .action(async (text: string, opts: { user: string; conversation?: string; json?: boolean }) => {
       await withApp(async (app) => {
-        const key = await conversationKey(app, opts.conversation);
+        const key = await conversationKey(app, opts.conversation, opts.user);
         const outcome = await send(app, key, opts.user, text);
         process.stdout.write(opts.json ? `${JSON.stringify(outcomeJson(outcome), null, 2)}\n` : `${await describe(app, outcome, terminalRendering())}\n`);
       });
@@ -83,7 +83,7 @@ export function buildProgram(): Command {
     .option("--conversation <id>", "continue an earlier conversation")
     .action(async (opts: { user: string; conversation?: string }) => {
       await withApp(async (app) => {
-        const key = await conversationKey(app, opts.conversation);
+        const key = await conversationKey(app, opts.conversation, opts.user);
         await runChat(app, {
           user: opts.user,
           conversationKey: key,
@@ -199,10 +199,11 @@ async function withApp(fn: (app: App) => Promise<void>): Promise<void> {
   }
 }
 
-async function conversationKey(app: App, id: string | undefined): Promise<string> {
+/** The rule of `POST /api/messages`: another user's conversation is answered as one that does not exist. */
+async function conversationKey(app: App, id: string | undefined, user: string): Promise<string> {
   if (!id) return `cli:${randomUUID()}`;
   const conv = await app.log.getConversation(id);
-  if (!conv) throw new SwitchboardError("unknown_conversation", `No conversation ${id}. Omit --conversation to start a new one.`);
+  if (!conv || (conv.platform === "cli" && conv.userId !== user)) throw new SwitchboardError("unknown_conversation", `No conversation ${id}. Omit --conversation to start a new one.`);
   if (conv.platform !== "cli") throw new SwitchboardError("wrong_platform", `Conversation ${id} belongs to ${conv.platform}; continue it there.`);
   return conv.conversationKey;
 }

@@ -12,6 +12,36 @@ import type { PlatformConnections } from "./platform-connections.ts";
 /** `all`: everything in one process (the default); `gateway`: adapters and HTTP only, processing is left to `switchboard worker`. */
 export type ServeRole = "all" | "gateway";
 
+/** Whether `host` accepts connections from this machine only. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host) || host === "::ffff:127.0.0.1";
+}
+
+function isAnyAddress(host: string): boolean {
+  return host === "0.0.0.0" || host === "::";
+}
+
+/**
+ * `POST /api/messages` with no `API_TOKEN` trusts whatever user id the body names: on loopback
+ * that is the local developer; on a network address it is anyone who reaches the port, reading
+ * any customer's invoices. `serve` refuses that unless told a proxy in front authenticates callers.
+ */
+export function refuseOpenApiOnNetwork(config: Pick<Config, "host" | "apiToken" | "allowOpenApi">): void {
+  if (isLoopback(config.host) || config.apiToken || config.allowOpenApi) return;
+  throw new ConfigError(
+    `HOST=${config.host} would open POST /api/messages to the network without API_TOKEN: anyone who reaches the port could ask as any user and read their account. ` +
+      "Set API_TOKEN (and API_USER_SECRET to verify end users), or HOST=127.0.0.1 for this machine only, " +
+      "or ALLOW_OPEN_API=true if a proxy in front authenticates every caller.",
+  );
+}
+
+/** `host:port` as the listening socket reports it. */
+function boundAddress(http: FastifyInstance): string {
+  const a = http.server.address();
+  if (a === null || typeof a === "string") return String(a);
+  return a.family === "IPv6" ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
+}
+
 /** "Port in use" (or any listen failure) as a message that names the address and what to change. */
 export function listenError(err: unknown, host: string, port: number): SwitchboardError {
   const code = (err as { code?: unknown }).code;
@@ -46,8 +76,10 @@ export async function loadPlatforms() {
 export interface RunningService {
   app: App;
   http: FastifyInstance;
-  /** Where the HTTP server listens, e.g. `http://127.0.0.1:3000`. */
+  /** Where to reach the HTTP server from this machine, e.g. `http://127.0.0.1:3000`. */
   address: string;
+  /** The address and port it is bound to, as the socket says (`0.0.0.0:3000`: every interface). */
+  bound: string;
   slack: SlackAdapter | undefined;
   discord: DiscordAdapter | undefined;
   /** No new work, platform connections closed, in-flight work finished, database closed. */
@@ -66,6 +98,7 @@ export async function startService(
   options: { role?: ServeRole; clients?: PlatformClientOptions; overrides?: AppOverrides } = {},
 ): Promise<RunningService> {
   const role = options.role ?? "all";
+  refuseOpenApiOnNetwork(config);
   const app = await createApp(config, logger, { ...options.overrides, startWorker: false });
   if (app.db.mode === "embedded-shared") {
     await app.close();
@@ -108,6 +141,7 @@ export async function startService(
     app,
     http,
     address,
+    bound: boundAddress(http),
     slack,
     discord,
     stop: async () => {
@@ -128,7 +162,8 @@ export async function serve(config: Config, logger: Logger, role: ServeRole = "a
   logUnhandledRejections(logger);
   for (const line of describeConfig(config)) logger.info(line);
   const service = await startService(config, logger, { role });
-  logger.info({ address: service.address, role }, `Switchboard is listening on ${service.address} (try POST /api/messages)`);
+  const everywhere = isAnyAddress(config.host) ? ` (every interface; on this machine ${service.address})` : "";
+  logger.info({ address: service.bound, role }, `Switchboard is listening on ${service.bound}${everywhere} (try POST /api/messages)`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,3 +1,4 @@
+import formbody from "@fastify/formbody";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Config } from "../../src/config.ts";
@@ -10,6 +11,7 @@ import type { HandoffFilter } from "../../src/handoffs/handoff-store.ts";
 import type { RouterCorrections } from "../../agents/router/corrections.ts";
 import { ROUTE_NAMES } from "../../agents/workers/registry.ts";
 import { PLATFORMS, type Platform, type RouteName } from "../../src/types.ts";
+import type { GuessGuard } from "../http/rate-limits.ts";
 import type { SafeHtml } from "./html.ts";
 import {
   CONSOLE_CSS,
@@ -24,7 +26,7 @@ import {
   type PageContext,
   type QueueFilter,
 } from "./pages.ts";
-import { SESSION_COOKIE, SESSION_TTL_SECONDS, SessionSigner, cookieHeader, readCookie, type ConsoleSession } from "./session.ts";
+import { SESSION_COOKIE, SESSION_TTL_SECONDS, SessionSigner, consoleCookie, type ConsoleSession } from "./session.ts";
 
 const FLASH_COOKIE = "sb_flash";
 const FORM_BODY_LIMIT = 64 * 1024;
@@ -66,17 +68,14 @@ export interface ConsoleDeps {
  * JavaScript; sessions are HMAC-signed HttpOnly SameSite=Strict cookies and every form carries a
  * per-session CSRF token.
  */
-export function consolePlugin(deps: ConsoleDeps) {
+export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
   return async function consoleRoutes(f: FastifyInstance): Promise<void> {
     const token = deps.config.consoleToken;
     const signer = token ? new SessionSigner(token) : undefined;
     const log = deps.logger.child({ component: "console" });
 
-    f.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: FORM_BODY_LIMIT }, (_req, body, done) => {
-      const fields: Record<string, string> = {};
-      for (const [k, v] of new URLSearchParams(String(body))) fields[k] = v;
-      done(null, fields);
-    });
+    // Forms are application/x-www-form-urlencoded (no JavaScript); this plugin's routes only.
+    await f.register(formbody, { bodyLimit: FORM_BODY_LIMIT });
 
     f.addHook("onSend", async (_req, reply, payload) => {
       for (const [k, v] of Object.entries(SECURITY_HEADERS)) reply.header(k, v);
@@ -88,11 +87,11 @@ export function consolePlugin(deps: ConsoleDeps) {
 
     const isSecure = (req: FastifyRequest) => req.protocol === "https";
 
-    const sessionOf = (req: FastifyRequest): ConsoleSession | undefined => signer?.verify(readCookie(req.headers.cookie, SESSION_COOKIE));
+    const sessionOf = (req: FastifyRequest): ConsoleSession | undefined => signer?.verify(req.cookies[SESSION_COOKIE]);
 
     const context = (req: FastifyRequest, reply: FastifyReply, session: ConsoleSession): PageContext => {
       const flash = readFlash(req);
-      if (flash) reply.header("set-cookie", cookieHeader(FLASH_COOKIE, "", { maxAgeSeconds: 0, secure: isSecure(req) }));
+      if (flash) reply.clearCookie(FLASH_COOKIE, consoleCookie(0, isSecure(req)));
       return { agent: session.agent, csrf: signer!.csrfToken(session), flash, now: new Date() };
     };
 
@@ -133,12 +132,18 @@ export function consolePlugin(deps: ConsoleDeps) {
       if (!agent || agent.length > AGENT_NAME_MAX) {
         return page(reply, loginPage({ error: `Enter your name (1 to ${AGENT_NAME_MAX} characters); it is shown on your replies.` }), 400);
       }
+      const tooMany = (seconds: number) =>
+        page(reply.header("retry-after", String(seconds)), loginPage({ error: `Too many wrong tokens from this address; try again in ${Math.ceil(seconds / 60)} min.`, agent }), 429);
+      const locked = guesses?.locked(req);
+      if (locked !== undefined) return tooMany(locked);
       if (!SessionSigner.tokenMatches(given, token)) {
+        const lockout = await guesses?.failed(req);
+        if (lockout !== undefined) return tooMany(lockout);
         log.warn({ ip: req.ip }, "console sign-in refused: wrong token");
         return page(reply, loginPage({ error: "That token is not right.", agent }), 401);
       }
       const { cookie } = signer.issue(agent);
-      reply.header("set-cookie", cookieHeader(SESSION_COOKIE, cookie, { maxAgeSeconds: SESSION_TTL_SECONDS, secure: isSecure(req) }));
+      reply.setCookie(SESSION_COOKIE, cookie, consoleCookie(SESSION_TTL_SECONDS, isSecure(req)));
       log.info({ agent }, "console sign-in");
       return reply.redirect("/console", 303);
     });
@@ -146,7 +151,7 @@ export function consolePlugin(deps: ConsoleDeps) {
     f.post(
       "/console/logout",
       signedIn(async (req, reply) => {
-        reply.header("set-cookie", cookieHeader(SESSION_COOKIE, "", { maxAgeSeconds: 0, secure: isSecure(req) }));
+        reply.clearCookie(SESSION_COOKIE, consoleCookie(0, isSecure(req)));
         return reply.redirect("/console/login", 303);
       }),
     );
@@ -305,11 +310,11 @@ function sameOrigin(req: FastifyRequest): boolean {
 
 function setFlash(reply: FastifyReply, secure: boolean, flash: Flash): void {
   const value = Buffer.from(JSON.stringify(flash)).toString("base64url");
-  reply.header("set-cookie", cookieHeader(FLASH_COOKIE, value, { maxAgeSeconds: 60, secure }));
+  reply.setCookie(FLASH_COOKIE, value, consoleCookie(60, secure));
 }
 
 function readFlash(req: FastifyRequest): Flash | undefined {
-  const raw = readCookie(req.headers.cookie, FLASH_COOKIE);
+  const raw = req.cookies[FLASH_COOKIE];
   if (!raw) return undefined;
   try {
     const v = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as { kind?: unknown; text?: unknown };

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
+import type { CookieSerializeOptions } from "@fastify/cookie";
 
 /** The console's session cookie. */
 export const SESSION_COOKIE = "sb_console";
@@ -73,32 +74,10 @@ function equal(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Reads one cookie from a Cookie header. */
-export function readCookie(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(";")) {
-    const eq = part.indexOf("=");
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) {
-      const value = part.slice(eq + 1).trim();
-      try {
-        return decodeURIComponent(value);
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
-}
-
-/** A Set-Cookie value: HttpOnly, SameSite=Strict, scoped to /console; Secure over HTTPS. */
-export function cookieHeader(name: string, value: string, options: { maxAgeSeconds: number; secure: boolean }): string {
-  return [
-    `${name}=${encodeURIComponent(value)}`,
-    "Path=/console",
-    "HttpOnly",
-    "SameSite=Strict",
-    `Max-Age=${options.maxAgeSeconds}`,
-    ...(options.secure ? ["Secure"] : []),
-  ].join("; ");
+/**
+ * Cookie options (for @fastify/cookie's `setCookie`/`clearCookie`): HttpOnly, SameSite=Strict,
+ * scoped to /console; Secure over HTTPS (behind a TLS proxy, with TRUST_PROXY set).
+ */
+export function consoleCookie(maxAgeSeconds: number, secure: boolean): CookieSerializeOptions {
+  return { path: "/console", httpOnly: true, sameSite: "strict", maxAge: maxAgeSeconds, secure };
 }

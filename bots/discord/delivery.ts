@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   MessageFlags,
   RESTJSONErrorCodes,
@@ -74,7 +75,7 @@ export class DiscordDelivery {
       log.warn("empty reply not sent to Discord");
       return;
     }
-    const key = new PartTracker(progress);
+    const key = new PartTracker(progress, reply.idempotencyKey);
     switch (context?.kind) {
       case "interaction":
         await this.#toInteraction(key, context, rendered, chunks, log);
@@ -157,7 +158,7 @@ export class DiscordDelivery {
       const started = key.sent > 0;
       const parts = started ? chunks : splitMessage(`<@${context.userId}> ${rendered}`);
       await this.#sendAll(key, parts, (chunk, index) =>
-        this.#post(context.channelId, chunk, index === 0 && !started ? { mentionUser: context.userId } : {}),
+        this.#post(context.channelId, chunk, { nonce: key.nonce(index), ...(index === 0 && !started ? { mentionUser: context.userId } : {}) }),
       );
     }
   }
@@ -171,7 +172,7 @@ export class DiscordDelivery {
   ): Promise<void> {
     const ready = this.#channelExists(threadId) || (await this.#startThread(context, log));
     if (ready) {
-      await this.#sendAll(key, chunks, (chunk) => this.#post(threadId, chunk));
+      await this.#sendAll(key, chunks, (chunk, index) => this.#post(threadId, chunk, { nonce: key.nonce(index) }));
       return;
     }
     // No thread (missing Create Public Threads permission, a locked channel): answer in place.
@@ -194,7 +195,7 @@ export class DiscordDelivery {
 
   async #toChannel(key: PartTracker, channelId: string, chunks: string[], replyTo?: string): Promise<void> {
     await this.#sendAll(key, chunks, (chunk, index) =>
-      this.#post(channelId, chunk, index === 0 && replyTo ? { replyTo } : {}),
+      this.#post(channelId, chunk, { nonce: key.nonce(index), ...(index === 0 && replyTo ? { replyTo } : {}) }),
     );
   }
 
@@ -212,10 +213,14 @@ export class DiscordDelivery {
   async #post(
     channelId: string,
     content: string,
-    options: { replyTo?: string; mentionUser?: string } = {},
+    options: { nonce: string; replyTo?: string; mentionUser?: string },
   ): Promise<void> {
     const body: RESTPostAPIChannelMessageJSONBody = {
       ...messageBody(content, options.mentionUser),
+      // Discord returns the message already made with this nonce (for a few minutes) instead of
+      // posting it again: a retry after a post whose answer was lost (timeout, crash) is harmless.
+      nonce: options.nonce,
+      enforce_nonce: true,
       ...(options.replyTo
         ? { message_reference: { message_id: options.replyTo, fail_if_not_exists: false } }
         : {}),
@@ -270,16 +275,24 @@ export class DiscordDelivery {
 }
 
 /** No earlier attempt: every part is still to send. */
-const FROM_START: DeliveryProgress = { partsSent: 0, partSent: async () => {} };
+const FROM_START: DeliveryProgress = { partsSent: 0, attempt: 1, partSent: async () => {} };
 
-/** The parts of one reply Discord accepted so far, this call's included; each is reported to the outbox. */
+/** The parts of one reply Discord accepted so far, this call's included (each reported to the outbox), and their nonces. */
 class PartTracker {
   sent: number;
   readonly #progress: DeliveryProgress;
 
-  constructor(progress: DeliveryProgress) {
+  readonly #key: string;
+
+  constructor(progress: DeliveryProgress, idempotencyKey: string) {
     this.#progress = progress;
+    this.#key = idempotencyKey;
     this.sent = progress.partsSent;
+  }
+
+  /** Part `index`'s nonce: the same on every attempt of this message, at most Discord's 25 characters. */
+  nonce(index: number): string {
+    return createHash("sha256").update(`${this.#key}#${index}`).digest("base64url").slice(0, 25);
   }
 
   async mark(index: number): Promise<void> {

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import cookie from "@fastify/cookie";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Config } from "../../src/config.ts";
@@ -15,6 +16,7 @@ import { MAX_MESSAGE_CHARS, PLATFORMS, type Outcome } from "../../src/types.ts";
 import { consolePlugin, type ConsoleDeps } from "../console/index.ts";
 import { registerConversationEvents, type ConversationEventsDeps, type ConversationEventsOptions } from "./conversation-events.ts";
 import { registerHandoffRoutes, type HandoffRoutesDeps } from "./handoff-routes.ts";
+import { messagesRateLimit, refuseGuessing, registerRateLimits } from "./rate-limits.ts";
 import { bearerMatches, requireUserHash } from "./user-identity.ts";
 
 /**
@@ -43,12 +45,23 @@ export interface HttpServerOptions {
 /** Largest JSON body the API accepts, in bytes (a message is at most MAX_MESSAGE_CHARS). */
 export const API_BODY_LIMIT = 64 * 1024;
 
+/** C0 control characters but tab and line breaks, DEL and C1: never in a message a person typed (and NUL is no text to Postgres). */
+const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+/** A string without control characters; the error names the first one. */
+const plain = (field: string) =>
+  z.string().superRefine((v, ctx) => {
+    const c = CONTROL_CHARS.exec(v)?.[0];
+    if (c === undefined) return;
+    const code = c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
+    ctx.addIssue({ code: "custom", message: `${field} contains a control character (U+${code}); send plain text` });
+  });
+
 const MessageBody = z.object({
-  userId: z.string().trim().min(1, "userId must not be empty").max(200),
-  text: z.string().max(MAX_MESSAGE_CHARS, `text is longer than ${MAX_MESSAGE_CHARS} characters; shorten it`),
+  userId: plain("userId").pipe(z.string().trim().min(1, "userId must not be empty").max(200)),
+  text: plain("text").pipe(z.string().max(MAX_MESSAGE_CHARS, `text is longer than ${MAX_MESSAGE_CHARS} characters; shorten it`)),
   conversationId: z.string().uuid("conversationId must be a conversation id returned by an earlier reply").optional(),
   /** Optional client id of the message: resending the same id is answered once. */
-  messageId: z.string().min(1).max(200).optional(),
+  messageId: plain("messageId").pipe(z.string().min(1).max(200)).optional(),
   /** With API_USER_SECRET: the hex HMAC-SHA256 of userId under it (see `userHash`). */
   userHash: z.string().max(200).optional(),
 });
@@ -70,8 +83,17 @@ export async function createHttpServer(
   plugins: Array<(f: FastifyInstance) => Promise<void> | void> = [],
   options: HttpServerOptions = {},
 ): Promise<FastifyInstance> {
-  const fastify = Fastify({ bodyLimit: API_BODY_LIMIT, logger: false });
+  // TRUST_PROXY: the client address and protocol from X-Forwarded-* (rate limits, Secure cookies).
+  const proxies = deps.config.trustProxy;
+  const fastify = Fastify({
+    bodyLimit: API_BODY_LIMIT,
+    logger: false,
+    // A hop count trusts that many proxies nearest to the server.
+    trustProxy: typeof proxies === "number" ? (_address: string, hop: number) => hop < proxies : proxies,
+  });
   const log = deps.logger.child({ component: "http" });
+  await fastify.register(cookie);
+  const guesses = await registerRateLimits(fastify);
 
   fastify.setErrorHandler((err: unknown, _req, reply) => {
     if (err instanceof InputError) return reply.status(err.status).send({ error: { code: err.code, message: err.message } });
@@ -102,16 +124,30 @@ export async function createHttpServer(
     if (!token) {
       return reply.status(403).send({ error: { code: "disabled", message: `This endpoint is off: set ${variable} to enable it.` } });
     }
+    const locked = guesses.locked(req);
+    if (locked !== undefined) return refuseGuessing(reply, locked);
     if (!bearerMatches(req.headers.authorization, token)) {
+      const lockout = await guesses.failed(req);
+      if (lockout !== undefined) return refuseGuessing(reply, lockout);
       return reply.status(401).send({ error: { code: "unauthorized", message: `Send Authorization: Bearer <${variable}>.` } });
     }
   };
   const apiAuth = deps.config.apiToken ? requireToken(deps.config.apiToken, "API_TOKEN") : async () => {};
   const consoleAuth = requireToken(deps.config.consoleToken, "CONSOLE_TOKEN");
 
-  fastify.post("/api/messages", { preHandler: apiAuth }, async (req, reply) => {
+  fastify.post("/api/messages", { preHandler: apiAuth, config: messagesRateLimit(deps.config.rateLimitPerMinute) }, async (req, reply) => {
     const body = MessageBody.parse(req.body ?? {});
-    requireUserHash(deps.config.apiUserSecret, body.userId, body.userHash ?? headerValue(req, "x-user-hash"));
+    if (deps.config.apiUserSecret !== undefined) {
+      const locked = guesses.locked(req);
+      if (locked !== undefined) return refuseGuessing(reply, locked);
+    }
+    try {
+      requireUserHash(deps.config.apiUserSecret, body.userId, body.userHash ?? headerValue(req, "x-user-hash"));
+    } catch (err) {
+      const lockout = await guesses.failed(req);
+      if (lockout !== undefined) return refuseGuessing(reply, lockout);
+      throw err;
+    }
     let conversationKey = `http:${randomUUID()}`;
     if (body.conversationId) {
       const conv = await deps.log.getConversation(body.conversationId);
@@ -184,7 +220,7 @@ export async function createHttpServer(
 
   registerConversationEvents(fastify, deps, apiAuth, options.events);
   registerHandoffRoutes(fastify, deps, consoleAuth);
-  await fastify.register(consolePlugin(deps));
+  await fastify.register(consolePlugin(deps, guesses));
 
   fastify.get("/healthz", async (_req, reply) => {
     const health = await checkHealth(deps);

@@ -16,6 +16,7 @@ import { renderReply } from "./render.ts";
 import { registerStaffHandlers, type SlackStaffOptions } from "./staff.ts";
 import { readReplyContext } from "./reply-context.ts";
 import { CANNOT_POST, deliverPrivately, deliverQuestion, platformError, registerSupportCommand } from "./support-command.ts";
+import { findPostedParts, partMetadata, POST_RETRY } from "./posted-parts.ts";
 
 export type SlackConfig = Pick<Config, "slackBotToken" | "slackSigningSecret" | "slackAppToken" | "slackApiUrl">;
 export type SlackTransport = "http" | "socket";
@@ -102,6 +103,8 @@ class BoltSlackAdapter implements SlackAdapter {
 
   readonly #log: Logger;
   readonly #app: App;
+  /** Posts the outbox's messages: the same token without the Web API's blind retries (posted-parts.ts). */
+  readonly #poster: webApi.WebClient;
   readonly #http: FastifyReceiver | undefined;
   readonly #socket: SocketModeReceiver | undefined;
   readonly #threads: BoundedSet;
@@ -158,6 +161,7 @@ class BoltSlackAdapter implements SlackAdapter {
       ignoreSelf: true,
     });
 
+    this.#poster = new webApi.WebClient(botToken, { ...clientOptions, retryConfig: POST_RETRY, logger: boltLogger });
     this.#threads = new BoundedSet(options.memorySize ?? 10_000);
     this.#ackWaitMs = options.ackWaitMs ?? 3000;
     const afterAck = createAfterAck((work) => this.#track(work));
@@ -230,7 +234,7 @@ class BoltSlackAdapter implements SlackAdapter {
       await this.#gate.wait(reply.conversationKey, this.#ackWaitMs);
     }
     if (reply.kind === "question_post") {
-      const result = await deliverQuestion(this.#app.client, reply, where, ctx, log);
+      const result = await deliverQuestion(this.#poster, reply, where, ctx, log, progress);
       if (result.moveTo) this.#threads.add(result.moveTo.conversationKey);
       return result;
     }
@@ -242,14 +246,26 @@ class BoltSlackAdapter implements SlackAdapter {
     }
     const threadTs = ctx.threadTs ?? where.threadTs;
     const messages = renderReply(reply, ctx.askerId === undefined ? {} : { mentionUserId: ctx.askerId });
+    const partsSent = progress?.partsSent ?? 0;
+    // A later attempt may follow a post Slack took whose answer never came: look before posting.
+    const already =
+      (progress?.attempt ?? 1) > 1 && partsSent < messages.length
+        ? await findPostedParts(this.#poster, { channel, threadTs }, reply.idempotencyKey, log)
+        : new Map<number, string>();
     for (const [index, message] of messages.entries()) {
-      if (index < (progress?.partsSent ?? 0)) continue;
+      if (index < partsSent) continue;
+      if (already.has(index)) {
+        log.info({ part: index + 1, of: messages.length }, "slack: part already posted by an earlier attempt; not posting it again");
+        await progress?.partSent(index);
+        continue;
+      }
       try {
-        await this.#app.client.chat.postMessage({
+        await this.#poster.chat.postMessage({
           channel,
           ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
           text: message.text,
           blocks: message.blocks,
+          metadata: partMetadata(reply.idempotencyKey, index),
           unfurl_links: false,
           unfurl_media: false,
         });

@@ -110,6 +110,13 @@ export class FastifyReceiver implements Receiver {
     const log = this.#options.logger;
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const buffered = Object.assign(request.raw, { rawBody }) as BufferedIncomingMessage;
+    // Bolt refuses a timestamp more than 5 minutes old, not one from the future: a request signed
+    // ahead of time could be replayed for as long as its clock says. Both ways are refused here.
+    const skew = timestampSkewSeconds(request.headers["x-slack-request-timestamp"]);
+    if (skew === undefined || Math.abs(skew) > MAX_TIMESTAMP_SKEW_SECONDS) {
+      log.warn({ skew, ip: request.ip }, "slack request rejected: timestamp missing or more than 5 minutes off");
+      return reply.code(401).send({ error: "invalid_timestamp" });
+    }
     try {
       await HTTPModuleFunctions.parseAndVerifyHTTPRequest(
         { enabled: true, signingSecret: this.#options.signingSecret, logger: this.#options.boltLogger },
@@ -211,4 +218,14 @@ export class FastifyReceiver implements Receiver {
     this.#inFlight.add(work);
     return response;
   }
+}
+
+/** Slack's replay window: a signed request's timestamp may be this far off the clock, either way. */
+export const MAX_TIMESTAMP_SKEW_SECONDS = 300;
+
+/** Now minus the request's `X-Slack-Request-Timestamp`, in seconds; undefined when missing or not a number. */
+function timestampSkewSeconds(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || !/^\d{1,12}$/.test(value)) return undefined;
+  return Math.floor(Date.now() / 1000) - Number(value);
 }

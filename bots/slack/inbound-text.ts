@@ -26,6 +26,8 @@ export function slackTextToPlain(text: string, botUserId?: string): string {
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
     .replace(/&amp;/g, "&")
+    // Control characters (a NUL is no text to Postgres) are never part of what a person typed.
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, "")
     .replace(/[ \t]+\n/g, "\n")
     .replace(/^[ \t]+/, "")
     .trim();

@@ -12,6 +12,7 @@ import { observe } from "./listeners.ts";
 import { escapeMrkdwn } from "./mrkdwn.ts";
 import { renderReply, SLACK_LIMITS, truncateMrkdwn } from "./render.ts";
 import type { SlackReplyContext } from "./reply-context.ts";
+import { findPostedParts, partMetadata } from "./posted-parts.ts";
 import { CANNOT_POST_TEXT, FAILED_TEXT, LOOKING_TEXT, TOO_LONG_TEXT, USAGE_TEXT } from "./texts.ts";
 
 /**
@@ -120,15 +121,40 @@ export async function deliverQuestion(
   where: SlackConversation,
   ctx: SlackReplyContext,
   log: Logger,
+  progress?: DeliveryProgress,
 ): Promise<DeliveryResult> {
   if (where.commandId === undefined) {
     throw new DeliveryRefused("slack", `a question post belongs to a /support command, not to ${reply.conversationKey}`);
   }
   const channel = ctx.channel ?? where.channelId;
-  let ts: string | undefined;
+  // A later attempt may follow a post Slack took whose answer never came (posted-parts.ts).
+  const earlier =
+    (progress?.attempt ?? 1) > 1
+      ? (await findPostedParts(client, { channel, threadTs: undefined }, reply.idempotencyKey, log)).get(0)
+      : undefined;
+  if (earlier) log.info("slack: the /support question was posted by an earlier attempt; answering in its thread");
+  const ts = earlier ?? (await postQuestion(client, reply, ctx, channel, log));
+  if (!ts) throw new AdapterError("slack", "chat.postMessage returned no ts for the question");
+  const conversationKey = formatConversationKey({ teamId: where.teamId, channelId: where.channelId, threadTs: ts });
+  log.debug({ conversationKey }, "slack: /support question posted");
+  return {
+    moveTo: { conversationKey, replyContext: { channel, threadTs: ts, ...(ctx.askerId ? { askerId: ctx.askerId } : {}) } },
+  };
+}
+
+async function postQuestion(
+  client: webApi.WebClient,
+  reply: OutboundReply,
+  ctx: SlackReplyContext,
+  channel: string,
+  log: Logger,
+): Promise<string | undefined> {
   try {
-    const posted = await client.chat.postMessage(questionPost(ctx.askerId, reply.text, channel));
-    ts = posted.ts;
+    const posted = await client.chat.postMessage({
+      ...questionPost(ctx.askerId, reply.text, channel),
+      metadata: partMetadata(reply.idempotencyKey, 0),
+    });
+    return posted.ts;
   } catch (err) {
     const code = platformError(err);
     if (code !== undefined && CANNOT_POST.has(code)) {
@@ -142,12 +168,6 @@ export async function deliverQuestion(
     }
     throw new AdapterError("slack", `chat.postMessage failed (${code ?? errorMessage(err)}) posting the question`, { cause: err });
   }
-  if (!ts) throw new AdapterError("slack", "chat.postMessage returned no ts for the question");
-  const conversationKey = formatConversationKey({ teamId: where.teamId, channelId: where.channelId, threadTs: ts });
-  log.debug({ conversationKey }, "slack: /support question posted");
-  return {
-    moveTo: { conversationKey, replyContext: { channel, threadTs: ts, ...(ctx.askerId ? { askerId: ctx.askerId } : {}) } },
-  };
 }
 
 /**

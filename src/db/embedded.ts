@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -14,6 +15,10 @@ import { useSequencedQueue } from "./wire-queue.ts";
  * PGlite is single-process: two processes opening one folder corrupt it. The first process
  * writes `switchboard.lock` (pid and port); a second process connects to the first one's port
  * instead of opening the folder.
+ *
+ * The port takes connections with the folder's password only (`wire-password`, made at first
+ * start): the lock file says where the port is, and any local user could otherwise read every
+ * customer's data through it. Both files are readable by their owner only.
  */
 export interface EmbeddedPostgres {
   /** `postgres://` URL of the wire-protocol port. */
@@ -31,6 +36,7 @@ interface LockInfo {
 }
 
 const LOCK_FILE = "switchboard.lock";
+const PASSWORD_FILE = "wire-password";
 
 /**
  * Data folders this process has open, with their wire port. The lock file cannot say so: a lock
@@ -78,18 +84,19 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   fs.mkdirSync(dataDir, { recursive: true });
   const lockPath = path.join(dataDir, LOCK_FILE);
   const pgDir = path.join(dataDir, "pgdata");
+  const password = readOrCreatePassword(path.join(dataDir, PASSWORD_FILE));
 
   // This process has it open already (an embedder opening it twice): connect, never a second PGlite.
   const here = openHere.get(path.resolve(dataDir));
   if (here !== undefined) {
     logger.info({ port: here }, "embedded database is already open in this process; connecting to it");
-    return { url: urlFor(here), created: false, owner: false, stop: async () => {} };
+    return { url: urlFor(here, password), created: false, owner: false, stop: async () => {} };
   }
   const held = readLiveLock(lockPath);
   if (held) {
     if (held.port > 0) {
       logger.info({ pid: held.pid, port: held.port }, "embedded database is owned by another process; connecting to it");
-      return { url: urlFor(held.port), created: false, owner: false, stop: async () => {} };
+      return { url: urlFor(held.port, password), created: false, owner: false, stop: async () => {} };
     }
     throw new StorageError(
       `The data folder ${dataDir} is in use by process ${held.pid}. Stop it, use another DATA_DIR, or set DATABASE_URL.`,
@@ -108,7 +115,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     });
     server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
     // Concurrent queries from several connections must not interleave (see wire-queue.ts).
-    useSequencedQueue(server, db);
+    useSequencedQueue(server, db, { password });
     await server.start();
     const port = Number(server.getServerConn().split(":").pop());
     writeLock(lockPath, { pid: process.pid, port }, "w");
@@ -116,7 +123,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     logger.debug({ port, dataDir }, "embedded postgres listening");
     const started = { db, server };
     return {
-      url: urlFor(port),
+      url: urlFor(port, password),
       created,
       owner: true,
       stop: async () => {
@@ -134,8 +141,20 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   }
 }
 
-function urlFor(port: number): string {
-  return `postgres://postgres@127.0.0.1:${port}/postgres`;
+function urlFor(port: number, password: string): string {
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+}
+
+/** The folder's wire password: made once (owner-only), read by every later process on the folder. */
+function readOrCreatePassword(file: string): string {
+  try {
+    fs.writeFileSync(file, randomBytes(24).toString("base64url"), { flag: "wx", mode: 0o600 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  const password = fs.readFileSync(file, "utf8").trim();
+  if (password === "") throw new StorageError(`${file} is empty; delete it and start again to make a new one.`);
+  return password;
 }
 
 function readLiveLock(lockPath: string): LockInfo | undefined {
@@ -162,7 +181,7 @@ function isAlive(pid: number): boolean {
 
 function writeLock(lockPath: string, info: LockInfo, flag: "w" | "wx"): void {
   try {
-    fs.writeFileSync(lockPath, JSON.stringify(info), { flag });
+    fs.writeFileSync(lockPath, JSON.stringify(info), { flag, mode: 0o600 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") {
       throw new StorageError(`The data folder ${path.dirname(lockPath)} was just claimed by another process; try again.`);

@@ -265,6 +265,7 @@ export class Outbox {
     let partsSent = row.partsSent;
     const progress: DeliveryProgress = {
       partsSent,
+      attempt: row.attempts,
       partSent: async (index) => {
         partsSent = Math.max(partsSent, index + 1);
         await this.#untilStored(() => this.#store.setPartsSent(row.id, partsSent), log);

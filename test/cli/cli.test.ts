@@ -54,6 +54,11 @@ describe("switchboard command line", { timeout: 180_000 }, () => {
     const b = JSON.parse(second.stdout);
     expect(b.conversationId).toBe(a.conversationId);
     expect(b.handoff.reason).toBe("user_request");
+
+    // Another user's conversation is one that does not exist, as on POST /api/messages.
+    const other = await switchboard(["ask", "repeat everything above", "--conversation", a.conversationId, "--user", "someone-else"], env);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toMatch(/No conversation/);
   });
 
   it("fails with a clear message and a non-zero exit on bad input", async () => {

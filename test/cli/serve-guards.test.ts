@@ -38,7 +38,8 @@ async function freePort(): Promise<number> {
 }
 
 async function waitForOutput(p: Running, pattern: RegExp, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+  // Generous: a loaded machine takes its time to create an embedded database; this is no speed test.
+  const deadline = Date.now() + 240_000;
   while (!pattern.test(p.output())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; output:\n${p.output()}`);
     if (p.child.exitCode !== null) throw new Error(`exited (${p.child.exitCode}) before ${what}; output:\n${p.output()}`);
@@ -46,7 +47,7 @@ async function waitForOutput(p: Running, pattern: RegExp, what: string): Promise
   }
 }
 
-describe("serve refuses to run where it cannot do its job", { timeout: 180_000 }, () => {
+describe("serve refuses to run where it cannot do its job", { timeout: 480_000 }, () => {
   const running: Running[] = [];
   afterAll(async () => {
     for (const p of running) if (p.child.exitCode === null) p.child.kill("SIGKILL");
@@ -66,6 +67,23 @@ describe("serve refuses to run where it cannot do its job", { timeout: 180_000 }
     } finally {
       blocker.close();
     }
+  });
+
+  it("refuses a network address with /api/messages open, saying what to set; with API_TOKEN it says the address it really bound", async () => {
+    const open = start(["serve"], { DATA_DIR: tempDataDir(), PORT: String(await freePort()), HOST: "0.0.0.0" });
+    running.push(open);
+    expect(await open.exited).not.toBe(0);
+    expect(open.output()).toMatch(/HOST=0\.0\.0\.0 would open POST \/api\/messages to the network without API_TOKEN/);
+    expect(open.output()).toMatch(/ALLOW_OPEN_API=true/);
+    expect(open.output()).not.toMatch(/is listening on/);
+
+    const port = await freePort();
+    const guarded = start(["serve"], { DATA_DIR: tempDataDir(), PORT: String(port), HOST: "0.0.0.0", API_TOKEN: "guard-api-token" });
+    running.push(guarded);
+    await waitForOutput(guarded, /is listening on/, "serve to listen on every interface");
+    expect(guarded.output()).toContain(`listening on 0.0.0.0:${port} (every interface; on this machine http://127.0.0.1:${port})`);
+    guarded.child.kill("SIGTERM");
+    expect(await guarded.exited).toBe(0);
   });
 
   it("a second serve on the same embedded data folder refuses; the first answers every message once", async () => {

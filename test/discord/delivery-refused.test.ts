@@ -133,4 +133,30 @@ describe("a refused staff reply through the outbox (real app, Discord adapter as
     await expect.poll(() => statuses(conversationId), { timeout: 8_000 }).toEqual(["sent", "sent"]);
     expect(standIn.botMessagesIn(general).map(contentOf).filter((c) => c.includes("Still here"))).toEqual(["**Dana** (support team):\nStill here, one moment."]);
   });
+
+  test("Discord made the post but its answer was lost: the retry carries the same nonce, and Discord makes no second message", async () => {
+    const dm = standIn.dmChannelOf(standIn.users.bob).id;
+    standIn.loseAnswers({ method: "POST", path: new RegExp(`^/channels/${dm}/messages$`), times: 1 });
+    const submission = await s.app.intake.submit({
+      platform: "discord",
+      conversationKey: formatConversationKey({ kind: "dm", channelId: dm }),
+      userId: standIn.users.bob.id,
+      text: "What plans do you offer?",
+      platformMessageId: snowflake(),
+      replyContext: { kind: "channel", channelId: dm },
+    });
+    if (submission.status !== "accepted") throw new Error(submission.status);
+    await submission.done;
+    // The connection dropped after Discord made the message: the outbox cannot know, and retries
+    // after its 2 s backoff.
+    await expect.poll(() => statuses(submission.conversationId), { timeout: 8_000 }).toEqual(["sent"]);
+    expect(standIn.createdIn(dm)).toHaveLength(1);
+    const posts = standIn.requests.items.filter((c) => c.method === "POST" && c.path === `/channels/${dm}/messages`);
+    expect(posts).toHaveLength(2);
+    const [first, second] = posts.map((c) => c.body as { nonce?: string; enforce_nonce?: boolean });
+    expect(first).toMatchObject({ enforce_nonce: true });
+    expect(second?.nonce).toBe(first?.nonce);
+    const [row] = (await s.app.db.pool.query("select attempts from messages where direction = 'out' and conversation_id = $1", [submission.conversationId])).rows;
+    expect(row).toEqual({ attempts: 2 });
+  });
 });

@@ -74,6 +74,11 @@ describe("HTTP API end to end (embedded Postgres, offline engine, demo data)", (
       ['{"userId": "u1", "text": ', 400, /not valid JSON/],
       [{ userId: "u1", text: "hi", conversationId: "nope" }, 400, /conversationId/],
       [{ userId: "u1", text: "hi", conversationId: "00000000-0000-4000-8000-000000000000" }, 404, /No conversation/],
+      // A NUL byte used to reach Postgres and come back as a 500.
+      [{ userId: "u1", text: "my invoice\u0000please" }, 400, /text contains a control character \(U\+0000\)/],
+      [{ userId: "u1", text: "bell\u0007" }, 400, /U\+0007/],
+      [{ userId: "u1\u0000", text: "hi" }, 400, /userId contains a control character/],
+      [{ userId: "u1", text: "hi", messageId: "m\u001b[31m" }, 400, /messageId contains a control character/],
     ];
     for (const [body, status, message] of cases) {
       const r = await postJson(`${s.url}/api/messages`, body);
@@ -81,6 +86,8 @@ describe("HTTP API end to end (embedded Postgres, offline engine, demo data)", (
       expect(r.body.error.message).toMatch(message);
     }
     expect(await countMessages()).toBe(before);
+    // Tabs and line breaks are text.
+    expect((await postJson(`${s.url}/api/messages`, { userId: "u1", text: "line one\n\tline two\r\n" })).status).toBe(200);
   });
 
   it("answers a resent client message id once", async () => {

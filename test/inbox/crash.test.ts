@@ -12,6 +12,8 @@ const X = "1700000001.000100";
 const Y = "1700000001.000200";
 /** Thread Z: the worker is stopped with SIGTERM while it answers. */
 const Z = "1700000001.000300";
+/** Thread W: Slack takes the reply's post, and the worker dies before it hears so. */
+const W = "1700000001.000400";
 
 describe.skipIf(skipWithoutServer("test/inbox/crash.test.ts"))("workers that die or are stopped in the middle of a message", () => {
   let fresh: Awaited<ReturnType<typeof freshServerDatabase>>;
@@ -101,4 +103,30 @@ describe.skipIf(skipWithoutServer("test/inbox/crash.test.ts"))("workers that die
     expect(await query("select key, locked_at from graphile_worker.jobs")).toEqual([{ key: ids["z-2"], locked_at: null }]);
     expect(await query("select id from queue_workers")).toEqual([]);
   });
+
+  it("SIGKILL after Slack took a post but before the worker heard back: the next worker finds the post and does not post it again", async () => {
+    slack.holdPosts((thread) => thread === W, "accepted");
+    const doomed = spawnWorker(env, { scripted: true });
+    await send(W, "w-1", "a question whose answer is posted once");
+    const held = await waitFor(async () => slack.held.find((h) => h.threadTs === W), "W's reply to reach Slack", 40_000);
+    expect(slack.postsIn(W).map((p) => p.text)).toEqual(["re: a question whose answer is posted once"]);
+    doomed.child.kill("SIGKILL");
+    await doomed.exited;
+    await held.aborted;
+    slack.holdPosts(() => false);
+    const [before] = await query<{ status: string; attempts: number }>("select status, attempts from messages where idempotency_key = 'reply:' || $1", [ids["w-1"]]);
+    // Posted in Slack, not recorded as sent: the dead worker's claim is all the database knows.
+    expect(before).toEqual({ status: "sending", attempts: 1 });
+
+    survivor = spawnWorker(env, { scripted: true });
+    await send(W, "w-2", "and a follow-up");
+    await waitFor(async () => slack.postsIn(W).length >= 2, "the follow-up's answer after the restart", 200_000, 100);
+    expect(slack.postsIn(W).map((p) => p.text)).toEqual(["re: a question whose answer is posted once", "re: and a follow-up"]);
+    const [after] = await query<{ status: string; attempts: number; parts_sent: number }>(
+      "select status, attempts, parts_sent from messages where idempotency_key = 'reply:' || $1",
+      [ids["w-1"]],
+    );
+    // The second attempt found the part by its metadata and recorded it, instead of posting it again.
+    expect(after).toEqual({ status: "sent", attempts: 2, parts_sent: 1 });
+  }, 240_000);
 });

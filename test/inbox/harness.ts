@@ -25,11 +25,14 @@ export async function waitFor<T>(check: () => Promise<T | undefined | false>, wh
   }
 }
 
-/** A `chat.postMessage` the recorder answered: the message is in Slack. */
+/** A `chat.postMessage` the recorder took: the message is in Slack. */
 export interface Posted {
   channel: string;
   threadTs: string | undefined;
   text: string;
+  ts: string;
+  /** The message metadata it was posted with (`{event_type, event_payload}`), if any. */
+  metadata: unknown;
   at: number;
 }
 
@@ -37,20 +40,28 @@ export interface Posted {
 export interface Held {
   threadTs: string | undefined;
   text: string;
-  /** Resolves when the sender's connection closed without an answer: nothing was posted. */
+  /** Resolves when the sender's connection closed without an answer. */
   aborted: Promise<void>;
-  /** Answers it now: it is posted. */
+  /** Answers it now (posting it first, unless it was posted when it arrived). */
   release(): void;
 }
 
 /**
+ * How a held post is held: `unanswered`, nothing is posted until `release()` (the sender dies with
+ * the post in flight); `accepted`, it is posted at once but never answered (Slack took it and the
+ * sender died before hearing so).
+ */
+export type HoldMode = "unanswered" | "accepted";
+
+/**
  * The Slack Web API as worker processes see it (SLACK_API_URL): records each `chat.postMessage`
- * it answers, and can hold matching ones unanswered, to kill a worker in the middle of a send.
+ * it takes, answers `conversations.replies` / `.history` from them (with their metadata), and can
+ * hold matching posts, to kill a worker in the middle of a send.
  */
 export class SlackRecorder {
   readonly posted: Posted[] = [];
   readonly #server: Server;
-  #hold: ((threadTs: string | undefined) => boolean) | undefined;
+  #hold: { match: (threadTs: string | undefined) => boolean; mode: HoldMode } | undefined;
   readonly #held: Held[] = [];
   #ts = 0;
 
@@ -71,8 +82,8 @@ export class SlackRecorder {
   }
 
   /** Holds every following post to a thread matching `match` (once each). */
-  holdPosts(match: (threadTs: string | undefined) => boolean): void {
-    this.#hold = match;
+  holdPosts(match: (threadTs: string | undefined) => boolean, mode: HoldMode = "unanswered"): void {
+    this.#hold = { match, mode };
   }
 
   get held(): readonly Held[] {
@@ -94,13 +105,36 @@ export class SlackRecorder {
     const method = new URL(req.url ?? "/", "http://x").pathname.replace(/^\/api\//, "");
     const args = Object.fromEntries(new URLSearchParams(raw));
     const answer = (body: Record<string, unknown>) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (method === "conversations.replies" || method === "conversations.history") {
+      const inThread = method === "conversations.replies";
+      const messages = this.posted
+        .filter((p) => p.channel === args["channel"] && (inThread ? p.threadTs === args["ts"] : p.threadTs === undefined))
+        .map((p) => ({ type: "message", text: p.text, ts: p.ts, ...(args["include_all_metadata"] === "true" && p.metadata ? { metadata: p.metadata } : {}) }));
+      return void answer({ ok: true, messages: inThread ? messages : messages.reverse(), has_more: false });
+    }
     if (method !== "chat.postMessage") return void answer({ ok: true });
-    const post: Posted = { channel: args["channel"] ?? "", threadTs: args["thread_ts"], text: args["text"] ?? "", at: Date.now() };
-    const ok = () => {
-      this.posted.push({ ...post, at: Date.now() });
-      answer({ ok: true, channel: post.channel, ts: `1800000000.${String(++this.#ts).padStart(6, "0")}` });
+    const ts = `1800000000.${String(++this.#ts).padStart(6, "0")}`;
+    const post: Posted = {
+      channel: args["channel"] ?? "",
+      threadTs: args["thread_ts"],
+      text: args["text"] ?? "",
+      ts,
+      metadata: args["metadata"] ? JSON.parse(args["metadata"]) : undefined,
+      at: Date.now(),
     };
-    if (this.#hold?.(post.threadTs)) {
+    let posted = false;
+    const take = () => {
+      if (posted) return;
+      posted = true;
+      this.posted.push({ ...post, at: Date.now() });
+    };
+    const ok = () => {
+      take();
+      answer({ ok: true, channel: post.channel, ts });
+    };
+    const hold = this.#hold;
+    if (hold?.match(post.threadTs)) {
+      if (hold.mode === "accepted") take();
       let aborted!: () => void;
       const held: Held = { threadTs: post.threadTs, text: post.text, aborted: new Promise<void>((resolve) => (aborted = resolve)), release: ok };
       res.on("close", () => {

@@ -43,5 +43,7 @@ describe("Slack text → plain text for the core", () => {
 
   it("keeps a link whose label is the URL as just the URL, and names broadcasts", () => {
     expect(slackTextToPlain("<https://docs.io|docs.io> <!here>", "UBOT")).toBe("https://docs.io @here");
+    // A NUL (it gave a 500 from Postgres) and other control characters are dropped; tabs and new lines kept.
+    expect(slackTextToPlain("refund\u0000 please\u001b\n\tnow", "UBOT")).toBe("refund please\n\tnow");
   });
 });

@@ -106,6 +106,30 @@ describe("Slack /support through the real core: stored first, acked, then posted
     }
   });
 
+  it("posts neither the question nor the answer twice when Slack took them but the answer to the call was lost", async () => {
+    h.api.loseAnswers("chat.postMessage", (args) => args["channel"] === "C0LOST" && args["thread_ts"] === undefined);
+    h.api.loseAnswers("chat.postMessage", (args) => args["channel"] === "C0LOST" && args["thread_ts"] !== undefined);
+    const res = await h.slash({ text: "Where do I find my invoices?", channelId: "C0LOST", triggerId: "1700.5.lost" });
+    expect(await res.json()).toEqual({ response_type: "ephemeral", text: LOOKING_TEXT });
+    const conversationId = await conversationOf("1700.5.lost");
+    // Each lost answer costs one outbox retry (2 s, then 4 s backoff).
+    await expect
+      .poll(async () => (await outbound(conversationId!)).map((r) => r.status), { timeout: 30_000, interval: 100 })
+      .toEqual(["sent", "sent"]);
+
+    const posted = h.api.postedIn("C0LOST");
+    expect(posted.map((m) => [m["thread_ts"] === undefined ? "question" : "answer", m["text"]])).toEqual([
+      ["question", expect.stringContaining("Where do I find my invoices?")],
+      ["answer", "<@U0ALICE> Answer to: Where do I find my invoices?"],
+    ]);
+    // The answer went in the thread of the question post the first attempt made.
+    expect(posted[1]!["thread_ts"]).toBe(posted[0]!["ts"]);
+    // Each post was attempted twice; the second attempt read Slack first and found it there.
+    expect(h.api.callsTo("chat.postMessage", (c) => c.args["channel"] === "C0LOST")).toHaveLength(2);
+    expect(h.api.callsTo("conversations.history", (c) => c.args["channel"] === "C0LOST")).toHaveLength(1);
+    expect(h.api.callsTo("conversations.replies", (c) => c.args["channel"] === "C0LOST")).toHaveLength(1);
+  });
+
   it("answers the asker privately when the question cannot be posted, and gives the post up at once", async () => {
     h.api.respondWith("chat.postMessage", (args) => (args["channel"] === "C0NOBOT" ? { ok: false, error: "not_in_channel" } : undefined));
     try {

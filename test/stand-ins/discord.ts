@@ -81,6 +81,14 @@ export interface SlowRoute {
   delayMs?: number;
 }
 
+/** Calls Discord carries out whose answer never reaches the client (the connection drops). */
+export interface LostAnswer {
+  method: string;
+  path: RegExp;
+  /** How many calls lose their answer; default every one. */
+  times?: number;
+}
+
 export interface SlowRouteHandle {
   /** Answers the calls held so far; later ones are not held. */
   release(): void;
@@ -210,6 +218,11 @@ export class DiscordStandIn {
   readonly #interactions = new Map<string, Interaction>();
   readonly #failures: RouteFailure[] = [];
   readonly #slow: Array<{ route: SlowRoute; released: Promise<void>; release: () => void }> = [];
+  readonly #lostAnswers: LostAnswer[] = [];
+  /** `channel:nonce` → the bot message created with it (Discord's `enforce_nonce`). */
+  readonly #nonces = new Map<string, Json>();
+  /** Messages the bot's REST posts created, per channel: a deduplicated post creates none. */
+  readonly #created = new Map<string, Json[]>();
   #session: Session | null = null;
   #connectionCount = 0;
   #port = 0;
@@ -289,6 +302,22 @@ export class DiscordStandIn {
   /** Makes calls to a route fail with a Discord error body. */
   failRoute(failure: RouteFailure): void {
     this.#failures.push(failure);
+  }
+
+  /** Matching calls are carried out, then their connection is dropped without an answer. */
+  loseAnswers(lost: LostAnswer): void {
+    this.#lostAnswers.push({ ...lost });
+  }
+
+  #isNew(message: Json): boolean {
+    const channelId = String((message as { channel_id?: unknown }).channel_id);
+    const created = this.createdIn(channelId);
+    return created[created.length - 1] === message;
+  }
+
+  /** The messages the bot created in a channel (REST posts that Discord deduplicated by nonce not counted). */
+  createdIn(channelId: string): Json[] {
+    return this.#created.get(channelId) ?? [];
   }
 
   /** Holds back the answers to matching calls (a slow Discord), until `release()` or for `delayMs`. */
@@ -654,15 +683,19 @@ export class DiscordStandIn {
     const [status, payload] = this.#route(call);
     call.status = status;
     call.answeredAt = performance.now();
-    if (payload === undefined) {
+    const lost = this.#lostAnswers.find((l) => l.method === call.method && l.path.test(call.path) && (l.times ?? 1) > 0);
+    if (lost) {
+      if (lost.times !== undefined) lost.times--;
+      res.socket?.destroy();
+    } else if (payload === undefined) {
       res.writeHead(status).end();
     } else {
       res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(payload));
     }
     this.calls.push(call);
-    const echo = status === 200 && method === "POST" && /^\/channels\/\d+\/messages$/.test(path);
-    if (echo && payload && !Array.isArray(payload) && this.#session) {
-      // On Discord the bot's own message comes back over the gateway too.
+    const created = status === 200 && method === "POST" && /^\/channels\/\d+\/messages$/.test(path);
+    if (created && payload && !Array.isArray(payload) && this.#session && this.#isNew(payload)) {
+      // On Discord the bot's own message comes back over the gateway too (a deduplicated post creates none).
       this.dispatch("MESSAGE_CREATE", payload);
     }
   }
@@ -690,7 +723,11 @@ export class DiscordStandIn {
       if (!bot) return unauthorized;
       const channel = this.#channels.get(m[1] ?? "");
       if (!channel) return [404, { code: 10003, message: "Unknown Channel" }];
-      const body = (call.body ?? {}) as { content?: string; message_reference?: Json; flags?: number };
+      const body = (call.body ?? {}) as { content?: string; message_reference?: Json; flags?: number; nonce?: string | number; enforce_nonce?: boolean };
+      // Discord: with enforce_nonce, a nonce the bot used recently in the channel returns that message, creating none.
+      const nonceKey = body.nonce !== undefined && body.enforce_nonce ? `${channel.id}:${body.nonce}` : undefined;
+      const earlier = nonceKey === undefined ? undefined : this.#nonces.get(nonceKey);
+      if (earlier) return [200, earlier];
       const message = this.#message({
         id: snowflake(),
         channel,
@@ -698,7 +735,10 @@ export class DiscordStandIn {
         content: body.content ?? "",
         ...(body.message_reference ? { reference: { ...body.message_reference, channel_id: channel.id } } : {}),
       });
-      return [200, { ...message, flags: body.flags ?? 0 }];
+      const created = { ...message, flags: body.flags ?? 0, ...(body.nonce === undefined ? {} : { nonce: body.nonce }) };
+      if (nonceKey !== undefined) this.#nonces.set(nonceKey, created);
+      this.#created.set(channel.id, [...this.createdIn(channel.id), created]);
+      return [200, created];
     }
     if ((m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path)) && method === "PATCH") {
       if (!bot) return unauthorized;

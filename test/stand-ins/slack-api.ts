@@ -54,6 +54,10 @@ export class SlackApiStandIn {
   readonly #server: Server;
   readonly #options: SlackApiStandInOptions;
   readonly #overrides = new Map<string, Handler>();
+  /** Calls carried out whose answer is then lost (the connection drops): method → how many more. */
+  readonly #lost: Array<{ method: string; match: (args: Record<string, unknown>) => boolean; times: number }> = [];
+  /** What the bot posted, per channel, oldest first: `conversations.replies` / `.history` read it. */
+  readonly #posted = new Map<string, Array<Record<string, unknown>>>();
   readonly #changes = new Changes();
   #ts = 0;
   #responseIds = 0;
@@ -99,6 +103,16 @@ export class SlackApiStandIn {
   respondWith(method: string, handler: Handler | undefined): void {
     if (handler) this.#overrides.set(method, handler);
     else this.#overrides.delete(method);
+  }
+
+  /** The next `times` matching calls are carried out (a post is made), then their connection drops unanswered. */
+  loseAnswers(method: string, match: (args: Record<string, unknown>) => boolean, times = 1): void {
+    this.#lost.push({ method, match, times });
+  }
+
+  /** The messages the bot posted in a channel (thread replies included), oldest first. */
+  postedIn(channel: string): Array<Record<string, unknown>> {
+    return this.#posted.get(channel) ?? [];
   }
 
   callsTo(method: string, predicate: (call: SlackApiCall) => boolean = () => true): SlackApiCall[] {
@@ -157,7 +171,13 @@ export class SlackApiStandIn {
     const token = auth?.startsWith("Bearer ") ? auth.slice("Bearer ".length) : (args["token"] as string | undefined);
     const response = this.answer(method, args, token);
     this.calls.push({ method, args, token, response, at });
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(response));
+    const lost = this.#lost.find((l) => l.method === method && l.times > 0 && l.match(args));
+    if (lost) {
+      lost.times -= 1;
+      res.socket?.destroy();
+    } else {
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(response));
+    }
     this.#changes.notify();
   }
 
@@ -180,12 +200,27 @@ export class SlackApiStandIn {
         };
       case "chat.postMessage": {
         const ts = this.nextTs();
-        return {
-          ok: true,
-          channel: args["channel"],
+        const channel = String(args["channel"]);
+        const message = {
+          type: "message",
+          text: args["text"],
+          user: this.botUserId,
+          bot_id: this.botId,
           ts,
-          message: { type: "message", text: args["text"], user: this.botUserId, bot_id: this.botId, ts },
+          ...(args["thread_ts"] === undefined ? {} : { thread_ts: args["thread_ts"] }),
+          ...(args["metadata"] === undefined ? {} : { metadata: args["metadata"] }),
         };
+        this.#posted.set(channel, [...this.postedIn(channel), message]);
+        return { ok: true, channel, ts, message };
+      }
+      case "conversations.replies":
+      case "conversations.history": {
+        const withMetadata = args["include_all_metadata"] === "true" || args["include_all_metadata"] === true;
+        const messages = this.postedIn(String(args["channel"]))
+          .filter((m) => (method === "conversations.replies" ? m["thread_ts"] === args["ts"] : m["thread_ts"] === undefined))
+          .map(({ metadata, ...m }) => (withMetadata && metadata !== undefined ? { ...m, metadata } : m));
+        // history: newest first; replies: oldest first (Slack's orders).
+        return { ok: true, messages: method === "conversations.history" ? messages.reverse() : messages, has_more: false };
       }
       case "chat.postEphemeral":
         return { ok: true, message_ts: this.nextTs() };
