@@ -4,6 +4,8 @@ import type { HandoffDetail } from "../../src/handoffs/handoff-service.ts";
 import { ROUTE_NAMES } from "../../agents/workers/registry.ts";
 import { PLATFORMS } from "../../src/types.ts";
 import { html, type SafeHtml } from "./html.ts";
+import type { RefundItem } from "../../src/handoffs/refund-approvals.ts";
+import { money } from "../../agents/workers/billing/billing-repo.ts";
 import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
 import type { HandoffReason } from "../../src/types.ts";
 
@@ -16,6 +18,8 @@ export interface Flash {
 /** What every signed-in page needs: who is signed in and the form token. */
 export interface PageContext {
   agent: string;
+  /** `lead`: may close anyone's handoff and assign; `agent` (the default): their own and open ones. */
+  role?: "agent" | "lead";
   csrf: string;
   flash?: Flash | undefined;
   now: Date;
@@ -63,7 +67,7 @@ export function loginPage(options: { error?: string; agent?: string } = {}): Saf
 ${options.error ? html`<p class="flash error" role="alert" data-testid="login-error">${options.error}</p>` : ""}
 <form class="login" method="post" action="/console/login">
   <label>Your name <input name="agent" required maxlength="80" autocomplete="name" value="${options.agent ?? ""}"></label>
-  <label>Console token <input name="token" type="password" required autocomplete="current-password"></label>
+  <label>Your agent token, or the console token <input name="token" type="password" required autocomplete="current-password"></label>
   <button type="submit">Sign in</button>
 </form>`,
   );
@@ -125,11 +129,22 @@ ${items.length === 0
   );
 }
 
-export function handoffPage(ctx: PageContext, d: HandoffDetail): SafeHtml {
+/** What the handoff page shows besides the handoff: the team's names (a lead's Assign). */
+export interface HandoffExtras {
+  agents: string[];
+  /** Refunds this handoff waits on (a `needs_approval` handoff's), decided or not. */
+  refunds?: RefundItem[];
+}
+
+export function handoffPage(ctx: PageContext, d: HandoffDetail, extras: HandoffExtras = { agents: [] }): SafeHtml {
+  const refunds = extras.refunds ?? [];
   const h = d.handoff;
   const action = (path: string) => `/console/handoffs/${h.id}/${path}`;
   const csrf = html`<input type="hidden" name="csrf" value="${ctx.csrf}">`;
   const mine = h.status === "claimed" && h.assignee === ctx.agent;
+  // Only the owner of a claimed handoff, or a lead, closes it.
+  const mayClose = h.status === "open" || mine || ctx.role === "lead";
+  const others = extras.agents.filter((a) => a !== h.assignee);
   return layout(
     "Handoff",
     html`<p><a href="/console">← Queue</a></p>
@@ -152,17 +167,42 @@ ${h.status === "resolved"
     <label>Reply to the user <textarea name="text" rows="4" required maxlength="4000"></textarea></label>
     <button type="submit">Send reply</button></form>`
     : html`<p>${h.assignee} owns this handoff; only they can reply.</p>`}
-  <form class="resolve" method="post" action="${action("resolve")}">${csrf}
+  ${mayClose
+    ? html`<form class="resolve" method="post" action="${action("resolve")}">${csrf}
     <label>Resolution note for the bot <input name="note" maxlength="2000" placeholder="What you did, in a sentence"></label>
     <button type="submit">Resolve</button></form>
-  <form method="post" action="${action("back-to-bot")}">${csrf}<button type="submit">Back to bot</button></form>
+  <form method="post" action="${action("back-to-bot")}">${csrf}<button type="submit">Back to bot</button></form>`
+    : ""}
+  ${ctx.role === "lead" && others.length
+    ? html`<form class="assign" method="post" action="${action("assign")}">${csrf}
+    <label>Assign to <select name="to">${others.map((a) => html`<option value="${a}">${a}</option>`)}</select></label>
+    <button type="submit">Assign</button></form>`
+    : ""}
 </section>`}
+${refunds.length ? refundSection(ctx, h.id, refunds) : ""}
 <h2>Transcript</h2>
 ${transcript(d.messages, ctx.now, ctx.csrf)}
 <h2>History</h2>
 ${events(d.events, ctx.now)}`,
     ctx,
   );
+}
+
+/** The refunds a handoff waits on: Approve, or Reject with the reason the user is told. */
+function refundSection(ctx: PageContext, handoffId: string, refunds: RefundItem[]): SafeHtml {
+  const hidden = html`<input type="hidden" name="csrf" value="${ctx.csrf}"><input type="hidden" name="handoff" value="${handoffId}">`;
+  return html`<section class="refunds" data-testid="refunds"><h2>Refund approval</h2>
+${refunds.map(
+    (r) => html`<div class="refund" data-refund="${r.id}">
+  <p><strong>${money(r.amountCents, r.currency)}</strong> for ${r.customerName} · payment ${r.paymentId} · ${r.reason}
+  · <span class="badge ${r.status}" data-testid="refund-status">${r.status.replace("_", " ")}</span>${r.decidedBy ? html` by ${r.decidedBy}${r.decisionReason ? html`: ${r.decisionReason}` : ""}` : ""}</p>
+  ${r.status === "awaiting_approval"
+    ? html`<div class="actions"><form method="post" action="/console/refunds/${r.id}/approve">${hidden}<button type="submit">Approve refund</button></form>
+  <form method="post" action="/console/refunds/${r.id}/reject">${hidden}<label>Reason (the user is told) <input name="reason" required maxlength="500"></label><button type="submit">Reject refund</button></form></div>`
+    : ""}
+</div>`,
+  )}
+</section>`;
 }
 
 export function conversationsPage(ctx: PageContext, q: string, rows: ConversationRow[]): SafeHtml {
@@ -263,6 +303,9 @@ function events(list: HandoffEvent[], now: Date): SafeHtml {
     back_to_bot: "gave it back to the bot",
     sla_reannounced: "re-announced (SLA)",
     notify_failed: "staff channel failed",
+    assigned: "assigned it to",
+    refund_approved: "approved the refund",
+    refund_rejected: "rejected the refund",
   };
   return html`<ol class="events" data-testid="events">${list.map(
     (e) => html`<li><span class="when">${when(e.at, now)}</span> <strong>${e.actor}</strong> ${label[e.kind] ?? e.kind}${e.text ? html`: <span class="text">${e.text}</span>` : ""}</li>`,

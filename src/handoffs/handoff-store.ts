@@ -53,7 +53,12 @@ export type HandoffEventKind =
   | "resolved"
   | "back_to_bot"
   | "sla_reannounced"
-  | "notify_failed";
+  | "notify_failed"
+  /** A lead gave it to another agent (text: the new owner). */
+  | "assigned"
+  /** A person decided the refund the handoff waits on (text: the refund id, and the reason given). */
+  | "refund_approved"
+  | "refund_rejected";
 
 export interface HandoffEvent {
   id: string;
@@ -182,22 +187,52 @@ export class HandoffStore {
    * Closes the handoff and gives the conversation back to the bot. Idempotent: resolving a
    * resolved handoff changes nothing (`changed: false`).
    */
-  async resolve(id: string, by: string | null, note: string | null): Promise<{ handoff: HandoffRow; changed: boolean }> {
+  async resolve(id: string, by: string | null, note: string | null, options: { onlyOwner?: string } = {}): Promise<{ handoff: HandoffRow; changed: boolean }> {
     if (!isUuid(id)) throw new InputError("unknown_handoff", `No handoff ${id}.`, 404);
+    // onlyOwner: a claimed handoff closes only for its owner, checked in the same statement (a
+    // reassignment between a check and the update cannot slip through).
     const r = await this.pool.query<HandoffDbRow>(
       `with done as (
          update handoffs set status = 'resolved', resolved_at = now(), resolved_by = $2, resolution_note = $3
-         where id = $1 and status <> 'resolved'
+         where id = $1 and status <> 'resolved' and ($4::text is null or status = 'open' or assignee = $4)
          returning *
        ), bot as (
          update conversations c set status = 'bot', assignee = null, unclear_streak = 0, updated_at = now()
          from done where c.id = done.conversation_id
        )
        select * from done`,
-      [id, by, note],
+      [id, by, note, options.onlyOwner ?? null],
     );
     if (r.rows[0]) return { handoff: toHandoff(r.rows[0]), changed: true };
-    return { handoff: await this.require(id), changed: false };
+    const current = await this.require(id);
+    if (current.status === "claimed" && options.onlyOwner !== undefined) {
+      throw new InputError("not_owner", `${current.assignee ?? "Someone else"} owns this handoff; only they or a lead can close it.`, 403);
+    }
+    return { handoff: current, changed: false };
+  }
+
+  /**
+   * Gives an unresolved handoff to `agent` (a lead's reassignment): it becomes claimed by them,
+   * and the conversation theirs. Returns who owned it before.
+   */
+  async assign(id: string, agent: string): Promise<{ handoff: HandoffRow; previous: string | null; changed: boolean }> {
+    const before = await this.require(id);
+    if (before.status === "resolved") throw new InputError("already_resolved", "This handoff is already resolved; the bot owns the conversation again.", 409);
+    if (before.status === "claimed" && before.assignee === agent) return { handoff: before, previous: before.assignee, changed: false };
+    const r = await this.pool.query<HandoffDbRow>(
+      `with moved as (
+         update handoffs set status = 'claimed', assignee = $2, claimed_at = coalesce(claimed_at, now())
+         where id = $1 and status <> 'resolved'
+         returning *
+       ), owner as (
+         update conversations c set status = 'human', assignee = $2, updated_at = now()
+         from moved where c.id = moved.conversation_id
+       )
+       select * from moved`,
+      [id, agent],
+    );
+    if (!r.rows[0]) throw new InputError("already_resolved", "This handoff is already resolved; the bot owns the conversation again.", 409);
+    return { handoff: toHandoff(r.rows[0]), previous: before.assignee, changed: true };
   }
 
   /** Records a transition; `at` defaults to now. */

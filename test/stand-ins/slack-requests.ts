@@ -57,7 +57,7 @@ export interface SlackEventFields {
   ts: string;
   channel: string;
   thread_ts?: string;
-  channel_type?: "channel" | "group" | "im";
+  channel_type?: "channel" | "group" | "im" | "mpim";
   subtype?: string;
   bot_id?: string;
   parent_user_id?: string;
