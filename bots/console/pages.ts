@@ -4,6 +4,7 @@ import type { HandoffDetail } from "../../src/handoffs/handoff-service.ts";
 import { ROUTE_NAMES } from "../../agents/workers/registry.ts";
 import { PLATFORMS } from "../../src/types.ts";
 import { html, type SafeHtml } from "./html.ts";
+import { renderMarkdown } from "./markdown.ts";
 import type { RefundItem } from "../../src/handoffs/refund-approvals.ts";
 import { money } from "../../agents/workers/billing/billing-repo.ts";
 import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
@@ -111,15 +112,16 @@ export function queuePage(ctx: PageContext, filter: QueueFilter, items: HandoffL
 ${items.length === 0
   ? html`<p class="empty" data-testid="queue-empty">Nothing here. The bot is handling everything.</p>`
   : html`<table class="queue" data-testid="queue">
-<thead><tr><th>Waiting</th><th>State</th><th>Why</th><th>Routes</th><th>Where</th><th>User</th><th>Owner</th><th>Opened</th><th></th></tr></thead>
+<thead><tr><th>Waiting</th><th>State</th><th>Who</th><th>Asked</th><th>Why</th><th>Routes</th><th>Where</th><th>Owner</th><th>Opened</th><th></th></tr></thead>
 <tbody>${items.map(
       (h) => html`<tr data-handoff="${h.id}" class="${h.status}">
   <td class="wait">${duration(h.waitingSeconds)}</td>
   <td>${statusBadge(h.status)}</td>
+  <td data-testid="customer">${h.customerName ? html`${h.customerName} <span class="meta">${h.userId}</span>` : h.userId}</td>
+  <td class="preview" data-testid="preview">${firstLine(h.preview)}</td>
   <td>${reasonLabel(h.reason)}</td>
   <td>${h.routes.map((r) => html`<span class="route">${r.route} ${pct(r.confidence)}</span> `)}</td>
   <td>${h.platform}</td>
-  <td>${h.userId}</td>
   <td>${h.assignee ?? "—"}</td>
   <td>${when(h.createdAt, ctx.now)}</td>
   <td><a href="/console/handoffs/${h.id}">Open</a></td>
@@ -150,7 +152,8 @@ export function handoffPage(ctx: PageContext, d: HandoffDetail, extras: HandoffE
     html`<p><a href="/console">← Queue</a></p>
 <h1>Handoff ${statusBadge(h.status)}</h1>
 <dl class="facts" data-testid="handoff-facts">
-  <dt>Why</dt><dd>${reasonLabel(h.reason)} — ${h.detail}</dd>
+  <dt>Why</dt><dd>${reasonLabel(h.reason)} — ${readableDetail(h.detail)}</dd>
+  <dt>Who</dt><dd data-testid="customer">${h.customerName ?? "not linked to a customer"}</dd>
   <dt>Where</dt><dd>${h.platform} · user ${h.userId} · <a href="/console/conversations/${h.conversationId}">conversation</a></dd>
   <dt>Routes</dt><dd>${h.routes.length ? h.routes.map((r) => html`<span class="route">${r.route} ${pct(r.confidence)}</span> `) : "—"}</dd>
   <dt>Opened</dt><dd>${when(h.createdAt, ctx.now)}</dd>
@@ -256,7 +259,9 @@ function transcript(messages: TranscriptEntry[], now: Date, csrf?: string): Safe
     const traced = source ?? (m.direction === "in" && !answered.has(m.id) ? m : undefined);
     return html`<li class="msg ${m.authorKind}" data-message="${m.id}">
   <div class="meta"><strong>${author(m)}</strong> · ${when(m.createdAt, now)}${m.status === "failed" ? html` · <span class="bad">${m.direction === "out" ? "not delivered" : "failed"}${m.error ? `: ${m.error}` : ""}</span>` : ""}</div>
-  <div class="text" data-testid="message-text">${m.text}</div>
+  ${m.authorKind === "bot" || m.authorKind === "agent"
+    ? html`<div class="md" data-testid="message-text">${renderMarkdown(m.text)}</div>`
+    : html`<div class="text" data-testid="message-text">${m.text}</div>`}
   ${traced && (traced.routing || traced.workerRuns.length || traced.modelCalls.length) ? trace(traced, csrf) : ""}
 </li>`;
   })}</ol>`;
@@ -308,7 +313,7 @@ function events(list: HandoffEvent[], now: Date): SafeHtml {
     refund_rejected: "rejected the refund",
   };
   return html`<ol class="events" data-testid="events">${list.map(
-    (e) => html`<li><span class="when">${when(e.at, now)}</span> <strong>${e.actor}</strong> ${label[e.kind] ?? e.kind}${e.text ? html`: <span class="text">${e.text}</span>` : ""}</li>`,
+    (e) => html`<li><span class="when">${when(e.at, now)}</span> <strong>${e.actor}</strong> ${label[e.kind] ?? e.kind}${e.text ? html`: <span class="text">${e.kind === "opened" ? openedText(e.text) : e.text}</span>` : ""}</li>`,
   )}</ol>`;
 }
 
@@ -327,6 +332,24 @@ function author(m: TranscriptEntry): string {
 
 function statusBadge(status: string): SafeHtml {
   return html`<span class="badge ${status}" data-testid="status">${status}</span>`;
+}
+
+/** The first line of what the user asked, cut to fit a queue row. */
+function firstLine(text: string): string {
+  const line = text.split(/\r?\n/).find((l) => l.trim() !== "")?.trim() ?? "";
+  return line.length > 120 ? `${line.slice(0, 117)}…` : line;
+}
+
+/** A detail as staff read it: an upper-case tool code in front (`NEEDS_APPROVAL: …`, older rows) is dropped. */
+export function readableDetail(detail: string): string {
+  return detail.replace(/^[A-Z][A-Z_]{2,}:\s*/, "");
+}
+
+/** An `opened` event's `reason: detail`, with the reason's label instead of its code. */
+function openedText(text: string): string {
+  const m = /^([a-z_]+): ([\s\S]*)$/.exec(text);
+  if (m && m[1]! in HANDOFF_REASON_LABELS) return `${reasonLabel(m[1]!)} — ${readableDetail(m[2]!)}`;
+  return readableDetail(text);
 }
 
 function reasonLabel(reason: string): string {
@@ -379,6 +402,8 @@ textarea { width: 40rem; max-width: 90vw; }
 .msg.user { border-color: #7aa7e0; } .msg.bot { border-color: #9bd1a8; } .msg.agent { border-color: #e0b07a; }
 .meta { font-size: .8rem; color: #55606e; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; }
+.md { overflow-wrap: anywhere; } .md p { margin: .3rem 0; } .md table { width: auto; } .md ul, .md ol { margin: .3rem 0; padding-left: 1.4rem; }
+.preview { max-width: 22rem; overflow-wrap: anywhere; }
 .trace { font-size: .85rem; margin-top: .4rem; }
 .bad { color: #b3261e; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }

@@ -39,6 +39,10 @@ export interface HandoffListItem extends HandoffRow {
   platform: Platform;
   userId: string;
   conversationKey: string;
+  /** The customer the user's account is linked to (`identities`), if any. */
+  customerName: string | null;
+  /** What they asked: the text of the message that opened it (else the conversation's first), at most 300 characters. */
+  preview: string;
   /** The routes of the message that opened it (empty when routing never ran). */
   routes: Array<{ route: RouteName; confidence: number }>;
   /** Until claimed (or resolved unclaimed), else until now: how long the user has waited for a person. */
@@ -301,10 +305,19 @@ export class HandoffStore {
     const status = filter.status === "active" ? null : (filter.status ?? null);
     const r = await this.pool.query<HandoffDbRow & ListExtraDbRow>(
       `select h.*, c.platform, c.user_id, c.conversation_key,
+              cu.name as customer_name, left(coalesce(m.text, first_in.text, ''), 300) as preview,
               coalesce(rd.routes, '[]'::jsonb) as routes,
               extract(epoch from (coalesce(h.claimed_at, h.resolved_at, $7::timestamptz) - h.created_at)) as waiting_seconds
        from handoffs h
        join conversations c on c.id = h.conversation_id
+       -- The linked customer: the conversation's, else its user's identity.
+       left join identities i on i.platform = c.platform and i.platform_user_id = c.user_id
+       left join customers cu on cu.id = coalesce(c.customer_id, i.customer_id)
+       -- What they asked: the message that opened it, else the conversation's first one.
+       left join messages m on m.id = h.message_id and m.direction = 'in'
+       left join lateral (
+         select text from messages fm where fm.conversation_id = h.conversation_id and fm.direction = 'in' order by fm.created_at limit 1
+       ) first_in on true
        left join lateral (
          select r.routes from routing_decisions r where r.message_id = h.message_id order by r.created_at desc limit 1
        ) rd on true
@@ -336,6 +349,8 @@ export class HandoffStore {
       platform: row.platform,
       userId: row.user_id,
       conversationKey: row.conversation_key,
+      customerName: row.customer_name ?? null,
+      preview: row.preview ?? "",
       routes: (row.routes ?? []).map((x) => ({ route: x.route, confidence: x.confidence })),
       waitingSeconds: Math.max(0, Math.round(Number(row.waiting_seconds))),
     }));
@@ -395,6 +410,8 @@ interface ListExtraDbRow {
   platform: Platform;
   user_id: string;
   conversation_key: string;
+  customer_name: string | null;
+  preview: string | null;
   routes: Array<{ route: RouteName; confidence: number }> | null;
   waiting_seconds: string | number;
 }

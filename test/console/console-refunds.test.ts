@@ -59,4 +59,31 @@ describe("the console's Approve / Reject on a handoff that waits for a refund (o
     const told = await s.app.db.pool.query("select count(*)::int as n from messages where conversation_id = $1 and author_kind = 'agent'", [body.conversationId]);
     expect(told.rows[0].n).toBe(1);
   });
+
+  it("the queue names the linked customer and what they asked; bot replies are rendered (safely); the reason reads as words", async () => {
+    const [item] = await s.app.handoffService.list({ status: "active" });
+    expect(item).toMatchObject({ customerName: "Priya Shah", preview: "I was charged twice for my subscription" });
+    const queue = await page("/console");
+    const row = new RegExp(`<tr data-handoff="${item!.id}"[\\s\\S]*?</tr>`).exec(queue)![0];
+    expect(row).toContain('<td data-testid="customer">Priya Shah <span class="meta">u2</span></td>');
+    expect(row).toContain('<td class="preview" data-testid="preview">I was charged twice for my subscription</td>');
+
+    await s.app.outbox.send({
+      conversationId: item!.conversationId,
+      inReplyTo: null,
+      author: { kind: "bot" },
+      text: "**Refunds** take a while:\n- see [the policy](https://example.com/refunds)\n- <script>window.x=1</script> shown as text\n- [bad](javascript:void0) and [worse](data:text/html,x)",
+      idempotencyKey: "test:markdown",
+    });
+    const html = await page(`/console/handoffs/${item!.id}`);
+    expect(html).toContain("<strong>Refunds</strong> take a while:");
+    expect(html).toContain('<a href="https://example.com/refunds" rel="noopener noreferrer">the policy</a>');
+    expect(html).toContain("<li>&lt;script&gt;window.x=1&lt;/script&gt; shown as text</li>");
+    expect(html).toContain("<li>bad and worse</li>");
+    expect(html).not.toContain("<script>");
+    expect(html).not.toMatch(/href="(javascript|data):/);
+    // The history's "opened" line names the reason, not its code.
+    expect(html).toMatch(/opened: <span class="text">Needs approval — Refund rf_\w+ of \$250\.00/);
+    expect(html).not.toContain("needs_approval:");
+  });
 });
