@@ -16,6 +16,7 @@ import { migrate } from "./db/migrate.ts";
 import { GraphMemory, type BotMemory } from "./handoffs/bot-memory.ts";
 import { HandoffService } from "./handoffs/handoff-service.ts";
 import { HandoffStore } from "./handoffs/handoff-store.ts";
+import { RefundApprovals } from "./handoffs/refund-approvals.ts";
 import { AttemptLog } from "./inbox/attempt-log.ts";
 import { ConversationLeases } from "./inbox/conversation-leases.ts";
 import { GraphileJobQueue } from "./inbox/graphile-queue.ts";
@@ -29,6 +30,7 @@ import { ModelHealth } from "./health/model-health.ts";
 import { Intake } from "./inbox/intake.ts";
 import { createRedactor } from "./inbox/redact.ts";
 import { Outbox } from "./outbox/outbox.ts";
+import { AgentDirectory } from "./staff/agent-directory.ts";
 import { CHAT_PLATFORMS, type ChannelAdapter, type Supervisor } from "./ports.ts";
 import { TurnRunner } from "./turns/turn-runner.ts";
 import { createHttpChannel } from "../bots/http/channel.ts";
@@ -63,6 +65,10 @@ export interface App {
   offlineRouter: OfflineRouter;
   /** Staff corrections of the router (the console's "Teach the router"); trained on at start. */
   corrections: RouterCorrections;
+  /** The support team: agents and their tokens (`switchboard agents`). */
+  agents: AgentDirectory;
+  /** Refunds above the approval limit, approved or rejected by a person. */
+  refunds: RefundApprovals;
   registry: WorkerRegistry;
   knowledge: KnowledgeBase;
   metrics: Metrics;
@@ -223,6 +229,8 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       router,
       offlineRouter,
       corrections,
+      agents: new AgentDirectory(db.pool),
+      refunds: new RefundApprovals({ pool: db.pool, store: handoffs, log, outbox, logger }),
       registry,
       knowledge,
       metrics,

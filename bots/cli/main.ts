@@ -177,6 +177,41 @@ export function buildProgram(): Command {
       }
     });
 
+  const agents = program.command("agents").description("the support team: agents who sign in to the console and the handoff API with their own token");
+  agents
+    .command("add")
+    .description("create an agent and print their token (shown once; only its hash is stored)")
+    .argument("<name>", "the agent's name, shown on their replies")
+    .option("--role <role>", "agent: works their own handoffs; lead: also closes anyone's and assigns", parseAgentRole, "agent")
+    .action(async (name: string, opts: { role: "agent" | "lead" }) => {
+      await withAgents(async (dir) => {
+        const { agent, token } = await dir.add(name, opts.role);
+        process.stdout.write(`added ${agent.name} (${agent.role})\ntoken: ${token}\nKeep it now: it is not shown again. Sign in to /console with the name and this token, or send it as Authorization: Bearer.\n`);
+      });
+    });
+  agents
+    .command("list")
+    .description("list the agents (names, roles; never tokens)")
+    .option("--json", "print the list as JSON")
+    .action(async (opts: { json?: boolean }) => {
+      await withAgents(async (dir) => {
+        const list = await dir.list();
+        if (opts.json) process.stdout.write(`${JSON.stringify(list.map((a) => ({ name: a.name, role: a.role, createdAt: a.createdAt })), null, 2)}\n`);
+        else if (list.length === 0) process.stdout.write("no agents yet: switchboard agents add NAME [--role lead]\n");
+        else for (const a of list) process.stdout.write(`${a.name.padEnd(24)} ${a.role.padEnd(6)} added ${a.createdAt.toISOString().slice(0, 10)}\n`);
+      });
+    });
+  agents
+    .command("remove")
+    .description("remove an agent; their token stops working at once")
+    .argument("<name>", "the agent's name")
+    .action(async (name: string) => {
+      await withAgents(async (dir) => {
+        const agent = await dir.remove(name);
+        process.stdout.write(`removed ${agent.name}\n`);
+      });
+    });
+
   program
     .command("discord")
     .description("Discord helpers")
@@ -193,6 +228,20 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** The agent directory on the configured database (migrated first), without the rest of the app. */
+async function withAgents(fn: (dir: import("../../src/staff/agent-directory.ts").AgentDirectory) => Promise<void>): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn", undefined, config.logFormat);
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  try {
+    await migrate(db.pool);
+    const { AgentDirectory } = await import("../../src/staff/agent-directory.ts");
+    await fn(new AgentDirectory(db.pool));
+  } finally {
+    await db.close();
+  }
 }
 
 async function withApp(fn: (app: App) => Promise<void>): Promise<void> {
@@ -246,6 +295,11 @@ function parsePort(v: string): number {
 
 function parseRole(v: string): ServeRole {
   if (v !== "all" && v !== "gateway") throw new InvalidArgumentError("all or gateway");
+  return v;
+}
+
+function parseAgentRole(v: string): "agent" | "lead" {
+  if (v !== "agent" && v !== "lead") throw new InvalidArgumentError("agent or lead");
   return v;
 }
 

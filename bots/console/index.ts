@@ -5,6 +5,9 @@ import type { Config } from "../../src/config.ts";
 import type { ConversationLog } from "../../src/conversations/conversation-log.ts";
 import { InputError, SwitchboardError, errorMessage } from "../../src/errors.ts";
 import { AGENT_NAME_MAX, type HandoffService } from "../../src/handoffs/handoff-service.ts";
+import { AgentDirectory, type Staff } from "../../src/staff/agent-directory.ts";
+import type { RefundApprovals } from "../../src/handoffs/refund-approvals.ts";
+import { money } from "../../agents/workers/billing/billing-repo.ts";
 import type { DeliveryStatus } from "../../src/outbox/outbox.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { HandoffFilter } from "../../src/handoffs/handoff-store.ts";
@@ -49,14 +52,22 @@ const QueueQuery = z.object({
   minAge: z.enum(["", "5", "15", "60", "240"]).catch(""),
 });
 
-type Action = "claim" | "reply" | "resolve" | "back-to-bot";
+type Action = "claim" | "reply" | "resolve" | "back-to-bot" | "assign";
+
+function staffOf(session: ConsoleSession): Staff {
+  return { name: session.agent, role: session.role, agentId: session.agentId };
+}
 
 /** What the console uses of the service (a structural subset of `App`). */
 export interface ConsoleDeps {
   config: Pick<Config, "consoleToken">;
   logger: Logger;
   log: Pick<ConversationLog, "getConversation" | "transcript" | "searchConversations">;
-  handoffService: Pick<HandoffService, "list" | "detail" | "claim" | "reply" | "resolve" | "backToBot">;
+  handoffService: Pick<HandoffService, "list" | "detail" | "claim" | "reply" | "resolve" | "backToBot" | "assign">;
+  /** The support team: agents sign in with their own token; absent, only CONSOLE_TOKEN does. */
+  agents?: Pick<AgentDirectory, "verify" | "byId" | "list">;
+  /** Refund approvals (the handoff page's Approve / Reject); absent: not shown. */
+  refunds?: Pick<RefundApprovals, "list" | "approve" | "reject">;
   /** Staff corrections of the router (the trace's "Teach the router"); absent: the form fails. */
   corrections?: Pick<RouterCorrections, "set">;
 }
@@ -92,7 +103,7 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
     const context = (req: FastifyRequest, reply: FastifyReply, session: ConsoleSession): PageContext => {
       const flash = readFlash(req);
       if (flash) reply.clearCookie(FLASH_COOKIE, consoleCookie(0, isSecure(req)));
-      return { agent: session.agent, csrf: signer!.csrfToken(session), flash, now: new Date() };
+      return { agent: session.agent, role: session.role, csrf: signer!.csrfToken(session), flash, now: new Date() };
     };
 
     /** Signed-in pages: the console off, or the sign-in page, or the page itself. */
@@ -100,7 +111,12 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
       (handler: (req: FastifyRequest, reply: FastifyReply, session: ConsoleSession) => Promise<unknown>) =>
       async (req: FastifyRequest, reply: FastifyReply) => {
         if (!signer) return page(reply, consoleOffPage(), 403);
-        const session = sessionOf(req);
+        let session = sessionOf(req);
+        // A removed agent's session ends at once, whatever the cookie says.
+        if (session?.agentId && !(await deps.agents?.byId(session.agentId))) {
+          reply.clearCookie(SESSION_COOKIE, consoleCookie(0, isSecure(req)));
+          session = undefined;
+        }
         if (!session) {
           if (req.method === "GET") return reply.redirect("/console/login", 303);
           return page(reply, loginPage({ error: "Your session has ended; sign in again." }), 401);
@@ -136,15 +152,23 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
         page(reply.header("retry-after", String(seconds)), loginPage({ error: `Too many wrong tokens from this address; try again in ${Math.ceil(seconds / 60)} min.`, agent }), 429);
       const locked = guesses?.locked(req);
       if (locked !== undefined) return tooMany(locked);
-      if (!SessionSigner.tokenMatches(given, token)) {
+      // CONSOLE_TOKEN signs in a lead named as typed (the bootstrap); an agent token signs in its
+      // owner, and only under their own name.
+      let who: { agent: string; role: "agent" | "lead"; agentId: string | null } | undefined;
+      if (SessionSigner.tokenMatches(given, token)) who = { agent, role: "lead", agentId: null };
+      else if (deps.agents && AgentDirectory.looksLikeToken(given)) {
+        const owner = await deps.agents.verify(given);
+        if (owner && owner.name.toLowerCase() === agent.toLowerCase()) who = { agent: owner.name, role: owner.role, agentId: owner.id };
+      }
+      if (!who) {
         const lockout = await guesses?.failed(req);
         if (lockout !== undefined) return tooMany(lockout);
         log.warn({ ip: req.ip }, "console sign-in refused: wrong token");
         return page(reply, loginPage({ error: "That token is not right.", agent }), 401);
       }
-      const { cookie } = signer.issue(agent);
+      const { cookie } = signer.issue(who);
       reply.setCookie(SESSION_COOKIE, cookie, consoleCookie(SESSION_TTL_SECONDS, isSecure(req)));
-      log.info({ agent }, "console sign-in");
+      log.info({ agent: who.agent, role: who.role }, "console sign-in");
       return reply.redirect("/console", 303);
     });
 
@@ -177,7 +201,7 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
         const { id } = req.params as { id: string };
         const ctx = context(req, reply, session);
         try {
-          return page(reply, handoffPage(ctx, await deps.handoffService.detail(id)));
+          return page(reply, handoffPage(ctx, await deps.handoffService.detail(id), await extras(session, id)));
         } catch (err) {
           if (err instanceof InputError) return page(reply, errorPage(ctx, "Not found", err.message), err.status);
           throw err;
@@ -202,14 +226,45 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
       }),
     );
 
-    for (const action of ["claim", "reply", "resolve", "back-to-bot"] as const) {
+    /** What the handoff page shows beyond the handoff: the team, for a lead's Assign. */
+    const extras = async (session: ConsoleSession, handoffId: string) => ({
+      agents: session.role === "lead" && deps.agents ? (await deps.agents.list()).map((a) => a.name) : [],
+      refunds: deps.refunds ? await deps.refunds.list({ handoffId }) : [],
+    });
+
+    // Approve / Reject a refund the handoff waits on; back to the handoff with what happened.
+    for (const decision of ["approve", "reject"] as const) {
+      f.post(
+        `/console/refunds/:id/${decision}`,
+        signedIn(async (req, reply, session) => {
+          const { id } = req.params as { id: string };
+          const body = (req.body ?? {}) as Record<string, string>;
+          const handoffId = body["handoff"] ?? "";
+          const back = /^[0-9a-f-]{36}$/i.test(handoffId) ? `/console/handoffs/${handoffId}` : "/console";
+          try {
+            if (!deps.refunds) throw new InputError("refunds_off", "Refund approvals are not available in this process.", 503);
+            const done =
+              decision === "approve" ? await deps.refunds.approve(id, staffOf(session)) : await deps.refunds.reject(id, staffOf(session), body["reason"] ?? "");
+            const amount = money(done.refund.amountCents, done.refund.currency);
+            const told = done.delivery === "sent" ? "The user was told." : done.delivery === null ? "No conversation to tell." : "The user will be told (delivery pending).";
+            setFlash(reply, isSecure(req), { kind: done.delivery === "sent" || done.delivery === null ? "ok" : "warn", text: `Refund of ${amount} ${decision === "approve" ? "approved" : "rejected"}. ${told}` });
+          } catch (err) {
+            if (!(err instanceof InputError)) throw err;
+            setFlash(reply, isSecure(req), { kind: "error", text: err.message });
+          }
+          return reply.redirect(back, 303);
+        }),
+      );
+    }
+
+    for (const action of ["claim", "reply", "resolve", "back-to-bot", "assign"] as const) {
       f.post(
         `/console/handoffs/:id/${action}`,
         signedIn(async (req, reply, session) => {
           const { id } = req.params as { id: string };
           const body = (req.body ?? {}) as Record<string, string>;
           try {
-            const done = await perform(deps, action, id, session.agent, body);
+            const done = await perform(deps, action, id, staffOf(session), body);
             setFlash(reply, isSecure(req), done);
             return reply.redirect(`/console/handoffs/${encodeURIComponent(id)}`, 303);
           } catch (err) {
@@ -217,7 +272,7 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
             const status = err instanceof InputError ? err.status : 502;
             const ctx = { ...context(req, reply, session), flash: { kind: "error" as const, text: err.message } };
             try {
-              return page(reply, handoffPage(ctx, await deps.handoffService.detail(id)), status);
+              return page(reply, handoffPage(ctx, await deps.handoffService.detail(id), await extras(session, id)), status);
             } catch {
               return page(reply, errorPage(ctx, "Not found", err.message), status);
             }
@@ -256,7 +311,8 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
   };
 }
 
-async function perform(deps: ConsoleDeps, action: Action, id: string, agent: string, body: Record<string, string>): Promise<Flash> {
+async function perform(deps: ConsoleDeps, action: Action, id: string, by: Staff, body: Record<string, string>): Promise<Flash> {
+  const agent = by.name;
   switch (action) {
     case "claim":
       await deps.handoffService.claim(id, agent);
@@ -268,11 +324,16 @@ async function perform(deps: ConsoleDeps, action: Action, id: string, agent: str
       return { kind: "warn", text: notDeliveredYet(sent.delivery, platform, sent.error) };
     }
     case "resolve":
-      await deps.handoffService.resolve(id, { agent, note: body["note"] });
+      await deps.handoffService.resolve(id, { agent, note: body["note"], by });
       return { kind: "ok", text: "Resolved. The bot answers this conversation again." };
     case "back-to-bot":
-      await deps.handoffService.backToBot(id, agent);
+      await deps.handoffService.backToBot(id, agent, by);
       return { kind: "ok", text: "Given back to the bot." };
+    case "assign": {
+      const to = body["to"] ?? "";
+      await deps.handoffService.assign(id, to, by);
+      return { kind: "ok", text: `Assigned to ${to.trim()}.` };
+    }
   }
 }
 

@@ -4,6 +4,9 @@ import type { HandoffDetail } from "../../src/handoffs/handoff-service.ts";
 import { ROUTE_NAMES } from "../../agents/workers/registry.ts";
 import { PLATFORMS } from "../../src/types.ts";
 import { html, type SafeHtml } from "./html.ts";
+import { renderMarkdown } from "./markdown.ts";
+import type { RefundItem } from "../../src/handoffs/refund-approvals.ts";
+import { money } from "../../agents/workers/billing/billing-repo.ts";
 import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
 import type { HandoffReason } from "../../src/types.ts";
 
@@ -16,6 +19,8 @@ export interface Flash {
 /** What every signed-in page needs: who is signed in and the form token. */
 export interface PageContext {
   agent: string;
+  /** `lead`: may close anyone's handoff and assign; `agent` (the default): their own and open ones. */
+  role?: "agent" | "lead";
   csrf: string;
   flash?: Flash | undefined;
   now: Date;
@@ -63,7 +68,7 @@ export function loginPage(options: { error?: string; agent?: string } = {}): Saf
 ${options.error ? html`<p class="flash error" role="alert" data-testid="login-error">${options.error}</p>` : ""}
 <form class="login" method="post" action="/console/login">
   <label>Your name <input name="agent" required maxlength="80" autocomplete="name" value="${options.agent ?? ""}"></label>
-  <label>Console token <input name="token" type="password" required autocomplete="current-password"></label>
+  <label>Your agent token, or the console token <input name="token" type="password" required autocomplete="current-password"></label>
   <button type="submit">Sign in</button>
 </form>`,
   );
@@ -107,15 +112,16 @@ export function queuePage(ctx: PageContext, filter: QueueFilter, items: HandoffL
 ${items.length === 0
   ? html`<p class="empty" data-testid="queue-empty">Nothing here. The bot is handling everything.</p>`
   : html`<table class="queue" data-testid="queue">
-<thead><tr><th>Waiting</th><th>State</th><th>Why</th><th>Routes</th><th>Where</th><th>User</th><th>Owner</th><th>Opened</th><th></th></tr></thead>
+<thead><tr><th>Waiting</th><th>State</th><th>Who</th><th>Asked</th><th>Why</th><th>Routes</th><th>Where</th><th>Owner</th><th>Opened</th><th></th></tr></thead>
 <tbody>${items.map(
       (h) => html`<tr data-handoff="${h.id}" class="${h.status}">
   <td class="wait">${duration(h.waitingSeconds)}</td>
   <td>${statusBadge(h.status)}</td>
+  <td data-testid="customer">${h.customerName ? html`${h.customerName} <span class="meta">${h.userId}</span>` : h.userId}</td>
+  <td class="preview" data-testid="preview">${firstLine(h.preview)}</td>
   <td>${reasonLabel(h.reason)}</td>
   <td>${h.routes.map((r) => html`<span class="route">${r.route} ${pct(r.confidence)}</span> `)}</td>
   <td>${h.platform}</td>
-  <td>${h.userId}</td>
   <td>${h.assignee ?? "—"}</td>
   <td>${when(h.createdAt, ctx.now)}</td>
   <td><a href="/console/handoffs/${h.id}">Open</a></td>
@@ -125,17 +131,29 @@ ${items.length === 0
   );
 }
 
-export function handoffPage(ctx: PageContext, d: HandoffDetail): SafeHtml {
+/** What the handoff page shows besides the handoff: the team's names (a lead's Assign). */
+export interface HandoffExtras {
+  agents: string[];
+  /** Refunds this handoff waits on (a `needs_approval` handoff's), decided or not. */
+  refunds?: RefundItem[];
+}
+
+export function handoffPage(ctx: PageContext, d: HandoffDetail, extras: HandoffExtras = { agents: [] }): SafeHtml {
+  const refunds = extras.refunds ?? [];
   const h = d.handoff;
   const action = (path: string) => `/console/handoffs/${h.id}/${path}`;
   const csrf = html`<input type="hidden" name="csrf" value="${ctx.csrf}">`;
   const mine = h.status === "claimed" && h.assignee === ctx.agent;
+  // Only the owner of a claimed handoff, or a lead, closes it.
+  const mayClose = h.status === "open" || mine || ctx.role === "lead";
+  const others = extras.agents.filter((a) => a !== h.assignee);
   return layout(
     "Handoff",
     html`<p><a href="/console">← Queue</a></p>
 <h1>Handoff ${statusBadge(h.status)}</h1>
 <dl class="facts" data-testid="handoff-facts">
-  <dt>Why</dt><dd>${reasonLabel(h.reason)} — ${h.detail}</dd>
+  <dt>Why</dt><dd>${reasonLabel(h.reason)} — ${readableDetail(h.detail)}</dd>
+  <dt>Who</dt><dd data-testid="customer">${h.customerName ?? "not linked to a customer"}</dd>
   <dt>Where</dt><dd>${h.platform} · user ${h.userId} · <a href="/console/conversations/${h.conversationId}">conversation</a></dd>
   <dt>Routes</dt><dd>${h.routes.length ? h.routes.map((r) => html`<span class="route">${r.route} ${pct(r.confidence)}</span> `) : "—"}</dd>
   <dt>Opened</dt><dd>${when(h.createdAt, ctx.now)}</dd>
@@ -152,17 +170,42 @@ ${h.status === "resolved"
     <label>Reply to the user <textarea name="text" rows="4" required maxlength="4000"></textarea></label>
     <button type="submit">Send reply</button></form>`
     : html`<p>${h.assignee} owns this handoff; only they can reply.</p>`}
-  <form class="resolve" method="post" action="${action("resolve")}">${csrf}
+  ${mayClose
+    ? html`<form class="resolve" method="post" action="${action("resolve")}">${csrf}
     <label>Resolution note for the bot <input name="note" maxlength="2000" placeholder="What you did, in a sentence"></label>
     <button type="submit">Resolve</button></form>
-  <form method="post" action="${action("back-to-bot")}">${csrf}<button type="submit">Back to bot</button></form>
+  <form method="post" action="${action("back-to-bot")}">${csrf}<button type="submit">Back to bot</button></form>`
+    : ""}
+  ${ctx.role === "lead" && others.length
+    ? html`<form class="assign" method="post" action="${action("assign")}">${csrf}
+    <label>Assign to <select name="to">${others.map((a) => html`<option value="${a}">${a}</option>`)}</select></label>
+    <button type="submit">Assign</button></form>`
+    : ""}
 </section>`}
+${refunds.length ? refundSection(ctx, h.id, refunds) : ""}
 <h2>Transcript</h2>
 ${transcript(d.messages, ctx.now, ctx.csrf)}
 <h2>History</h2>
 ${events(d.events, ctx.now)}`,
     ctx,
   );
+}
+
+/** The refunds a handoff waits on: Approve, or Reject with the reason the user is told. */
+function refundSection(ctx: PageContext, handoffId: string, refunds: RefundItem[]): SafeHtml {
+  const hidden = html`<input type="hidden" name="csrf" value="${ctx.csrf}"><input type="hidden" name="handoff" value="${handoffId}">`;
+  return html`<section class="refunds" data-testid="refunds"><h2>Refund approval</h2>
+${refunds.map(
+    (r) => html`<div class="refund" data-refund="${r.id}">
+  <p><strong>${money(r.amountCents, r.currency)}</strong> for ${r.customerName} · payment ${r.paymentId} · ${r.reason}
+  · <span class="badge ${r.status}" data-testid="refund-status">${r.status.replace("_", " ")}</span>${r.decidedBy ? html` by ${r.decidedBy}${r.decisionReason ? html`: ${r.decisionReason}` : ""}` : ""}</p>
+  ${r.status === "awaiting_approval"
+    ? html`<div class="actions"><form method="post" action="/console/refunds/${r.id}/approve">${hidden}<button type="submit">Approve refund</button></form>
+  <form method="post" action="/console/refunds/${r.id}/reject">${hidden}<label>Reason (the user is told) <input name="reason" required maxlength="500"></label><button type="submit">Reject refund</button></form></div>`
+    : ""}
+</div>`,
+  )}
+</section>`;
 }
 
 export function conversationsPage(ctx: PageContext, q: string, rows: ConversationRow[]): SafeHtml {
@@ -216,7 +259,9 @@ function transcript(messages: TranscriptEntry[], now: Date, csrf?: string): Safe
     const traced = source ?? (m.direction === "in" && !answered.has(m.id) ? m : undefined);
     return html`<li class="msg ${m.authorKind}" data-message="${m.id}">
   <div class="meta"><strong>${author(m)}</strong> · ${when(m.createdAt, now)}${m.status === "failed" ? html` · <span class="bad">${m.direction === "out" ? "not delivered" : "failed"}${m.error ? `: ${m.error}` : ""}</span>` : ""}</div>
-  <div class="text" data-testid="message-text">${m.text}</div>
+  ${m.authorKind === "bot" || m.authorKind === "agent"
+    ? html`<div class="md" data-testid="message-text">${renderMarkdown(m.text)}</div>`
+    : html`<div class="text" data-testid="message-text">${m.text}</div>`}
   ${traced && (traced.routing || traced.workerRuns.length || traced.modelCalls.length) ? trace(traced, csrf) : ""}
 </li>`;
   })}</ol>`;
@@ -263,9 +308,12 @@ function events(list: HandoffEvent[], now: Date): SafeHtml {
     back_to_bot: "gave it back to the bot",
     sla_reannounced: "re-announced (SLA)",
     notify_failed: "staff channel failed",
+    assigned: "assigned it to",
+    refund_approved: "approved the refund",
+    refund_rejected: "rejected the refund",
   };
   return html`<ol class="events" data-testid="events">${list.map(
-    (e) => html`<li><span class="when">${when(e.at, now)}</span> <strong>${e.actor}</strong> ${label[e.kind] ?? e.kind}${e.text ? html`: <span class="text">${e.text}</span>` : ""}</li>`,
+    (e) => html`<li><span class="when">${when(e.at, now)}</span> <strong>${e.actor}</strong> ${label[e.kind] ?? e.kind}${e.text ? html`: <span class="text">${e.kind === "opened" ? openedText(e.text) : e.text}</span>` : ""}</li>`,
   )}</ol>`;
 }
 
@@ -284,6 +332,24 @@ function author(m: TranscriptEntry): string {
 
 function statusBadge(status: string): SafeHtml {
   return html`<span class="badge ${status}" data-testid="status">${status}</span>`;
+}
+
+/** The first line of what the user asked, cut to fit a queue row. */
+function firstLine(text: string): string {
+  const line = text.split(/\r?\n/).find((l) => l.trim() !== "")?.trim() ?? "";
+  return line.length > 120 ? `${line.slice(0, 117)}…` : line;
+}
+
+/** A detail as staff read it: an upper-case tool code in front (`NEEDS_APPROVAL: …`, older rows) is dropped. */
+export function readableDetail(detail: string): string {
+  return detail.replace(/^[A-Z][A-Z_]{2,}:\s*/, "");
+}
+
+/** An `opened` event's `reason: detail`, with the reason's label instead of its code. */
+function openedText(text: string): string {
+  const m = /^([a-z_]+): ([\s\S]*)$/.exec(text);
+  if (m && m[1]! in HANDOFF_REASON_LABELS) return `${reasonLabel(m[1]!)} — ${readableDetail(m[2]!)}`;
+  return readableDetail(text);
 }
 
 function reasonLabel(reason: string): string {
@@ -336,6 +402,8 @@ textarea { width: 40rem; max-width: 90vw; }
 .msg.user { border-color: #7aa7e0; } .msg.bot { border-color: #9bd1a8; } .msg.agent { border-color: #e0b07a; }
 .meta { font-size: .8rem; color: #55606e; }
 .text { white-space: pre-wrap; overflow-wrap: anywhere; }
+.md { overflow-wrap: anywhere; } .md p { margin: .3rem 0; } .md table { width: auto; } .md ul, .md ol { margin: .3rem 0; padding-left: 1.4rem; }
+.preview { max-width: 22rem; overflow-wrap: anywhere; }
 .trace { font-size: .85rem; margin-top: .4rem; }
 .bad { color: #b3261e; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; }

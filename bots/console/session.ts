@@ -9,6 +9,10 @@ export const SESSION_TTL_SECONDS = 12 * 60 * 60;
 export interface ConsoleSession {
   /** The name the staff member logged in with; claims and replies carry it. */
   agent: string;
+  /** `lead` for the CONSOLE_TOKEN bootstrap, else the agent's role. */
+  role: "agent" | "lead";
+  /** The signed-in agent's id (checked on every request: a removed agent is signed out); null for CONSOLE_TOKEN. */
+  agentId: string | null;
   /** Expiry, seconds since the epoch. */
   exp: number;
   /** Per-session random value the CSRF token is derived from. */
@@ -27,8 +31,8 @@ export class SessionSigner {
     this.#key = createHmac("sha256", "switchboard-console-session-v1").update(consoleToken).digest();
   }
 
-  issue(agent: string, nowMs: number = Date.now()): { cookie: string; session: ConsoleSession } {
-    const session: ConsoleSession = { agent, exp: Math.floor(nowMs / 1000) + SESSION_TTL_SECONDS, nonce: randomBytes(18).toString("base64url") };
+  issue(who: { agent: string; role: "agent" | "lead"; agentId: string | null }, nowMs: number = Date.now()): { cookie: string; session: ConsoleSession } {
+    const session: ConsoleSession = { ...who, exp: Math.floor(nowMs / 1000) + SESSION_TTL_SECONDS, nonce: randomBytes(18).toString("base64url") };
     const payload = Buffer.from(JSON.stringify(session)).toString("base64url");
     return { cookie: `${payload}.${this.#mac(payload)}`, session };
   }
@@ -41,8 +45,9 @@ export class SessionSigner {
     try {
       const s = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Partial<ConsoleSession>;
       if (typeof s.agent !== "string" || typeof s.exp !== "number" || typeof s.nonce !== "string") return undefined;
+      if ((s.role !== "agent" && s.role !== "lead") || (s.agentId !== null && typeof s.agentId !== "string")) return undefined;
       if (s.exp * 1000 <= nowMs) return undefined;
-      return { agent: s.agent, exp: s.exp, nonce: s.nonce };
+      return { agent: s.agent, role: s.role, agentId: s.agentId, exp: s.exp, nonce: s.nonce };
     } catch {
       return undefined;
     }

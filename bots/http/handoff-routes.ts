@@ -5,6 +5,8 @@ import type { HandoffFilter } from "../../src/handoffs/handoff-store.ts";
 import type { RouterCorrections } from "../../agents/router/corrections.ts";
 import { ROUTE_NAMES } from "../../agents/workers/registry.ts";
 import { InputError } from "../../src/errors.ts";
+import type { AgentDirectory } from "../../src/staff/agent-directory.ts";
+import { actingStaff } from "./staff-auth.ts";
 import { MAX_MESSAGE_CHARS, PLATFORMS, type Platform, type RouteName } from "../../src/types.ts";
 
 type PreHandler = (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -20,9 +22,10 @@ const ListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).optional(),
 });
 
-const ClaimBody = z.object({ agent });
+const ClaimBody = z.object({ agent: agent.optional() });
+const AssignBody = z.object({ agent: agent.optional(), to: agent });
 const ReplyBody = z.object({
-  agent,
+  agent: agent.optional(),
   text: z.string({ error: "text is required: what to send the user" }).trim().min(1, "text must not be empty").max(MAX_MESSAGE_CHARS, `text is longer than ${MAX_MESSAGE_CHARS} characters`),
   /** Optional client id of the reply: sending the same id again delivers it once. */
   messageId: z.string().min(1).max(200).optional(),
@@ -31,16 +34,18 @@ const ResolveBody = z.object({ agent: agent.optional(), note: z.string().max(200
 const BackToBotBody = z.object({ agent: agent.optional() });
 
 /** What staff can do to a handoff: the part of `HandoffService` the API and the console use. */
-export type HandoffActions = Pick<HandoffService, "list" | "detail" | "claim" | "reply" | "resolve" | "backToBot">;
+export type HandoffActions = Pick<HandoffService, "list" | "detail" | "claim" | "reply" | "resolve" | "backToBot" | "assign">;
 
 /** What the handoff API uses of the service (a structural subset of `App`). */
 export interface HandoffRoutesDeps {
   handoffService: HandoffActions;
   /** Staff corrections of the router; absent: the correction endpoint answers 503. */
   corrections?: Pick<RouterCorrections, "set">;
+  /** The support team (agent tokens); absent: only CONSOLE_TOKEN signs in, and any name can be assigned. */
+  agents?: Pick<AgentDirectory, "byName">;
 }
 
-const RouteBody = z.object({ agent, route: z.string({ error: "route is required: the route this message should have taken" }) });
+const RouteBody = z.object({ agent: agent.optional(), route: z.string({ error: "route is required: the route this message should have taken" }) });
 
 /**
  * The handoff API under /api/handoffs (Bearer CONSOLE_TOKEN): the queue with filters, one
@@ -71,14 +76,25 @@ export function registerHandoffRoutes(f: FastifyInstance, deps: HandoffRoutesDep
   f.post("/api/handoffs/:id/claim", { preHandler: auth }, async (req) => {
     const { id } = req.params as { id: string };
     const b = ClaimBody.parse(body(req));
-    return { handoff: await service.claim(id, b.agent) };
+    return { handoff: await service.claim(id, actingStaff(req, b.agent, true)!.name) };
+  });
+
+  // A lead gives the handoff to another agent (claimed by them from now on).
+  f.post("/api/handoffs/:id/assign", { preHandler: auth }, async (req) => {
+    const { id } = req.params as { id: string };
+    const b = AssignBody.parse(body(req));
+    const by = actingStaff(req, b.agent, false) ?? { name: "lead", role: "lead" as const, agentId: null };
+    const to = await deps.agents?.byName(b.to);
+    if (deps.agents && !to) throw new InputError("unknown_agent", `No agent named ${b.to}; add them with switchboard agents add.`, 404);
+    return { handoff: await service.assign(id, to?.name ?? b.to, by) };
   });
 
   f.post("/api/handoffs/:id/reply", { preHandler: auth }, async (req, reply) => {
     const { id } = req.params as { id: string };
     const b = ReplyBody.parse(body(req));
+    const by = actingStaff(req, b.agent, true)!;
     try {
-      const sent = await service.reply(id, b.agent, b.text, { via: "api", ...(b.messageId ? { idempotencyKey: `api:${b.messageId}` } : {}) });
+      const sent = await service.reply(id, by.name, b.text, { via: "api", ...(b.messageId ? { idempotencyKey: `api:${b.messageId}` } : {}) });
       const answer = { handoff: sent.handoff, messageId: sent.messageId, delivery: sent.delivery, ...(sent.error ? { error: sent.error } : {}) };
       // 202: recorded, and delivered by the outbox when it can (retrying, waiting for an adapter
       // or for an earlier message); the reply is not lost, and sending it again would not help.
@@ -92,7 +108,8 @@ export function registerHandoffRoutes(f: FastifyInstance, deps: HandoffRoutesDep
   f.post("/api/handoffs/:id/resolve", { preHandler: auth }, async (req) => {
     const { id } = req.params as { id: string };
     const b = ResolveBody.parse(body(req));
-    return { handoff: await service.resolve(id, { agent: b.agent, note: b.note }) };
+    const by = actingStaff(req, b.agent, false);
+    return { handoff: await service.resolve(id, { agent: by?.name, note: b.note, by }) };
   });
 
   // Teaching the router: the right route of a user message, kept as a training line.
@@ -100,12 +117,13 @@ export function registerHandoffRoutes(f: FastifyInstance, deps: HandoffRoutesDep
     const { id, messageId } = req.params as { id: string; messageId: string };
     const b = RouteBody.parse(body(req));
     if (!deps.corrections) throw new InputError("corrections_off", "Router corrections are not available in this process.", 503);
-    return { correction: await deps.corrections.set({ messageId, conversationId: id, route: b.route, agent: b.agent }) };
+    return { correction: await deps.corrections.set({ messageId, conversationId: id, route: b.route, agent: actingStaff(req, b.agent, true)!.name }) };
   });
 
   f.post("/api/handoffs/:id/back-to-bot", { preHandler: auth }, async (req) => {
     const { id } = req.params as { id: string };
     const b = BackToBotBody.parse(body(req));
-    return { handoff: await service.backToBot(id, b.agent) };
+    const by = actingStaff(req, b.agent, false);
+    return { handoff: await service.backToBot(id, by?.name, by) };
   });
 }

@@ -6,6 +6,7 @@ import type { Config } from "../../src/config.ts";
 import { checkHealth, type HealthDeps } from "../../src/health/health.ts";
 import type { ConversationLog } from "../../src/conversations/conversation-log.ts";
 import type { Database } from "../../src/db/database.ts";
+import type { AgentDirectory } from "../../src/staff/agent-directory.ts";
 import { InputError, SwitchboardError, isDatabaseUnavailable } from "../../src/errors.ts";
 import type { HandoffStore } from "../../src/handoffs/handoff-store.ts";
 import { ReplyTimeoutError } from "../../src/inbox/outcome-waiter.ts";
@@ -16,14 +17,17 @@ import { MAX_MESSAGE_CHARS, PLATFORMS, type Outcome } from "../../src/types.ts";
 import { consolePlugin, type ConsoleDeps } from "../console/index.ts";
 import { registerConversationEvents, type ConversationEventsDeps, type ConversationEventsOptions } from "./conversation-events.ts";
 import { registerHandoffRoutes, type HandoffRoutesDeps } from "./handoff-routes.ts";
+import { registerRefundRoutes, type RefundRoutesDeps } from "./refund-routes.ts";
 import { messagesRateLimit, refuseGuessing, registerRateLimits } from "./rate-limits.ts";
+import { staffAuth } from "./staff-auth.ts";
 import { bearerMatches, requireUserHash } from "./user-identity.ts";
 
 /**
  * What the HTTP server uses of the service: a structural subset of `App`, so a running app can be
  * passed as it is, and a test can pass only these.
  */
-export interface HttpServerDeps extends HandoffRoutesDeps, ConsoleDeps, ConversationEventsDeps {
+export interface HttpServerDeps extends HandoffRoutesDeps, RefundRoutesDeps, ConsoleDeps, ConversationEventsDeps {
+  agents?: AgentDirectory;
   config: Config;
   logger: Logger;
   db: Pick<Database, "pool" | "mode">;
@@ -133,7 +137,8 @@ export async function createHttpServer(
     }
   };
   const apiAuth = deps.config.apiToken ? requireToken(deps.config.apiToken, "API_TOKEN") : async () => {};
-  const consoleAuth = requireToken(deps.config.consoleToken, "CONSOLE_TOKEN");
+  // CONSOLE_TOKEN (the lead's bootstrap) or an agent's own token; the acting agent follows from it.
+  const consoleAuth = staffAuth(deps.config.consoleToken, deps.agents, guesses);
 
   fastify.post("/api/messages", { preHandler: apiAuth, config: messagesRateLimit(deps.config.rateLimitPerMinute) }, async (req, reply) => {
     const body = MessageBody.parse(req.body ?? {});
@@ -220,6 +225,7 @@ export async function createHttpServer(
 
   registerConversationEvents(fastify, deps, apiAuth, options.events);
   registerHandoffRoutes(fastify, deps, consoleAuth);
+  registerRefundRoutes(fastify, deps, consoleAuth);
   await fastify.register(consolePlugin(deps, guesses));
 
   fastify.get("/healthz", async (_req, reply) => {

@@ -5,6 +5,7 @@ import type { Logger } from "../logger.ts";
 import type { ConversationLeases } from "../inbox/conversation-leases.ts";
 import type { DeliveryStatus, Outbox } from "../outbox/outbox.ts";
 import { MAX_MESSAGE_CHARS, type HandoffInfo } from "../types.ts";
+import type { Staff } from "../staff/agent-directory.ts";
 import type { BotMemory } from "./bot-memory.ts";
 import { HANDOFF_BECAUSE } from "./reasons.ts";
 import type { HandoffEvent, HandoffFilter, HandoffListItem, HandoffRow, HandoffStore } from "./handoff-store.ts";
@@ -217,19 +218,39 @@ export class HandoffService implements StaffActions {
   }
 
   /** Closes the handoff, gives the conversation back to the bot, and leaves the bot a note. */
-  async resolve(handoffId: string, options: { agent?: string | undefined; note?: string | undefined } = {}): Promise<HandoffRow> {
-    return this.#close(handoffId, "resolved", options.agent, options.note);
+  /**
+   * @param options.by the signed-in agent acting, when known (console, API): an `agent` (not a
+   *   lead) closes only an open handoff or one they own; otherwise 403 `not_owner`.
+   */
+  async resolve(handoffId: string, options: { agent?: string | undefined; note?: string | undefined; by?: Staff | undefined } = {}): Promise<HandoffRow> {
+    return this.#close(handoffId, "resolved", options.agent, options.note, options.by);
   }
 
-  /** Gives the conversation back to the bot without a resolution note. */
-  async backToBot(handoffId: string, agent?: string): Promise<HandoffRow> {
-    return this.#close(handoffId, "back_to_bot", agent, undefined);
+  /** Gives the conversation back to the bot without a resolution note (`by`: as for `resolve`). */
+  async backToBot(handoffId: string, agent?: string, by?: Staff): Promise<HandoffRow> {
+    return this.#close(handoffId, "back_to_bot", agent, undefined, by);
   }
 
-  async #close(handoffId: string, kind: "resolved" | "back_to_bot", agentName: string | undefined, noteText: string | undefined): Promise<HandoffRow> {
+  /** A lead gives the handoff to `to` (an agent name): it is theirs now, claimed. */
+  async assign(handoffId: string, to: string, by: Staff): Promise<HandoffRow> {
+    if (by.role !== "lead") throw new InputError("lead_only", "Only a lead can assign a handoff to someone else.", 403);
+    const agent = validAgent(to);
+    const { handoff, previous, changed } = await this.#o.store.assign(handoffId, agent);
+    if (!changed) return handoff;
+    await this.#o.store.addEvent(handoff.id, "assigned", by.name, agent);
+    this.#log.info({ handoffId: handoff.id, conversationId: handoff.conversationId, agent, by: by.name, previous }, "handoff assigned");
+    this.#staff.background(handoff.id, async () => {
+      await this.#staff.refreshCards(handoff.id);
+      await this.#staff.postInThreads(handoff.id, { kind: "status", text: `${by.name} assigned this to ${agent}.` });
+    });
+    return handoff;
+  }
+
+  async #close(handoffId: string, kind: "resolved" | "back_to_bot", agentName: string | undefined, noteText: string | undefined, by: Staff | undefined): Promise<HandoffRow> {
     const agent = agentName === undefined || agentName.trim() === "" ? null : validAgent(agentName);
     const note = noteText?.trim() ? noteText.trim().slice(0, 2000) : null;
-    const { handoff, changed } = await this.#o.store.resolve(handoffId, agent, note);
+    const onlyOwner = by && by.role !== "lead" ? { onlyOwner: by.name } : {};
+    const { handoff, changed } = await this.#o.store.resolve(handoffId, agent, note, onlyOwner);
     if (!changed) return handoff;
     const actor = agent ?? "staff";
     await this.#o.store.addEvent(handoff.id, kind, actor, note ?? "");

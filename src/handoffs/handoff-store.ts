@@ -39,6 +39,10 @@ export interface HandoffListItem extends HandoffRow {
   platform: Platform;
   userId: string;
   conversationKey: string;
+  /** The customer the user's account is linked to (`identities`), if any. */
+  customerName: string | null;
+  /** What they asked: the text of the message that opened it (else the conversation's first), at most 300 characters. */
+  preview: string;
   /** The routes of the message that opened it (empty when routing never ran). */
   routes: Array<{ route: RouteName; confidence: number }>;
   /** Until claimed (or resolved unclaimed), else until now: how long the user has waited for a person. */
@@ -53,7 +57,12 @@ export type HandoffEventKind =
   | "resolved"
   | "back_to_bot"
   | "sla_reannounced"
-  | "notify_failed";
+  | "notify_failed"
+  /** A lead gave it to another agent (text: the new owner). */
+  | "assigned"
+  /** A person decided the refund the handoff waits on (text: the refund id, and the reason given). */
+  | "refund_approved"
+  | "refund_rejected";
 
 export interface HandoffEvent {
   id: string;
@@ -182,22 +191,52 @@ export class HandoffStore {
    * Closes the handoff and gives the conversation back to the bot. Idempotent: resolving a
    * resolved handoff changes nothing (`changed: false`).
    */
-  async resolve(id: string, by: string | null, note: string | null): Promise<{ handoff: HandoffRow; changed: boolean }> {
+  async resolve(id: string, by: string | null, note: string | null, options: { onlyOwner?: string } = {}): Promise<{ handoff: HandoffRow; changed: boolean }> {
     if (!isUuid(id)) throw new InputError("unknown_handoff", `No handoff ${id}.`, 404);
+    // onlyOwner: a claimed handoff closes only for its owner, checked in the same statement (a
+    // reassignment between a check and the update cannot slip through).
     const r = await this.pool.query<HandoffDbRow>(
       `with done as (
          update handoffs set status = 'resolved', resolved_at = now(), resolved_by = $2, resolution_note = $3
-         where id = $1 and status <> 'resolved'
+         where id = $1 and status <> 'resolved' and ($4::text is null or status = 'open' or assignee = $4)
          returning *
        ), bot as (
          update conversations c set status = 'bot', assignee = null, unclear_streak = 0, updated_at = now()
          from done where c.id = done.conversation_id
        )
        select * from done`,
-      [id, by, note],
+      [id, by, note, options.onlyOwner ?? null],
     );
     if (r.rows[0]) return { handoff: toHandoff(r.rows[0]), changed: true };
-    return { handoff: await this.require(id), changed: false };
+    const current = await this.require(id);
+    if (current.status === "claimed" && options.onlyOwner !== undefined) {
+      throw new InputError("not_owner", `${current.assignee ?? "Someone else"} owns this handoff; only they or a lead can close it.`, 403);
+    }
+    return { handoff: current, changed: false };
+  }
+
+  /**
+   * Gives an unresolved handoff to `agent` (a lead's reassignment): it becomes claimed by them,
+   * and the conversation theirs. Returns who owned it before.
+   */
+  async assign(id: string, agent: string): Promise<{ handoff: HandoffRow; previous: string | null; changed: boolean }> {
+    const before = await this.require(id);
+    if (before.status === "resolved") throw new InputError("already_resolved", "This handoff is already resolved; the bot owns the conversation again.", 409);
+    if (before.status === "claimed" && before.assignee === agent) return { handoff: before, previous: before.assignee, changed: false };
+    const r = await this.pool.query<HandoffDbRow>(
+      `with moved as (
+         update handoffs set status = 'claimed', assignee = $2, claimed_at = coalesce(claimed_at, now())
+         where id = $1 and status <> 'resolved'
+         returning *
+       ), owner as (
+         update conversations c set status = 'human', assignee = $2, updated_at = now()
+         from moved where c.id = moved.conversation_id
+       )
+       select * from moved`,
+      [id, agent],
+    );
+    if (!r.rows[0]) throw new InputError("already_resolved", "This handoff is already resolved; the bot owns the conversation again.", 409);
+    return { handoff: toHandoff(r.rows[0]), previous: before.assignee, changed: true };
   }
 
   /** Records a transition; `at` defaults to now. */
@@ -266,10 +305,19 @@ export class HandoffStore {
     const status = filter.status === "active" ? null : (filter.status ?? null);
     const r = await this.pool.query<HandoffDbRow & ListExtraDbRow>(
       `select h.*, c.platform, c.user_id, c.conversation_key,
+              cu.name as customer_name, left(coalesce(m.text, first_in.text, ''), 300) as preview,
               coalesce(rd.routes, '[]'::jsonb) as routes,
               extract(epoch from (coalesce(h.claimed_at, h.resolved_at, $7::timestamptz) - h.created_at)) as waiting_seconds
        from handoffs h
        join conversations c on c.id = h.conversation_id
+       -- The linked customer: the conversation's, else its user's identity.
+       left join identities i on i.platform = c.platform and i.platform_user_id = c.user_id
+       left join customers cu on cu.id = coalesce(c.customer_id, i.customer_id)
+       -- What they asked: the message that opened it, else the conversation's first one.
+       left join messages m on m.id = h.message_id and m.direction = 'in'
+       left join lateral (
+         select text from messages fm where fm.conversation_id = h.conversation_id and fm.direction = 'in' order by fm.created_at limit 1
+       ) first_in on true
        left join lateral (
          select r.routes from routing_decisions r where r.message_id = h.message_id order by r.created_at desc limit 1
        ) rd on true
@@ -301,6 +349,8 @@ export class HandoffStore {
       platform: row.platform,
       userId: row.user_id,
       conversationKey: row.conversation_key,
+      customerName: row.customer_name ?? null,
+      preview: row.preview ?? "",
       routes: (row.routes ?? []).map((x) => ({ route: x.route, confidence: x.confidence })),
       waitingSeconds: Math.max(0, Math.round(Number(row.waiting_seconds))),
     }));
@@ -360,6 +410,8 @@ interface ListExtraDbRow {
   platform: Platform;
   user_id: string;
   conversation_key: string;
+  customer_name: string | null;
+  preview: string | null;
   routes: Array<{ route: RouteName; confidence: number }> | null;
   waiting_seconds: string | number;
 }

@@ -27,7 +27,7 @@ describe("the console's HTML is escaped by construction", () => {
 
   it("signs sessions: a forged, altered or expired cookie is no session", () => {
     const signer = new SessionSigner("token-a");
-    const { cookie, session } = signer.issue("Dana", 1_000_000);
+    const { cookie, session } = signer.issue({ agent: "Dana", role: "lead", agentId: null }, 1_000_000);
     expect(signer.verify(cookie, 1_000_000)?.agent).toBe("Dana");
     expect(new SessionSigner("token-b").verify(cookie, 1_000_000)).toBeUndefined();
     const [payload, mac] = cookie.split(".");
