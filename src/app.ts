@@ -157,6 +157,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       deps: { pool: db.pool, knowledge, config, now: overrides.now ?? (() => new Date()) },
       workerTimeoutMs: config.workerTimeoutMs,
       modelCalls,
+      logger: logger.child({ component: "supervisor" }),
     }, checkpointer);
 
     const log = new PgConversationLog(db.pool);

@@ -1,7 +1,8 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { HumanMessage, RemoveMessage } from "@langchain/core/messages";
-import { Command, END, START, StateGraph, type BaseCheckpointSaver } from "@langchain/langgraph";
+import { Command, END, START, StateGraph, type BaseCheckpointSaver, type RetryPolicy } from "@langchain/langgraph";
 import { errorMessage } from "../../src/errors.ts";
+import type { Logger } from "../../src/logger.ts";
 import { recordModelCalls, type ModelCallSink } from "../engines/model-calls.ts";
 import type { Router } from "../router/types.ts";
 import type { WorkerRegistry } from "../workers/registry.ts";
@@ -28,6 +29,8 @@ export interface SupervisorOptions {
   memoryMessages?: number;
   /** Told of every chat-model call the compiled graph makes (router, workers, merge). Default: none. */
   modelCalls?: ModelCallSink | undefined;
+  /** Where a node's retry is logged (LangGraph's own notice goes to stdout through console.log). Default: none. */
+  logger?: Logger | undefined;
 }
 
 /**
@@ -70,7 +73,7 @@ export function createSupervisor(opts: SupervisorOptions) {
     .addNode(
       "route",
       (s: SupervisorStateType) => routeTurn(router, s),
-      { retryPolicy: { maxAttempts: 2, initialInterval: 200 } },
+      { retryPolicy: loggedRetry("route", opts.logger, { maxAttempts: 2, initialInterval: 200 }) },
     )
     .addNode(
       "merge",
@@ -167,3 +170,29 @@ export function compileSupervisor(opts: SupervisorOptions, checkpointer: BaseChe
  * `updateState(config, { messages }, asNode)`.
  */
 export type CompiledSupervisor = ReturnType<SupervisorGraph["compile"]>;
+
+/** HTTP statuses LangGraph's default policy does not retry (a request that will fail the same way). */
+const NO_RETRY_STATUS = new Set([400, 401, 402, 403, 404, 405, 406, 407, 409]);
+
+/**
+ * A node's retry policy whose retries are logged through the service's logger, not printed by
+ * LangGraph to stdout: `logWarning: false`, and a `retryOn` that decides as LangGraph's default
+ * does (not a cancellation, a graph error or a request refused for good) and says so when it retries.
+ */
+export function loggedRetry(node: string, logger: Logger | undefined, policy: { maxAttempts: number; initialInterval: number }): RetryPolicy {
+  return {
+    ...policy,
+    logWarning: false,
+    retryOn: (error: unknown) => {
+      const e = (error ?? {}) as { name?: string; message?: string; code?: string; status?: number; response?: { status?: number } };
+      const status = e.response?.status ?? e.status;
+      const retry =
+        !(e.name === "AbortError" || e.message?.startsWith("Cancel") || e.message?.startsWith("AbortError")) &&
+        e.name !== "GraphValueError" &&
+        e.code !== "ECONNABORTED" &&
+        !(status !== undefined && NO_RETRY_STATUS.has(Number(status)));
+      if (retry) logger?.warn({ node, err: errorMessage(error) }, "supervisor: a step failed; retrying it");
+      return retry;
+    },
+  };
+}

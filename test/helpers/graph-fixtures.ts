@@ -7,6 +7,7 @@ import type { Turn } from "../../agents/supervisor/state.ts";
 import { WorkerRegistry } from "../../agents/workers/registry.ts";
 import type { WorkerDefinition, WorkerOutput } from "../../agents/workers/types.ts";
 import type { RouteName } from "../../src/types.ts";
+import type { Logger } from "../../src/logger.ts";
 
 /** A router that answers from a table: text → routes. Unknown text: unsure. */
 export function scriptedRouter(table: Record<string, Array<{ route: string; question?: string; confidence?: number }>>): Router {
@@ -47,12 +48,13 @@ export function turn(text: string, extra: Partial<Turn> = {}): Turn {
 }
 
 /** Compiles a supervisor over fake workers with an in-memory checkpointer. */
-export function compileSupervisor(workers: WorkerDefinition[], router: Router, workerTimeoutMs = 5_000) {
+export function compileSupervisor(workers: WorkerDefinition[], router: Router, workerTimeoutMs = 5_000, logger?: Logger) {
   return createSupervisor({
     registry: new WorkerRegistry(workers),
     router,
     deps: { pool: {} as pg.Pool, knowledge: emptyKnowledge, config: { refundApprovalLimit: 100 }, now: () => new Date() },
     workerTimeoutMs,
+    logger,
   }).compile({ checkpointer: new MemorySaver() });
 }
 
