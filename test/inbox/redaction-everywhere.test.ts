@@ -175,10 +175,11 @@ describe("nothing keeps a secret the user pasted: every table, checkpoint, log l
 
       // Every Web API call Slack got: cards, question post, answers.
       expect(leaks(JSON.stringify(h.api.calls.map((c) => c.args)))).toEqual([]);
-      // Every request the model got: routing, each worker, the merge.
-      expect(model.requests.length).toBeGreaterThanOrEqual(12);
+      // Every request the model got: routing, each worker, the merge. Slack shows each worker's
+      // answer as its own section, so only the HTTP message's answer is merged by the model.
+      expect(model.requests.length).toBeGreaterThanOrEqual(10);
       const merges = model.requests.filter((r) => r.body.messages.some((m) => /merge answers/.test(messageText(m))));
-      expect(merges).toHaveLength(3);
+      expect(merges).toHaveLength(1);
       for (const r of model.requests) expect(leaks(JSON.stringify(r.body))).toEqual([]);
       expect(JSON.stringify(merges.map((r) => r.body))).toContain(PLACEHOLDERS.password);
 
