@@ -137,6 +137,11 @@ export class FastifyReceiver implements Receiver {
       return reply.code(400).send({ error: "bad_request" });
     }
 
+    const malformed = missingFields(body);
+    if (malformed) {
+      log.warn({ reason: malformed }, "slack request rejected: signed, but not a request Slack sends");
+      return reply.code(400).send({ error: "bad_request" });
+    }
     if (body["ssl_check"] !== undefined) return reply.code(200).send();
     if (body["type"] === "url_verification") return reply.send({ challenge: body["challenge"] });
     const app = this.#app;
@@ -229,3 +234,26 @@ function timestampSkewSeconds(header: string | string[] | undefined): number | u
   if (value === undefined || !/^\d{1,12}$/.test(value)) return undefined;
   return Math.floor(Date.now() / 1000) - Number(value);
 }
+
+/**
+ * What Bolt needs to route a request and that every real one has: a signed body without it made
+ * Bolt throw before any listener ran (a 500, which Slack would retry for ever). Undefined: fine.
+ */
+function missingFields(body: Record<string, unknown>): string | undefined {
+  const object = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null;
+  const type = body["type"];
+  if (type === "event_callback") {
+    if (!object(body["event"]) || typeof (body["event"] as { type?: unknown }).type !== "string") return "an event_callback without an event";
+    return undefined;
+  }
+  if (typeof type === "string" && INTERACTIVE_TYPES.has(type)) {
+    const user = body["user"];
+    if (!object(user) || typeof user["id"] !== "string") return `a ${type} payload without its user`;
+    const team = body["team"];
+    if (!(object(team) && typeof team["id"] === "string") && typeof user["team_id"] !== "string") return `a ${type} payload without its team`;
+  }
+  return undefined;
+}
+
+/** Interactivity payloads (`payload=` form field) Bolt routes by their user and team. */
+const INTERACTIVE_TYPES = new Set(["block_actions", "interactive_message", "view_submission", "view_closed", "shortcut", "message_action", "block_suggestion", "dialog_submission"]);

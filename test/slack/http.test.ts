@@ -283,6 +283,16 @@ describe("Slack over HTTP (real Bolt app, Web API stand-in)", () => {
     expect(h.sink.attempts.length).toBe(attempts + 1);
   });
 
+  it("refuses a signed body that is no request Slack sends (an action without its user, an event callback without its event) with 400", async () => {
+    const attempts = h.sink.attempts.length;
+    const action = `payload=${encodeURIComponent(JSON.stringify({ type: "block_actions", actions: [{ action_id: "handoff_claim", value: "h1" }] }))}`;
+    const noUser = await postSigned(h.eventsUrl, action, FORM, { signingSecret: SIGNING_SECRET });
+    expect(noUser.status).toBe(400);
+    const noEvent = await postSigned(h.eventsUrl, JSON.stringify({ type: "event_callback", team_id: "T0TEST" }), "application/json", { signingSecret: SIGNING_SECRET });
+    expect(noEvent.status).toBe(400);
+    expect(h.sink.attempts.length).toBe(attempts);
+  });
+
   it("refuses a body over the documented limit (1 MiB) with 413", async () => {
     expect(DEFAULT_BODY_LIMIT_BYTES).toBe(1024 * 1024);
     const attempts = h.sink.attempts.length;
