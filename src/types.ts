@@ -23,6 +23,12 @@ export type ConversationStatus = "bot" | "waiting" | "human";
 export const MAX_MESSAGE_CHARS = 4000;
 
 /**
+ * Control characters a person never types (C0 but tab and line breaks, DEL, C1); a NUL is no
+ * text to Postgres. The HTTP API refuses them, the Slack intake drops them.
+ */
+export const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
+/**
  * A platform message after normalization.
  *
  * `conversationKey` is reversible and platform-prefixed, e.g. `slack:T1:C123:1700000000.0001` or

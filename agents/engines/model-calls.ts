@@ -1,23 +1,14 @@
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { LLMResult } from "@langchain/core/outputs";
+import type { ModelCallRecord } from "../../src/conversations/conversation-log.ts";
 
 /** Which part of the supervisor made a model call. */
-export type ModelCallStage = "router" | "worker" | "merge" | "other";
+export type ModelCallStage = ModelCallRecord["stage"];
 
-/** One chat-model call as it ended (after the client's own retries). */
-export interface ModelCall {
+/** One chat-model call as it ended (after the client's own retries): the stored record and its message. */
+export interface ModelCall extends ModelCallRecord {
   /** The inbound message whose turn made the call; null outside a turn. */
   messageId: string | null;
-  stage: ModelCallStage;
-  /** The worker that made it (stage `worker`), else null. */
-  worker: string | null;
-  model: string;
-  promptTokens: number | null;
-  completionTokens: number | null;
-  latencyMs: number;
-  /** `cancelled`: the message's time budget ran out while it was in flight. */
-  outcome: "ok" | "failed" | "cancelled";
-  error: string | null;
 }
 
 /** Where finished model calls go (the database's `model_calls` and the token metrics). */

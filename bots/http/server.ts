@@ -13,7 +13,7 @@ import { ReplyTimeoutError } from "../../src/inbox/outcome-waiter.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import type { MessageSink } from "../../src/ports.ts";
-import { MAX_MESSAGE_CHARS, PLATFORMS, type Outcome } from "../../src/types.ts";
+import { CONTROL_CHARACTERS, MAX_MESSAGE_CHARS, PLATFORMS, type Outcome } from "../../src/types.ts";
 import { consolePlugin, type ConsoleDeps } from "../console/index.ts";
 import { registerConversationEvents, type ConversationEventsDeps, type ConversationEventsOptions } from "./conversation-events.ts";
 import { registerHandoffRoutes, type HandoffRoutesDeps } from "./handoff-routes.ts";
@@ -49,12 +49,10 @@ export interface HttpServerOptions {
 /** Largest JSON body the API accepts, in bytes (a message is at most MAX_MESSAGE_CHARS). */
 export const API_BODY_LIMIT = 64 * 1024;
 
-/** C0 control characters but tab and line breaks, DEL and C1: never in a message a person typed (and NUL is no text to Postgres). */
-const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
 /** A string without control characters; the error names the first one. */
 const plain = (field: string) =>
   z.string().superRefine((v, ctx) => {
-    const c = CONTROL_CHARS.exec(v)?.[0];
+    const c = CONTROL_CHARACTERS.exec(v)?.[0];
     if (c === undefined) return;
     const code = c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0");
     ctx.addIssue({ code: "custom", message: `${field} contains a control character (U+${code}); send plain text` });

@@ -1,3 +1,7 @@
+import { CONTROL_CHARACTERS } from "../../src/types.ts";
+
+/** Dropped from Slack text: never part of what a person typed. */
+const EVERY_CONTROL_CHARACTER = new RegExp(CONTROL_CHARACTERS.source, "g");
 /**
  * Slack message text → the plain text the core reads. Slack sends mrkdwn with control sequences
  * (`<@U123>`, `<#C1|general>`, `<https://x|label>`, `<!here>`) and `&`, `<`, `>` as entities; the
@@ -26,8 +30,7 @@ export function slackTextToPlain(text: string, botUserId?: string): string {
     .replace(/&lt;/g, "<")
     .replace(/&gt;/g, ">")
     .replace(/&amp;/g, "&")
-    // Control characters (a NUL is no text to Postgres) are never part of what a person typed.
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, "")
+    .replace(EVERY_CONTROL_CHARACTER, "")
     .replace(/[ \t]+\n/g, "\n")
     .replace(/^[ \t]+/, "")
     .trim();

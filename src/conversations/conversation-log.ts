@@ -139,6 +139,7 @@ export interface ModelCallRecord {
   promptTokens: number | null;
   completionTokens: number | null;
   latencyMs: number;
+  /** `cancelled`: the message's time budget ran out while it was in flight. */
   outcome: "ok" | "failed" | "cancelled";
   error: string | null;
 }
