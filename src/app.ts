@@ -16,7 +16,7 @@ import { migrate } from "./db/migrate.ts";
 import { GraphMemory, type BotMemory } from "./handoffs/bot-memory.ts";
 import { HandoffService } from "./handoffs/handoff-service.ts";
 import { HandoffStore } from "./handoffs/handoff-store.ts";
-import { RefundApprovals } from "./handoffs/refund-approvals.ts";
+import { RefundApprovals, createRefundLookup } from "./handoffs/refund-approvals.ts";
 import { AttemptLog } from "./inbox/attempt-log.ts";
 import { ConversationLeases } from "./inbox/conversation-leases.ts";
 import { GraphileJobQueue } from "./inbox/graphile-queue.ts";
@@ -31,6 +31,7 @@ import { Intake } from "./inbox/intake.ts";
 import { createRedactor } from "./inbox/redact.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { AgentDirectory } from "./staff/agent-directory.ts";
+import { StaffDesk } from "./staff/staff-desk.ts";
 import { CHAT_PLATFORMS, type ChannelAdapter, type Supervisor } from "./ports.ts";
 import { TurnRunner } from "./turns/turn-runner.ts";
 import { createHttpChannel } from "../bots/http/channel.ts";
@@ -69,6 +70,8 @@ export interface App {
   agents: AgentDirectory;
   /** Refunds above the approval limit, approved or rejected by a person. */
   refunds: RefundApprovals;
+  /** What Slack and Discord staff do in the staff channels, as the agent they are linked to. */
+  staffDesk: StaffDesk;
   registry: WorkerRegistry;
   knowledge: KnowledgeBase;
   metrics: Metrics;
@@ -189,8 +192,12 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       supportHours: config.supportHours,
       ...(overrides.now ? { now: overrides.now } : {}),
       ...(overrides.slaCheckIntervalMs ? { slaCheckIntervalMs: overrides.slaCheckIntervalMs } : {}),
+      refunds: createRefundLookup(db.pool),
     });
     tellStaff = (text) => handoffService.announce(text);
+    const agents = new AgentDirectory(db.pool);
+    const refunds = new RefundApprovals({ pool: db.pool, store: handoffs, log, outbox, logger, staff: handoffService });
+    const staffDesk = new StaffDesk({ agents, handoffs: handoffService, refunds, logger });
     const intake = new Intake({ log, queue, outbox, outcomes, logger, metrics, redactor: createRedactor(config.redaction), recovers: db.mode !== "embedded-shared" });
     const turns = new TurnRunner({
       log,
@@ -230,8 +237,9 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       router,
       offlineRouter,
       corrections,
-      agents: new AgentDirectory(db.pool),
-      refunds: new RefundApprovals({ pool: db.pool, store: handoffs, log, outbox, logger }),
+      agents,
+      refunds,
+      staffDesk,
       registry,
       knowledge,
       metrics,

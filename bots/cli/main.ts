@@ -183,22 +183,44 @@ export function buildProgram(): Command {
     .description("create an agent and print their token (shown once; only its hash is stored)")
     .argument("<name>", "the agent's name, shown on their replies")
     .option("--role <role>", "agent: works their own handoffs; lead: also closes anyone's and assigns", parseAgentRole, "agent")
-    .action(async (name: string, opts: { role: "agent" | "lead" }) => {
+    .option("--slack-user <id>", "their Slack user id (U…): their clicks and replies in the Slack staff channel act as this agent")
+    .option("--discord-user <id>", "their Discord user id: likewise in the Discord staff channel")
+    .action(async (name: string, opts: { role: "agent" | "lead"; slackUser?: string; discordUser?: string }) => {
       await withAgents(async (dir) => {
-        const { agent, token } = await dir.add(name, opts.role);
-        process.stdout.write(`added ${agent.name} (${agent.role})\ntoken: ${token}\nKeep it now: it is not shown again. Sign in to /console with the name and this token, or send it as Authorization: Bearer.\n`);
+        const { agent, token } = await dir.add(name, opts.role, { slackUser: opts.slackUser, discordUser: opts.discordUser });
+        process.stdout.write(`added ${agent.name} (${agent.role})${linkedText(agent)}\ntoken: ${token}\nKeep it now: it is not shown again. Sign in to /console with the name and this token, or send it as Authorization: Bearer.\n`);
+      });
+    });
+  agents
+    .command("link")
+    .description("link an existing agent to their Slack and/or Discord user (or unlink with --no-slack-user / --no-discord-user)")
+    .argument("<name>", "the agent's name")
+    .option("--slack-user <id>", "their Slack user id (U…)")
+    .option("--no-slack-user", "unlink their Slack user")
+    .option("--discord-user <id>", "their Discord user id")
+    .option("--no-discord-user", "unlink their Discord user")
+    .action(async (name: string, opts: { slackUser?: string | false; discordUser?: string | false }) => {
+      await withAgents(async (dir) => {
+        const users = {
+          ...(opts.slackUser === undefined ? {} : { slackUser: opts.slackUser === false ? null : opts.slackUser }),
+          ...(opts.discordUser === undefined ? {} : { discordUser: opts.discordUser === false ? null : opts.discordUser }),
+        };
+        const agent = await dir.link(name, users);
+        process.stdout.write(`${agent.name}:${linkedText(agent) || " linked to no Slack or Discord user"}\n`);
       });
     });
   agents
     .command("list")
-    .description("list the agents (names, roles; never tokens)")
+    .description("list the agents (names, roles, linked Slack and Discord users; never tokens)")
     .option("--json", "print the list as JSON")
     .action(async (opts: { json?: boolean }) => {
       await withAgents(async (dir) => {
         const list = await dir.list();
-        if (opts.json) process.stdout.write(`${JSON.stringify(list.map((a) => ({ name: a.name, role: a.role, createdAt: a.createdAt })), null, 2)}\n`);
-        else if (list.length === 0) process.stdout.write("no agents yet: switchboard agents add NAME [--role lead]\n");
-        else for (const a of list) process.stdout.write(`${a.name.padEnd(24)} ${a.role.padEnd(6)} added ${a.createdAt.toISOString().slice(0, 10)}\n`);
+        if (opts.json) {
+          const rows = list.map((a) => ({ name: a.name, role: a.role, createdAt: a.createdAt, slackUser: a.slackUser, discordUser: a.discordUser }));
+          process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        } else if (list.length === 0) process.stdout.write("no agents yet: switchboard agents add NAME [--role lead]\n");
+        else for (const a of list) process.stdout.write(`${a.name.padEnd(24)} ${a.role.padEnd(6)} added ${a.createdAt.toISOString().slice(0, 10)}${linkedText(a)}\n`);
       });
     });
   agents
@@ -296,6 +318,11 @@ function parsePort(v: string): number {
 function parseRole(v: string): ServeRole {
   if (v !== "all" && v !== "gateway") throw new InvalidArgumentError("all or gateway");
   return v;
+}
+
+/** ` · Slack U… · Discord …` for an agent's linked platform users (empty when none). */
+function linkedText(agent: { slackUser: string | null; discordUser: string | null }): string {
+  return [agent.slackUser ? ` · Slack ${agent.slackUser}` : "", agent.discordUser ? ` · Discord ${agent.discordUser}` : ""].join("");
 }
 
 function parseAgentRole(v: string): "agent" | "lead" {

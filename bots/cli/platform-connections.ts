@@ -13,7 +13,8 @@ import type { PlatformClientOptions } from "../staff-channels.ts";
 /** What the adapters need of the core (an `App` is one): thread replies after a restart, staff-channel actions. */
 export interface AdapterCore {
   log: Pick<ConversationLog, "findConversationByKey">;
-  handoffService: StaffActions;
+  /** Staff-channel clicks, modals and thread replies, as the agent the platform user is linked to. */
+  staffDesk: StaffActions;
 }
 
 /** The configured platforms' adapters, each also by name for the platform-specific parts (Slack's HTTP route). */
@@ -52,7 +53,7 @@ export function createPlatformAdapters(
             isKnownConversation: async (key: string) => (await core.log.findConversationByKey("slack", key)) !== undefined,
             conversationOwner: async (key: string) => (await core.log.findConversationByKey("slack", key))?.userId,
             ...(config.slackHandoffChannel
-              ? { staff: { channel: config.slackHandoffChannel, actions: core.handoffService, usergroup: config.slackStaffUsergroup } }
+              ? { staff: { channel: config.slackHandoffChannel, actions: core.staffDesk, usergroup: config.slackStaffUsergroup } }
               : {}),
           }
         : {}),
@@ -69,7 +70,7 @@ export function createPlatformAdapters(
         ? {
             conversationOwner: async (key: string) => (await core.log.findConversationByKey("discord", key))?.userId,
             ...(config.discordHandoffChannel
-              ? { staff: { channel: config.discordHandoffChannel, actions: core.handoffService, role: config.discordStaffRole } }
+              ? { staff: { channel: config.discordHandoffChannel, actions: core.staffDesk, role: config.discordStaffRole } }
               : {}),
           }
         : { registerCommandsOnStart: false }),

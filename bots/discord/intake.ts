@@ -245,7 +245,7 @@ export function createDiscordIntake(options: DiscordIntakeOptions): DiscordIntak
   return {
     onMessage,
     onInteraction(interaction) {
-      if (staff && interaction.isButton()) return staff.onInteraction(interaction).then(() => undefined);
+      if (staff && (interaction.isButton() || interaction.isModalSubmit())) return staff.onInteraction(interaction).then(() => undefined);
       if (!interaction.isChatInputCommand() || interaction.commandName !== SUPPORT_COMMAND) {
         return Promise.resolve();
       }

@@ -2,7 +2,11 @@ import {
   AllowedMentionsTypes,
   ButtonStyle,
   ComponentType,
+  LabelBuilder,
   MessageFlags,
+  ModalBuilder,
+  TextInputBuilder,
+  TextInputStyle,
   REST,
   Routes,
   ThreadAutoArchiveDuration,
@@ -10,13 +14,14 @@ import {
   type ButtonInteraction,
   type Interaction,
   type Message,
+  type ModalSubmitInteraction,
   type RESTOptions,
   type RESTPostAPIChannelMessageJSONBody,
   type RESTPostAPIChannelMessageResult,
 } from "discord.js";
 import { AdapterError } from "../../src/errors.ts";
 import type { StaffCardRef } from "../../src/handoffs/handoff-store.ts";
-import type { HandoffCard, StaffAction, StaffActions, StaffNotifier, ThreadNote } from "../../src/handoffs/staff-notifier.ts";
+import type { HandoffCard, RefundDecisionKind, StaffAction, StaffActions, StaffActor, StaffNotifier, ThreadNote } from "../../src/handoffs/staff-notifier.ts";
 import type { Logger } from "../../src/logger.ts";
 import { describeDiscordError } from "./errors.ts";
 import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
@@ -27,9 +32,17 @@ import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
  * messages are relayed and staff reply to the user (on whichever platform the user is).
  */
 
-/** Button custom ids: `handoff:<action>:<handoff id>`. */
+/** Button custom ids: `handoff:<action>:<handoff id>`; a card's refund buttons: `refund:<approve|reject>:<refund id>`. */
 export const STAFF_CUSTOM_ID_PREFIX = "handoff:";
+export const REFUND_CUSTOM_ID_PREFIX = "refund:";
 const ACTIONS: readonly StaffAction[] = ["claim", "resolve", "back_to_bot"];
+const DECISIONS: readonly RefundDecisionKind[] = ["approve", "reject"];
+/**
+ * Modals: Resolve asks for a note (`handoff:resolve_note:<handoff id>`, text input `note`),
+ * Reject for the reason the user is told (`refund:reject_reason:<refund id>`, text input `reason`).
+ */
+export const MODAL_IDS = { resolveNote: "resolve_note", rejectReason: "reject_reason" } as const;
+export const MODAL_INPUTS = { note: "note", reason: "reason" } as const;
 const CONTENT_MAX = 2000;
 
 export interface DiscordStaffOptions {
@@ -111,12 +124,13 @@ class DiscordStaffNotifier implements StaffNotifier {
   }
 }
 
-/** The card as message content plus a row of buttons (none once resolved). */
+/** The card as message content plus a row of buttons (none once resolved), and Approve / Reject while its refund waits. */
 export function renderCard(card: HandoffCard): RESTPostAPIChannelMessageJSONBody {
   const h = card.handoff;
   const reason = HANDOFF_REASON_LABELS[h.reason] ?? h.reason;
   const esc = (s: string) => escapeMarkdown(s);
-  const who = card.conversation.platform === "discord" ? `<@${card.conversation.userId}>` : `${card.conversation.platform} user ${esc(card.conversation.userId)}`;
+  const account = card.conversation.platform === "discord" ? `<@${card.conversation.userId}>` : `${card.conversation.platform} user ${esc(card.conversation.userId)}`;
+  const who = card.customerName ? `${esc(card.customerName)} (${account})` : account;
   const state =
     h.status === "open"
       ? `⏳ **Open**, waiting ${card.waitingMinutes} min${card.overdue ? " · 🚨 past the SLA" : ""}`
@@ -127,27 +141,42 @@ export function renderCard(card: HandoffCard): RESTPostAPIChannelMessageJSONBody
   const last = card.lastMessages
     .map((m) => `> **${m.author === "user" ? "User" : m.author === "agent" ? esc(m.name ?? "Agent") : m.author === "bot" ? "Bot" : "System"}:** ${esc(m.text)}`)
     .join("\n");
+  const refund = card.refund;
+  const refundLine = !refund
+    ? ""
+    : refund.status === "awaiting_approval"
+      ? `💰 **Refund ${esc(refund.id)} of ${esc(refund.amount)}** awaits approval`
+      : refund.status === "rejected"
+        ? `❌ **Refund ${esc(refund.id)} of ${esc(refund.amount)}** rejected by ${esc(refund.decidedBy ?? "staff")}${refund.decisionReason ? `: ${esc(refund.decisionReason)}` : ""}`
+        : `💸 **Refund ${esc(refund.id)} of ${esc(refund.amount)}** ${esc(refund.status.replace("_", " "))}${refund.decidedBy ? ` by ${esc(refund.decidedBy)}` : ""}`;
   const lines = [
     `## Handoff: ${esc(reason)}`,
     state,
     `**Who** ${who} · **Where** ${esc(card.conversation.platform)} · **Routes** ${esc(routes)}`,
-    `**Why** ${esc(h.detail || reason)}`,
-    `**Summary** ${esc(card.summary || "(no text)")}`,
+    `**Why** ${esc(card.why)}`,
+    `**Request** ${esc(card.request || "(no text)")}`,
+    refundLine,
     last ? `**Last messages**\n${last}` : "",
     `-# Reply in this message's thread to answer the user. Handoff ${h.id}`,
   ];
+  const button = (style: ButtonStyle.Primary | ButtonStyle.Success | ButtonStyle.Secondary | ButtonStyle.Danger, label: string, custom_id: string) =>
+    ({ type: ComponentType.Button as const, style, label, custom_id });
   const buttons =
     h.status === "resolved"
       ? []
       : [
-          ...(h.status === "open" ? [{ type: ComponentType.Button as const, style: ButtonStyle.Primary as const, label: "Claim", custom_id: customId("claim", h.id) }] : []),
-          { type: ComponentType.Button as const, style: ButtonStyle.Success as const, label: "Resolve", custom_id: customId("resolve", h.id) },
-          { type: ComponentType.Button as const, style: ButtonStyle.Secondary as const, label: "Back to bot", custom_id: customId("back_to_bot", h.id) },
+          ...(h.status === "open" ? [button(ButtonStyle.Primary, "Claim", customId("claim", h.id))] : []),
+          button(ButtonStyle.Success, "Resolve", customId("resolve", h.id)),
+          button(ButtonStyle.Secondary, "Back to bot", customId("back_to_bot", h.id)),
         ];
+  const refundButtons =
+    refund?.status === "awaiting_approval"
+      ? [button(ButtonStyle.Success, `Approve ${refund.amount} refund`, refundCustomId("approve", refund.id)), button(ButtonStyle.Danger, "Reject refund", refundCustomId("reject", refund.id))]
+      : [];
   return {
     content: clip(lines.filter(Boolean).join("\n")),
     allowed_mentions: { parse: [] },
-    components: buttons.length ? [{ type: ComponentType.ActionRow, components: buttons }] : [],
+    components: [buttons, refundButtons].filter((row) => row.length > 0).map((row) => ({ type: ComponentType.ActionRow, components: row })),
   };
 }
 
@@ -175,6 +204,36 @@ export function customId(action: StaffAction, handoffId: string): string {
   return `${STAFF_CUSTOM_ID_PREFIX}${action}:${handoffId}`;
 }
 
+export function refundCustomId(decision: RefundDecisionKind, refundId: string): string {
+  return `${REFUND_CUSTOM_ID_PREFIX}${decision}:${refundId}`;
+}
+
+/** The modal Resolve opens: an optional note, kept on the handoff's resolve event. */
+export function resolveModal(handoffId: string): ModalBuilder {
+  return new ModalBuilder()
+    .setCustomId(`${STAFF_CUSTOM_ID_PREFIX}${MODAL_IDS.resolveNote}:${handoffId}`)
+    .setTitle("Resolve the handoff")
+    .addLabelComponents(
+      new LabelBuilder()
+        .setLabel("Resolution note")
+        .setDescription("What was done, for the team and the bot's memory. Not sent to the user.")
+        .setTextInputComponent(new TextInputBuilder().setCustomId(MODAL_INPUTS.note).setStyle(TextInputStyle.Paragraph).setRequired(false).setMaxLength(2000)),
+    );
+}
+
+/** The modal Reject opens: the reason, which the user is told. */
+export function rejectModal(refundId: string): ModalBuilder {
+  return new ModalBuilder()
+    .setCustomId(`${REFUND_CUSTOM_ID_PREFIX}${MODAL_IDS.rejectReason}:${refundId}`)
+    .setTitle("Reject the refund")
+    .addLabelComponents(
+      new LabelBuilder()
+        .setLabel("Reason")
+        .setDescription("The user is told this reason.")
+        .setTextInputComponent(new TextInputBuilder().setCustomId(MODAL_INPUTS.reason).setStyle(TextInputStyle.Paragraph).setRequired(true).setMinLength(1).setMaxLength(500)),
+    );
+}
+
 function clip(text: string): string {
   return text.length <= CONTENT_MAX ? text : `${text.slice(0, CONTENT_MAX - 1)}…`;
 }
@@ -198,30 +257,58 @@ export function createStaffHooks(options: DiscordStaffOptions, logger: Logger): 
   const refusal = (member: StaffMember): string | null =>
     options.role === undefined || hasRole(member, options.role) ? null : "not_staff_role";
 
+  const actorOf = (interaction: ButtonInteraction | ModalSubmitInteraction): StaffActor => ({
+    platform: "discord",
+    userId: interaction.user.id,
+    name: interaction.member && "displayName" in interaction.member ? interaction.member.displayName : interaction.user.displayName,
+  });
+
+  const tell = (interaction: ButtonInteraction | ModalSubmitInteraction, content: string, why: string) => {
+    const send = interaction.deferred || interaction.replied ? interaction.followUp.bind(interaction) : interaction.reply.bind(interaction);
+    return send({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } }).then(
+      () => undefined,
+      (err: unknown) => log.warn({ ...describeDiscordError(err) }, why),
+    );
+  };
+
+  /**
+   * A button or modal counts only from the staff channel and (with a role set) from staff: anyone
+   * can click a button wherever one is shown, and a custom id is easily copied onto another message.
+   */
+  const gate = async (interaction: ButtonInteraction | ModalSubmitInteraction, what: Record<string, unknown>): Promise<boolean> => {
+    const reason = interaction.channelId !== options.channel ? "not_staff_channel" : refusal(interaction.member);
+    if (!reason) return true;
+    log.warn({ ...what, reason, user: interaction.user.id, from: interaction.channelId }, "staff action refused: not from staff");
+    await tell(interaction, reason === "not_staff_channel" ? NOTES.notStaffChannel : NOTES.notStaffRole, "could not tell the clicker why the action was refused");
+    return false;
+  };
+
   return {
     async onMessage(message) {
       if (!inStaffChannel(message)) return false;
       if (!message.channel.isThread() || !message.content.trim()) return true;
       const reason = refusal(message.member);
+      // Told only in the bot's own threads (the cards'): other threads are staff talk, never sent anyway.
+      const tellSender = async (content: string) => {
+        if (message.channel.isThread() && message.channel.ownerId !== message.client.user.id) return;
+        await message
+          .reply({ content, allowedMentions: { parse: [], repliedUser: false } })
+          .catch((err: unknown) => log.warn({ ...describeDiscordError(err) }, "could not tell the sender why the reply was not sent"));
+      };
       if (reason) {
         log.warn({ kind: "thread_reply", reason, user: message.author.id, threadId: message.channel.id }, "staff action refused: not from staff");
-        // Told only in the bot's own threads (the cards'): other threads are staff talk, never sent anyway.
-        if (message.channel.ownerId !== message.client.user.id) return true;
-        await message
-          .reply({ content: NOTES.reply, allowedMentions: { parse: [], repliedUser: false } })
-          .catch((err: unknown) => log.warn({ ...describeDiscordError(err) }, "could not tell the sender why the reply was not sent"));
+        await tellSender(NOTES.reply);
         return true;
       }
-      const agent = message.member?.displayName ?? message.author.displayName;
       try {
-        await options.actions.threadReply({
-          platform: "discord",
+        const result = await options.actions.threadReply({
+          actor: { platform: "discord", userId: message.author.id, name: message.member?.displayName ?? message.author.displayName },
           channel: options.channel,
           threadId: message.channel.id,
-          agent,
           text: message.content,
           platformMessageId: message.id,
         });
+        if (result.kind === "refused") await tellSender(result.message);
       } catch (err) {
         log.error({ ...describeDiscordError(err) }, "staff thread reply failed");
       }
@@ -229,37 +316,82 @@ export function createStaffHooks(options: DiscordStaffOptions, logger: Logger): 
     },
 
     async onInteraction(interaction) {
-      if (!interaction.isButton() || !interaction.customId.startsWith(STAFF_CUSTOM_ID_PREFIX)) return false;
-      await onButton(interaction);
-      return true;
+      if (interaction.isButton()) {
+        if (interaction.customId.startsWith(STAFF_CUSTOM_ID_PREFIX)) await onHandoffButton(interaction);
+        else if (interaction.customId.startsWith(REFUND_CUSTOM_ID_PREFIX)) await onRefundButton(interaction);
+        else return false;
+        return true;
+      }
+      if (interaction.isModalSubmit()) {
+        if (!interaction.customId.startsWith(STAFF_CUSTOM_ID_PREFIX) && !interaction.customId.startsWith(REFUND_CUSTOM_ID_PREFIX)) return false;
+        await onModal(interaction);
+        return true;
+      }
+      return false;
     },
   };
 
-  async function onButton(interaction: ButtonInteraction): Promise<void> {
+  async function onHandoffButton(interaction: ButtonInteraction): Promise<void> {
     const [, action, handoffId] = interaction.customId.split(":");
     if (!action || !handoffId || !ACTIONS.includes(action as StaffAction)) return;
-    // A button works only on the card, in the staff channel, and (with a role set) for staff: anyone
-    // can click a button wherever one is shown, and a custom id is easily copied onto another message.
-    const reason = interaction.channelId !== options.channel ? "not_staff_channel" : refusal(interaction.member);
-    if (reason) {
-      log.warn({ kind: "button", reason, action, handoffId, user: interaction.user.id, from: interaction.channelId }, "staff action refused: not from staff");
-      const content = reason === "not_staff_channel" ? NOTES.notStaffChannel : NOTES.notStaffRole;
-      await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } }).catch((err: unknown) =>
-        log.warn({ ...describeDiscordError(err) }, "could not tell the clicker why the action was refused"),
-      );
+    if (!(await gate(interaction, { kind: "button", action, handoffId }))) return;
+    const actor = actorOf(interaction);
+    if (action === "resolve") {
+      // The modal must be the interaction's first answer (within Discord's 3 s), so who may act is asked first.
+      const allowed = await options.actions.check(actor);
+      if (!allowed.ok) return tell(interaction, allowed.message, "could not tell the clicker why the action was refused");
+      await interaction.showModal(resolveModal(handoffId)).catch((err: unknown) => log.warn({ ...describeDiscordError(err), handoffId }, "could not open the resolve modal"));
       return;
     }
     // Acknowledge at once (Discord allows 3 s); the card is edited when the handoff changes.
     await interaction.deferUpdate();
-    const agent = interaction.member && "displayName" in interaction.member ? interaction.member.displayName : interaction.user.displayName;
-    const result = await options.actions.act({ platform: "discord", action: action as StaffAction, handoffId, agent });
+    const result = await options.actions.act({ actor, action: action as StaffAction, handoffId });
     log.info({ action, handoffId, ok: result.ok }, "staff card action");
-    if (!result.ok) {
-      await interaction.followUp({ content: result.message, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } }).catch((err: unknown) =>
-        log.warn({ ...describeDiscordError(err) }, "could not tell the staff member why the action failed"),
-      );
-    }
+    if (!result.ok) await tell(interaction, result.message, "could not tell the staff member why the action failed");
   }
+
+  async function onRefundButton(interaction: ButtonInteraction): Promise<void> {
+    const [, decision, refundId] = interaction.customId.split(":");
+    if (!decision || !refundId || !DECISIONS.includes(decision as RefundDecisionKind)) return;
+    if (!(await gate(interaction, { kind: "refund_button", decision, refundId }))) return;
+    const actor = actorOf(interaction);
+    if (decision === "reject") {
+      const allowed = await options.actions.check(actor);
+      if (!allowed.ok) return tell(interaction, allowed.message, "could not tell the clicker why the action was refused");
+      await interaction.showModal(rejectModal(refundId)).catch((err: unknown) => log.warn({ ...describeDiscordError(err), refundId }, "could not open the reject modal"));
+      return;
+    }
+    await interaction.deferUpdate();
+    const result = await options.actions.decideRefund({ actor, refundId, decision: "approve" });
+    log.info({ decision, refundId, ok: result.ok }, "refund decision from the staff card");
+    if (!result.ok) await tell(interaction, result.message, "could not tell the staff member why the decision failed");
+  }
+
+  async function onModal(interaction: ModalSubmitInteraction): Promise<void> {
+    const [prefix, modal, id] = interaction.customId.split(":");
+    if (!id) return;
+    if (!(await gate(interaction, { kind: "modal", modal, id }))) return;
+    const actor = actorOf(interaction);
+    const value = (input: string) => (interaction.fields.fields.has(input) ? interaction.fields.getTextInputValue(input) : "");
+    let result;
+    if (`${prefix}:` === STAFF_CUSTOM_ID_PREFIX && modal === MODAL_IDS.resolveNote) {
+      await acknowledge(interaction);
+      result = await options.actions.act({ actor, action: "resolve", handoffId: id, note: value(MODAL_INPUTS.note) });
+    } else if (`${prefix}:` === REFUND_CUSTOM_ID_PREFIX && modal === MODAL_IDS.rejectReason) {
+      await acknowledge(interaction);
+      result = await options.actions.decideRefund({ actor, refundId: id, decision: "reject", reason: value(MODAL_INPUTS.reason) });
+    } else {
+      return;
+    }
+    log.info({ modal, id, ok: result.ok }, "staff modal submitted");
+    if (!result.ok) await tell(interaction, result.message, "could not tell the staff member why the action failed");
+  }
+}
+
+/** A modal submitted from a card updates that card (the edit comes when the handoff changes); from elsewhere, a quiet ephemeral ack. */
+async function acknowledge(interaction: ModalSubmitInteraction): Promise<void> {
+  if (interaction.isFromMessage()) await interaction.deferUpdate();
+  else await interaction.deferReply({ flags: MessageFlags.Ephemeral });
 }
 
 /** What a refused sender is told (a button: only them; a thread reply: the staff thread). */
@@ -269,7 +401,7 @@ const NOTES = {
   reply: "Only members with the support team's staff role can answer users from here. This message was not sent to the user.",
 } as const;
 
-type StaffMember = ButtonInteraction["member"] | Message["member"];
+type StaffMember = ButtonInteraction["member"] | ModalSubmitInteraction["member"] | Message["member"];
 
 /** Whether a member (a cached `GuildMember`, or the raw member of an uncached guild) has the role. */
 function hasRole(member: StaffMember, roleId: string): boolean {

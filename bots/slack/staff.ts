@@ -1,8 +1,8 @@
-import { webApi, type App, type BlockAction, type ButtonAction, type types } from "@slack/bolt";
+import { webApi, type App, type BlockAction, type ButtonAction, type types, type ViewSubmitAction } from "@slack/bolt";
 import { z } from "zod";
 import { AdapterError, errorMessage } from "../../src/errors.ts";
 import type { StaffCardRef } from "../../src/handoffs/handoff-store.ts";
-import type { HandoffCard, StaffAction, StaffActions, StaffNotifier, ThreadNote } from "../../src/handoffs/staff-notifier.ts";
+import type { HandoffCard, RefundDecisionKind, StaffAction, StaffActions, StaffActor, StaffNotifier, ThreadNote } from "../../src/handoffs/staff-notifier.ts";
 import type { Logger } from "../../src/logger.ts";
 import { escapeMrkdwn } from "./mrkdwn.ts";
 import { SLACK_LIMITS, truncateMrkdwn } from "./render.ts";
@@ -24,6 +24,25 @@ export const STAFF_ACTION_IDS: Record<StaffAction, string> = {
   back_to_bot: "handoff_back_to_bot",
 };
 const ACTION_BY_ID = new Map(Object.entries(STAFF_ACTION_IDS).map(([k, v]) => [v, k as StaffAction]));
+
+/** `action_id`s of a card's refund buttons (while its refund awaits approval); the `value` is the refund id. */
+export const REFUND_ACTION_IDS: Record<RefundDecisionKind, string> = {
+  approve: "refund_approve",
+  reject: "refund_reject",
+};
+const DECISION_BY_ID = new Map(Object.entries(REFUND_ACTION_IDS).map(([k, v]) => [v, k as RefundDecisionKind]));
+
+/**
+ * The modals (`views.open`): Resolve asks for a note (block `note`, input `note_input`), Reject
+ * for the reason the user is told (block `reason`, input `reason_input`). `private_metadata`
+ * carries the handoff or refund id and the staff channel, JSON.
+ */
+export const MODAL_CALLBACK_IDS = { resolveNote: "handoff_resolve_note", rejectReason: "refund_reject_reason" } as const;
+export const MODAL_INPUTS = {
+  note: { block: "note", action: "note_input" },
+  reason: { block: "reason", action: "reason_input" },
+} as const;
+const ModalMetadata = z.object({ id: z.string().min(1).max(100), channel: z.string().min(1).max(40) });
 
 export interface SlackStaffOptions {
   /** The staff channel's id (SLACK_HANDOFF_CHANNEL). Its threads are staff talk, never a customer conversation. */
@@ -112,11 +131,12 @@ async function call<T>(method: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The card: who, where, why, summary, routes, last messages, state, and the buttons. */
+/** The card: who (the linked customer), where, why, the request, routes, last messages, state, and the buttons. */
 export function renderCard(card: HandoffCard): { text: string; blocks: types.KnownBlock[] } {
   const h = card.handoff;
   const reason = HANDOFF_REASON_LABELS[h.reason] ?? h.reason;
-  const who = card.conversation.platform === "slack" ? `<@${escapeMrkdwn(card.conversation.userId)}>` : `${card.conversation.platform} user ${escapeMrkdwn(card.conversation.userId)}`;
+  const account = card.conversation.platform === "slack" ? `<@${escapeMrkdwn(card.conversation.userId)}>` : `${card.conversation.platform} user ${escapeMrkdwn(card.conversation.userId)}`;
+  const who = card.customerName ? `${escapeMrkdwn(card.customerName)} (${account})` : account;
   const state =
     h.status === "open"
       ? `:hourglass: *Open* — waiting ${card.waitingMinutes} min${card.overdue ? " · :rotating_light: past the SLA" : ""}`
@@ -134,14 +154,25 @@ export function renderCard(card: HandoffCard): { text: string; blocks: types.Kno
     {
       type: "section",
       fields: [
-        { type: "mrkdwn", text: `*Who*\n${who}` },
+        { type: "mrkdwn", text: truncateMrkdwn(`*Who*\n${who}`, 2000) },
         { type: "mrkdwn", text: `*Where*\n${escapeMrkdwn(card.conversation.platform)}` },
-        { type: "mrkdwn", text: limit(`*Why*\n${escapeMrkdwn(h.detail || reason)}`).slice(0, 2000) },
+        { type: "mrkdwn", text: truncateMrkdwn(`*Why*\n${escapeMrkdwn(card.why)}`, 2000) },
         { type: "mrkdwn", text: `*Routes*\n${escapeMrkdwn(routes)}` },
       ],
     },
-    { type: "section", text: { type: "mrkdwn", text: limit(`*Summary*\n>${escapeMrkdwn(card.summary || "(no text)").replace(/\n/g, "\n>")}`) } },
+    { type: "section", text: { type: "mrkdwn", text: limit(`*Request*\n>${escapeMrkdwn(card.request || "(no text)")}`) } },
   ];
+  const refund = card.refund;
+  if (refund) {
+    const what = `*Refund ${escapeMrkdwn(refund.id)} of ${escapeMrkdwn(refund.amount)}*`;
+    const line =
+      refund.status === "awaiting_approval"
+        ? `:moneybag: ${what} awaits approval`
+        : refund.status === "rejected"
+          ? `:x: ${what} rejected by ${escapeMrkdwn(refund.decidedBy ?? "staff")}${refund.decisionReason ? `: ${escapeMrkdwn(refund.decisionReason)}` : ""}`
+          : `:money_with_wings: ${what} ${escapeMrkdwn(refund.status.replace("_", " "))}${refund.decidedBy ? ` by ${escapeMrkdwn(refund.decidedBy)}` : ""}`;
+    blocks.push({ type: "section", text: { type: "mrkdwn", text: limit(line) } });
+  }
   if (last) blocks.push({ type: "section", text: { type: "mrkdwn", text: limit(`*Last messages*\n${last}`) } });
   if (h.status !== "resolved") {
     const button = (action: StaffAction, label: string, style?: "primary" | "danger"): types.Button => ({
@@ -154,15 +185,81 @@ export function renderCard(card: HandoffCard): { text: string; blocks: types.Kno
     blocks.push({
       type: "actions",
       block_id: "handoff_actions",
-      elements: [...(h.status === "open" ? [button("claim", "Claim", "primary")] : []), button("resolve", "Resolve"), button("back_to_bot", "Back to bot")],
+      elements: [...(h.status === "open" ? [button("claim", "Claim", "primary")] : []), button("resolve", "Resolve…"), button("back_to_bot", "Back to bot")],
+    });
+  }
+  if (refund?.status === "awaiting_approval") {
+    blocks.push({
+      type: "actions",
+      block_id: "refund_actions",
+      elements: [
+        {
+          type: "button",
+          action_id: REFUND_ACTION_IDS.approve,
+          text: { type: "plain_text", text: `Approve ${refund.amount} refund` },
+          value: refund.id,
+          style: "primary",
+          // Slack asks the clicker to confirm before it sends the click: money moves on it.
+          confirm: {
+            title: { type: "plain_text", text: "Approve the refund?" },
+            text: { type: "plain_text", text: `Refund ${refund.id} of ${refund.amount} is approved and the user is told.` },
+            confirm: { type: "plain_text", text: "Approve" },
+            deny: { type: "plain_text", text: "Cancel" },
+          },
+        },
+        { type: "button", action_id: REFUND_ACTION_IDS.reject, text: { type: "plain_text", text: "Reject refund…" }, value: refund.id, style: "danger" },
+      ],
     });
   }
   const footer = [`Reply in this thread to answer the user.`, card.consoleUrl ? `<${card.consoleUrl}|Open in the console>` : "", `Handoff ${h.id}`]
     .filter(Boolean)
     .join(" · ");
   blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: footer }] });
-  const text = `Handoff (${reason}) — ${h.status === "open" ? "open" : h.status === "claimed" ? `claimed by ${h.assignee ?? "someone"}` : "resolved"}`;
+  const text = `Handoff (${reason}) — ${card.customerName ? `${card.customerName}, ` : ""}${h.status === "open" ? "open" : h.status === "claimed" ? `claimed by ${h.assignee ?? "someone"}` : "resolved"}`;
   return { text: escapeMrkdwn(text), blocks };
+}
+
+/** The modal Resolve opens: an optional note, kept on the handoff's resolve event. */
+export function resolveModal(handoffId: string, channel: string): types.ModalView {
+  return {
+    type: "modal",
+    callback_id: MODAL_CALLBACK_IDS.resolveNote,
+    private_metadata: JSON.stringify({ id: handoffId, channel }),
+    title: { type: "plain_text", text: "Resolve the handoff" },
+    submit: { type: "plain_text", text: "Resolve" },
+    close: { type: "plain_text", text: "Cancel" },
+    blocks: [
+      {
+        type: "input",
+        block_id: MODAL_INPUTS.note.block,
+        optional: true,
+        label: { type: "plain_text", text: "Resolution note" },
+        hint: { type: "plain_text", text: "What was done, for the team and the bot's memory. Not sent to the user." },
+        element: { type: "plain_text_input", action_id: MODAL_INPUTS.note.action, multiline: true, max_length: 2000 },
+      },
+    ],
+  };
+}
+
+/** The modal Reject opens: the reason, which the user is told. */
+export function rejectModal(refundId: string, channel: string): types.ModalView {
+  return {
+    type: "modal",
+    callback_id: MODAL_CALLBACK_IDS.rejectReason,
+    private_metadata: JSON.stringify({ id: refundId, channel }),
+    title: { type: "plain_text", text: "Reject the refund" },
+    submit: { type: "plain_text", text: "Reject" },
+    close: { type: "plain_text", text: "Cancel" },
+    blocks: [
+      {
+        type: "input",
+        block_id: MODAL_INPUTS.reason.block,
+        label: { type: "plain_text", text: "Reason" },
+        hint: { type: "plain_text", text: "The user is told this reason." },
+        element: { type: "plain_text_input", action_id: MODAL_INPUTS.reason.action, multiline: true, min_length: 1, max_length: 500 },
+      },
+    ],
+  };
 }
 
 function renderNote(note: ThreadNote): string {
@@ -256,45 +353,107 @@ export function registerStaffHandlers(app: App, options: SlackStaffOptions, logg
         return;
       }
       try {
-        const agent = await agentName(client, user, undefined);
-        const handled = await options.actions.threadReply({
-          platform: "slack",
-          channel: m.channel,
-          threadId: threadTs,
-          agent,
-          text,
-          platformMessageId: `${m.channel}:${m.ts}`,
-        });
-        log.debug({ handled, threadTs }, "staff thread message");
+        const actor: StaffActor = { platform: "slack", userId: user, name: await agentName(client, user, undefined) };
+        const result = await options.actions.threadReply({ actor, channel: m.channel, threadId: threadTs, text, platformMessageId: `${m.channel}:${m.ts}` });
+        log.debug({ result: result.kind, threadTs }, "staff thread message");
+        if (result.kind === "refused") {
+          await client.chat
+            .postEphemeral({ channel: m.channel, user, thread_ts: threadTs, text: result.message })
+            .catch((err: unknown) => log.warn({ err: errorMessage(err) }, "could not tell the sender why the reply was not sent"));
+        }
       } catch (err) {
         log.error({ err: errorMessage(err) }, "staff thread reply failed");
       }
     });
   });
 
-  app.action<BlockAction<ButtonAction>>({ type: "block_actions", action_id: /^handoff_/ }, async ({ ack, action, body, client, context, respond }) => {
+  /** Tells one person something in the staff channel, visible only to them. */
+  const whisper = (client: webApi.WebClient, channel: string, user: string, text: string, why: string) =>
+    client.chat.postEphemeral({ channel, user, text }).then(
+      () => undefined,
+      (err: unknown) => log.warn({ err: errorMessage(err) }, why),
+    );
+
+  /** Opens a modal on the click's trigger (valid for 3 s, once), or tells the clicker why not. */
+  const openModal = async (client: webApi.WebClient, triggerId: string, view: types.ModalView, channel: string, user: string) => {
+    try {
+      await client.views.open({ trigger_id: triggerId, view });
+    } catch (err) {
+      log.warn({ err: errorMessage(err), callbackId: view.callback_id }, "could not open the modal");
+      await whisper(client, channel, user, "Could not open the form just now (Slack allows a few seconds after a click). Nothing was changed; please click again.", "could not tell the clicker");
+    }
+  };
+
+  app.action<BlockAction<ButtonAction>>({ type: "block_actions", action_id: /^(handoff|refund)_/ }, async ({ ack, action, body, client, context, respond }) => {
     await ack();
     const kind = ACTION_BY_ID.get(action.action_id);
-    if (!kind || !action.value) return;
-    const handoffId = action.value;
+    const decision = DECISION_BY_ID.get(action.action_id);
+    if ((!kind && !decision) || !action.value) return;
+    const id = action.value;
+    const user = body.user.id;
+    const from = body.channel?.id ?? body.container?.channel_id;
+    const tell = (text: string, why: string) =>
+      respond({ response_type: "ephemeral", replace_original: false, text }).catch((err: unknown) => log.warn({ err: errorMessage(err) }, why));
     afterAck(context, async () => {
       // Signed by Slack says nothing of who clicked or where: a button can be shown (and clicked) anywhere.
-      const check = await access.check(client, "button", body.channel?.id ?? body.container?.channel_id, body.user.id);
+      const check = await access.check(client, "button", from, user);
       if (!check.ok) {
-        refused(check, { kind: "button", action: kind, handoffId, user: body.user.id, from: body.channel?.id ?? body.container?.channel_id });
-        await respond({ response_type: "ephemeral", replace_original: false, text: check.message }).catch((err: unknown) =>
-          log.warn({ err: errorMessage(err) }, "could not tell the clicker why the action was refused"),
-        );
+        refused(check, { kind: "button", action: kind ?? decision, id, user, from });
+        await tell(check.message, "could not tell the clicker why the action was refused");
         return;
       }
-      const agent = await agentName(client, body.user.id, body.user.name ?? body.user.username);
-      const result = await options.actions.act({ platform: "slack", action: kind, handoffId, agent });
-      log.info({ action: kind, handoffId, ok: result.ok }, "staff card action");
-      if (!result.ok) {
-        await respond({ response_type: "ephemeral", replace_original: false, text: result.message }).catch((err: unknown) =>
-          log.warn({ err: errorMessage(err) }, "could not tell the staff member why the action failed"),
-        );
+      const hint = body.user.name ?? body.user.username;
+      const actor = async (): Promise<StaffActor> => ({ platform: "slack", userId: user, name: await agentName(client, user, hint) });
+      // Resolve and Reject ask for words first; who may act is asked before the modal opens, not after typing.
+      if (kind === "resolve" || decision === "reject") {
+        const allowed = await options.actions.check({ platform: "slack", userId: user, name: hint ?? user });
+        if (!allowed.ok) {
+          await tell(allowed.message, "could not tell the clicker why the action was refused");
+          return;
+        }
+        await openModal(client, body.trigger_id, kind === "resolve" ? resolveModal(id, options.channel) : rejectModal(id, options.channel), options.channel, user);
+        return;
       }
+      const result = kind ? await options.actions.act({ actor: await actor(), action: kind, handoffId: id }) : await options.actions.decideRefund({ actor: await actor(), refundId: id, decision: "approve" });
+      log.info({ action: kind ?? decision, id, ok: result.ok }, "staff card action");
+      if (!result.ok) await tell(result.message, "could not tell the staff member why the action failed");
     });
   });
+
+  const onSubmit = (callbackId: string, work: (actor: StaffActor, id: string, values: ViewSubmitAction["view"]["state"]["values"]) => Promise<{ ok: true } | { ok: false; message: string }>) =>
+    app.view<ViewSubmitAction>(callbackId, async ({ ack, body, view, client, context }) => {
+      // Closes the modal at once; the card shows the outcome, a failure is told to the sender only.
+      await ack();
+      const meta = ModalMetadata.safeParse(safeJson(view.private_metadata));
+      if (!meta.success) return;
+      const { id, channel } = meta.data;
+      const user = body.user.id;
+      afterAck(context, async () => {
+        // Our modal, from our card: the channel is the one we put in its metadata; the user group still decides.
+        const check = await access.check(client, "button", channel, user);
+        if (!check.ok) {
+          refused(check, { kind: "modal", callbackId, id, user });
+          await whisper(client, options.channel, user, check.message, "could not tell the sender why the action was refused");
+          return;
+        }
+        const actor: StaffActor = { platform: "slack", userId: user, name: await agentName(client, user, body.user.name) };
+        const result = await work(actor, id, view.state.values);
+        log.info({ callbackId, id, ok: result.ok }, "staff modal submitted");
+        if (!result.ok) await whisper(client, options.channel, user, result.message, "could not tell the staff member why the action failed");
+      });
+    });
+
+  const valueOf = (values: ViewSubmitAction["view"]["state"]["values"], input: { block: string; action: string }) => values[input.block]?.[input.action]?.value ?? "";
+  onSubmit(MODAL_CALLBACK_IDS.resolveNote, (actor, handoffId, values) => options.actions.act({ actor, action: "resolve", handoffId, note: valueOf(values, MODAL_INPUTS.note) }));
+  onSubmit(MODAL_CALLBACK_IDS.rejectReason, (actor, refundId, values) =>
+    options.actions.decideRefund({ actor, refundId, decision: "reject", reason: valueOf(values, MODAL_INPUTS.reason) }),
+  );
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }

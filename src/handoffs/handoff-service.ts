@@ -11,7 +11,8 @@ import { HANDOFF_BECAUSE } from "./reasons.ts";
 import type { HandoffEvent, HandoffFilter, HandoffListItem, HandoffRow, HandoffStore } from "./handoff-store.ts";
 import { SlaMonitor } from "./sla-monitor.ts";
 import { StaffChannels, shorten } from "./staff-channels.ts";
-import type { HandoffCard, StaffAction, StaffActions, StaffNotifier } from "./staff-notifier.ts";
+import type { HandoffCard, StaffAction, StaffNotifier, StaffOutcome } from "./staff-notifier.ts";
+import type { RefundLookup } from "./refund-approvals.ts";
 import { describeNextOpening, isWithinSupportHours, type SupportHours } from "./support-hours.ts";
 
 /** A staff reply the platform refused for good (the channel is gone, the bot was removed). */
@@ -40,6 +41,8 @@ export interface HandoffServiceOptions {
   slaCheckIntervalMs?: number;
   /** Public base URL of the service, for links from staff cards to the console. Optional. */
   publicUrl?: string | undefined;
+  /** The refund a handoff waits on, for its staff cards (Approve / Reject). Unset: cards show none. */
+  refunds?: RefundLookup | undefined;
 }
 
 export interface HandoffDetail {
@@ -61,7 +64,7 @@ export const AGENT_NAME_MAX = 80;
  * Staff-channel work (cards, thread lines) runs in the background, one handoff at a time in
  * order, so a slow platform never holds up a claim or a reply; `idle()` waits for it.
  */
-export class HandoffService implements StaffActions {
+export class HandoffService {
   readonly #o: HandoffServiceOptions;
   readonly #log: Logger;
   readonly #now: () => Date;
@@ -72,7 +75,15 @@ export class HandoffService implements StaffActions {
     this.#o = options;
     this.#log = options.logger.child({ component: "handoffs" });
     this.#now = options.now ?? (() => new Date());
-    this.#staff = new StaffChannels({ store: options.store, log: options.log, logger: options.logger, now: this.#now, slaMinutes: options.slaMinutes, publicUrl: options.publicUrl });
+    this.#staff = new StaffChannels({
+      store: options.store,
+      log: options.log,
+      logger: options.logger,
+      now: this.#now,
+      slaMinutes: options.slaMinutes,
+      publicUrl: options.publicUrl,
+      refunds: options.refunds,
+    });
     this.#sla = new SlaMonitor({
       store: options.store,
       staff: this.#staff,
@@ -289,24 +300,35 @@ export class HandoffService implements StaffActions {
     return parts.join(" ");
   }
 
-  // ------------------------------------------------------------------ staff channels (StaffActions)
+  // ------------------------------------------------------------------ staff channels (through the staff desk)
 
-  async act(input: { platform: "slack" | "discord"; action: StaffAction; handoffId: string; agent: string }): Promise<{ ok: true } | { ok: false; message: string }> {
+  /**
+   * A card button, as `agent` (and, when the staff desk knows which agent that is, `by`: the
+   * owner rule of `resolve` applies). Resolves with a sentence for the clicker when it failed.
+   */
+  async act(input: { action: StaffAction; handoffId: string; agent: string; by?: Staff | undefined; note?: string | undefined }): Promise<StaffOutcome> {
     try {
       if (input.action === "claim") await this.claim(input.handoffId, input.agent);
-      else if (input.action === "resolve") await this.resolve(input.handoffId, { agent: input.agent });
-      else await this.backToBot(input.handoffId, input.agent);
+      else if (input.action === "resolve") await this.resolve(input.handoffId, { agent: input.agent, note: input.note, by: input.by });
+      else await this.backToBot(input.handoffId, input.agent, input.by);
       return { ok: true };
     } catch (err) {
       if (err instanceof InputError) return { ok: false, message: err.message };
-      this.#log.error({ err: errorMessage(err), ...input }, "staff action failed");
+      this.#log.error({ err: errorMessage(err), action: input.action, handoffId: input.handoffId }, "staff action failed");
       return { ok: false, message: "That did not work because of an error on our side; it has been logged. Try again, or use the console." };
     }
   }
 
-  async threadReply(input: { platform: "slack" | "discord"; channel: string; threadId: string; agent: string; text: string; platformMessageId: string }): Promise<boolean> {
-    const handoff = await this.#o.store.findByCard(input.platform, input.channel, input.threadId);
-    if (!handoff) return false;
+  /** The handoff whose card (in a staff channel) started this thread, if it is one. */
+  cardHandoff(platform: "slack" | "discord", channel: string, threadId: string): Promise<HandoffRow | undefined> {
+    return this.#o.store.findByCard(platform, channel, threadId);
+  }
+
+  /**
+   * A staff reply written in the card's thread of `handoff`, sent to the user; when it cannot be,
+   * the thread is told why.
+   */
+  async threadReply(handoff: HandoffRow, input: { platform: "slack" | "discord"; agent: string; text: string; platformMessageId: string }): Promise<void> {
     try {
       await this.reply(handoff.id, input.agent, input.text, { via: input.platform, idempotencyKey: `${input.platform}:${input.platformMessageId}` });
     } catch (err) {
@@ -318,7 +340,17 @@ export class HandoffService implements StaffActions {
         this.#staff.background(handoff.id, () => notifier.post(ref, { kind: "error", text: `Not sent to the user: ${message}` }));
       }
     }
-    return true;
+  }
+
+  /**
+   * A refund the handoff waits on was decided (from the console, the API or a card): its cards
+   * lose Approve / Reject and say who decided, and the threads are told.
+   */
+  refundDecided(handoffId: string, text: string): void {
+    this.#staff.background(handoffId, async () => {
+      await this.#staff.refreshCards(handoffId);
+      await this.#staff.postInThreads(handoffId, { kind: "status", text });
+    });
   }
 
   // ------------------------------------------------------------------ queries

@@ -64,3 +64,17 @@ export const HANDOFF_TEXT: Record<HandoffReason, string> = pick("user");
 export const HANDOFF_REASON_LABELS: Record<HandoffReason, string> = pick("label");
 /** "handed to a person because …", for the bot's memory note. */
 export const HANDOFF_BECAUSE: Record<HandoffReason, string> = pick("because");
+
+/**
+ * A handoff's detail as staff read it: an upper-case tool code in front (`NEEDS_APPROVAL: …`,
+ * written by older versions of the billing tools) is dropped.
+ */
+export function readableDetail(detail: string): string {
+  return detail.replace(/^[A-Z][A-Z_]{2,}:\s*/, "");
+}
+
+/** The first non-empty line of a text, cut to `max` characters. */
+export function firstLine(text: string, max = 120): string {
+  const line = text.split(/\r?\n/).find((l) => l.trim() !== "")?.trim() ?? "";
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}

@@ -43,6 +43,13 @@ export interface RefundApprovalsOptions {
   log: Pick<ConversationLog, "latestInbound">;
   outbox: Pick<Outbox, "send">;
   logger: Logger;
+  /** The staff channels (the handoff service): the handoff's cards change once its refund is decided. Unset: none. */
+  staff?: { refundDecided(handoffId: string, text: string): void } | undefined;
+}
+
+/** The refund a handoff waits on, for its staff cards. */
+export interface RefundLookup {
+  forHandoff(handoffId: string): Promise<RefundItem | undefined>;
 }
 
 const SELECT = `
@@ -59,6 +66,16 @@ const SELECT = `
     where h.reason = 'needs_approval' and position(r.id in h.detail) > 0
     order by h.created_at desc limit 1
   ) h on true`;
+
+/** Reads the refund a handoff waits on (its newest), without the rest of the approvals. */
+export function createRefundLookup(pool: pg.Pool): RefundLookup {
+  return {
+    async forHandoff(handoffId) {
+      const r = await pool.query(`${SELECT} where h.id = $1 order by r.requested_at desc limit 1`, [handoffId]);
+      return r.rows[0] as RefundItem | undefined;
+    },
+  };
+}
 
 /**
  * A person approves or rejects a refund above the approval limit. The decision is one
@@ -113,6 +130,10 @@ export class RefundApprovals {
     this.#log.info({ refundId: id, status, agent: by.name, handoffId: refund.handoffId }, "refund decided");
     if (refund.handoffId) {
       await this.#o.store.addEvent(refund.handoffId, status === "approved" ? "refund_approved" : "refund_rejected", by.name, `${id} of ${amount}${reason ? `: ${reason}` : ""}`);
+      this.#o.staff?.refundDecided(
+        refund.handoffId,
+        status === "approved" ? `${by.name} approved refund ${id} of ${amount}.` : `${by.name} rejected refund ${id} of ${amount}: ${reason}`,
+      );
     }
     if (!refund.conversationId) return { refund, delivery: null, messageId: null };
     const text =

@@ -3,6 +3,9 @@ import { errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { HandoffStore, StaffCardRef } from "./handoff-store.ts";
 import type { HandoffCard, StaffNotifier, ThreadNote } from "./staff-notifier.ts";
+import { money } from "../../agents/workers/billing/billing-repo.ts";
+import type { RefundLookup } from "./refund-approvals.ts";
+import { HANDOFF_REASON_LABELS, firstLine, readableDetail } from "./reasons.ts";
 
 export interface StaffChannelsOptions {
   store: HandoffStore;
@@ -13,6 +16,8 @@ export interface StaffChannelsOptions {
   slaMinutes: number;
   /** Public base URL of the service, for links from staff cards to the console. Optional. */
   publicUrl?: string | undefined;
+  /** The refund a handoff waits on (Approve / Reject on its cards). Unset: none shown. */
+  refunds?: RefundLookup | undefined;
 }
 
 /**
@@ -61,7 +66,20 @@ export class StaffChannels {
       lastMessages: transcript.slice(-5).map((m) => ({ author: m.authorKind, name: m.authorId, text: shorten(m.text, 300) })),
       waitingMinutes: Math.floor(item.waitingSeconds / 60),
       overdue: item.status === "open" && sla > 0 && item.waitingSeconds >= sla * 60,
+      customerName: item.customerName,
+      request: firstLine(item.preview || opener?.text || "", 200),
+      why: readableDetail(item.detail).trim() || HANDOFF_REASON_LABELS[item.reason],
     };
+    const refund = item.reason === "needs_approval" ? await this.#o.refunds?.forHandoff(item.id) : undefined;
+    if (refund) {
+      card.refund = {
+        id: refund.id,
+        amount: money(refund.amountCents, refund.currency),
+        status: refund.status,
+        decidedBy: refund.decidedBy,
+        decisionReason: refund.decisionReason,
+      };
+    }
     if (this.#o.publicUrl) card.consoleUrl = `${this.#o.publicUrl.replace(/\/$/, "")}/console/handoffs/${item.id}`;
     return card;
   }

@@ -35,6 +35,24 @@ export interface HandoffCard {
   overdue: boolean;
   /** Link to the handoff in the web console, when the service knows its public URL. */
   consoleUrl?: string;
+  /** The customer the user's account is linked to (`identities`), if any: shown instead of a bare user id. */
+  customerName: string | null;
+  /** The first line of what the user asked (as stored: redacted at intake). */
+  request: string;
+  /** Why, in staff words: the detail without a tool code in front, or the reason's label. */
+  why: string;
+  /** The refund this handoff waits on (a `needs_approval` handoff), with its state: Approve / Reject while it awaits approval. */
+  refund?: CardRefund | undefined;
+}
+
+/** A refund as a staff card shows it. */
+export interface CardRefund {
+  id: string;
+  /** `$250.00`. */
+  amount: string;
+  status: string;
+  decidedBy: string | null;
+  decisionReason: string | null;
 }
 
 export type ThreadNote =
@@ -49,29 +67,51 @@ export type ThreadNote =
   /** A staff reply in this thread could not be delivered (not the owner, resolved, failed). */
   | { kind: "error"; text: string };
 
-/** What a staff member did on a card (a button). */
+/** What a staff member did on a card (a button; Resolve with the note from its modal). */
 export type StaffAction = "claim" | "resolve" | "back_to_bot";
 export const STAFF_ACTIONS: readonly StaffAction[] = ["claim", "resolve", "back_to_bot"];
 
+/** A refund decision from a card's Approve / Reject (Reject with the reason from its modal). */
+export type RefundDecisionKind = "approve" | "reject";
+
+/** Who did something in a staff channel, as the platform says: their user id and a display name. */
+export interface StaffActor {
+  platform: "slack" | "discord";
+  userId: string;
+  /** The platform's display name: the actor's name only while no agents are configured. */
+  name: string;
+}
+
+/** How a staff action went: on failure, a sentence for the person (shown only to them where the platform can). */
+export type StaffOutcome = { ok: true } | { ok: false; message: string };
+
 /**
- * What platform adapters call when staff act in a staff channel. Implemented by the handoff
- * service; adapters receive it as an option, so they know nothing else of handoffs.
+ * What platform adapters call when staff act in a staff channel. Implemented by the staff desk
+ * (which maps a platform user to an agent, then uses the handoff service and refund approvals);
+ * adapters receive it as an option, so they know nothing else of handoffs.
  */
 export interface StaffActions {
-  /** A card button was clicked. Resolves with a sentence for the clicker when it failed. */
-  act(input: { platform: "slack" | "discord"; action: StaffAction; handoffId: string; agent: string }): Promise<{ ok: true } | { ok: false; message: string }>;
   /**
-   * A message in a thread of the staff channel. `true` when the thread is a handoff card's (the
-   * message was a staff reply, handled); `false` for any other thread.
+   * Whether this platform user may act, before an adapter opens a modal for them (a note, a
+   * reason): an unlinked user is told why at the click, not after typing.
+   */
+  check(actor: StaffActor): Promise<StaffOutcome>;
+  /** A card button was clicked (Resolve: its note submitted). */
+  act(input: { actor: StaffActor; action: StaffAction; handoffId: string; note?: string | undefined }): Promise<StaffOutcome>;
+  /** A card's Approve, or its Reject with the reason typed in the modal. */
+  decideRefund(input: { actor: StaffActor; refundId: string; decision: RefundDecisionKind; reason?: string | undefined }): Promise<StaffOutcome>;
+  /**
+   * A message in a thread of the staff channel. `not_a_card`: another thread (staff talk, nothing
+   * done); `handled`: a card's thread, the message went to the user (or its failure was posted in
+   * the thread); `refused`: from someone who may not answer users (say `message` to them).
    */
   threadReply(input: {
-    platform: "slack" | "discord";
+    actor: StaffActor;
     channel: string;
     /** Slack: the thread's ts; Discord: the thread's id (= the card message's id). */
     threadId: string;
-    agent: string;
     text: string;
     /** The platform's id of the staff message: a redelivery is sent to the user once. */
     platformMessageId: string;
-  }): Promise<boolean>;
+  }): Promise<{ kind: "not_a_card" } | { kind: "handled" } | { kind: "refused"; message: string }>;
 }

@@ -83,10 +83,24 @@ describe("the Discord staff channel: card with buttons, edited in place, replies
     const relayed = await discord.waitForCall((c) => c.method === "POST" && c.path === `/channels/${cardId}/messages` && contentOf(c).startsWith("**User:**"), "the user's message in the thread");
     expect(contentOf(relayed)).toBe("**User:** Great, thanks Bob.");
 
-    // Bob clicks Resolve: the card shows it and loses its buttons; the bot owns the conversation.
-    discord.clickButton({ channelId: staffChannel, messageId: cardId, customId: customId("resolve", handoffId), author: bob });
-    const resolved = await discord.waitForCall((c) => c.method === "PATCH" && c.path === `/channels/${staffChannel}/messages/${cardId}` && /Resolved\*\* by Bob/.test(contentOf(c)), "the card resolved");
+    // Bob clicks Resolve: a modal asks for a note; nothing changes until he submits it.
+    const resolveClick = discord.clickButton({ channelId: staffChannel, messageId: cardId, customId: customId("resolve", handoffId), author: bob });
+    const modalAck = await discord.waitForCall((c) => c.path === `/interactions/${resolveClick.id}/${resolveClick.token}/callback`, "the modal opened");
+    expect((modalAck.body as { type: number }).type).toBe(9);
+    expect(discord.modalShown(resolveClick.token)).toMatchObject({ title: "Resolve the handoff", inputs: [{ customId: "note", required: false, maxLength: 2000 }] });
+    expect((await s.app.handoffs.get(handoffId))?.status).toBe("claimed");
+
+    // He submits it with a note: the card shows it and loses its buttons; the bot owns the conversation.
+    const submit = discord.submitModal({ token: resolveClick.token, values: { note: "Refunded the duplicate by hand." } });
+    const submitAck = await discord.waitForCall((c) => c.path === `/interactions/${submit.id}/${submit.token}/callback`, "the modal submit acknowledged");
+    expect((submitAck.body as { type: number }).type).toBe(6);
+    const resolved = await discord.waitForCall(
+      (c) => c.method === "PATCH" && c.path === `/channels/${staffChannel}/messages/${cardId}` && /Resolved\*\* by Bob: Refunded the duplicate by hand\./.test(contentOf(c)),
+      "the card resolved with the note",
+    );
     expect(buttonsOf(resolved)).toEqual([]);
+    const resolveEvents = (await s.app.handoffs.events(handoffId)).filter((e) => e.kind === "resolved").map((e) => [e.actor, e.text]);
+    expect(resolveEvents).toEqual([["Bob", "Refunded the duplicate by hand."]]);
     expect((await s.app.log.getConversation(conversationId))?.status).toBe("bot");
     // Staff talk in the staff channel never became a customer conversation.
     expect(await s.app.log.searchConversations({ platform: "discord" })).toEqual([]);

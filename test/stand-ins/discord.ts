@@ -172,10 +172,25 @@ interface Interaction {
   applicationId: string;
   token: string;
   channelId: string;
-  /** Callback type once acknowledged (5: deferred). */
+  /** Callback type once acknowledged (5: deferred; 9: a modal was shown). */
   acknowledged: number | null;
   expired: boolean;
   original: Json | null;
+  /** The interaction's type: 2 a command, 3 a component (button), 5 a modal submitted. */
+  kind?: 2 | 3 | 5;
+  /** A component's: the message it is on, and who clicked (a modal it opens is theirs to submit). */
+  messageId?: string;
+  author?: StandInUser;
+  /** The modal this interaction was answered with (callback type 9). */
+  modal?: ShownModal;
+}
+
+/** A modal as the bot sent it (callback type 9): its id, title and text inputs. */
+export interface ShownModal {
+  customId: string;
+  title: string;
+  /** Label-wrapped (type 18) or action-row (type 1) text inputs, in order. */
+  inputs: Array<{ customId: string; label: string; style: number; required: boolean; minLength?: number; maxLength?: number; layout: 1 | 18 }>;
 }
 
 interface Session {
@@ -439,7 +454,18 @@ export class DiscordStandIn {
     if (!channel?.guild_id) throw new Error(`stand-in: no guild channel ${input.channelId}`);
     const id = snowflake();
     const token = `interaction-token-${id}-${Math.random().toString(36).slice(2)}`;
-    this.#interactions.set(token, { id, applicationId: this.applicationId, token, channelId: channel.id, acknowledged: null, expired: false, original: null });
+    this.#interactions.set(token, {
+      id,
+      applicationId: this.applicationId,
+      token,
+      channelId: channel.id,
+      acknowledged: null,
+      expired: false,
+      original: null,
+      kind: 3,
+      messageId: input.messageId,
+      author,
+    });
     this.dispatch("INTERACTION_CREATE", {
       id,
       application_id: this.applicationId,
@@ -448,6 +474,64 @@ export class DiscordStandIn {
       version: 1,
       data: { custom_id: input.customId, component_type: 2 },
       message: { ...this.#message({ id: input.messageId, channel, author: this.bot, content: "" }), components: [] },
+      channel_id: channel.id,
+      channel: { id: channel.id, type: channel.type, ...(channel.name ? { name: channel.name } : {}), guild_id: channel.guild_id },
+      guild_id: this.guildId,
+      guild_locale: "en-US",
+      locale: "en-US",
+      app_permissions: "309237713920",
+      entitlements: [],
+      authorizing_integration_owners: { "0": this.guildId },
+      context: 0,
+      attachment_size_limit: 10_485_760,
+      member: { user: author, roles: this.#rolesOf(author), permissions: "2248473465835073", joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, nick: null },
+    });
+    return { id, token };
+  }
+
+  /** The modal shown in answer to the interaction with this token (callback type 9), if one was. */
+  modalShown(token: string): ShownModal | undefined {
+    return this.#interactions.get(token)?.modal;
+  }
+
+  /**
+   * The person who got the modal (shown in answer to the interaction `token`) fills it in and
+   * submits it: a MODAL_SUBMIT interaction (type 5) with the values, shaped as Discord sends it
+   * (Label-wrapped or action-row text inputs, as the modal had them; `message` when the modal came
+   * from a button on a message). Like Discord's client, it refuses what a person could not send:
+   * no modal shown, a value for an input the modal lacks, a required input left empty, a value
+   * outside the input's length limits.
+   */
+  submitModal(input: { token: string; values: Record<string, string>; author?: StandInUser }): { id: string; token: string } {
+    const opener = this.#interactions.get(input.token);
+    const modal = opener?.modal;
+    if (!opener || !modal) throw new Error("stand-in: no modal was shown in answer to that interaction");
+    const channel = this.#channels.get(opener.channelId);
+    if (!channel?.guild_id) throw new Error(`stand-in: no guild channel ${opener.channelId}`);
+    const author = input.author ?? opener.author ?? this.users.bob;
+    for (const key of Object.keys(input.values)) {
+      if (!modal.inputs.some((i) => i.customId === key)) throw new Error(`stand-in: the modal has no input ${key}`);
+    }
+    let componentId = 0;
+    const components = modal.inputs.map((field) => {
+      const value = input.values[field.customId] ?? "";
+      if (field.required && value.trim() === "") throw new Error(`stand-in: the modal's input ${field.customId} is required`);
+      if (value !== "" && field.minLength !== undefined && value.length < field.minLength) throw new Error(`stand-in: ${field.customId} is shorter than ${field.minLength}`);
+      if (field.maxLength !== undefined && value.length > field.maxLength) throw new Error(`stand-in: ${field.customId} is longer than ${field.maxLength}`);
+      const text = { type: 4, id: ++componentId, custom_id: field.customId, value };
+      return field.layout === 18 ? { type: 18, id: ++componentId, component: text } : { type: 1, id: ++componentId, components: [text] };
+    });
+    const id = snowflake();
+    const token = `interaction-token-${id}-${Math.random().toString(36).slice(2)}`;
+    this.#interactions.set(token, { id, applicationId: this.applicationId, token, channelId: channel.id, acknowledged: null, expired: false, original: null, kind: 5, author });
+    this.dispatch("INTERACTION_CREATE", {
+      id,
+      application_id: this.applicationId,
+      type: 5,
+      token,
+      version: 1,
+      data: { custom_id: modal.customId, components },
+      ...(opener.messageId ? { message: { ...this.#message({ id: opener.messageId, channel, author: this.bot, content: "" }), components: [] } } : {}),
       channel_id: channel.id,
       channel: { id: channel.id, type: channel.type, ...(channel.name ? { name: channel.name } : {}), guild_id: channel.guild_id },
       guild_id: this.guildId,
@@ -803,6 +887,15 @@ export class DiscordStandIn {
         return [400, { code: 40060, message: "Interaction has already been acknowledged." }];
       }
       const callback = (call.body ?? {}) as { type?: number; data?: { content?: string } };
+      if (callback.type === 9) {
+        // A modal answers a command or a component, never a submitted modal; its shape is checked as Discord does.
+        if (interaction.kind === 5) return [400, { code: 50035, message: "Invalid Form Body", errors: { type: { _errors: [{ code: "INTERACTION_RESPONSE_TYPE_INVALID", message: "Cannot respond to a modal submit with a modal" }] } } }];
+        const modal = parseModal(callback.data);
+        if (typeof modal === "string") return [400, { code: 50035, message: "Invalid Form Body", errors: { data: { _errors: [{ code: "BASE_TYPE_INVALID", message: modal }] } } }];
+        interaction.acknowledged = 9;
+        interaction.modal = modal;
+        return call.query.with_response === "true" ? [200, { interaction: { id: interaction.id, type: interaction.kind ?? 3 }, resource: { type: 9 } }] : [204, undefined];
+      }
       interaction.acknowledged = callback.type ?? 0;
       // A deferred response is a message with the Loading flag ("thinking…") until edited.
       interaction.original = {
@@ -866,6 +959,48 @@ export class DiscordStandIn {
       application_id: interaction.applicationId,
     };
   }
+}
+
+/** A modal callback's `data` as Discord checks it (custom id, title, 1–5 text inputs), or what is wrong with it. */
+function parseModal(data: unknown): ShownModal | string {
+  const d = (data ?? {}) as { custom_id?: unknown; title?: unknown; components?: unknown };
+  if (typeof d.custom_id !== "string" || d.custom_id.length < 1 || d.custom_id.length > 100) return "custom_id must be 1-100 characters";
+  if (typeof d.title !== "string" || d.title.length < 1 || d.title.length > 45) return "title must be 1-45 characters";
+  if (!Array.isArray(d.components) || d.components.length < 1 || d.components.length > 5) return "components must have 1-5 items";
+  const inputs: ShownModal["inputs"] = [];
+  for (const c of d.components as Array<Record<string, unknown>>) {
+    let input: Record<string, unknown> | undefined;
+    let label: unknown;
+    let layout: 1 | 18;
+    if (c["type"] === 18) {
+      input = c["component"] as Record<string, unknown> | undefined;
+      label = c["label"];
+      layout = 18;
+      if (input && "label" in input) return "a text input inside a label has no label of its own";
+    } else if (c["type"] === 1) {
+      const row = c["components"] as Array<Record<string, unknown>> | undefined;
+      if (!Array.isArray(row) || row.length !== 1) return "an action row in a modal holds one text input";
+      input = row[0];
+      label = input?.["label"];
+      layout = 1;
+    } else {
+      return `component type ${String(c["type"])} is not allowed in a modal here`;
+    }
+    if (!input || input["type"] !== 4) return "a modal's inputs must be text inputs (type 4)";
+    if (typeof input["custom_id"] !== "string" || input["custom_id"].length < 1) return "a text input needs a custom_id";
+    if (typeof label !== "string" || label.length < 1 || label.length > 45) return "a text input's label must be 1-45 characters";
+    if (input["style"] !== 1 && input["style"] !== 2) return "a text input's style must be 1 or 2";
+    inputs.push({
+      customId: input["custom_id"],
+      label,
+      style: input["style"],
+      required: input["required"] !== false,
+      ...(typeof input["min_length"] === "number" ? { minLength: input["min_length"] } : {}),
+      ...(typeof input["max_length"] === "number" ? { maxLength: input["max_length"] } : {}),
+      layout,
+    });
+  }
+  return { customId: d.custom_id, title: d.title, inputs };
 }
 
 /** Starts a stand-in on a free loopback port. */
