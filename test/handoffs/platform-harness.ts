@@ -1,4 +1,3 @@
-import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { startService } from "../../bots/cli/serve.ts";
 import type { DiscordAdapter } from "../../bots/discord/index.ts";
@@ -30,6 +29,10 @@ export interface PlatformHarness {
   slackEvent(fields: SlackEventFields): Promise<Response>;
   /** A staff member clicks a card button (a signed `block_actions` interaction). */
   click(staff: { id: string; name: string }, actionId: string, handoffId: string, cardTs: string, channel?: string): Promise<Response>;
+  /** A staff member submits a modal the bot opened (a signed `view_submission`); `values`: input block id → text. */
+  submitView(staff: { id: string; name: string }, viewId: string, values: Record<string, string>): Promise<Response>;
+  /** The Discord staff channel, when the harness was started with `{ discordStaff: true }`. */
+  discordStaffChannel: string | undefined;
   close(): Promise<void>;
 }
 
@@ -43,7 +46,7 @@ export const FAST_CLIENTS: PlatformClientOptions = { slackRetry: { retries: 0 },
  * `switchboard serve` wires it: it is started by serve's own `startService`;
  * only the platform clients' retries differ.
  */
-export async function startPlatformHarness(env: Record<string, string> = {}): Promise<PlatformHarness> {
+export async function startPlatformHarness(env: Record<string, string> = {}, options: { discordStaff?: boolean } = {}): Promise<PlatformHarness> {
   const slackApi = await SlackApiStandIn.start({ botToken: BOT_TOKEN });
   slackApi.respondWith("users.info", (args) => {
     const member = Object.values(STAFF).find((s) => s.id === args["user"]);
@@ -62,6 +65,8 @@ export async function startPlatformHarness(env: Record<string, string> = {}): Pr
     SLACK_HANDOFF_CHANNEL: STAFF_CHANNEL,
     DISCORD_TOKEN: discord.token,
     DISCORD_API_URL: discord.apiUrl,
+    // A Discord staff channel too: cards in both, as a team working in both would have.
+    ...(options.discordStaff ? { DISCORD_HANDOFF_CHANNEL: discord.channels.general } : {}),
     ...env,
   });
   // Exactly what `switchboard serve` starts; only the platform clients' retries differ.
@@ -89,7 +94,7 @@ export async function startPlatformHarness(env: Record<string, string> = {}): Pr
         api_app_id: "A0TEST",
         token: "legacy-verification-token",
         container: { type: "message", message_ts: cardTs, channel_id: channel, is_ephemeral: false },
-        trigger_id: `${Date.now()}.${randomBytes(4).toString("hex")}`,
+        trigger_id: slackApi.issueTrigger(),
         channel: { id: channel, name: channel === STAFF_CHANNEL ? "support-staff" : "general" },
         message: { type: "message", ts: cardTs, user: slackApi.botUserId, bot_id: slackApi.botId, text: "Handoff" },
         response_url: slackApi.responseUrl(),
@@ -102,6 +107,11 @@ export async function startPlatformHarness(env: Record<string, string> = {}): Pr
         signingSecret: SIGNING_SECRET,
       });
     },
+    submitView: (staff, viewId, values) =>
+      postSigned(eventsUrl, new URLSearchParams({ payload: JSON.stringify(slackApi.viewSubmission(viewId, staff, values)) }).toString(), "application/x-www-form-urlencoded", {
+        signingSecret: SIGNING_SECRET,
+      }),
+    discordStaffChannel: options.discordStaff ? discord.channels.general : undefined,
     close: async () => {
       await service.stop();
       await discord.close();

@@ -41,6 +41,13 @@ export interface SlackApiStandInOptions {
   socketUrl?: () => string;
 }
 
+/** A modal the bot opened with `views.open`, as Slack keeps it: its id and the view it was given. */
+export interface OpenedView {
+  id: string;
+  triggerId: string;
+  view: Record<string, unknown>;
+}
+
 /** Answers a call; `undefined` falls through to the default answer. */
 type Handler = (args: Record<string, unknown>) => Record<string, unknown> | undefined;
 
@@ -59,6 +66,10 @@ export class SlackApiStandIn {
   /** What the bot posted, per channel, oldest first: `conversations.replies` / `.history` read it. */
   readonly #posted = new Map<string, Array<Record<string, unknown>>>();
   readonly #changes = new Changes();
+  /** trigger_id → whether it was exchanged for a modal already (Slack: once, within 3 s of the click). */
+  readonly #triggers = new Map<string, boolean>();
+  /** Modals opened, in order. */
+  readonly views: OpenedView[] = [];
   #ts = 0;
   #responseIds = 0;
   #recording: Promise<void> = Promise.resolve();
@@ -97,6 +108,55 @@ export class SlackApiStandIn {
   responseUrl(): string {
     this.#responseIds += 1;
     return `${this.origin}/response/${this.#responseIds}`;
+  }
+
+  /** A `trigger_id` for an interaction payload, which `views.open` can exchange once. */
+  issueTrigger(): string {
+    const id = `${Date.now()}.${this.#triggers.size + 1}.${Math.random().toString(16).slice(2, 10)}`;
+    this.#triggers.set(id, false);
+    return id;
+  }
+
+  /**
+   * The `view_submission` payload Slack sends when `user` submits the opened modal `viewId` with
+   * `values` (input block id → value). Like Slack's client it refuses what a person could not
+   * submit: a required input left empty, a value over the input's `max_length`, an unknown block.
+   */
+  viewSubmission(viewId: string, user: { id: string; name: string }, values: Record<string, string>): Record<string, unknown> {
+    const opened = this.views.find((v) => v.id === viewId);
+    if (!opened) throw new Error(`stand-in: no opened view ${viewId}`);
+    const blocks = (opened.view["blocks"] ?? []) as Array<{ type?: string; block_id?: string; optional?: boolean; element?: { type?: string; action_id?: string; max_length?: number; min_length?: number } }>;
+    const inputs = blocks.filter((b) => b.type === "input");
+    for (const key of Object.keys(values)) if (!inputs.some((b) => b.block_id === key)) throw new Error(`stand-in: the view has no input block ${key}`);
+    const state: Record<string, Record<string, { type: string; value: string | null }>> = {};
+    for (const b of inputs) {
+      const value = values[b.block_id ?? ""] ?? "";
+      if (!b.optional && value.trim() === "") throw new Error(`stand-in: the input ${b.block_id} is required`);
+      if (b.element?.max_length !== undefined && value.length > b.element.max_length) throw new Error(`stand-in: ${b.block_id} is over its max_length`);
+      if (value !== "" && b.element?.min_length !== undefined && value.length < b.element.min_length) throw new Error(`stand-in: ${b.block_id} is under its min_length`);
+      state[b.block_id ?? ""] = { [b.element?.action_id ?? ""]: { type: b.element?.type ?? "plain_text_input", value: value === "" ? null : value } };
+    }
+    return {
+      type: "view_submission",
+      team: { id: this.teamId, domain: "switchboard-test" },
+      user: { id: user.id, username: user.name.toLowerCase(), name: user.name.toLowerCase(), team_id: this.teamId },
+      api_app_id: "A0TEST",
+      token: "legacy-verification-token",
+      trigger_id: this.issueTrigger(),
+      view: {
+        ...opened.view,
+        id: opened.id,
+        team_id: this.teamId,
+        app_id: "A0TEST",
+        bot_id: this.botId,
+        state: { values: state },
+        hash: `${Date.now()}.hash`,
+        private_metadata: opened.view["private_metadata"] ?? "",
+        callback_id: opened.view["callback_id"] ?? "",
+      },
+      response_urls: [],
+      is_enterprise_install: false,
+    };
   }
 
   /** Answers `method` with `handler` from now on (e.g. an error like `not_in_channel`). */
@@ -222,6 +282,18 @@ export class SlackApiStandIn {
         // history: newest first; replies: oldest first (Slack's orders).
         return { ok: true, messages: method === "conversations.history" ? messages.reverse() : messages, has_more: false };
       }
+      case "views.open": {
+        const trigger = String(args["trigger_id"] ?? "");
+        if (!this.#triggers.has(trigger)) return { ok: false, error: "invalid_trigger_id" };
+        if (this.#triggers.get(trigger)) return { ok: false, error: "exchanged_trigger_id" };
+        const view = args["view"] as Record<string, unknown> | undefined;
+        const problem = invalidModal(view);
+        if (problem) return { ok: false, error: "invalid_arguments", response_metadata: { messages: [problem] } };
+        this.#triggers.set(trigger, true);
+        const id = `V${String(this.views.length + 1).padStart(8, "0")}`;
+        this.views.push({ id, triggerId: trigger, view: view! });
+        return { ok: true, view: { ...view, id, team_id: this.teamId, state: { values: {} }, hash: `${Date.now()}.hash`, app_id: "A0TEST", bot_id: this.botId } };
+      }
       case "chat.postEphemeral":
         return { ok: true, message_ts: this.nextTs() };
       case "chat.delete":
@@ -238,6 +310,22 @@ export class SlackApiStandIn {
     this.#ts += 1;
     return `${1_700_000_000 + this.#ts}.${String(this.#ts).padStart(6, "0")}`;
   }
+}
+
+/** What Slack would refuse in a modal view (the limits a bot is likely to hit), or undefined. */
+function invalidModal(view: Record<string, unknown> | undefined): string | undefined {
+  if (!view || typeof view !== "object") return "[ERROR] missing required field: view";
+  if (view["type"] !== "modal") return "[ERROR] view.type must be modal";
+  const text = (field: string) => (view[field] as { type?: string; text?: string } | undefined)?.text;
+  const title = text("title");
+  if (!title || title.length > 24) return "[ERROR] must be less than 25 characters [json-pointer:/view/title/text]";
+  const submit = text("submit");
+  if (submit !== undefined && submit.length > 24) return "[ERROR] must be less than 25 characters [json-pointer:/view/submit/text]";
+  const blocks = view["blocks"];
+  if (!Array.isArray(blocks) || blocks.length > 100) return "[ERROR] view.blocks must be 1-100 blocks";
+  if (blocks.some((b: { type?: string }) => b.type === "input") && submit === undefined) return "[ERROR] a view with input blocks needs a submit button [json-pointer:/view/submit]";
+  if (typeof view["private_metadata"] === "string" && view["private_metadata"].length > 3000) return "[ERROR] private_metadata is over 3000 characters";
+  return undefined;
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
