@@ -68,4 +68,28 @@ describe("switchboard agents", { timeout: 180_000 }, () => {
     expect(gone.stderr).toContain("No agent named Dana Reyes");
     expect(JSON.parse((await switchboard(["agents", "list", "--json"], env)).stdout).map((a: { name: string }) => a.name)).toEqual(["Sam"]);
   });
+
+  it("links an agent to their Slack and Discord users at add and with link, unlinks, and says whose a taken id is", async () => {
+    const env = { DATA_DIR: tempDataDir() };
+    const added = await switchboard(["agents", "add", "Dana", "--slack-user", "U0DANA"], env);
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain("added Dana (agent) · Slack U0DANA");
+    expect((await switchboard(["agents", "add", "Bob"], env)).code).toBe(0);
+
+    const linked = await switchboard(["agents", "link", "bob", "--discord-user", "123456789012345678"], env);
+    expect(linked.code, linked.stderr).toBe(0);
+    expect(linked.stdout).toBe("Bob: · Discord 123456789012345678\n");
+    const taken = await switchboard(["agents", "link", "Bob", "--slack-user", "U0DANA"], env);
+    expect(taken.code).not.toBe(0);
+    expect(taken.stderr).toContain("The Slack user U0DANA is already linked to Dana");
+    const bad = await switchboard(["agents", "link", "Bob", "--slack-user", "dana"], env);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain("is not a Slack user id");
+
+    const unlinked = await switchboard(["agents", "link", "Dana", "--no-slack-user"], env);
+    expect(unlinked.code, unlinked.stderr).toBe(0);
+    expect(unlinked.stdout).toBe("Dana: linked to no Slack or Discord user\n");
+    const list = JSON.parse((await switchboard(["agents", "list", "--json"], env)).stdout) as Array<{ name: string; slackUser: string | null; discordUser: string | null }>;
+    expect(list.map((a) => [a.name, a.slackUser, a.discordUser])).toEqual([["Bob", null, "123456789012345678"], ["Dana", null, null]]);
+  });
 });

@@ -54,4 +54,27 @@ describe.each(databaseTargets())("the agent directory ($name)", (target) => {
     await expect(dir.remove("cache test")).rejects.toMatchObject({ code: "unknown_agent", status: 404 });
     expect(await dir.verify("console-secret")).toBeUndefined();
   });
+
+  it("links agents to Slack and Discord users, one agent per platform user, and unlinks", async () => {
+    const dir = new AgentDirectory(db.pool);
+    expect(await dir.any()).toBe(true);
+    const { agent } = await dir.add("Linked Lee", "lead", { slackUser: "U0LEE", discordUser: "123456789012345678" });
+    expect(agent).toMatchObject({ slackUser: "U0LEE", discordUser: "123456789012345678" });
+    expect((await dir.byPlatformUser("slack", "U0LEE"))?.name).toBe("Linked Lee");
+    expect((await dir.byPlatformUser("discord", "123456789012345678"))?.role).toBe("lead");
+    expect(await dir.byPlatformUser("slack", "123456789012345678")).toBeUndefined();
+
+    await dir.add("Other Olu");
+    await expect(dir.link("other olu", { slackUser: "U0LEE" })).rejects.toMatchObject({ code: "platform_user_taken", status: 409, message: expect.stringContaining("Linked Lee") });
+    await expect(dir.add("Third", "agent", { discordUser: "123456789012345678" })).rejects.toMatchObject({ code: "platform_user_taken" });
+    await expect(dir.link("Other Olu", { slackUser: "not-an-id" })).rejects.toMatchObject({ code: "invalid_slack_user" });
+    await expect(dir.link("Other Olu", { discordUser: "U0LEE" })).rejects.toMatchObject({ code: "invalid_discord_user" });
+    await expect(dir.link("Nobody", { slackUser: "U0NOBODY" })).rejects.toMatchObject({ code: "unknown_agent", status: 404 });
+    await expect(dir.link("Other Olu", {})).rejects.toMatchObject({ code: "nothing_to_link" });
+
+    // Unlinking Slack leaves Discord as it is; the Slack user is then free for someone else.
+    expect(await dir.link("Linked Lee", { slackUser: null })).toMatchObject({ slackUser: null, discordUser: "123456789012345678" });
+    expect(await dir.byPlatformUser("slack", "U0LEE")).toBeUndefined();
+    expect(await dir.link("Other Olu", { slackUser: "U0LEE" })).toMatchObject({ name: "Other Olu", slackUser: "U0LEE" });
+  });
 });
