@@ -9,6 +9,7 @@ import { SLACK_LIMITS, truncateMrkdwn } from "./render.ts";
 import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
 import type { AfterAck } from "./after-ack.ts";
 import { SlackStaffAccess, type StaffCheck } from "./staff-access.ts";
+import { findPostedParts, partMetadata, POST_RETRY } from "./posted-parts.ts";
 
 /**
  * The Slack staff channel (SLACK_HANDOFF_CHANNEL): one Block Kit card per handoff with Claim /
@@ -72,9 +73,16 @@ export function createSlackStaffNotifier(options: SlackStaffNotifierOptions): St
   return new SlackStaffNotifier(options);
 }
 
+/** The outbox key a handoff's card is posted under (message metadata, posted-parts.ts): a card is found again by it. */
+export function cardKey(handoffId: string): string {
+  return `handoff-card:${handoffId}`;
+}
+
 class SlackStaffNotifier implements StaffNotifier {
   readonly platform = "slack" as const;
   readonly #client: webApi.WebClient;
+  /** Posts the cards, without the Web API's blind retries (posted-parts.ts): a retry that looks takes their place. */
+  readonly #poster: webApi.WebClient;
   readonly #channel: string;
   readonly #log: Logger;
 
@@ -83,14 +91,29 @@ class SlackStaffNotifier implements StaffNotifier {
       retryConfig: o.retryConfig ?? { retries: 3, factor: 2, minTimeout: 500, maxTimeout: 2000 },
       ...(o.apiUrl ? { slackApiUrl: o.apiUrl } : {}),
     });
+    this.#poster = new webApi.WebClient(o.token, { retryConfig: POST_RETRY, ...(o.apiUrl ? { slackApiUrl: o.apiUrl } : {}) });
     this.#channel = o.channel;
     this.#log = o.logger.child({ component: "slack-staff", channel: o.channel });
   }
 
+  /**
+   * Posts the card once. `chat.postMessage` has no idempotency key, so a post whose answer was lost
+   * (then stored nowhere, and posted again at the handoff's next change) would show the card twice:
+   * the card carries its handoff in message metadata, and a card not stored yet is first looked for
+   * in the channel's recent history (one `conversations.history` call per new handoff; cards are few).
+   */
   async announce(card: HandoffCard): Promise<StaffCardRef> {
     const message = renderCard(card);
+    const key = cardKey(card.handoff.id);
+    const earlier = (await findPostedParts(this.#client, { channel: this.#channel, threadTs: undefined }, key, this.#log)).get(0);
+    if (earlier) {
+      const ref: StaffCardRef = { platform: "slack", channel: this.#channel, messageId: earlier };
+      await this.update(ref, card);
+      this.#log.info({ handoffId: card.handoff.id, ts: earlier }, "handoff card found from an earlier attempt; not posted again");
+      return ref;
+    }
     const posted = await call("chat.postMessage", () =>
-      this.#client.chat.postMessage({ channel: this.#channel, ...message, unfurl_links: false, unfurl_media: false }),
+      this.#poster.chat.postMessage({ channel: this.#channel, ...message, metadata: partMetadata(key, 0), unfurl_links: false, unfurl_media: false }),
     );
     if (!posted.ts) throw new AdapterError("slack", "chat.postMessage returned no ts for the handoff card");
     this.#log.info({ handoffId: card.handoff.id, ts: posted.ts }, "handoff card posted");

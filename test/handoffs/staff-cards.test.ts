@@ -254,4 +254,29 @@ describe("staff cards: linked agents, notes and reasons in modals, refund approv
     expect(contentOf(lateTold)).toContain("rejected by Bob Marsh");
     expect((await h.app.db.pool.query("select 1 from messages where conversation_id = $1 and author_kind = 'agent'", [conversationId])).rows).toHaveLength(1);
   });
+
+  it("Slack: a card whose post was accepted but whose answer was lost is found again at the next change, not posted twice", async () => {
+    const { slackApi } = h;
+    const isCard = (args: Record<string, unknown>) => args["channel"] === STAFF_CHANNEL && args["thread_ts"] === undefined && args["metadata"] !== undefined;
+    slackApi.loseAnswers("chat.postMessage", isCard, 1);
+    const asked = await postJson(`${h.url}/api/messages`, { userId: "web-lost-card", text: "I want to talk to a human" });
+    const handoffId = asked.body.handoff.id as string;
+    await h.app.handoffService.idle();
+    // The post went through, its answer did not: nothing stored, the failure recorded.
+    expect((await h.app.handoffs.get(handoffId))?.cards.filter((c) => c.platform === "slack")).toEqual([]);
+    expect((await events(handoffId)).map(([kind]) => kind)).toContain("notify_failed");
+    const cardsOf = () => slackApi.postedIn(STAFF_CHANNEL).filter((m) => m["thread_ts"] === undefined && JSON.stringify(m["metadata"] ?? "").includes(handoffId));
+    expect(cardsOf()).toHaveLength(1);
+
+    // Bob claims it on Discord: the Slack card is refreshed, which finds the card already there and updates it.
+    const { discord } = h;
+    await h.app.handoffService.idle();
+    const discordId = (await h.app.handoffs.get(handoffId))!.cards.find((c) => c.platform === "discord")!.messageId;
+    discord.clickButton({ channelId: discordStaff, messageId: discordId, customId: customId("claim", handoffId), author: discord.users.bob });
+    const firstTs = cardsOf()[0]!["ts"] as string;
+    await slackApi.waitForCall("chat.update", (c) => c.args["ts"] === firstTs && blocksOf(c).includes("Claimed by Bob Marsh"), "the one Slack card updated");
+    await h.app.handoffService.idle();
+    expect(cardsOf()).toHaveLength(1);
+    expect((await h.app.handoffs.get(handoffId))?.cards.find((c) => c.platform === "slack")).toMatchObject({ channel: STAFF_CHANNEL, messageId: firstTs });
+  });
 });
