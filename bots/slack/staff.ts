@@ -208,7 +208,7 @@ export function renderCard(card: HandoffCard): { text: string; blocks: types.Kno
     blocks.push({
       type: "actions",
       block_id: "handoff_actions",
-      elements: [...(h.status === "open" ? [button("claim", "Claim", "primary")] : []), button("resolve", "Resolve…"), button("back_to_bot", "Back to bot")],
+      elements: [...(h.status === "open" ? [button("claim", "Claim", "primary")] : []), button("resolve", "Resolve"), button("back_to_bot", "Back to bot")],
     });
   }
   if (refund?.status === "awaiting_approval") {
@@ -230,7 +230,7 @@ export function renderCard(card: HandoffCard): { text: string; blocks: types.Kno
             deny: { type: "plain_text", text: "Cancel" },
           },
         },
-        { type: "button", action_id: REFUND_ACTION_IDS.reject, text: { type: "plain_text", text: "Reject refund…" }, value: refund.id, style: "danger" },
+        { type: "button", action_id: REFUND_ACTION_IDS.reject, text: { type: "plain_text", text: "Reject refund" }, value: refund.id, style: "danger" },
       ],
     });
   }

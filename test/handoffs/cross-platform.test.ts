@@ -85,8 +85,10 @@ describe("a Discord user handed to staff working in Slack (real discord.js and B
     expect(outbound.rows.map((r) => r.author_kind)).toEqual(["bot", "agent"]);
     expect(slackApi.callsTo("chat.postMessage", (c) => /Dana here/.test(String(c.args["text"])))).toEqual([]);
 
-    // 6. Dana clicks Resolve: the card shows it, the conversation is the bot's again.
+    // 6. Dana clicks Resolve and submits its modal without a note: the card shows it, the conversation is the bot's again.
     await h.click(STAFF.dana, STAFF_ACTION_IDS.resolve, handoffId, cardTs);
+    const modal = await slackApi.waitForCall("views.open", (c) => c.response["ok"] === true, "the resolve modal");
+    await h.submitView(STAFF.dana, (modal.response["view"] as { id: string }).id, {});
     const resolved = await slackApi.waitForCall("chat.update", (c) => c.args["ts"] === cardTs && /Resolved\* by Dana/.test(cardText(c)), "the card updated to resolved");
     expect(buttonsOf(resolved)).toEqual([]);
     expect((await h.app.log.getConversation(handoff!.conversationId))?.status).toBe("bot");
