@@ -1,7 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Router } from "../../agents/router/types.ts";
-import type { Supervisor } from "../../src/ports.ts";
-import { compileSupervisor, fakeWorker } from "../helpers/graph-fixtures.ts";
+import { twoPartSupervisor } from "../helpers/graph-fixtures.ts";
 import type { SlackApiCall } from "../stand-ins/slack-api.ts";
 import { startCoreHarness, type CoreHarness } from "./core-harness.ts";
 import { createLogger } from "../../src/logger.ts";
@@ -12,53 +10,7 @@ import { createLogger } from "../../src/logger.ts";
  * message is edited (`chat.update`) when the slow part finishes.
  */
 
-/** Routes "…two things…" to billing and tech support, anything else to billing. */
-const router: Router = {
-  async route(text) {
-    const both = /two things/i.test(text);
-    const routes = [
-      { route: "billing" as const, confidence: 0.95, question: text },
-      ...(both ? [{ route: "tech_support" as const, confidence: 0.95, question: text }] : []),
-    ];
-    return { routes, scores: { billing: 0.95, tech_support: both ? 0.95 : 0, faq: 0, human: 0 }, unsure: false, engine: "offline", latencyMs: 0.1 };
-  },
-};
-
-/** Tech support answers only when the test lets it (a slow model call); billing at once. */
-class Gate {
-  #open!: () => void;
-  #promise = this.#reset();
-  #reset() {
-    return new Promise<void>((resolve) => (this.#open = resolve));
-  }
-  wait() {
-    return this.#promise;
-  }
-  open() {
-    this.#open();
-  }
-  close() {
-    this.#promise = this.#reset();
-  }
-  /** Open from the start (every part finishes at once). */
-  always() {
-    this.#open();
-  }
-}
-
-const techGate = new Gate();
-const supervisor = compileSupervisor(
-  [
-    fakeWorker("billing", () => ({ reply: "Your last invoice was paid on 3 March.", status: "ok", sources: [] })),
-    fakeWorker("tech_support", async () => {
-      await techGate.wait();
-      return { reply: "Clear the app cache, then sign in again.", status: "ok", sources: [] };
-    }),
-  ],
-  router,
-  60_000,
-) as unknown as Supervisor;
-
+const { supervisor, techGate } = twoPartSupervisor();
 const texts = (call: SlackApiCall) => `${String(call.args["text"])}\n${JSON.stringify(call.args["blocks"] ?? [])}`;
 
 describe("Slack: partial answers first", () => {
@@ -124,7 +76,7 @@ describe("Slack: partial answers first", () => {
   });
 
   it("posts one whole answer when every part is ready within PARTIAL_REPLY_MS", async () => {
-    techGate.always();
+    techGate.open();
     const updatesBefore = h.api.callsTo("chat.update").length;
     const { ts: threadTs } = mention("two things again: invoice and a crash");
     const answer = await h.api.waitForCall("chat.postMessage", (c) => c.args["thread_ts"] === threadTs, "the whole answer");
