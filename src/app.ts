@@ -211,6 +211,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       attempts: new AttemptLog(db.pool),
       logger,
       metrics,
+      partialReplyMs: config.partialReplyMs,
     });
     let working = false;
     const startWorker = async () => {

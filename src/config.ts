@@ -93,6 +93,12 @@ export interface Config {
   demoData: "auto" | "on" | "off";
   /** Time budget of one worker run in ms. Default 20000. */
   workerTimeoutMs: number;
+  /**
+   * Partial answers first (Slack, Discord): how long, in ms, a multi-part answer waits for its
+   * slowest part before the parts that are ready are posted (then edited in place as the rest
+   * finish). Default 2000; 0: only whole answers are posted.
+   */
+  partialReplyMs: number;
   /** Refunds above this amount (in the account currency) need a person's approval. Default 100. */
   refundApprovalLimit: number;
   /** Minutes an unclaimed handoff waits before staff are told again. Default 15; 0: never. */
@@ -237,6 +243,7 @@ const EnvSchema = z.object({
   LANGCHAIN_TRACING: optionalString,
   DEMO_DATA: optionalString.pipe(z.enum(["auto", "on", "off"]).optional()),
   WORKER_TIMEOUT_MS: positiveNumber(20_000),
+  PARTIAL_REPLY_MS: wholeNumber(2000, 0),
   REFUND_APPROVAL_LIMIT: positiveNumber(100),
   HANDOFF_SLA_MINUTES: positiveNumber(15),
   JOB_QUEUE: optionalString.pipe(z.enum(["postgres", "memory"]).optional()),
@@ -331,6 +338,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     langsmithTracing: (e.LANGSMITH_TRACING_V2 ?? e.LANGCHAIN_TRACING_V2 ?? e.LANGSMITH_TRACING ?? e.LANGCHAIN_TRACING)?.toLowerCase() === "true",
     demoData: e.DEMO_DATA ?? "auto",
     workerTimeoutMs: e.WORKER_TIMEOUT_MS,
+    partialReplyMs: e.PARTIAL_REPLY_MS,
     refundApprovalLimit: e.REFUND_APPROVAL_LIMIT,
     handoffSlaMinutes: e.HANDOFF_SLA_MINUTES,
     supportHours: e.SUPPORT_HOURS,

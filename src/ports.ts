@@ -1,6 +1,6 @@
 import type { ToolCallRecord } from "./conversations/conversation-log.ts";
 import type { ComposedReply } from "./turns/compose-reply.ts";
-import type { ConversationStatus, HandoffReason, InboundMessage, Outcome, OutboundReply, Platform, RoutingDecision, SourceRef } from "./types.ts";
+import type { ConversationStatus, HandoffReason, InboundMessage, Outcome, OutboundReply, Platform, ReplySection, RoutingDecision, SourceRef } from "./types.ts";
 
 /**
  * The ports between the core and the channels. Declared here, in the core: `bots/` implements
@@ -64,8 +64,12 @@ export interface DeliveryProgress {
    * already, and an adapter that can look (or that gave the platform a nonce) should not post it twice.
    */
   readonly attempt: number;
-  /** The platform accepted part `index` (0-based); recorded before the next part is sent. */
-  partSent(index: number): Promise<void>;
+  /**
+   * The platform accepted part `index` (0-based); recorded before the next part is sent. `ref`:
+   * where the platform put it, in the adapter's own terms, so a later version of the message can
+   * edit it in place (`OutboundReply.revises`).
+   */
+  partSent(index: number, ref?: string): Promise<void>;
 }
 
 export interface DeliveryResult {
@@ -127,7 +131,31 @@ export interface TurnResult {
   unclearStreak: number;
 }
 
+/**
+ * A worker finished its part of a multi-part message (LangGraph's `custom` stream): what it
+ * adds to the answer (null: nothing to show — it failed, or had no answer), and every part of the
+ * message, so the turn runner knows what is still coming (partial answers first).
+ */
+export interface PartDone {
+  kind: "part_done";
+  worker: string;
+  section: ReplySection | null;
+  parts: Array<{ worker: string; title: string }>;
+}
+
+/** A chunk of the supervisor's stream with `streamMode: ["custom", "values"]`. */
+export type SupervisorChunk = ["custom", unknown] | ["values", TurnResult];
+
 /** The compiled supervisor graph (thread id = conversation id), as the turn runner invokes it. */
 export interface Supervisor {
   invoke(input: { turn: TurnInput }, config: { configurable: { thread_id: string } }): Promise<TurnResult>;
+  /**
+   * The same run, streamed (the compiled graph's `stream`): `custom` chunks as workers finish
+   * (`PartDone`), `values` chunks of the state, the last one being what `invoke` resolves to.
+   * Optional: a supervisor without it is invoked, and its answers are posted whole.
+   */
+  stream?(
+    input: { turn: TurnInput },
+    config: { configurable: { thread_id: string }; streamMode: ["custom", "values"] },
+  ): Promise<AsyncIterable<unknown>>;
 }

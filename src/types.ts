@@ -180,7 +180,18 @@ export interface OutboundReply {
   idempotencyKey: string;
   /**
    * `question_post`: the post a Slack `/support` question hangs from (its text is the question;
-   * the answer follows in its thread). Default `message`.
+   * the answer follows in its thread). `partial`: the parts of a multi-part answer that are
+   * ready, posted while the others are still being worked on; a later version edits it in place.
+   * Default `message`.
    */
-  kind?: "message" | "question_post";
+  kind?: OutboundKind;
+  /**
+   * This message replaces one already delivered (partial answers first): `refs[i]` is where the
+   * platform put part `i` of it, as the adapter reported (`DeliveryProgress.partSent`); null
+   * where it does not know. The adapter edits those parts in place and posts only parts beyond them.
+   */
+  revises?: { refs: Array<string | null> };
 }
+
+/** What an outbound message is (see `OutboundReply.kind`). */
+export type OutboundKind = "message" | "question_post" | "partial";

@@ -9,7 +9,8 @@ import type { WorkerRegistry } from "../workers/registry.ts";
 import type { WorkerDeps, WorkerResult } from "../workers/types.ts";
 import { WorkerRunner } from "../workers/worker-graph.ts";
 import { composeReply, withNotes } from "../../src/turns/compose-reply.ts";
-import { mergeReplies } from "./merge.ts";
+import { mergeReplies, sectionOf } from "./merge.ts";
+import type { PartDone } from "../../src/ports.ts";
 import { runWithinBudget } from "./worker-budget.ts";
 import { HANDOFF_TEXT, answerMessage, decideHandoff, failureNotes, fanOut, isUnclear, routeTurn, smallTalkOf, unansweredBody } from "./routing.ts";
 import { SupervisorState, type SupervisorStateType, type SupervisorUpdate, type WorkerTask } from "./state.ts";
@@ -118,6 +119,12 @@ export function createSupervisor(opts: SupervisorOptions) {
           (status, error, latencyMs) => failedRun(task, status, error, latencyMs),
           { deadline: task.deadline, budgetMs, parent: config.signal },
         );
+        // Streamed to the turn runner as it happens (LangGraph's custom stream), so a chat reply can
+        // show the parts that are ready while the others are still being worked on.
+        if (task.siblings.length > 1) {
+          const done: PartDone = { kind: "part_done", worker: name, section: sectionOf(result, title(name)), parts: task.siblings.map((w) => ({ worker: w, title: title(w) })) };
+          config.writer?.(done);
+        }
         return { results: [result] };
       },
       {

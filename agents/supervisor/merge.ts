@@ -1,8 +1,8 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
-import type { RouteName } from "../../src/types.ts";
+import type { ReplySection, RouteName } from "../../src/types.ts";
 import type { WorkerResult } from "../workers/types.ts";
-import { composeReply } from "../../src/turns/compose-reply.ts";
+import { composeReply, sectionsText } from "../../src/turns/compose-reply.ts";
 import type { MergedReply } from "./state.ts";
 
 const MERGE_PROMPT = [
@@ -13,9 +13,10 @@ const MERGE_PROMPT = [
   "Start each part with its title in bold on a line of its own (**Billing**), as the answers are headed, so the reply keeps their layout. No greeting, no sign-off.",
 ].join("\n");
 
-/** The sections as one text, each under its bold title: the offline answer, and the merged one when the model gives nothing usable. */
-function joinSections(sections: ReadonlyArray<{ title: string; text: string }>): string {
-  return sections.map((s) => `**${s.title}**\n${s.text}`).join("\n\n");
+/** A worker's answer as a section of the reply; null when it has nothing to show (failed, empty). */
+export function sectionOf(result: WorkerResult, title: string): ReplySection | null {
+  if (!((result.status === "ok" || result.status === "needs_human") && result.reply.trim())) return null;
+  return { route: result.worker as RouteName, title, text: result.reply.trim(), sources: result.sources };
 }
 
 /**
@@ -30,13 +31,7 @@ export async function mergeReplies(
   notes: string[],
   model?: BaseChatModel,
 ): Promise<MergedReply> {
-  const answered = results.filter((r) => (r.status === "ok" || r.status === "needs_human") && r.reply.trim());
-  const sections = answered.map((r) => ({
-    route: r.worker as RouteName,
-    title: title(r.worker),
-    text: r.reply.trim(),
-    sources: r.sources,
-  }));
+  const sections = results.flatMap((r) => sectionOf(r, title(r.worker)) ?? []);
   let text: string;
   if (sections.length <= 1) {
     text = sections[0]?.text ?? "";
@@ -44,13 +39,13 @@ export async function mergeReplies(
     const drafts = sections.map((s) => `## ${s.title}\n${s.text}`).join("\n\n");
     try {
       const out = await model.invoke([new SystemMessage(MERGE_PROMPT), new HumanMessage(`Customer's message:\n${message}\n\nAnswers:\n${drafts}`)]);
-      text = typeof out.content === "string" && out.content.trim() ? out.content.trim() : joinSections(sections);
+      text = typeof out.content === "string" && out.content.trim() ? out.content.trim() : sectionsText(sections);
     } catch {
       // The sections are already a complete answer; a failed polish must not lose it.
-      text = joinSections(sections);
+      text = sectionsText(sections);
     }
   } else {
-    text = joinSections(sections);
+    text = sectionsText(sections);
   }
   return composeReply({ body: text, sections, notes });
 }

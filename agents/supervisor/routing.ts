@@ -105,8 +105,9 @@ export function fanOut(state: SupervisorStateType, workerNames: readonly string[
   const routes = state.decision?.routes.filter((r) => workerNames.includes(r.route)) ?? [];
   if (routes.length === 0) return "decide";
   const history = historyOf(state);
+  const siblings = routes.map((r) => r.route);
   return routes.map(
-    (r) => new Send(r.route, { worker: r.route, question: r.question, turn: state.turn, history, deadline }),
+    (r) => new Send(r.route, { worker: r.route, question: r.question, turn: state.turn, history, deadline, siblings }),
   );
 }
 

@@ -16,6 +16,8 @@ export interface WorkerTask {
   history: Array<{ role: "user" | "assistant"; text: string }>;
   /** When the message's worker budget runs out (epoch ms), shared by every worker of the message. */
   deadline: number;
+  /** Every worker answering a part of this message, this one included (partial answers first). */
+  siblings: string[];
 }
 
 /** The reply as the supervisor leaves it: the text / sections / footer rule is `composeReply`'s. */

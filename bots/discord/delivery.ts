@@ -75,7 +75,9 @@ export class DiscordDelivery {
       log.warn("empty reply not sent to Discord");
       return;
     }
-    const key = new PartTracker(progress, reply.idempotencyKey);
+    const key = new PartTracker(progress, reply.idempotencyKey, reply.revises?.refs ?? []);
+    key.context = context;
+    if (reply.kind === "partial") log.debug({ parts: chunks.length }, "posting the parts of an answer that are ready");
     switch (context?.kind) {
       case "interaction":
         await this.#toInteraction(key, context, rendered, chunks, log);
@@ -102,7 +104,45 @@ export class DiscordDelivery {
           await this.#toChannel(key, conversation.channelId, chunks);
         }
     }
-    log.info({ parts: chunks.length, via: context?.kind ?? "channel" }, "reply delivered to Discord");
+    await this.#removeExtras(key, chunks.length, context, log);
+    log.info({ parts: chunks.length, via: context?.kind ?? "channel", revised: key.earlier.length > 0 }, "reply delivered to Discord");
+  }
+
+  /**
+   * Replaces a part of the earlier version in place (PATCH). Its ref when it did; undefined when
+   * Discord no longer has that message, or its interaction expired: the part is sent anew.
+   */
+  async #edit(ref: string, content: string, context: DiscordReplyContext | undefined): Promise<string | undefined> {
+    const where = parseRef(ref);
+    if (!where) return undefined;
+    try {
+      if (where.kind === "channel") {
+        await this.#rest.patch(Routes.channelMessage(where.channelId, where.messageId), { body: editBody(content) });
+      } else {
+        if (context?.kind !== "interaction") return undefined;
+        await this.#rest.patch(Routes.webhookMessage(context.applicationId, context.interactionToken, where.messageId), { body: editBody(content), auth: false });
+      }
+      return ref;
+    } catch (err) {
+      const code = discordErrorCode(err);
+      if (isExpiredInteraction(err) || (typeof code === "number" && GONE_CODES.has(code))) return undefined;
+      throw wrap(err, "edit the earlier version of the answer");
+    }
+  }
+
+  /** Parts of the earlier version beyond this one's are removed, so the conversation reads as one answer. */
+  async #removeExtras(key: PartTracker, count: number, context: DiscordReplyContext | undefined, log: Logger): Promise<void> {
+    for (const ref of key.earlier.slice(count)) {
+      const where = ref ? parseRef(ref) : undefined;
+      if (!where) continue;
+      const route =
+        where.kind === "channel"
+          ? this.#rest.delete(Routes.channelMessage(where.channelId, where.messageId))
+          : context?.kind === "interaction"
+            ? this.#rest.delete(Routes.webhookMessage(context.applicationId, context.interactionToken, where.messageId), { auth: false })
+            : undefined;
+      await route?.catch((err: unknown) => log.warn({ ...describeDiscordError(err) }, "could not remove a part of the earlier version"));
+    }
   }
 
   /**
@@ -208,22 +248,26 @@ export class DiscordDelivery {
     );
   }
 
+  /** Sends (or, for a later version of an answer, edits in place) each part not sent yet, reporting where it is. */
   async #sendAll(
     key: PartTracker,
     chunks: string[],
-    send: (chunk: string, index: number) => Promise<void>,
+    send: (chunk: string, index: number) => Promise<string>,
   ): Promise<void> {
     for (let index = key.sent; index < chunks.length; index++) {
-      await send(chunks[index] ?? "", index);
-      await key.mark(index);
+      const chunk = chunks[index] ?? "";
+      const earlier = key.earlier[index];
+      const ref = (earlier ? await this.#edit(earlier, chunk, key.context) : undefined) ?? (await send(chunk, index));
+      await key.mark(index, ref);
     }
   }
 
+  /** Posts a message; its ref (`c/<channel>/<message>`). */
   async #post(
     channelId: string,
     content: string,
     options: { nonce: string; replyTo?: string; mentionUser?: string },
-  ): Promise<void> {
+  ): Promise<string> {
     const body: RESTPostAPIChannelMessageJSONBody = {
       ...messageBody(content, options.mentionUser),
       // Discord returns the message already made with this nonce (for a few minutes) instead of
@@ -236,7 +280,8 @@ export class DiscordDelivery {
     };
     await this.#typing.get(channelId);
     try {
-      await this.#rest.post(Routes.channelMessages(channelId), { body });
+      const posted = (await this.#rest.post(Routes.channelMessages(channelId), { body })) as { id?: string };
+      return `c/${channelId}/${posted.id ?? ""}`;
     } catch (err) {
       throw wrap(err, `post in channel ${channelId}`);
     }
@@ -265,38 +310,61 @@ export class DiscordDelivery {
     return pending;
   }
 
-  async #editOriginal(context: InteractionContext, content: string): Promise<void> {
+  async #editOriginal(context: InteractionContext, content: string): Promise<string> {
     await this.#rest.patch(Routes.webhookMessage(context.applicationId, context.interactionToken, "@original"), {
       body: messageBody(content),
       auth: false,
     });
     this.#editedOriginals.add(context.interactionId);
     this.#pendingOriginals.delete(context.interactionId);
+    return "w/@original";
   }
 
-  async #followUp(context: InteractionContext, content: string): Promise<void> {
-    await this.#rest.post(Routes.webhook(context.applicationId, context.interactionToken), {
+  async #followUp(context: InteractionContext, content: string): Promise<string> {
+    const posted = (await this.#rest.post(Routes.webhook(context.applicationId, context.interactionToken), {
       body: messageBody(content),
       auth: false,
       query: new URLSearchParams({ wait: "true" }),
-    });
+    })) as { id?: string };
+    return `w/${posted.id ?? ""}`;
   }
 }
 
 /** No earlier attempt: every part is still to send. */
 const FROM_START: DeliveryProgress = { partsSent: 0, attempt: 1, partSent: async () => {} };
 
+/** Edit errors after which the part is sent anew: the message (or the interaction's webhook) is gone. */
+const GONE_CODES = new Set<number>([RESTJSONErrorCodes.UnknownMessage, RESTJSONErrorCodes.UnknownWebhook]);
+
+/** Where a part is: `c/<channel>/<message>` (a channel message) or `w/<message>` (an interaction's response or follow-up). */
+function parseRef(ref: string): { kind: "channel"; channelId: string; messageId: string } | { kind: "webhook"; messageId: string } | undefined {
+  const channel = /^c\/(\d+)\/(\d+)$/.exec(ref);
+  if (channel?.[1] && channel[2]) return { kind: "channel", channelId: channel[1], messageId: channel[2] };
+  const webhook = /^w\/(@original|\d+)$/.exec(ref);
+  return webhook?.[1] ? { kind: "webhook", messageId: webhook[1] } : undefined;
+}
+
+/** An edit's body: the new content, mentioning nobody anew. */
+function editBody(content: string): RESTPostAPIChannelMessageJSONBody {
+  return { content, flags: MessageFlags.SuppressEmbeds, allowed_mentions: { parse: [] } };
+}
+
 /** The parts of one reply Discord accepted so far, this call's included (each reported to the outbox), and their nonces. */
 class PartTracker {
   sent: number;
+  /** Where the parts of the version this one replaces are (`OutboundReply.revises`), by index. */
+  readonly earlier: Array<string | null>;
+  /** The reply's context, for editing an interaction's messages. */
+  context: DiscordReplyContext | undefined;
   readonly #progress: DeliveryProgress;
 
   readonly #key: string;
 
-  constructor(progress: DeliveryProgress, idempotencyKey: string) {
+  constructor(progress: DeliveryProgress, idempotencyKey: string, earlier: Array<string | null>) {
     this.#progress = progress;
     this.#key = idempotencyKey;
     this.sent = progress.partsSent;
+    this.earlier = earlier;
   }
 
   /** Part `index`'s nonce: the same on every attempt of this message, at most Discord's 25 characters. */
@@ -304,9 +372,9 @@ class PartTracker {
     return createHash("sha256").update(`${this.#key}#${index}`).digest("base64url").slice(0, 25);
   }
 
-  async mark(index: number): Promise<void> {
+  async mark(index: number, ref: string): Promise<void> {
     this.sent = Math.max(this.sent, index + 1);
-    await this.#progress.partSent(index);
+    await this.#progress.partSent(index, ref);
   }
 }
 

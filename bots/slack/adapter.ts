@@ -12,7 +12,7 @@ import { parseConversationKey } from "./conversation-key.ts";
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_EVENTS_PATH, FastifyReceiver } from "./http-receiver.ts";
 import { registerListeners } from "./listeners.ts";
 import { BoundedSet } from "./memory.ts";
-import { renderReply } from "./render.ts";
+import { renderReply, type SlackMessage } from "./render.ts";
 import { registerStaffHandlers, type SlackStaffOptions } from "./staff.ts";
 import { readReplyContext } from "./reply-context.ts";
 import { CANNOT_POST, deliverPrivately, deliverQuestion, platformError, registerSupportCommand } from "./support-command.ts";
@@ -246,8 +246,13 @@ class BoltSlackAdapter implements SlackAdapter {
       if (result.moveTo) this.#threads.add(result.moveTo.conversationKey);
       return result;
     }
-    // A `/support` question that was never posted has no thread: its asker is answered privately.
+    // A `/support` question that was never posted has no thread: its asker is answered privately,
+    // through a response_url that takes five posts: no partial versions there, the whole answer only.
     if (where.commandId !== undefined) {
+      if (reply.kind === "partial") {
+        log.debug("slack: a partial answer is not sent privately; the whole answer follows");
+        return;
+      }
       await deliverPrivately(reply, ctx, progress);
       log.debug({ author: reply.author.kind }, "slack: reply delivered through response_url");
       return;
@@ -260,15 +265,24 @@ class BoltSlackAdapter implements SlackAdapter {
       (progress?.attempt ?? 1) > 1 && partsSent < messages.length
         ? await findPostedParts(this.#poster, { channel, threadTs }, reply.idempotencyKey, log)
         : new Map<number, string>();
+    // A later version of a partial answer edits the messages that one posted.
+    const earlier = reply.revises?.refs ?? [];
     for (const [index, message] of messages.entries()) {
       if (index < partsSent) continue;
-      if (already.has(index)) {
+      const found = already.get(index);
+      if (found !== undefined) {
         log.info({ part: index + 1, of: messages.length }, "slack: part already posted by an earlier attempt; not posting it again");
-        await progress?.partSent(index);
+        await progress?.partSent(index, partRef(channel, found));
         continue;
       }
+      const edit = parsePartRef(earlier[index]);
+      if (edit && (await this.#update(edit, message, log))) {
+        await progress?.partSent(index, partRef(edit.channel, edit.ts));
+        continue;
+      }
+      let ts: string | undefined;
       try {
-        await this.#poster.chat.postMessage({
+        const posted = await this.#poster.chat.postMessage({
           channel,
           ...(threadTs === undefined ? {} : { thread_ts: threadTs }),
           text: message.text,
@@ -277,6 +291,7 @@ class BoltSlackAdapter implements SlackAdapter {
           unfurl_links: false,
           unfurl_media: false,
         });
+        ts = posted.ts;
       } catch (err) {
         const code = slackErrorCode(err);
         const what = `chat.postMessage failed (${code}) on part ${index + 1} of ${messages.length}`;
@@ -284,10 +299,34 @@ class BoltSlackAdapter implements SlackAdapter {
         if (CANNOT_POST.has(platformError(err) ?? "")) throw new DeliveryRefused("slack", what, { cause: err });
         throw new AdapterError("slack", what, { cause: err });
       }
-      await progress?.partSent(index);
+      await progress?.partSent(index, ts === undefined ? undefined : partRef(channel, ts));
+    }
+    // Parts of the earlier version beyond this one's: removed, so the thread reads as one answer.
+    for (const extra of earlier.slice(messages.length)) {
+      const ref = parsePartRef(extra);
+      if (ref) await this.#poster.chat.delete({ channel: ref.channel, ts: ref.ts }).catch((err: unknown) => log.warn({ err: slackErrorCode(err) }, "slack: could not remove a part of the earlier version"));
     }
     if (threadTs !== undefined) this.#threads.add(reply.conversationKey);
-    log.debug({ parts: messages.length, author: reply.author.kind }, "slack: reply delivered");
+    log.debug({ parts: messages.length, author: reply.author.kind, revised: earlier.length > 0 }, "slack: reply delivered");
+  }
+
+  /**
+   * Replaces a posted part with its new version (`chat.update`). False when Slack no longer has
+   * the message (deleted, or not the bot's): the caller posts the part instead.
+   */
+  async #update(ref: { channel: string; ts: string }, message: SlackMessage, log: Logger): Promise<boolean> {
+    try {
+      await this.#poster.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks });
+      return true;
+    } catch (err) {
+      const code = platformError(err) ?? "";
+      if (GONE.has(code)) {
+        log.info({ err: code }, "slack: the earlier version is gone; posting this part instead");
+        return false;
+      }
+      if (CANNOT_POST.has(code)) throw new DeliveryRefused("slack", `chat.update failed (${code})`, { cause: err });
+      throw new AdapterError("slack", `chat.update failed (${slackErrorCode(err)})`, { cause: err });
+    }
   }
 
   #track(work: Promise<unknown>): void {
@@ -323,6 +362,19 @@ class CombinedReceiver implements Receiver {
     // SocketModeReceiver.stop() does not wait for the socket to close; the client's disconnect does.
     await this.#socket?.client.disconnect();
   }
+}
+
+/** `chat.update` errors after which the part is posted anew: the message to edit is not there (or not the bot's). */
+const GONE = new Set(["message_not_found", "cant_update_message", "edit_window_closed"]);
+
+/** Where a posted part is, as the outbox keeps it (`DeliveryProgress.partSent`): channel and ts. */
+function partRef(channel: string, ts: string): string {
+  return `${channel}/${ts}`;
+}
+
+function parsePartRef(ref: string | null | undefined): { channel: string; ts: string } | undefined {
+  const m = ref ? /^([^/]+)\/(\d+\.\d+)$/.exec(ref) : null;
+  return m?.[1] && m[2] ? { channel: m[1], ts: m[2] } : undefined;
 }
 
 function slackErrorCode(err: unknown): string {

@@ -206,7 +206,8 @@ export class PgConversationLog implements ConversationLog {
   async transcript(conversationId: string): Promise<TranscriptEntry[]> {
     const [messages, routing, runs, calls] = await Promise.all([
       this.pool.query<MessageDbRow>(
-        "select * from messages where conversation_id = $1 order by created_at, direction, id",
+        // A partial answer's versions are replaced by the whole one: the transcript shows that.
+        "select * from messages where conversation_id = $1 and kind <> 'partial' order by created_at, direction, id",
         [conversationId],
       ),
       this.pool.query<RoutingDbRow>(

@@ -26,6 +26,19 @@ export interface DatabaseOptions {
    * so one connection is both correct and no slower.
    */
   max?: number;
+  /** How long a query waits for a free connection of the pool, in ms. Default 60000. */
+  poolWaitMs?: number;
+  /** How long a connection attempt may take before the database counts as unreachable, in ms. Default 10000. */
+  connectTimeoutMs?: number;
+}
+
+/** A client class whose connection attempts give up after `ms` (an unreachable server), whatever the pool's wait. */
+function connectingWithin(ms: number): typeof pg.Client {
+  return class extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(typeof config === "string" ? { connectionString: config, connectionTimeoutMillis: ms } : { ...config, connectionTimeoutMillis: ms });
+    }
+  };
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
@@ -40,7 +53,11 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? (embedded ? 1 : 10),
-    connectionTimeoutMillis: 10_000,
+    // pg-pool counts the wait for a free connection against this too: a burst of messages queued
+    // behind a full pool (one connection, embedded) is busy, not "the database is unreachable".
+    // So the queue may wait a minute, and a connection attempt itself still gives up after 10 s.
+    connectionTimeoutMillis: opts.poolWaitMs ?? 60_000,
+    Client: connectingWithin(opts.connectTimeoutMs ?? 10_000),
   });
   handleConnectionErrors(pool, opts.logger);
   try {

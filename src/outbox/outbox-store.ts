@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { OutboundPayload } from "../conversations/conversation-log.ts";
-import type { Platform } from "../types.ts";
+import type { OutboundKind, Platform } from "../types.ts";
 import type { OutboundAuthor, OutboundMessage } from "./outbox.ts";
 
 /** An outbound message as the outbox keeps it (a row of `messages`, direction 'out'). */
@@ -15,7 +15,9 @@ export interface OutboxRow {
   text: string;
   payload: OutboundPayload | null;
   idempotencyKey: string;
-  kind: "message" | "question_post";
+  kind: OutboundKind;
+  /** The key of the message this one revises (edits in place), if any. */
+  revises: string | null;
   status: "pending" | "sending" | "retry" | "no_adapter" | "sent" | "failed";
   partsSent: number;
   /** Delivery attempts so far, this one included once claimed. */
@@ -27,6 +29,12 @@ export interface OutboxRow {
 /** A claimed message with where it goes now. */
 export interface ClaimedRow extends OutboxRow {
   target: { conversationKey: string; userId: string; replyContext: Record<string, unknown> | undefined };
+  /**
+   * When it revises a message: where that message's parts are on the platform, by index (null:
+   * not known). Undefined when it revises nothing, or the revised message was never delivered
+   * (given up): then it is posted as a message of its own.
+   */
+  revisesRefs?: Array<string | null>;
 }
 
 const UNSENT = "('pending', 'sending', 'retry', 'no_adapter')";
@@ -42,12 +50,12 @@ export class OutboxStore {
     const payload: OutboundPayload | null = m.sections?.length || m.footer ? { sections: m.sections ?? [], ...(m.footer ? { footer: m.footer } : {}) } : null;
     const inserted = await tx.query<{ id: string }>(
       `insert into messages (conversation_id, direction, author_kind, author_id, text, platform, status,
-                             in_reply_to, idempotency_key, payload, kind, created_at)
-       select $1, 'out', $2, $3, $4, c.platform, 'pending', $5, $6, $7, $8, clock_timestamp()
+                             in_reply_to, idempotency_key, payload, kind, revises, created_at)
+       select $1, 'out', $2, $3, $4, c.platform, 'pending', $5, $6, $7, $8, $9, clock_timestamp()
        from conversations c where c.id = $1
        on conflict (idempotency_key) do nothing
        returning id`,
-      [m.conversationId, m.author.kind, m.author.kind === "agent" ? m.author.name : null, m.text, m.inReplyTo, m.idempotencyKey, payload && JSON.stringify(payload), m.kind ?? "message"],
+      [m.conversationId, m.author.kind, m.author.kind === "agent" ? m.author.name : null, m.text, m.inReplyTo, m.idempotencyKey, payload && JSON.stringify(payload), m.kind ?? "message", m.revises ?? null],
     );
     if (inserted.rows[0]) return { id: inserted.rows[0].id, created: true };
     const existing = await tx.query<{ id: string }>("select id from messages where idempotency_key = $1", [m.idempotencyKey]);
@@ -69,25 +77,30 @@ export class OutboxStore {
    * Takes the message for delivery: it is not sent, nobody holds it (or their claim ran out: they
    * died), and every earlier message of its conversation is delivered or given up. Returns it with
    * where it goes now: the conversation's key and user, and the reply context of the message it
-   * answers (read in the same statement; an earlier message's move is committed by then).
+   * answers (read in the same statement; an earlier message's move is committed by then), and,
+   * when it revises a message, where that one's parts are (it was delivered first: it is earlier).
    */
   async claim(id: string): Promise<ClaimedRow | undefined> {
-    const r = await this.pool.query<DbRow & { target_key: string; target_user: string; target_context: Record<string, unknown> | null }>(
+    const r = await this.pool.query<DbRow & { target_key: string; target_user: string; target_context: Record<string, unknown> | null; revised_status: string | null; revised_refs: Record<string, string> | null; revised_parts: number | null }>(
       `update messages m set status = 'sending', attempts = m.attempts + 1,
               claimed_until = clock_timestamp() + $2 * interval '1 millisecond'
        from conversations c
+       left join lateral (select status, platform_refs, parts_sent from messages r where r.idempotency_key = (select revises from messages x where x.id = $1)) p on true
        where m.id = $1 and m.direction = 'out' and c.id = m.conversation_id
          and (m.status in ('pending', 'retry', 'no_adapter') or (m.status = 'sending' and m.claimed_until < clock_timestamp()))
          and not exists (
            select 1 from messages e
            where e.conversation_id = m.conversation_id and e.direction = 'out' and e.seq < m.seq and e.status in ${UNSENT})
        returning m.*, c.conversation_key as target_key, c.user_id as target_user,
-                 (select i.reply_context from messages i where i.id = m.in_reply_to) as target_context`,
+                 (select i.reply_context from messages i where i.id = m.in_reply_to) as target_context,
+                 p.status as revised_status, p.platform_refs as revised_refs, p.parts_sent as revised_parts`,
       [id, this.timing.claimMs],
     );
     const row = r.rows[0];
     if (!row) return undefined;
-    return { ...toRow(row), target: { conversationKey: row.target_key, userId: row.target_user, replyContext: row.target_context ?? undefined } };
+    const target = { conversationKey: row.target_key, userId: row.target_user, replyContext: row.target_context ?? undefined };
+    const revisesRefs = row.revised_status === "sent" ? refsOf(row.revised_refs, row.revised_parts ?? 0) : undefined;
+    return { ...toRow(row), target, ...(revisesRefs ? { revisesRefs } : {}) };
   }
 
   /** Extends a live delivery's claim. */
@@ -95,8 +108,18 @@ export class OutboxStore {
     await this.pool.query("update messages set claimed_until = clock_timestamp() + $2 * interval '1 millisecond' where id = $1 and status = 'sending'", [id, this.timing.claimMs]);
   }
 
-  async setPartsSent(id: string, parts: number): Promise<void> {
-    await this.pool.query("update messages set parts_sent = greatest(parts_sent, $2) where id = $1", [id, parts]);
+  /** `parts` of the message are on the platform; `placed`: where part `index` is (kept for revising it). */
+  async setPartsSent(id: string, parts: number, placed?: { index: number; ref: string }): Promise<void> {
+    if (!placed) {
+      await this.pool.query("update messages set parts_sent = greatest(parts_sent, $2) where id = $1", [id, parts]);
+      return;
+    }
+    await this.pool.query(
+      `update messages set parts_sent = greatest(parts_sent, $2),
+              platform_refs = coalesce(platform_refs, '{}'::jsonb) || jsonb_build_object($3::text, $4::text)
+       where id = $1`,
+      [id, parts, String(placed.index), placed.ref],
+    );
   }
 
   /** Sent; when the delivery moved the conversation (a thread was started for it), later messages go there. */
@@ -217,12 +240,21 @@ interface DbRow {
   text: string;
   payload: OutboundPayload | null;
   idempotency_key: string;
-  kind: "message" | "question_post";
+  kind: OutboundKind;
+  revises: string | null;
   status: OutboxRow["status"];
   parts_sent: number;
   attempts: number;
   error: string | null;
   created_at: Date;
+}
+
+/** The parts' platform refs by index, from the stored `{"0": ref, …}` (null where none was reported). */
+function refsOf(stored: Record<string, string> | null, partsSent: number): Array<string | null> {
+  const refs: Array<string | null> = [];
+  const count = Math.max(partsSent, ...Object.keys(stored ?? {}).map((k) => Number(k) + 1));
+  for (let i = 0; i < count; i++) refs.push(stored?.[String(i)] ?? null);
+  return refs;
 }
 
 function toRow(r: DbRow): OutboxRow {
@@ -237,6 +269,7 @@ function toRow(r: DbRow): OutboxRow {
     payload: r.payload,
     idempotencyKey: r.idempotency_key,
     kind: r.kind,
+    revises: r.revises,
     status: r.status,
     partsSent: r.parts_sent,
     attempts: r.attempts,

@@ -4,7 +4,7 @@ import { errorMessage, isDatabaseUnavailable } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ChannelAdapter, DeliveryProgress, DeliveryResult } from "../ports.ts";
-import type { OutboundReply, Platform, ReplySection } from "../types.ts";
+import type { OutboundKind, OutboundReply, Platform, ReplySection } from "../types.ts";
 import { DeliveryRefused } from "./delivery-refused.ts";
 import { OutboxStore, type ClaimedRow, type OutboxRow } from "./outbox-store.ts";
 
@@ -26,8 +26,16 @@ export interface OutboundMessage {
   footer?: string;
   /** One row, and at most one delivery, per key. */
   idempotencyKey: string;
-  /** `question_post`: the post a Slack `/support` question hangs from (see `SubmitOptions`). */
-  kind?: "message" | "question_post";
+  /**
+   * `question_post`: the post a Slack `/support` question hangs from (see `SubmitOptions`);
+   * `partial`: the ready parts of an answer, replaced by a later version (see `revises`).
+   */
+  kind?: OutboundKind;
+  /**
+   * The idempotency key of a message of the same conversation that this one replaces: delivered
+   * after it (the conversation's order), by editing the platform messages it posted.
+   */
+  revises?: string;
 }
 
 /**
@@ -261,14 +269,15 @@ export class Outbox {
       ...(target.replyContext ? { replyContext: target.replyContext } : {}),
       idempotencyKey: row.idempotencyKey,
       kind: row.kind,
+      ...(row.revisesRefs ? { revises: { refs: row.revisesRefs } } : {}),
     };
     let partsSent = row.partsSent;
     const progress: DeliveryProgress = {
       partsSent,
       attempt: row.attempts,
-      partSent: async (index) => {
+      partSent: async (index, ref) => {
         partsSent = Math.max(partsSent, index + 1);
-        await this.#untilStored(() => this.#store.setPartsSent(row.id, partsSent), log);
+        await this.#untilStored(() => this.#store.setPartsSent(row.id, partsSent, ref === undefined ? undefined : { index, ref }), log);
       },
     };
     let result: DeliveryResult | void;

@@ -27,3 +27,18 @@ export function withNotes(reply: ComposedReply, notes: Array<string | null | und
   const body = reply.footer && reply.text.endsWith(reply.footer) ? reply.text.slice(0, reply.text.length - reply.footer.length) : reply.text;
   return composeReply({ body, sections: reply.sections, notes: [reply.footer, ...notes] });
 }
+
+/** The sections as one text, each under its bold title: the offline answer, and the merged one when the model gives nothing usable. */
+export function sectionsText(sections: ReadonlyArray<{ title: string; text: string }>): string {
+  return sections.map((s) => `**${s.title}**\n${s.text}`).join("\n\n");
+}
+
+/**
+ * The parts of an answer that are ready, while others are still being worked on (partial answers
+ * first): the ready sections, laid out as the whole answer will be, then a note naming what is
+ * still coming. The whole answer replaces it in place.
+ */
+export function partialReply(ready: ReplySection[], pending: string[]): ComposedReply {
+  const coming = pending.length ? `_Still working on: ${pending.join(", ")}. This message will update when ${pending.length === 1 ? "it is" : "they are"} ready._` : null;
+  return composeReply({ body: sectionsText(ready), sections: ready, notes: [coming] });
+}

@@ -11,10 +11,11 @@ import type { OutcomeWaiter } from "../inbox/outcome-waiter.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Outbox, SendResult } from "../outbox/outbox.ts";
-import { CHAT_PLATFORMS, type Supervisor, type TurnInput, type TurnResult } from "../ports.ts";
+import { CHAT_PLATFORMS, type PartDone, type Supervisor, type SupervisorChunk, type TurnInput, type TurnResult } from "../ports.ts";
 import type { HandoffInfo, HandoffReason, Outcome, Platform } from "../types.ts";
 import { composeReply, withNotes } from "./compose-reply.ts";
 import { giveUpKey, relayedOutcome, replyKey, replyOutcome } from "./outcome.ts";
+import { PartialReplies } from "./partial-replies.ts";
 
 export interface TurnRunnerOptions {
   log: ConversationLog;
@@ -29,6 +30,11 @@ export interface TurnRunnerOptions {
   attempts: AttemptLog;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * Partial answers first on Slack and Discord (PARTIAL_REPLY_MS): how long a multi-part answer
+   * waits for its slowest part before the ready parts are posted. Default 0: whole answers only.
+   */
+  partialReplyMs?: number;
 }
 
 /** Where a turn failed: the graph (routing, workers, merge) or around it (storage, delivery). */
@@ -120,13 +126,21 @@ export class TurnRunner {
       ownership: conversation.status,
       unclearStreak: conversation.unclearStreak,
     };
+    // On a chat platform, the parts of a multi-part answer that are ready can go out first.
+    const partials =
+      (this.#o.partialReplyMs ?? 0) > 0 && CHAT_PLATFORMS.includes(conversation.platform) && conversation.status === "bot" && this.#o.supervisor.stream
+        ? new PartialReplies({ outbox: this.#o.outbox, conversationId: conversation.id, messageId, delayMs: this.#o.partialReplyMs ?? 0, retried: message.status === "processing", log })
+        : undefined;
     let state: TurnResult;
     try {
-      state = await this.#o.supervisor.invoke({ turn }, { configurable: { thread_id: conversation.id } });
+      state = partials ? await this.#streamed(turn, conversation.id, partials) : await this.#o.supervisor.invoke({ turn }, { configurable: { thread_id: conversation.id } });
     } catch (err) {
+      await partials?.settle();
       this.#o.metrics.errors.inc({ stage: "supervisor" });
       throw new TurnFailure("graph", err);
     }
+    // The whole answer replaces the last version of the partial one, in place.
+    const revises = await partials?.settle();
 
     // Silence is right only when a person owns the conversation; from a bot-owned one it means the
     // graph failed to produce an answer: retry, then a person (never a message nobody answers).
@@ -146,7 +160,7 @@ export class TurnRunner {
     const handoff = state.handoff ? await this.#openHandoff(conversation.id, messageId, state.handoff.reason, state.handoff.detail) : null;
     // The user is told once, in this reply, what the intake removed from their message.
     const reply = withNotes(state.reply ?? composeReply({}), [redactionNote(placeholdersIn(message.text)), await this.#notice(handoff)]);
-    this.#delivered(await this.#o.outbox.send({ conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId) }), conversation.platform);
+    this.#delivered(await this.#o.outbox.send({ conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId), ...(revises ? { revises } : {}) }), conversation.platform);
     await this.#finish(message, "done", "answered");
 
     const latencyMs = Date.now() - started;
@@ -163,6 +177,19 @@ export class TurnRunner {
       engine: state.decision?.engine ?? null,
       latencyMs,
     });
+  }
+
+  /** Runs the graph streamed: each worker's part reaches `partials` as it finishes; resolves to the final state. */
+  async #streamed(turn: TurnInput, threadId: string, partials: PartialReplies): Promise<TurnResult> {
+    const stream = await this.#o.supervisor.stream!({ turn }, { configurable: { thread_id: threadId }, streamMode: ["custom", "values"] });
+    let state: TurnResult | undefined;
+    for await (const chunk of stream) {
+      const [mode, data] = chunk as SupervisorChunk;
+      if (mode === "values") state = data;
+      else if ((data as Partial<PartDone> | undefined)?.kind === "part_done") partials.seen(data as PartDone);
+    }
+    if (!state) throw new Error("the supervisor's stream ended without a state");
+    return state;
   }
 
   /**

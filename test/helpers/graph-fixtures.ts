@@ -8,6 +8,7 @@ import { WorkerRegistry } from "../../agents/workers/registry.ts";
 import type { WorkerDefinition, WorkerOutput } from "../../agents/workers/types.ts";
 import type { RouteName } from "../../src/types.ts";
 import type { Logger } from "../../src/logger.ts";
+import type { Supervisor } from "../../src/ports.ts";
 
 /** A router that answers from a table: text → routes. Unknown text: unsure. */
 export function scriptedRouter(table: Record<string, Array<{ route: string; question?: string; confidence?: number }>>): Router {
@@ -59,3 +60,53 @@ export function compileSupervisor(workers: WorkerDefinition[], router: Router, w
 }
 
 export const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Routes "…two things…" to billing and tech support, anything else to billing. */
+const twoPartRouter: Router = {
+  async route(text) {
+    const both = /two things/i.test(text);
+    const routes = [
+      { route: "billing" as const, confidence: 0.95, question: text },
+      ...(both ? [{ route: "tech_support" as const, confidence: 0.95, question: text }] : []),
+    ];
+    return { routes, scores: { billing: 0.95, tech_support: both ? 0.95 : 0, faq: 0, human: 0 }, unsure: false, engine: "offline", latencyMs: 0.1 };
+  },
+};
+
+/** A gate a fake worker waits at (a slow model call) until the test opens it; `close` makes a new one. */
+export class Gate {
+  #open!: () => void;
+  #promise = this.#reset();
+
+  #reset(): Promise<void> {
+    return new Promise<void>((resolve) => (this.#open = resolve));
+  }
+
+  wait(): Promise<void> {
+    return this.#promise;
+  }
+
+  open(): void {
+    this.#open();
+  }
+
+  close(): void {
+    this.#promise = this.#reset();
+  }
+}
+
+/**
+ * A compiled supervisor over two fake workers: "…two things…" asks billing (answers at once) and
+ * tech support (answers when `techGate` opens); anything else, billing only.
+ */
+export function twoPartSupervisor(): { supervisor: Supervisor; techGate: Gate } {
+  const techGate = new Gate();
+  const workers = [
+    fakeWorker("billing", () => ({ reply: "Your last invoice was paid on 3 March.", status: "ok", sources: [] })),
+    fakeWorker("tech_support", async () => {
+      await techGate.wait();
+      return { reply: "Clear the app cache, then sign in again.", status: "ok", sources: [] };
+    }),
+  ];
+  return { supervisor: compileSupervisor(workers, twoPartRouter, 60_000), techGate };
+}

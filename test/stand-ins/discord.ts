@@ -840,7 +840,17 @@ export class DiscordStandIn {
       if (this.#messages.get(m[2] ?? "") !== channel.id) return [404, { code: 10008, message: "Unknown Message" }];
       const body = (call.body ?? {}) as { content?: string; components?: unknown[] };
       const message = this.#message({ id: m[2] ?? "", channel, author: this.bot, content: body.content ?? "" });
-      return [200, { ...message, components: body.components ?? [], edited_timestamp: new Date().toISOString() }];
+      const edited = { ...message, components: body.components ?? [], edited_timestamp: new Date().toISOString() };
+      // The bot's own message is replaced in place: what the channel shows now.
+      this.#created.set(channel.id, this.createdIn(channel.id).map((c) => ((c as { id?: string }).id === m?.[2] ? { ...(c as object), content: body.content ?? "", edited_timestamp: edited.edited_timestamp } : c)));
+      return [200, edited];
+    }
+    if ((m = /^\/channels\/(\d+)\/messages\/(\d+)$/.exec(path)) && method === "DELETE") {
+      if (!bot) return unauthorized;
+      if (this.#messages.get(m[2] ?? "") !== m[1]) return [404, { code: 10008, message: "Unknown Message" }];
+      this.#messages.delete(m[2] ?? "");
+      this.#created.set(m[1] ?? "", this.createdIn(m[1] ?? "").filter((c) => (c as { id?: string }).id !== m?.[2]));
+      return [204, undefined];
     }
     if ((m = /^\/channels\/(\d+)\/messages\/(\d+)\/threads$/.exec(path)) && method === "POST") {
       if (!bot) return unauthorized;

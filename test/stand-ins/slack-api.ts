@@ -294,10 +294,26 @@ export class SlackApiStandIn {
         this.views.push({ id, triggerId: trigger, view: view! });
         return { ok: true, view: { ...view, id, team_id: this.teamId, state: { values: {} }, hash: `${Date.now()}.hash`, app_id: "A0TEST", bot_id: this.botId } };
       }
+      case "chat.update": {
+        // Slack: the bot's own message in the channel is replaced in place (same ts); others are not found.
+        const channel = String(args["channel"]);
+        const ts = String(args["ts"]);
+        const posted = this.postedIn(channel);
+        const at = posted.findIndex((m) => m["ts"] === ts);
+        if (at < 0) return { ok: false, error: "message_not_found" };
+        const updated = { ...posted[at], text: args["text"], ...(args["blocks"] === undefined ? {} : { blocks: args["blocks"] }), edited: { user: this.botUserId, ts: this.nextTs() } };
+        this.#posted.set(channel, posted.map((m, i) => (i === at ? updated : m)));
+        return { ok: true, channel, ts, text: args["text"], message: updated };
+      }
       case "chat.postEphemeral":
         return { ok: true, message_ts: this.nextTs() };
-      case "chat.delete":
-        return { ok: true, channel: args["channel"], ts: args["ts"] };
+      case "chat.delete": {
+        const channel = String(args["channel"]);
+        const posted = this.postedIn(channel);
+        if (!posted.some((m) => m["ts"] === args["ts"])) return { ok: false, error: "message_not_found" };
+        this.#posted.set(channel, posted.filter((m) => m["ts"] !== args["ts"]));
+        return { ok: true, channel, ts: args["ts"] };
+      }
       case "apps.connections.open":
         if (!this.#options.socketUrl) return { ok: false, error: "socket_mode_not_enabled" };
         return { ok: true, url: this.#options.socketUrl() };
