@@ -31,6 +31,10 @@ import { Intake } from "./inbox/intake.ts";
 import { createRedactor } from "./inbox/redact.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { AgentDirectory } from "./staff/agent-directory.ts";
+import { SavedReplies } from "./staff/saved-replies.ts";
+import { HandoffNotes } from "./handoffs/handoff-notes.ts";
+import { CustomerContext } from "./handoffs/customer-context.ts";
+import { InboxChanges } from "./handoffs/inbox-changes.ts";
 import { CHAT_PLATFORMS, type ChannelAdapter, type Supervisor } from "./ports.ts";
 import { TurnRunner } from "./turns/turn-runner.ts";
 import { createHttpChannel } from "../bots/http/channel.ts";
@@ -69,6 +73,14 @@ export interface App {
   agents: AgentDirectory;
   /** Refunds above the approval limit, approved or rejected by a person. */
   refunds: RefundApprovals;
+  /** Internal notes on handoffs (never sent to a user). */
+  notes: HandoffNotes;
+  /** The team's saved replies (the console's reply picker). */
+  savedReplies: SavedReplies;
+  /** The console's customer panel: plan, invoices, payments, incidents, earlier handoffs. */
+  customerContext: CustomerContext;
+  /** What the console's live view compares to see that something changed. */
+  inboxChanges: InboxChanges;
   registry: WorkerRegistry;
   knowledge: KnowledgeBase;
   metrics: Metrics;
@@ -232,6 +244,10 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       corrections,
       agents: new AgentDirectory(db.pool),
       refunds: new RefundApprovals({ pool: db.pool, store: handoffs, log, outbox, logger }),
+      notes: new HandoffNotes(db.pool),
+      savedReplies: new SavedReplies(db.pool),
+      customerContext: new CustomerContext(db.pool),
+      inboxChanges: new InboxChanges(db.pool),
       registry,
       knowledge,
       metrics,
