@@ -211,7 +211,8 @@ export function handoffPage(ctx: PageContext, d: HandoffDetail, extras: HandoffE
     "Handoff",
     html`<nav class="crumbs"><a href="/console">← Queue</a>
   ${extras.previous ? html`<a rel="prev" href="/console/handoffs/${extras.previous}">↑ Previous</a>` : ""}
-  ${extras.next ? html`<a rel="next" href="/console/handoffs/${extras.next}">↓ Next</a>` : ""}</nav>
+  ${extras.next ? html`<a rel="next" href="/console/handoffs/${extras.next}">↓ Next</a>` : ""}
+  ${extras.customer ? html`<a class="to-customer" href="#customer-panel">Customer details ↓</a>` : ""}</nav>
 <h1>${h.customerName ?? `User ${h.userId}`} ${statusBadge(h.status)}</h1>
 ${keysHelp([["j", "next"], ["k", "previous"], ["c", "claim"], ["r", "reply"], ["e", "resolve"]])}
 <div class="handoff-layout">
@@ -466,10 +467,14 @@ label { display: flex; flex-direction: column; font-size: .85rem; gap: .2rem; }
 .reply, .note, .saved-new, .saved form:first-child { flex-direction: column; align-items: stretch; }
 .reply label, .note label { width: 100%; }
 textarea { width: 100%; max-width: 48rem; }
-.row { display: flex; flex-wrap: wrap; gap: .6rem; align-items: end; justify-content: space-between; max-width: 48rem; }
+.row { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: end; max-width: 48rem; }
+.reply button, .note button, .saved-new button { align-self: flex-start; }
+.resolve input { width: 24rem; }
 .keys { font-size: .8rem; color: #55606e; margin: .2rem 0 .6rem; }
 kbd { font-family: ui-monospace, monospace; font-size: .75rem; border: 1px solid #b9c0c9; border-bottom-width: 2px; border-radius: .25rem; padding: 0 .3rem; background: #fff; }
 .crumbs { display: flex; gap: 1rem; flex-wrap: wrap; }
+.crumbs .to-customer { display: none; }
+@media (max-width: 900px) { .crumbs .to-customer { display: inline; } }
 .transcript { list-style: none; padding: 0; margin: 0; }
 .msg { background: #fff; margin: .5rem 0; padding: .5rem .8rem; border-left: 4px solid #c5cbd3; min-width: 0; }
 .msg.user { border-color: #7aa7e0; } .msg.bot { border-color: #9bd1a8; } .msg.agent { border-color: #e0b07a; }
@@ -515,5 +520,7 @@ ul.saved li { background: #fff; padding: .4rem .8rem; margin: .5rem 0; border: 1
   table:not(.queue) { display: block; overflow-x: auto; }
   dl.facts { grid-template-columns: minmax(0, 1fr); gap: 0; } dl.facts dd { margin: 0 0 .4rem; }
   .filters label { flex: 1 1 9rem; } .filters select { width: 100%; }
+  .keys { display: none; }
+  .resolve label, .resolve input { width: 100%; }
 }
 `;
