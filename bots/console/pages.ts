@@ -130,7 +130,8 @@ const SLA_LABELS: Record<SlaState, string> = { ok: "within SLA", near: "near SLA
 
 /** The waiting time, coloured against the SLA while it still counts (open: nobody has answered yet). */
 function waitCell(h: HandoffListItem, slaMinutes: number): SafeHtml {
-  if (h.status === "resolved") return html`<span class="wait">${duration(h.waitingSeconds)}</span>`;
+  // Resolved: the wait is history. HANDOFF_SLA_MINUTES=0: no SLA to colour against.
+  if (h.status === "resolved" || slaMinutes <= 0) return html`<span class="wait">${duration(h.waitingSeconds)}</span>`;
   const state = slaState(h.waitingSeconds, slaMinutes);
   return html`<span class="wait sla-${state}" data-testid="sla" data-sla="${state}" title="${SLA_LABELS[state]} (${slaMinutes} min)">${duration(h.waitingSeconds)}${state === "ok" ? "" : html` <small>${SLA_LABELS[state]}</small>`}</span>`;
 }
