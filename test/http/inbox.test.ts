@@ -241,3 +241,30 @@ describe.skipIf(skipWithoutServer("test/http/inbox.test.ts (the console's live v
     expect(now).toContain(`data-handoff="${opened.body.handoff.id}"`);
   });
 });
+
+describe("the customer panel's context", () => {
+  let s: RunningApp;
+  beforeAll(async () => {
+    s = await startTestApp();
+  });
+  afterAll(async () => s?.close());
+
+  it("names the linked customer with plan, invoices and payments, the open incident the user describes, and their earlier handoffs", async () => {
+    const first = await postJson(`${s.url}/api/messages`, { userId: "u2", text: "I want to talk to a human" });
+    await postJson(`${s.url}/api/handoffs/${first.body.handoff.id}/resolve`, { agent: "Lee", note: "Talked it through." }, CONSOLE);
+    const second = await postJson(`${s.url}/api/messages`, { userId: "u2", text: "My notes do not sync on my Android phone. I want to talk to a human" });
+    expect(second.body.handoff).toBeTruthy();
+    const panel = (await s.app.customerContext.forHandoff(second.body.handoff.id))!;
+    expect(panel.customer).toMatchObject({ id: "cus_priya", name: "Priya Shah" });
+    expect(panel.invoices.length).toBeGreaterThan(0);
+    expect(panel.payments.length).toBeGreaterThan(0);
+    expect(panel.matchingIncidents.map((i) => i.id)).toEqual(["inc_android_sync"]);
+    expect(panel.earlierHandoffs).toMatchObject([{ id: first.body.handoff.id, status: "resolved", resolutionNote: "Talked it through." }]);
+
+    // Nothing about sync: the incident does not match; an unlinked user has no customer.
+    const other = await postJson(`${s.url}/api/messages`, { userId: "u-unlinked", text: "I want to talk to a human" });
+    const none = (await s.app.customerContext.forHandoff(other.body.handoff.id))!;
+    expect(none).toMatchObject({ customer: null, invoices: [], payments: [], matchingIncidents: [], earlierHandoffs: [] });
+    expect(none.openIncidents).toBe(1);
+  });
+});
