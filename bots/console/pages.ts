@@ -399,7 +399,7 @@ function events(list: HandoffEvent[], now: Date): SafeHtml {
     refund_rejected: "rejected the refund",
   };
   return html`<ol class="events" data-testid="events">${list.map(
-    (e) => html`<li><span class="when">${when(e.at, now)}</span> <strong>${e.actor}</strong> ${label[e.kind] ?? e.kind}${e.text ? html`: <span class="text">${e.kind === "opened" ? openedText(e.text) : e.text}</span>` : ""}</li>`,
+    (e) => html`<li><span class="when">${when(e.at, now)}</span> <strong>${e.actor}</strong> ${label[e.kind] ?? e.kind}${e.text ? (e.kind === "agent_reply" ? html`: <div class="md">${renderMarkdown(e.text)}</div>` : html`: <span class="text">${e.kind === "opened" ? openedText(e.text) : e.text}</span>`) : ""}</li>`,
   )}</ol>`;
 }
 
@@ -465,7 +465,7 @@ input, select, textarea { font: inherit; padding: .3rem .4rem; border: 1px solid
 .filters, .actions form, .login, .note, .saved-new, .saved form { display: flex; gap: .6rem .8rem; align-items: end; flex-wrap: wrap; margin: .6rem 0; }
 .login { flex-direction: column; align-items: start; max-width: 22rem; }
 label { display: flex; flex-direction: column; font-size: .85rem; gap: .2rem; }
-.reply, .note, .saved-new, .saved form:first-child { flex-direction: column; align-items: stretch; }
+.actions form.reply, form.note, form.saved-new, .saved form:first-child { flex-direction: column; align-items: stretch; }
 .reply label, .note label { width: 100%; }
 textarea { width: 100%; max-width: 48rem; }
 .row { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: end; max-width: 48rem; }
@@ -484,6 +484,7 @@ kbd { font-family: ui-monospace, monospace; font-size: .75rem; border: 1px solid
 .text { white-space: pre-wrap; overflow-wrap: anywhere; }
 .md { overflow-wrap: anywhere; } .md p { margin: .3rem 0; } .md table { width: auto; } .md ul, .md ol { margin: .3rem 0; padding-left: 1.4rem; }
 .md pre { overflow-x: auto; max-width: 100%; }
+.events .md, .events .md p { display: inline; margin: 0; }
 .preview { max-width: 28rem; overflow-wrap: anywhere; }
 tr[data-handoff].selected { outline: 2px solid #1f5fbf; outline-offset: -2px; background: #eef4ff; }
 .wait { white-space: nowrap; font-weight: 600; padding: .05rem .35rem; border-radius: .3rem; }

@@ -3,6 +3,7 @@ import { SAVED_REPLY_BODY_MAX, SAVED_REPLY_TITLE_MAX } from "../../src/staff/sav
 import { html, type SafeHtml } from "./html.ts";
 import { layout, type PageContext } from "./pages.ts";
 import { when } from "./format.ts";
+import { renderMarkdown } from "./markdown.ts";
 
 /** The team's saved replies: add one; change or delete your own (a lead: any). */
 export function savedRepliesPage(ctx: PageContext, replies: SavedReply[]): SafeHtml {
@@ -27,7 +28,7 @@ ${replies.length === 0
     <label>Reply <textarea name="body" rows="3" required maxlength="${SAVED_REPLY_BODY_MAX}">${r.body}</textarea></label>
     <div class="row"><button type="submit">Save</button><span class="meta">by ${r.createdBy}, changed ${when(r.updatedAt, ctx.now)} by ${r.updatedBy}</span></div></form>
   <form method="post" action="/console/saved-replies/${r.id}/delete">${csrf}<button type="submit" class="secondary">Delete “${r.title}”</button></form>`
-    : html`<h3>${r.title}</h3><div class="text">${r.body}</div><p class="meta">by ${r.createdBy}; only they or a lead can change it.</p>`}
+    : html`<h3>${r.title}</h3><div class="md">${renderMarkdown(r.body)}</div><p class="meta">by ${r.createdBy}; only they or a lead can change it.</p>`}
 </li>`,
     )}</ul>`}`,
     ctx,

@@ -71,7 +71,11 @@ describe.skipIf(skipWithout(`Chromium (${CHROMIUM})`, HAS_CHROMIUM, "test/consol
     const el = (globalThis as unknown as { document: { activeElement: { tagName: string; getAttribute(n: string): string | null } | null } }).document.activeElement;
     return el ? `${el.tagName.toLowerCase()}[name=${el.getAttribute("name")}]` : "";
   });
-  const shoot = (name: string) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+  const shoot = async (name: string) => {
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+    // What fits on the first screen, where an agent decides what to do.
+    await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-first-screen.png`) });
+  };
 
   it("Dana sees a new handoff arrive without reloading, claims it (c), notes it internally, answers with a saved reply, approves the refund; the user gets the reply and the decision, never the note", async () => {
     await signIn("Dana");
