@@ -520,7 +520,7 @@ ul.saved li { background: #fff; padding: .4rem .8rem; margin: .5rem 0; border: 1
   table.queue td.platform { grid-column: 1; } table.queue td.owner { grid-column: 2; text-align: right; }
   table.queue td.state { grid-column: 1; } table.queue td.open { grid-column: 2; text-align: right; }
   table:not(.queue) { display: block; overflow-x: auto; }
-  dl.facts { grid-template-columns: minmax(0, 1fr); gap: 0; } dl.facts dd { margin: 0 0 .4rem; }
+  dl.facts { grid-template-columns: 4.5rem minmax(0, 1fr); gap: .15rem .6rem; font-size: .9rem; } dl.facts dd { margin: 0; }
   .filters label { flex: 1 1 9rem; } .filters select { width: 100%; }
   .keys { display: none; }
   .resolve label, .resolve input { width: 100%; }

@@ -191,7 +191,7 @@ describe("the inbox API: internal notes and saved replies", () => {
     expect(now).toContain(`data-handoff="${opened.body.handoff.id}"`);
   });
 
-  it("the queue's owner filter (mine, unassigned) is in the URL and the API's handoff store honours it", async () => {
+  it("the queue's owner filter (mine, unassigned) is in the URL, and the API takes it too", async () => {
     const cookie = await consoleSession(s.url, "Dana", tokens["Dana"]!);
     const mine = await (await fetch(`${s.url}/console?owner=mine`, { headers: { cookie } })).text();
     expect(mine).toContain(`data-handoff="${handoffId}"`);
@@ -200,6 +200,13 @@ describe("the inbox API: internal notes and saved replies", () => {
     expect(unassigned).not.toContain(`data-handoff="${handoffId}"`);
     expect((await s.app.handoffService.list({ assignee: null, status: "active" })).every((h) => h.assignee === null)).toBe(true);
     expect((await s.app.handoffService.list({ assignee: "dana" })).map((h) => h.id)).toEqual([handoffId]);
+    const byApi = await call("GET", `${s.url}/api/handoffs?assignee=Dana`, undefined, CONSOLE);
+    expect(byApi.body.handoffs.map((h: { id: string }) => h.id)).toEqual([handoffId]);
+    const open = await call("GET", `${s.url}/api/handoffs?unassigned=true&status=active`, undefined, CONSOLE);
+    expect(open.body.handoffs.length).toBeGreaterThan(0);
+    expect(open.body.handoffs.every((h: { assignee: unknown }) => h.assignee === null)).toBe(true);
+    expect((await call("GET", `${s.url}/api/handoffs?unassigned=true&assignee=Dana`, undefined, CONSOLE)).status).toBe(400);
+    expect((await call("GET", `${s.url}/api/handoffs?unassigned=yes`, undefined, CONSOLE)).body.error.message).toContain("unassigned must be true or false");
   });
 });
 
