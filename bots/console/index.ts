@@ -97,11 +97,13 @@ export interface ConsoleDeps extends ConsoleLiveDeps {
 }
 
 /**
- * The support team's web console at `/console` (a fastify plugin): sign in with CONSOLE_TOKEN,
- * the handoff queue, a handoff with its transcript and routing traces, Claim / Reply / Resolve /
- * Back to bot, and conversation search. Server-rendered, escaped by construction (`html`), no
- * JavaScript; sessions are HMAC-signed HttpOnly SameSite=Strict cookies and every form carries a
- * per-session CSRF token.
+ * The support team's web console at `/console` (a fastify plugin): sign in with an agent token
+ * (or CONSOLE_TOKEN), the handoff queue, a handoff with its timeline (transcript, routing traces,
+ * internal notes) and customer panel, Claim / Reply / Resolve / Back to bot / Assign / refund
+ * decisions, saved replies, and conversation search. Server-rendered, escaped by construction
+ * (`html`); one script of its own (`assets/console.js`: the live view, shortcuts, the saved-reply
+ * picker) adds to pages that work without it. Sessions are HMAC-signed HttpOnly SameSite=Strict
+ * cookies and every form carries a per-session CSRF token.
  */
 export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
   return async function consoleRoutes(f: FastifyInstance): Promise<void> {
@@ -109,7 +111,7 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
     const signer = token ? new SessionSigner(token) : undefined;
     const log = deps.logger.child({ component: "console" });
 
-    // Forms are application/x-www-form-urlencoded (no JavaScript); this plugin's routes only.
+    // Forms are application/x-www-form-urlencoded (they post without script); this plugin's routes only.
     await f.register(formbody, { bodyLimit: FORM_BODY_LIMIT });
 
     f.addHook("onSend", async (_req, reply, payload) => {
