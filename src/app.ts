@@ -32,6 +32,10 @@ import { createRedactor } from "./inbox/redact.ts";
 import { Outbox } from "./outbox/outbox.ts";
 import { AgentDirectory } from "./staff/agent-directory.ts";
 import { StaffDesk } from "./staff/staff-desk.ts";
+import { SavedReplies } from "./staff/saved-replies.ts";
+import { HandoffNotes } from "./handoffs/handoff-notes.ts";
+import { CustomerContext } from "./handoffs/customer-context.ts";
+import { InboxChanges } from "./handoffs/inbox-changes.ts";
 import { CHAT_PLATFORMS, type ChannelAdapter, type Supervisor } from "./ports.ts";
 import { TurnRunner } from "./turns/turn-runner.ts";
 import { createHttpChannel } from "../bots/http/channel.ts";
@@ -72,6 +76,14 @@ export interface App {
   refunds: RefundApprovals;
   /** What Slack and Discord staff do in the staff channels, as the agent they are linked to. */
   staffDesk: StaffDesk;
+  /** Internal notes on handoffs (never sent to a user). */
+  notes: HandoffNotes;
+  /** The team's saved replies (the console's reply picker). */
+  savedReplies: SavedReplies;
+  /** The console's customer panel: plan, invoices, payments, incidents, earlier handoffs. */
+  customerContext: CustomerContext;
+  /** What the console's live view compares to see that something changed. */
+  inboxChanges: InboxChanges;
   registry: WorkerRegistry;
   knowledge: KnowledgeBase;
   metrics: Metrics;
@@ -241,6 +253,10 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       agents,
       refunds,
       staffDesk,
+      notes: new HandoffNotes(db.pool),
+      savedReplies: new SavedReplies(db.pool),
+      customerContext: new CustomerContext(db.pool),
+      inboxChanges: new InboxChanges(db.pool),
       registry,
       knowledge,
       metrics,

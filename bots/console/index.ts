@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import path from "node:path";
 import formbody from "@fastify/formbody";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
@@ -27,17 +29,29 @@ import {
   queuePage,
   type Flash,
   type PageContext,
+  type HandoffExtras,
   type QueueFilter,
 } from "./pages.ts";
 import { SESSION_COOKIE, SESSION_TTL_SECONDS, SessionSigner, consoleCookie, type ConsoleSession } from "./session.ts";
+import type { HandoffNotes } from "../../src/handoffs/handoff-notes.ts";
+import type { SavedReplies } from "../../src/staff/saved-replies.ts";
+import type { CustomerContext } from "../../src/handoffs/customer-context.ts";
+import { registerConsoleLive, type ConsoleLiveDeps } from "./live.ts";
+import { savedRepliesPage } from "./saved-replies-page.ts";
+
+/** The console's one script (live updates, shortcuts, the saved-reply picker), read once. */
+const CONSOLE_JS = fs.readFileSync(path.join(import.meta.dirname, "assets", "console.js"), "utf8");
 
 const FLASH_COOKIE = "sb_flash";
 const FORM_BODY_LIMIT = 64 * 1024;
 
-/** Headers on every console response: no caching, no framing, no scripts at all. */
+/**
+ * Headers on every console response: no caching, no framing, and no script but the console's
+ * own file (no inline script, so escaped user text could not run even if escaping failed).
+ */
 const SECURITY_HEADERS: Record<string, string> = {
   "content-security-policy":
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   "x-content-type-options": "nosniff",
   // Not no-referrer: that makes browsers send `Origin: null` on form posts, which the origin check refuses.
   "referrer-policy": "same-origin",
@@ -47,6 +61,7 @@ const SECURITY_HEADERS: Record<string, string> = {
 
 const QueueQuery = z.object({
   status: z.enum(["active", "open", "claimed", "resolved", "all"]).catch("active"),
+  owner: z.enum(["", "mine", "unassigned"]).catch(""),
   route: z.enum(["", ...ROUTE_NAMES] as [string, ...string[]]).catch(""),
   platform: z.enum(["", ...PLATFORMS] as [string, ...string[]]).catch(""),
   minAge: z.enum(["", "5", "15", "60", "240"]).catch(""),
@@ -54,13 +69,16 @@ const QueueQuery = z.object({
 
 type Action = "claim" | "reply" | "resolve" | "back-to-bot" | "assign";
 
+/** HANDOFF_SLA_MINUTES' default, for a console given a config without it (tests). */
+const DEFAULT_SLA_MINUTES = 15;
+
 function staffOf(session: ConsoleSession): Staff {
   return { name: session.agent, role: session.role, agentId: session.agentId };
 }
 
 /** What the console uses of the service (a structural subset of `App`). */
-export interface ConsoleDeps {
-  config: Pick<Config, "consoleToken">;
+export interface ConsoleDeps extends ConsoleLiveDeps {
+  config: Pick<Config, "consoleToken"> & Partial<Pick<Config, "handoffSlaMinutes">>;
   logger: Logger;
   log: Pick<ConversationLog, "getConversation" | "transcript" | "searchConversations">;
   handoffService: Pick<HandoffService, "list" | "detail" | "claim" | "reply" | "resolve" | "backToBot" | "assign">;
@@ -70,14 +88,22 @@ export interface ConsoleDeps {
   refunds?: Pick<RefundApprovals, "list" | "approve" | "reject">;
   /** Staff corrections of the router (the trace's "Teach the router"); absent: the form fails. */
   corrections?: Pick<RouterCorrections, "set">;
+  /** Internal notes on a handoff; absent: the note form fails. */
+  notes?: Pick<HandoffNotes, "add" | "list">;
+  /** The team's saved replies; absent: no picker. */
+  savedReplies?: Pick<SavedReplies, "list" | "get" | "create" | "update" | "remove">;
+  /** The customer panel beside the transcript; absent: not shown. */
+  customerContext?: Pick<CustomerContext, "forHandoff">;
 }
 
 /**
- * The support team's web console at `/console` (a fastify plugin): sign in with CONSOLE_TOKEN,
- * the handoff queue, a handoff with its transcript and routing traces, Claim / Reply / Resolve /
- * Back to bot, and conversation search. Server-rendered, escaped by construction (`html`), no
- * JavaScript; sessions are HMAC-signed HttpOnly SameSite=Strict cookies and every form carries a
- * per-session CSRF token.
+ * The support team's web console at `/console` (a fastify plugin): sign in with an agent token
+ * (or CONSOLE_TOKEN), the handoff queue, a handoff with its timeline (transcript, routing traces,
+ * internal notes) and customer panel, Claim / Reply / Resolve / Back to bot / Assign / refund
+ * decisions, saved replies, and conversation search. Server-rendered, escaped by construction
+ * (`html`); one script of its own (`assets/console.js`: the live view, shortcuts, the saved-reply
+ * picker) adds to pages that work without it. Sessions are HMAC-signed HttpOnly SameSite=Strict
+ * cookies and every form carries a per-session CSRF token.
  */
 export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
   return async function consoleRoutes(f: FastifyInstance): Promise<void> {
@@ -85,7 +111,7 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
     const signer = token ? new SessionSigner(token) : undefined;
     const log = deps.logger.child({ component: "console" });
 
-    // Forms are application/x-www-form-urlencoded (no JavaScript); this plugin's routes only.
+    // Forms are application/x-www-form-urlencoded (they post without script); this plugin's routes only.
     await f.register(formbody, { bodyLimit: FORM_BODY_LIMIT });
 
     f.addHook("onSend", async (_req, reply, payload) => {
@@ -101,7 +127,8 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
     const sessionOf = (req: FastifyRequest): ConsoleSession | undefined => signer?.verify(req.cookies[SESSION_COOKIE]);
 
     const context = (req: FastifyRequest, reply: FastifyReply, session: ConsoleSession): PageContext => {
-      const flash = readFlash(req);
+      // A live refresh (the page fetching itself) leaves the flash to the page the agent sees.
+      const flash = req.headers["x-console-live"] ? undefined : readFlash(req);
       if (flash) reply.clearCookie(FLASH_COOKIE, consoleCookie(0, isSecure(req)));
       return { agent: session.agent, role: session.role, csrf: signer!.csrfToken(session), flash, now: new Date() };
     };
@@ -132,6 +159,19 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
       };
 
     f.get("/console/assets/console.css", async (_req, reply) => reply.type("text/css; charset=utf-8").header("cache-control", "no-cache").send(CONSOLE_CSS));
+    f.get("/console/assets/console.js", async (_req, reply) => reply.type("text/javascript; charset=utf-8").header("cache-control", "no-cache").send(CONSOLE_JS));
+
+    const slaMinutes = deps.config.handoffSlaMinutes ?? DEFAULT_SLA_MINUTES;
+
+    // The live stream: a signed-in session, like every page (no CSRF: it changes nothing).
+    registerConsoleLive(f, deps, async (req, reply) => {
+      const session = signer ? sessionOf(req) : undefined;
+      if (!session || (session.agentId && !(await deps.agents?.byId(session.agentId)))) {
+        await reply.status(401).send({ error: { code: "unauthorized", message: "Sign in to the console first." } });
+        return false;
+      }
+      return true;
+    });
 
     f.get("/console/login", async (req, reply) => {
       if (!signer) return page(reply, consoleOffPage(), 403);
@@ -189,9 +229,14 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
         if (q.route) filter.route = q.route as RouteName;
         if (q.platform) filter.platform = q.platform as Platform;
         if (q.minAge) filter.minAgeMinutes = Number(q.minAge);
+        if (q.owner === "mine") filter.assignee = session.agent;
+        if (q.owner === "unassigned") filter.assignee = null;
+        // The version first: a change landing while the page renders is then sent at once.
+        const version = (await deps.inboxChanges?.queueVersion()) ?? "";
         const items = await deps.handoffService.list(filter);
-        const shown: QueueFilter = { status: q.status, route: q.route, platform: q.platform, minAge: q.minAge };
-        return page(reply, queuePage(context(req, reply, session), shown, items));
+        const shown: QueueFilter = { status: q.status, owner: q.owner, route: q.route, platform: q.platform, minAge: q.minAge };
+        const live = deps.inboxChanges ? { url: `/console/events?since=${encodeURIComponent(version)}`, version } : undefined;
+        return page(reply, queuePage(context(req, reply, session), shown, items, slaMinutes, live));
       }),
     );
 
@@ -201,7 +246,9 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
         const { id } = req.params as { id: string };
         const ctx = context(req, reply, session);
         try {
-          return page(reply, handoffPage(ctx, await deps.handoffService.detail(id), await extras(session, id)));
+          const version = (await deps.inboxChanges?.handoffVersion(id)) ?? "";
+          const live = deps.inboxChanges ? { url: `/console/events?handoff=${encodeURIComponent(id)}&since=${encodeURIComponent(version)}`, version } : undefined;
+          return page(reply, handoffPage(ctx, await deps.handoffService.detail(id), await extras(session, id), live));
         } catch (err) {
           if (err instanceof InputError) return page(reply, errorPage(ctx, "Not found", err.message), err.status);
           throw err;
@@ -226,11 +273,28 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
       }),
     );
 
-    /** What the handoff page shows beyond the handoff: the team, for a lead's Assign. */
-    const extras = async (session: ConsoleSession, handoffId: string) => ({
-      agents: session.role === "lead" && deps.agents ? (await deps.agents.list()).map((a) => a.name) : [],
-      refunds: deps.refunds ? await deps.refunds.list({ handoffId }) : [],
-    });
+    /** What the handoff page shows beyond the handoff: the team (a lead's Assign), refunds, notes, saved replies, the customer, the neighbours in the queue. */
+    const extras = async (session: ConsoleSession, handoffId: string): Promise<HandoffExtras> => {
+      const [agents, refunds, notes, savedReplies, customer, queue] = await Promise.all([
+        session.role === "lead" && deps.agents ? deps.agents.list() : [],
+        deps.refunds ? deps.refunds.list({ handoffId }) : [],
+        deps.notes ? deps.notes.list(handoffId) : [],
+        deps.savedReplies ? deps.savedReplies.list() : [],
+        deps.customerContext?.forHandoff(handoffId),
+        deps.handoffService.list({ status: "active", limit: 500 }),
+      ]);
+      const at = queue.findIndex((h) => h.id === handoffId);
+      return {
+        agents: agents.map((a) => a.name),
+        refunds,
+        notes,
+        savedReplies,
+        customer,
+        previous: at > 0 ? queue[at - 1]?.id : undefined,
+        next: at >= 0 ? queue[at + 1]?.id : queue[0]?.id,
+        slaMinutes,
+      };
+    };
 
     // Approve / Reject a refund the handoff waits on; back to the handoff with what happened.
     for (const decision of ["approve", "reject"] as const) {
@@ -280,6 +344,48 @@ export function consolePlugin(deps: ConsoleDeps, guesses?: GuessGuard) {
         }),
       );
     }
+
+    // An internal note: stored on the handoff, shown to staff, never sent to the user.
+    f.post(
+      "/console/handoffs/:id/note",
+      signedIn(async (req, reply, session) => {
+        const { id } = req.params as { id: string };
+        const body = (req.body ?? {}) as Record<string, string>;
+        try {
+          if (!deps.notes) throw new InputError("notes_off", "Internal notes are not available in this process.", 503);
+          await deps.notes.add(id, staffOf(session), body["text"] ?? "");
+          setFlash(reply, isSecure(req), { kind: "ok", text: "Internal note added. Only staff see it; the user does not." });
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          if (err.status === 404) return page(reply, errorPage(context(req, reply, session), "Not found", err.message), 404);
+          setFlash(reply, isSecure(req), { kind: "error", text: err.message });
+        }
+        return reply.redirect(`/console/handoffs/${encodeURIComponent(id)}`, 303);
+      }),
+    );
+
+    f.get(
+      "/console/saved-replies",
+      signedIn(async (req, reply, session) => page(reply, savedRepliesPage(context(req, reply, session), deps.savedReplies ? await deps.savedReplies.list() : []))),
+    );
+
+    /** Create, change or delete a saved reply, then back to the list with what happened. */
+    const savedReplyForm = (run: (saved: NonNullable<ConsoleDeps["savedReplies"]>, req: FastifyRequest, by: Staff) => Promise<string>) =>
+      signedIn(async (req, reply, session) => {
+        try {
+          if (!deps.savedReplies) throw new InputError("saved_replies_off", "Saved replies are not available in this process.", 503);
+          setFlash(reply, isSecure(req), { kind: "ok", text: await run(deps.savedReplies, req, staffOf(session)) });
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          setFlash(reply, isSecure(req), { kind: "error", text: err.message });
+        }
+        return reply.redirect("/console/saved-replies", 303);
+      });
+    const form = (req: FastifyRequest) => (req.body ?? {}) as Record<string, string>;
+    const savedId = (req: FastifyRequest) => (req.params as { id: string }).id;
+    f.post("/console/saved-replies", savedReplyForm(async (saved, req, by) => `Saved reply “${(await saved.create({ title: form(req)["title"], body: form(req)["body"] }, by)).title}” added.`));
+    f.post("/console/saved-replies/:id", savedReplyForm(async (saved, req, by) => `Saved reply “${(await saved.update(savedId(req), { title: form(req)["title"], body: form(req)["body"] }, by)).title}” saved.`));
+    f.post("/console/saved-replies/:id/delete", savedReplyForm(async (saved, req, by) => `Saved reply “${(await saved.remove(savedId(req), by)).title}” deleted.`));
 
     f.get(
       "/console/conversations",

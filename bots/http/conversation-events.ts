@@ -111,15 +111,21 @@ export function registerConversationEvents(f: FastifyInstance, deps: Conversatio
   });
 }
 
-/** One open stream: writes events in order, waits for a wake-up between reads, ends once. */
-class EventStream {
+/** The timing an `EventStream` needs (a part of `ConversationEventsOptions`). */
+export type EventStreamTiming = Pick<ConversationEventsOptions, "pollMs" | "heartbeatMs" | "batchSize" | "retryMs">;
+
+/**
+ * One open server-sent-events stream: writes events in order, waits for a wake-up (or the next
+ * poll) between reads, ends once. Also the console's live view (bots/console/live.ts).
+ */
+export class EventStream {
   readonly #raw: ServerResponse;
-  readonly #o: ConversationEventsOptions;
+  readonly #o: EventStreamTiming;
   #closed = false;
   #woken = false;
   #resume: (() => void) | undefined;
 
-  constructor(raw: ServerResponse, options: ConversationEventsOptions) {
+  constructor(raw: ServerResponse, options: EventStreamTiming) {
     this.#raw = raw;
     this.#o = options;
     raw.on("close", () => this.end());
@@ -138,7 +144,8 @@ class EventStream {
     if (!this.#raw.writableEnded) this.#raw.end();
   }
 
-  async run(after: string, read: (cursor: string) => Promise<Array<{ seq: string; event: ConversationEvent }>>): Promise<void> {
+  /** Streams what `read` returns after `after`, each row as an `event: message` with `seq` as its id. */
+  async run(after: string, read: (cursor: string) => Promise<Array<{ seq: string; event: unknown }>>): Promise<void> {
     this.#raw.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache, no-transform",

@@ -20,6 +20,9 @@ const ListQuery = z.object({
   minAge: z.coerce.number({ error: "minAge must be a number of minutes" }).min(0).optional(),
   maxAge: z.coerce.number({ error: "maxAge must be a number of minutes" }).min(0).optional(),
   limit: z.coerce.number().int().min(1).max(500).optional(),
+  /** Owned by this agent; `unassigned=true`: owned by nobody yet. */
+  assignee: agent.optional(),
+  unassigned: z.enum(["true", "false"], { error: "unassigned must be true or false" }).optional(),
 });
 
 const ClaimBody = z.object({ agent: agent.optional() });
@@ -65,6 +68,9 @@ export function registerHandoffRoutes(f: FastifyInstance, deps: HandoffRoutesDep
     if (q.minAge !== undefined) filter.minAgeMinutes = q.minAge;
     if (q.maxAge !== undefined) filter.maxAgeMinutes = q.maxAge;
     if (q.limit !== undefined) filter.limit = q.limit;
+    if (q.assignee !== undefined && q.unassigned === "true") throw new InputError("conflicting_filters", "Send assignee or unassigned=true, not both.");
+    if (q.assignee !== undefined) filter.assignee = q.assignee;
+    if (q.unassigned === "true") filter.assignee = null;
     return { handoffs: await service.list(filter) };
   });
 

@@ -13,11 +13,13 @@ import { ReplyTimeoutError } from "../../src/inbox/outcome-waiter.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { Metrics } from "../../src/metrics.ts";
 import type { MessageSink } from "../../src/ports.ts";
+import type { Outbox } from "../../src/outbox/outbox.ts";
 import { CONTROL_CHARACTERS, MAX_MESSAGE_CHARS, PLATFORMS, type Outcome } from "../../src/types.ts";
 import { consolePlugin, type ConsoleDeps } from "../console/index.ts";
 import { registerConversationEvents, type ConversationEventsDeps, type ConversationEventsOptions } from "./conversation-events.ts";
 import { registerHandoffRoutes, type HandoffRoutesDeps } from "./handoff-routes.ts";
 import { registerRefundRoutes, type RefundRoutesDeps } from "./refund-routes.ts";
+import { registerInboxRoutes, type InboxRoutesDeps } from "./inbox-routes.ts";
 import { messagesRateLimit, refuseGuessing, registerRateLimits } from "./rate-limits.ts";
 import { staffAuth } from "./staff-auth.ts";
 import { bearerMatches, requireUserHash } from "./user-identity.ts";
@@ -26,9 +28,11 @@ import { bearerMatches, requireUserHash } from "./user-identity.ts";
  * What the HTTP server uses of the service: a structural subset of `App`, so a running app can be
  * passed as it is, and a test can pass only these.
  */
-export interface HttpServerDeps extends HandoffRoutesDeps, RefundRoutesDeps, ConsoleDeps, ConversationEventsDeps {
+export interface HttpServerDeps extends HandoffRoutesDeps, RefundRoutesDeps, InboxRoutesDeps, ConsoleDeps, ConversationEventsDeps {
   agents?: AgentDirectory;
   config: Config;
+  /** The events streams read it (conversations) and wake on it (the console's live view). */
+  outbox: Pick<Outbox, "onRecorded" | "visibleAfter">;
   logger: Logger;
   db: Pick<Database, "pool" | "mode">;
   log: Pick<ConversationLog, "getConversation" | "transcript" | "searchConversations">;
@@ -224,6 +228,7 @@ export async function createHttpServer(
   registerConversationEvents(fastify, deps, apiAuth, options.events);
   registerHandoffRoutes(fastify, deps, consoleAuth);
   registerRefundRoutes(fastify, deps, consoleAuth);
+  registerInboxRoutes(fastify, deps, consoleAuth);
   await fastify.register(consolePlugin(deps, guesses));
 
   fastify.get("/healthz", async (_req, reply) => {

@@ -84,6 +84,8 @@ export interface HandoffFilter {
   /** Only handoffs opened at most this many minutes before `now`. */
   maxAgeMinutes?: number;
   conversationId?: string;
+  /** Owned by this agent (case as stored), or `null`: owned by nobody yet. */
+  assignee?: string | null;
   /** One handoff (its queue entry). */
   id?: string;
   /** Default 100. */
@@ -329,6 +331,7 @@ export class HandoffStore {
          and ($6::double precision is null or h.created_at >= $7::timestamptz - make_interval(secs => $6 * 60))
          and ($8::uuid is null or h.conversation_id = $8)
          and ($10::uuid is null or h.id = $10)
+         and ($11::boolean is false or ($12::text is null and h.assignee is null) or lower(h.assignee) = lower($12::text))
        order by h.created_at, h.id
        limit $9`,
       [
@@ -342,6 +345,8 @@ export class HandoffStore {
         filter.conversationId ?? null,
         filter.limit ?? 100,
         filter.id ?? null,
+        filter.assignee !== undefined,
+        filter.assignee ?? null,
       ],
     );
     return r.rows.map((row) => ({

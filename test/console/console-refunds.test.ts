@@ -65,8 +65,8 @@ describe("the console's Approve / Reject on a handoff that waits for a refund (o
     expect(item).toMatchObject({ customerName: "Priya Shah", preview: "I was charged twice for my subscription" });
     const queue = await page("/console");
     const row = new RegExp(`<tr data-handoff="${item!.id}"[\\s\\S]*?</tr>`).exec(queue)![0];
-    expect(row).toContain('<td data-testid="customer">Priya Shah <span class="meta">u2</span></td>');
-    expect(row).toContain('<td class="preview" data-testid="preview">I was charged twice for my subscription</td>');
+    expect(row).toContain('<td class="who" data-testid="customer"><strong>Priya Shah</strong> <span class="meta">u2</span></td>');
+    expect(row).toContain('<span data-testid="preview">I was charged twice for my subscription</span>');
 
     await s.app.outbox.send({
       conversationId: item!.conversationId,
