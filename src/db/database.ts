@@ -26,6 +26,8 @@ export interface DatabaseOptions {
    * so one connection is both correct and no slower.
    */
   max?: number;
+  /** Where a new embedded folder's cluster is copied from (see `EmbeddedOptions.cacheDir`). Default: none. */
+  cacheDir?: string | undefined;
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
@@ -34,7 +36,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.databaseUrl) {
     url = opts.databaseUrl;
   } else {
-    embedded = await startEmbeddedPostgres(opts.dataDir, opts.logger);
+    embedded = await startEmbeddedPostgres(opts.dataDir, opts.logger, { cacheDir: opts.cacheDir });
     url = embedded.url;
   }
   const pool = new pg.Pool({
