@@ -7,6 +7,7 @@ import { loadConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/logger.ts";
 import type { InboundMessage } from "../../src/types.ts";
 import { tempDataDir } from "../helpers/databases.ts";
+import { HANG_GUARD_MS } from "../helpers/wait-until.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 export const BOT_TOKEN = "xoxb-inbox-test";
@@ -15,7 +16,7 @@ export const TEAM = "T0INBOX";
 export const CHANNEL = "C0INBOX";
 
 /** Polls `check` until it returns something (not undefined/false) or the deadline passes. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000, everyMs = 25): Promise<T> {
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = HANG_GUARD_MS, everyMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -41,7 +41,7 @@ describe.skipIf(skipWithoutServer("test/inbox/scale-out.test.ts"))("scale-out: t
     );
     expect(submissions.every((s) => s.status === "accepted")).toBe(true);
     const total = CONVERSATIONS * PER_CONVERSATION;
-    await waitFor(async () => slack.posted.length >= total && (await finished(gateway)) >= total, `${total} replies`, 45_000, 100);
+    await waitFor(async () => slack.posted.length >= total && (await finished(gateway)) >= total, `${total} replies`, 180_000, 100);
 
     // Exactly one reply per message as the user sees it, in the order the messages arrived.
     expect(slack.posted).toHaveLength(total);
