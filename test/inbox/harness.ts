@@ -172,10 +172,10 @@ export function queueEnv(databaseUrl: string, slack: SlackRecorder, extra: Recor
 
 /**
  * Starts `node bin/switchboard.js worker` (the real command, through tsx like `npx switchboard`),
- * or with `scripted`, the same worker with a scripted supervisor (worker-main.ts).
+ * or with `scripted`, the same worker with a scripted supervisor (worker-main.mjs, on dist/).
  */
 export function spawnWorker(env: Record<string, string>, options: { scripted?: boolean } = {}): WorkerProcess {
-  const args = options.scripted ? ["--import", "tsx", path.join(ROOT, "test/inbox/worker-main.ts")] : [path.join(ROOT, "bin/switchboard.js"), "worker"];
+  const args = options.scripted ? [path.join(ROOT, "test/inbox/worker-main.mjs")] : [path.join(ROOT, "bin/switchboard.js"), "worker"];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },

@@ -1,3 +1,4 @@
+import { HANG_GUARD_MS } from "../helpers/wait-until.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipWithoutServer } from "../helpers/requirements.ts";
 import type { App } from "../../src/app.ts";
@@ -22,7 +23,7 @@ describe.skipIf(skipWithoutServer("test/inbox/scale-out.test.ts"))("scale-out: t
     const env = queueEnv(fresh.url, slack, { WORKER_CONCURRENCY: "8", SCRIPTED_WORK_MS: "25" });
     gateway = await startGateway(env);
     workers = [spawnWorker(env, { scripted: true }), spawnWorker(env, { scripted: true })];
-    await waitFor(async () => (await liveWorkers(gateway)) === 2, "two workers to register", 40_000, 100);
+    await waitFor(async () => (await liveWorkers(gateway)) === 2, "two workers to register", HANG_GUARD_MS, 100);
   });
 
   afterAll(async () => {
