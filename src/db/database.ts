@@ -30,6 +30,22 @@ export interface DatabaseOptions {
   cacheDir?: string | undefined;
 }
 
+/** How long opening one connection may take before the database counts as unreachable, in ms. */
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * A connection that takes longer than {@link CONNECT_TIMEOUT_MS} to open fails (the database is
+ * unreachable), but waiting for one of the pool's connections to be free does not: pg-pool's own
+ * `connectionTimeoutMillis` bounds that wait too, so under a burst (a thousand Slack events at
+ * once, on a busy machine) requests failed as "timeout exceeded when trying to connect" while the
+ * database was only busy. The timeout is the client's, set on each connection the pool opens.
+ */
+class TimedClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super({ ...(typeof config === "string" ? { connectionString: config } : config), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  }
+}
+
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
   let url: string;
@@ -42,7 +58,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.max ?? (embedded ? 1 : 10),
-    connectionTimeoutMillis: 10_000,
+    Client: TimedClient,
   });
   handleConnectionErrors(pool, opts.logger);
   try {
