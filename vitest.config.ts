@@ -19,5 +19,11 @@ export default defineConfig({
     // is spent waiting — on sockets, child processes, Postgres and timers — not computing: four
     // files at a time on two cores keeps the CPU busy. Per core, so a bigger machine runs more.
     maxWorkers: Math.max(2, availableParallelism() * 2),
+    // A worker process runs its files one after another in one module graph instead of loading
+    // LangChain, LangGraph, Fastify, Bolt, discord.js and PGlite afresh for each file: that
+    // loading was half the suite's CPU. Files share no state but what a module keeps on purpose
+    // (the trained router, shared per process by design); nothing in test/ mocks modules or
+    // stubs globals, which is what would leak between files.
+    isolate: false,
   },
 });
