@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
+import type { Logger } from "../src/logger.ts";
 import { relevantHits, type KnowledgeBase } from "./knowledge/knowledge-base.ts";
+import { diskTrainingCache } from "./router/model-cache.ts";
 import { createOfflineRouter, loadDefaultCorpus, loadExamples, withKnownScope, type OfflineRouter, type OfflineRouterOptions } from "./router/offline/index.ts";
 import type { LabelledExample } from "./router/types.ts";
 
@@ -10,7 +12,8 @@ const trained = new Map<string, OfflineRouter>();
  * takes a few hundred ms of CPU and is deterministic, and a trained router holds no state of a
  * conversation, so every app in a process (a test file builds many) uses one. Keyed by a
  * SHA-256 of what it is trained on — the corpus when included, the extra examples, the options —
- * so different examples (a team's own, a test's) get a router of their own.
+ * so different examples (a team's own, a test's) get a router of their own. `opts.cache` (not
+ * part of that key) keeps it between processes as well.
  */
 export function trainedOfflineRouter(opts: OfflineRouterOptions): OfflineRouter {
   const corpus = (opts.includeDefaultCorpus ?? true) ? loadDefaultCorpus() : [];
@@ -34,7 +37,14 @@ export function trainedOfflineRouter(opts: OfflineRouterOptions): OfflineRouter 
  */
 export function offlineRouterFor(
   registry: { readonly routes: readonly string[]; examples(): LabelledExample[] },
-  opts: { routerExamples?: string | undefined; corrections?: LabelledExample[]; knowledge?: KnowledgeBase } = {},
+  opts: {
+    routerExamples?: string | undefined;
+    corrections?: LabelledExample[];
+    knowledge?: KnowledgeBase;
+    /** `CACHE_DIR`: the trained router is kept there between starts (`router/model-cache.ts`). Default: none. */
+    cacheDir?: string | undefined;
+    logger?: Logger;
+  } = {},
 ): OfflineRouter {
   const own = opts.routerExamples ? loadExamples(opts.routerExamples, registry.routes) : [];
   const company = [...own, ...(opts.corrections ?? [])];
@@ -42,6 +52,7 @@ export function offlineRouterFor(
     examples: registry.examples(),
     routes: registry.routes,
     ...(company.length > 0 ? { companyExamples: company } : {}),
+    ...(opts.cacheDir ? { cache: diskTrainingCache(opts.cacheDir, opts.logger) } : {}),
   });
   // What the knowledge base has an article on is about the product, never "out of scope".
   const kb = opts.knowledge;

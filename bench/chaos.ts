@@ -9,7 +9,7 @@
  *
  *   npx tsx bench/chaos.ts [conversations=100] [messages=3] [outage-ms=3000] [scripted] [verbose]
  *
- * `scripted` runs the workers with the tests' scripted supervisor (test/inbox/worker-main.ts)
+ * `scripted` runs the workers with the tests' scripted supervisor (test/inbox/worker-main.mjs)
  * instead of the offline engine. Prints the counts: acknowledged, answered once, lost,
  * duplicated, answered by a graph run twice, and the recovery times. This is a benchmark, not a
  * test: it reports and never fails on numbers.
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     const workers: Proc[] = [];
     for (let i = 0; i < 2; i++) {
       const port = await freePort();
-      const argv = SCRIPTED ? ["--import", "tsx", path.join(ROOT, "test/inbox/worker-main.ts")] : [path.join(ROOT, "bin/switchboard.js"), "worker", "--port", String(port)];
+      const argv = SCRIPTED ? [path.join(ROOT, "test/inbox/worker-main.mjs")] : [path.join(ROOT, "bin/switchboard.js"), "worker", "--port", String(port)];
       workers.push(spawnProc(`worker-${i + 1}`, argv, { ...env, WORKER_PORT: String(port), SCRIPTED_WORK_MS: "20" }, port));
     }
     procs.push(...workers);

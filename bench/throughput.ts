@@ -7,7 +7,7 @@
  *
  *   TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npx tsx bench/throughput.ts [workers=1,2] [conversations=200] [messages=5] [scripted]
  *
- * `scripted` runs the workers with the scripted supervisor of the tests (test/inbox/worker-main.ts:
+ * `scripted` runs the workers with the scripted supervisor of the tests (test/inbox/worker-main.mjs:
  * an echo after 5 ms) instead of the offline engine: the queue's own cost.
  *
  * Each run gets a fresh database. Messages of one conversation are sent one after another (each

@@ -124,6 +124,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
+    cacheDir: config.cacheDir,
     logger: logger.child({ component: "db" }),
     // graphile-worker keeps a connection for LISTEN and runs its workers' queries beside the
     // app's: on embedded Postgres it needs more than the one connection used there otherwise.
@@ -138,8 +139,14 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const knowledge = await loadKnowledgeBase(config.knowledgeDir);
     // The company's own lines (ROUTER_EXAMPLES) and the staff corrections stored so far teach it.
     const corrections = new RouterCorrections(db.pool, registry.routes);
-    const offlineRouter = offlineRouterFor(registry, { routerExamples: config.routerExamples, corrections: await corrections.examples(), knowledge });
-    logger.debug({ trainedOn: offlineRouter.trainedOn, trainMs: Math.round(offlineRouter.trainMs) }, "offline router trained");
+    const offlineRouter = offlineRouterFor(registry, {
+      routerExamples: config.routerExamples,
+      corrections: await corrections.examples(),
+      knowledge,
+      cacheDir: config.cacheDir,
+      logger,
+    });
+    logger.debug({ trainedOn: offlineRouter.trainedOn, trainMs: Math.round(offlineRouter.trainMs) }, "offline router ready");
 
     const metrics = new Metrics();
     // Staff hear of a model outage (and its end) through the handoff loop's staff channels.

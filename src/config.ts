@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { parseEnv } from "node:util";
 import { isSupportedCountry, type CountryCode } from "libphonenumber-js/max";
@@ -81,6 +82,14 @@ export interface Config {
    * company's own words, trained on with the corpus at start (and by `switchboard eval`). Unset: none.
    */
   routerExamples: string | undefined;
+  /**
+   * `CACHE_DIR`: where what is slow to make and the same every time is kept between starts — the
+   * trained offline router (keyed by a hash of everything it is trained on and of its code) and a
+   * freshly initialised embedded cluster that new data folders are copied from. Safe to delete.
+   * Default `$XDG_CACHE_HOME/switchboard` or `~/.cache/switchboard`; `off`: none (train and
+   * `initdb` at every start).
+   */
+  cacheDir: string | undefined;
   logLevel: string;
   /** `LOG_FORMAT`: `json` (one JSON object a line) or `pretty` (readable lines). Unset: pretty when stderr is a terminal, JSON otherwise. */
   logFormat: "json" | "pretty" | undefined;
@@ -233,6 +242,8 @@ const EnvSchema = z.object({
   WEBHOOK_SECRET: secret,
   KNOWLEDGE_DIR: optionalString,
   ROUTER_EXAMPLES: optionalString,
+  CACHE_DIR: optionalString,
+  XDG_CACHE_HOME: optionalString,
   LOG_LEVEL: optionalString.pipe(
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).optional(),
   ),
@@ -274,6 +285,12 @@ const EnvSchema = z.object({
     }
   }),
 });
+
+/** {@link Config.cacheDir}: `CACHE_DIR`, else the user's cache folder; `off` or `none`: no cache. */
+function cacheDir(setting: string | undefined, xdgCacheHome: string | undefined): string | undefined {
+  if (setting !== undefined) return ["off", "none"].includes(setting.toLowerCase()) ? undefined : path.resolve(setting);
+  return path.join(xdgCacheHome ?? path.join(os.homedir(), ".cache"), "switchboard");
+}
 
 /** Reads and validates the environment. Throws a ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -332,6 +349,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookSecret: e.WEBHOOK_SECRET,
     knowledgeDir: e.KNOWLEDGE_DIR ? path.resolve(e.KNOWLEDGE_DIR) : DEFAULT_KNOWLEDGE_DIR,
     routerExamples: e.ROUTER_EXAMPLES ? path.resolve(e.ROUTER_EXAMPLES) : undefined,
+    cacheDir: cacheDir(e.CACHE_DIR, e.XDG_CACHE_HOME),
     logLevel: e.LOG_LEVEL ?? "info",
     logFormat: e.LOG_FORMAT,
     // LangChain's own rule: the first of these that is set decides, and only "true" turns it on.

@@ -37,7 +37,11 @@ async function createOfflineRouter(): Promise<import("../../agents/router/offlin
     import("../../agents/knowledge/knowledge-base.ts"),
   ]);
   const config = loadConfig();
-  return offlineRouterFor(new WorkerRegistry(), { routerExamples: config.routerExamples, knowledge: await loadKnowledgeBase(config.knowledgeDir) });
+  return offlineRouterFor(new WorkerRegistry(), {
+    routerExamples: config.routerExamples,
+    knowledge: await loadKnowledgeBase(config.knowledgeDir),
+    cacheDir: config.cacheDir,
+  });
 }
 
 /**
@@ -163,7 +167,7 @@ export function buildProgram(): Command {
     .action(async () => {
       const config = loadConfig();
       const logger = createLogger(config.logLevel, undefined, config.logFormat);
-      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+      const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cacheDir: config.cacheDir, logger });
       try {
         const applied = await migrate(db.pool);
         // The job queue's own schema (graphile-worker), where the shared queue runs.
@@ -256,7 +260,7 @@ export function buildProgram(): Command {
 async function withAgents(fn: (dir: import("../../src/staff/agent-directory.ts").AgentDirectory) => Promise<void>): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn", undefined, config.logFormat);
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cacheDir: config.cacheDir, logger });
   try {
     await migrate(db.pool);
     const { AgentDirectory } = await import("../../src/staff/agent-directory.ts");

@@ -30,6 +30,8 @@ export interface DatabaseOptions {
   poolWaitMs?: number;
   /** How long a connection attempt may take before the database counts as unreachable, in ms. Default 10000. */
   connectTimeoutMs?: number;
+  /** Where a new embedded folder's cluster is copied from (see `EmbeddedOptions.cacheDir`). Default: none. */
+  cacheDir?: string | undefined;
 }
 
 /** A client class whose connection attempts give up after `ms` (an unreachable server), whatever the pool's wait. */
@@ -47,7 +49,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.databaseUrl) {
     url = opts.databaseUrl;
   } else {
-    embedded = await startEmbeddedPostgres(opts.dataDir, opts.logger);
+    embedded = await startEmbeddedPostgres(opts.dataDir, opts.logger, { cacheDir: opts.cacheDir });
     url = embedded.url;
   }
   const pool = new pg.Pool({

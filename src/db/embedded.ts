@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
@@ -80,7 +81,16 @@ function walSettings(pgDir: string): string[] {
 /** Max concurrent wire connections; the pool stays below it so a second process fits. */
 const MAX_CONNECTIONS = 32;
 
-export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Promise<EmbeddedPostgres> {
+export interface EmbeddedOptions {
+  /**
+   * A folder for a freshly initialised database cluster (`initdb`, which costs about 3 s of CPU
+   * in WebAssembly), copied into each new data folder instead of running `initdb` there again.
+   * Default: none (every new folder runs `initdb`).
+   */
+  cacheDir?: string | undefined;
+}
+
+export async function startEmbeddedPostgres(dataDir: string, logger: Logger, opts: EmbeddedOptions = {}): Promise<EmbeddedPostgres> {
   fs.mkdirSync(dataDir, { recursive: true });
   const lockPath = path.join(dataDir, LOCK_FILE);
   const pgDir = path.join(dataDir, "pgdata");
@@ -109,6 +119,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
   let db: PGlite | undefined;
   let server: PGLiteSocketServer | undefined;
   try {
+    if (created && opts.cacheDir) await seedFromTemplate(pgDir, opts.cacheDir, logger);
     db = await PGlite.create(pgDir, {
       postgresqlconf: [...EMBEDDED_SETTINGS, ...walSettings(pgDir)],
       initDbStartParams: [`--wal-segsize=${WAL_SEGMENT_MB}`],
@@ -139,6 +150,47 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger): Pr
     fs.rmSync(lockPath, { force: true });
     throw new StorageError(`Could not open the embedded database in ${pgDir}: ${String(err)}`, { cause: err });
   }
+}
+
+/**
+ * Fills a new `pgDir` with a copy of a cluster `initdb` made once (with this PGlite and the WAL
+ * segment size above: the template's name says both), so a new data folder costs a copy instead
+ * of `initdb`. The template is made in a folder of its own and renamed into place, so two
+ * processes making it at once both end with a whole one. Any failure falls back to `initdb`.
+ */
+async function seedFromTemplate(pgDir: string, cacheDir: string, logger: Logger): Promise<void> {
+  if (fs.existsSync(pgDir) && fs.readdirSync(pgDir).length > 0) return;
+  const template = path.join(cacheDir, `pglite-${pgliteVersion()}-wal${WAL_SEGMENT_MB}mb`);
+  try {
+    if (!fs.existsSync(path.join(template, "PG_VERSION"))) {
+      const making = `${template}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+      fs.mkdirSync(cacheDir, { recursive: true });
+      try {
+        const db = await PGlite.create(making, { initDbStartParams: [`--wal-segsize=${WAL_SEGMENT_MB}`] });
+        await db.close();
+        fs.renameSync(making, template);
+        logger.debug({ template }, "made the embedded database template");
+      } catch (err) {
+        // Another process renamed its template into place first: use that one.
+        if (!fs.existsSync(path.join(template, "PG_VERSION"))) throw err;
+      } finally {
+        fs.rmSync(making, { recursive: true, force: true });
+      }
+    }
+    fs.cpSync(template, pgDir, { recursive: true });
+  } catch (err) {
+    logger.debug({ err: String(err), template }, "no embedded database template; running initdb");
+    fs.rmSync(pgDir, { recursive: true, force: true });
+  }
+}
+
+let pgliteVersionRead: string | undefined;
+function pgliteVersion(): string {
+  if (pgliteVersionRead) return pgliteVersionRead;
+  // The package does not export its package.json; it sits two folders above the entry point.
+  const entry = createRequire(import.meta.url).resolve("@electric-sql/pglite");
+  const pkg = JSON.parse(fs.readFileSync(path.join(path.dirname(entry), "..", "package.json"), "utf8")) as { version: string };
+  return (pgliteVersionRead = pkg.version);
 }
 
 function urlFor(port: number, password: string): string {

@@ -130,7 +130,7 @@ describe("a refused staff reply through the outbox (real app, Discord adapter as
     const sent = await s.app.handoffService.reply(handoffId, "Dana", "Still here, one moment.");
     expect(sent.delivery).toBe("retry");
     // The first retry is due after the outbox's 2 s backoff.
-    await expect.poll(() => statuses(conversationId), { timeout: 8_000 }).toEqual(["sent", "sent"]);
+    await expect.poll(() => statuses(conversationId)).toEqual(["sent", "sent"]);
     expect(standIn.botMessagesIn(general).map(contentOf).filter((c) => c.includes("Still here"))).toEqual(["**Dana** (support team):\nStill here, one moment."]);
   });
 
@@ -149,7 +149,7 @@ describe("a refused staff reply through the outbox (real app, Discord adapter as
     await submission.done;
     // The connection dropped after Discord made the message: the outbox cannot know, and retries
     // after its 2 s backoff.
-    await expect.poll(() => statuses(submission.conversationId), { timeout: 8_000 }).toEqual(["sent"]);
+    await expect.poll(() => statuses(submission.conversationId)).toEqual(["sent"]);
     expect(standIn.createdIn(dm)).toHaveLength(1);
     const posts = standIn.requests.items.filter((c) => c.method === "POST" && c.path === `/channels/${dm}/messages`);
     expect(posts).toHaveLength(2);

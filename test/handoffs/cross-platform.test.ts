@@ -35,7 +35,7 @@ describe("a Discord user handed to staff working in Slack (real discord.js and B
     // 1. On Discord, Alice mentions the bot: answered in a thread started from her message.
     const asked = discord.postMessage({ channelId: discord.channels.support, content: `<@${discord.bot.id}> I want to talk to a human` });
     const threadId = asked["id"] as string;
-    const botReply = await discord.waitForCall((c) => c.method === "POST" && c.path === `/channels/${threadId}/messages` && c.status === 200, "the bot's answer in the thread", 15_000);
+    const botReply = await discord.waitForCall((c) => c.method === "POST" && c.path === `/channels/${threadId}/messages` && c.status === 200, "the bot's answer in the thread");
     expect(contentOf(botReply)).toMatch(/reply right here/);
 
     // 2. The Slack staff channel gets one card: who, where, why, and the three buttons.
@@ -95,7 +95,7 @@ describe("a Discord user handed to staff working in Slack (real discord.js and B
 
     // 7. The bot answers Alice's next message.
     discord.postMessage({ channelId: threadId, content: "how do I reset my password?", author: alice });
-    const answer = await discord.waitForCall((c) => c.method === "POST" && c.path === `/channels/${threadId}/messages` && /password/i.test(contentOf(c)) && !/Dana/.test(contentOf(c)), "the bot's answer after resolve", 15_000);
+    const answer = await discord.waitForCall((c) => c.method === "POST" && c.path === `/channels/${threadId}/messages` && /password/i.test(contentOf(c)) && !/Dana/.test(contentOf(c)), "the bot's answer after resolve");
     expect(contentOf(answer)).not.toMatch(/^\*\*Dana\*\*/);
 
     await h.app.handoffService.idle();

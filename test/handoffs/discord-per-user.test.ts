@@ -93,7 +93,7 @@ describe("Discord: each person their own conversation in a shared channel or thr
     const { alice, bob } = discord.users;
     const asked = discord.postMessage({ channelId: discord.channels.support, content: `<@${discord.bot.id}> I want to talk to a human about my account`, author: alice });
     const threadId = asked["id"] as string;
-    await discord.waitForCall((c) => c.method === "POST" && c.path === `/channels/${threadId}/messages` && /reply right here/.test(contentOf(c)), "the handoff reply in Alice's thread", 15_000);
+    await discord.waitForCall((c) => c.method === "POST" && c.path === `/channels/${threadId}/messages` && /reply right here/.test(contentOf(c)), "the handoff reply in Alice's thread");
     const aliceConversation = await s.app.log.findConversationByKey("discord", formatConversationKey({ kind: "guild", guildId: discord.guildId, channelId: threadId, userId: alice.id }));
     expect(aliceConversation?.status).toBe("waiting");
     await s.app.handoffService.idle();

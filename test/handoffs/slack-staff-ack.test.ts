@@ -19,7 +19,7 @@ describe("a Slack staff reply to a Discord user while Discord is slow (real Bolt
     // A Discord user asks for a person: the handoff card appears in the Slack staff channel.
     const asked = discord.postMessage({ channelId: discord.channels.support, content: `<@${discord.bot.id}> I want to talk to a human` });
     threadId = asked["id"] as string;
-    await discord.waitForCall((c) => c.method === "POST" && c.path === `/channels/${threadId}/messages` && c.status === 200, "the bot's answer in the thread", 15_000);
+    await discord.waitForCall((c) => c.method === "POST" && c.path === `/channels/${threadId}/messages` && c.status === 200, "the bot's answer in the thread");
     const card = await slackApi.waitForCall("chat.postMessage", (c) => c.args["channel"] === STAFF_CHANNEL && c.args["thread_ts"] === undefined, "the handoff card");
     cardTs = card.response["ts"] as string;
     await h.app.handoffService.idle();
@@ -63,7 +63,7 @@ describe("a Slack staff reply to a Discord user while Discord is slow (real Bolt
     expect(first.status).toBe(200);
 
     // The reply goes to Discord after the ack, and is in flight there: its post is held.
-    const held = await discord.requests.waitFor(inThread, "the staff reply's post to Discord", 5_000);
+    const held = await discord.requests.waitFor(inThread, "the staff reply's post to Discord");
     expect(held.status).toBe(0);
     const row = async () =>
       (await h.app.db.pool.query<{ status: string }>("select status from messages where direction = 'out' and author_kind = 'agent' and text like '%Dana here%'")).rows;

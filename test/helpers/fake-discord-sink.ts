@@ -5,6 +5,7 @@
  */
 import type { ChannelAdapter, MessageSink, SubmitOptions, Submission } from "../../src/ports.ts";
 import type { InboundMessage, Outcome, OutboundReply, ReplySection } from "../../src/types.ts";
+import { HANG_GUARD_MS } from "./wait-until.ts";
 
 export interface FakeAnswer {
   text: string;
@@ -154,7 +155,7 @@ export function createFakeDiscordSink(options: FakeSinkOptions = {}): FakeDiscor
     deliveries,
     deliveryErrors,
     conversationIdOf: (key) => conversations.get(key)?.id,
-    waitForSubmission(predicate, timeoutMs = 5_000) {
+    waitForSubmission(predicate, timeoutMs = HANG_GUARD_MS) {
       const found = submissions.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {

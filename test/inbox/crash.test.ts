@@ -1,3 +1,4 @@
+import { HANG_GUARD_MS } from "../helpers/wait-until.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipWithoutServer } from "../helpers/requirements.ts";
 import type { App } from "../../src/app.ts";
@@ -55,9 +56,9 @@ describe.skipIf(skipWithoutServer("test/inbox/crash.test.ts"))("workers that die
     await send(Y, "y-2", "quick question");
 
     // X's reply is recorded and its post in flight; Y's graph is running: kill the worker now.
-    const held = await waitFor(async () => slack.held[0], "X's reply to reach Slack", 40_000);
+    const held = await waitFor(async () => slack.held[0], "X's reply to reach Slack", HANG_GUARD_MS);
     expect(held.text).toBe("re: first question");
-    await waitFor(async () => (await attemptsOf("y-1")).length === 1, "Y's first message to start", 40_000);
+    await waitFor(async () => (await attemptsOf("y-1")).length === 1, "Y's first message to start", HANG_GUARD_MS);
     doomed.child.kill("SIGKILL");
     await doomed.exited;
     await held.aborted;
@@ -92,7 +93,7 @@ describe.skipIf(skipWithoutServer("test/inbox/crash.test.ts"))("workers that die
     const worker = survivor!;
     await send(Z, "z-1", "slow final question");
     await send(Z, "z-2", "one more");
-    await waitFor(async () => (await attemptsOf("z-1")).length === 1, "Z's first message to start", 40_000);
+    await waitFor(async () => (await attemptsOf("z-1")).length === 1, "Z's first message to start", HANG_GUARD_MS);
     worker.child.kill("SIGTERM");
     expect(await worker.exited).toBe(0);
 
@@ -108,7 +109,7 @@ describe.skipIf(skipWithoutServer("test/inbox/crash.test.ts"))("workers that die
     slack.holdPosts((thread) => thread === W, "accepted");
     const doomed = spawnWorker(env, { scripted: true });
     await send(W, "w-1", "a question whose answer is posted once");
-    const held = await waitFor(async () => slack.held.find((h) => h.threadTs === W), "W's reply to reach Slack", 40_000);
+    const held = await waitFor(async () => slack.held.find((h) => h.threadTs === W), "W's reply to reach Slack", HANG_GUARD_MS);
     expect(slack.postsIn(W).map((p) => p.text)).toEqual(["re: a question whose answer is posted once"]);
     doomed.child.kill("SIGKILL");
     await doomed.exited;

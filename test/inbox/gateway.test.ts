@@ -1,3 +1,4 @@
+import { HANG_GUARD_MS } from "../helpers/wait-until.ts";
 import type { FastifyInstance } from "fastify";
 import { skipWithoutServer } from "../helpers/requirements.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -67,7 +68,7 @@ describe.skipIf(skipWithoutServer("test/inbox/gateway.test.ts"))("gateway proces
     worker = spawnWorker(env, { scripted: true });
     // The queued message is answered once a worker runs...
     const id = pending.body["messageId"] as string;
-    const outcome = await waitFor(async () => (await readOutcomes(app.db.pool, [id])).get(id), "the queued message's answer", 40_000);
+    const outcome = await waitFor(async () => (await readOutcomes(app.db.pool, [id])).get(id), "the queued message's answer", HANG_GUARD_MS);
     expect(outcome).toMatchObject({ kind: "reply", text: "re: anyone there?" });
     // ...and the next request waits for it synchronously (the worker NOTIFYs).
     const answered = await postJson(`${url}/api/messages`, { userId: "u-1", text: "hello", conversationId: pending.body["conversationId"] });

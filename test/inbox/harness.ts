@@ -7,6 +7,7 @@ import { loadConfig } from "../../src/config.ts";
 import { silentLogger } from "../../src/logger.ts";
 import type { InboundMessage } from "../../src/types.ts";
 import { tempDataDir } from "../helpers/databases.ts";
+import { HANG_GUARD_MS } from "../helpers/wait-until.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 export const BOT_TOKEN = "xoxb-inbox-test";
@@ -15,7 +16,7 @@ export const TEAM = "T0INBOX";
 export const CHANNEL = "C0INBOX";
 
 /** Polls `check` until it returns something (not undefined/false) or the deadline passes. */
-export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 20_000, everyMs = 25): Promise<T> {
+export async function waitFor<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = HANG_GUARD_MS, everyMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -171,10 +172,10 @@ export function queueEnv(databaseUrl: string, slack: SlackRecorder, extra: Recor
 
 /**
  * Starts `node bin/switchboard.js worker` (the real command, through tsx like `npx switchboard`),
- * or with `scripted`, the same worker with a scripted supervisor (worker-main.ts).
+ * or with `scripted`, the same worker with a scripted supervisor (worker-main.mjs, on dist/).
  */
 export function spawnWorker(env: Record<string, string>, options: { scripted?: boolean } = {}): WorkerProcess {
-  const args = options.scripted ? ["--import", "tsx", path.join(ROOT, "test/inbox/worker-main.ts")] : [path.join(ROOT, "bin/switchboard.js"), "worker"];
+  const args = options.scripted ? [path.join(ROOT, "test/inbox/worker-main.mjs")] : [path.join(ROOT, "bin/switchboard.js"), "worker"];
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", ...env },

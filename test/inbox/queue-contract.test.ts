@@ -8,7 +8,7 @@ import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
 import { InProcessJobQueue } from "../../src/inbox/in-process-queue.ts";
 import type { JobAttempt, JobHandler, JobQueue, MessageJob } from "../../src/inbox/job-queue.ts";
 import { silentLogger } from "../../src/logger.ts";
-import { freshServerDatabase, tempDataDir } from "../helpers/databases.ts";
+import { CACHE_DIR, freshServerDatabase, tempDataDir } from "../helpers/databases.ts";
 import { waitFor } from "./harness.ts";
 
 /**
@@ -37,7 +37,7 @@ const targets: Target[] = [
     durable: true,
     setup: async () => {
       const dir = tempDataDir();
-      const db = await openDatabase({ databaseUrl: undefined, dataDir: dir, logger, max: 8 });
+      const db = await openDatabase({ databaseUrl: undefined, dataDir: dir, cacheDir: CACHE_DIR, logger, max: 8 });
       await migrate(db.pool);
       await GraphileJobQueue.installSchema(db.pool, logger, true);
       return { db, drop: async () => { await db.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
@@ -183,7 +183,7 @@ describe.each(targets)("job queue contract: $name", (target) => {
     const flaky = job(c);
     await add(q, flaky);
     await start();
-    await waitFor(async () => runs.length === 2 && runs[1]!.end !== undefined, "the retry", 15_000);
+    await waitFor(async () => runs.length === 2 && runs[1]!.end !== undefined, "the retry");
     expect(runs.map((r) => ({ number: r.attempt.number, final: r.attempt.final }))).toEqual([
       { number: 1, final: false },
       { number: 2, final: true },

@@ -211,9 +211,9 @@ describe("nothing keeps a secret the user pasted: every table, checkpoint, log l
       const content = `<@${discord.bot.id}> My card ${card.written} was charged twice, I want a person\n${MESSAGE}`;
       const asked = discord.postMessage({ channelId: discord.channels.support, content });
       const threadId = asked["id"] as string;
-      const thread = await discord.waitForCall((c) => c.method === "POST" && c.path.endsWith(`/messages/${threadId}/threads`), "the thread", 15_000);
+      const thread = await discord.waitForCall((c) => c.method === "POST" && c.path.endsWith(`/messages/${threadId}/threads`), "the thread");
       expect((thread.body as { name: string }).name).toBe(`My card ${PLACEHOLDERS.card} was charged twice, I want a person`);
-      const answer = await discord.waitForCall((c) => c.method === "POST" && c.path === `/channels/${threadId}/messages` && c.status === 200, "the answer in the thread", 15_000);
+      const answer = await discord.waitForCall((c) => c.method === "POST" && c.path === `/channels/${threadId}/messages` && c.status === 200, "the answer in the thread");
       expect(JSON.stringify(answer.body)).toContain("I removed");
       await slackApi.waitForCall("chat.postMessage", (c) => c.args["channel"] === PLATFORM_STAFF_CHANNEL && c.args["thread_ts"] === undefined, "the handoff card");
       await h.app.handoffService.idle();

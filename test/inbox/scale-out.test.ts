@@ -1,3 +1,4 @@
+import { HANG_GUARD_MS } from "../helpers/wait-until.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { skipWithoutServer } from "../helpers/requirements.ts";
 import type { App } from "../../src/app.ts";
@@ -22,7 +23,7 @@ describe.skipIf(skipWithoutServer("test/inbox/scale-out.test.ts"))("scale-out: t
     const env = queueEnv(fresh.url, slack, { WORKER_CONCURRENCY: "8", SCRIPTED_WORK_MS: "25" });
     gateway = await startGateway(env);
     workers = [spawnWorker(env, { scripted: true }), spawnWorker(env, { scripted: true })];
-    await waitFor(async () => (await liveWorkers(gateway)) === 2, "two workers to register", 40_000, 100);
+    await waitFor(async () => (await liveWorkers(gateway)) === 2, "two workers to register", HANG_GUARD_MS, 100);
   });
 
   afterAll(async () => {
@@ -41,7 +42,7 @@ describe.skipIf(skipWithoutServer("test/inbox/scale-out.test.ts"))("scale-out: t
     );
     expect(submissions.every((s) => s.status === "accepted")).toBe(true);
     const total = CONVERSATIONS * PER_CONVERSATION;
-    await waitFor(async () => slack.posted.length >= total && (await finished(gateway)) >= total, `${total} replies`, 45_000, 100);
+    await waitFor(async () => slack.posted.length >= total && (await finished(gateway)) >= total, `${total} replies`, 180_000, 100);
 
     // Exactly one reply per message as the user sees it, in the order the messages arrived.
     expect(slack.posted).toHaveLength(total);

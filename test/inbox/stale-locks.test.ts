@@ -7,7 +7,7 @@ import { migrate } from "../../src/db/migrate.ts";
 import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
 import { queueName, type MessageJob } from "../../src/inbox/job-queue.ts";
 import { silentLogger } from "../../src/logger.ts";
-import { freshServerDatabase, tempDataDir } from "../helpers/databases.ts";
+import { CACHE_DIR, freshServerDatabase, tempDataDir } from "../helpers/databases.ts";
 import { waitFor } from "./harness.ts";
 
 /**
@@ -29,7 +29,7 @@ const targets: Target[] = [
     embedded: true,
     setup: async () => {
       const dir = tempDataDir();
-      const db = await openDatabase({ databaseUrl: undefined, dataDir: dir, logger, max: 8 });
+      const db = await openDatabase({ databaseUrl: undefined, dataDir: dir, cacheDir: CACHE_DIR, logger, max: 8 });
       await migrate(db.pool);
       return { db, drop: async () => { await db.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
     },

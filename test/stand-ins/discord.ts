@@ -15,6 +15,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { WebSocketServer, type WebSocket } from "ws";
+import { HANG_GUARD_MS } from "../helpers/wait-until.ts";
 
 type Json = Record<string, unknown>;
 
@@ -136,7 +137,7 @@ class Recorder<T> {
     }
   }
 
-  waitFor(predicate: (item: T) => boolean, description: string, timeoutMs: number): Promise<T> {
+  waitFor(predicate: (item: T) => boolean, description: string, timeoutMs = HANG_GUARD_MS): Promise<T> {
     const found = this.items.find(predicate);
     if (found !== undefined) return Promise.resolve(found);
     return new Promise<T>((resolve, reject) => {
@@ -292,18 +293,18 @@ export class DiscordStandIn {
   // ---------------------------------------------------------------- test controls
 
   /** Awaits a REST call matching the predicate (one already made counts). */
-  waitForCall(predicate: (call: RestCall) => boolean, description = "a REST call", timeoutMs = 5_000): Promise<RestCall> {
+  waitForCall(predicate: (call: RestCall) => boolean, description = "a REST call", timeoutMs = HANG_GUARD_MS): Promise<RestCall> {
     return this.calls.waitFor(predicate, description, timeoutMs);
   }
 
-  waitForFrame(predicate: (frame: GatewayFrame) => boolean, description = "a gateway frame", timeoutMs = 5_000): Promise<GatewayFrame> {
+  waitForFrame(predicate: (frame: GatewayFrame) => boolean, description = "a gateway frame", timeoutMs = HANG_GUARD_MS): Promise<GatewayFrame> {
     return this.frames.waitFor(predicate, description, timeoutMs);
   }
 
   waitForConnection(
     predicate: (event: GatewayConnectionEvent) => boolean,
     description = "a gateway connection event",
-    timeoutMs = 5_000,
+    timeoutMs = HANG_GUARD_MS,
   ): Promise<GatewayConnectionEvent> {
     return this.connections.waitFor(predicate, description, timeoutMs);
   }

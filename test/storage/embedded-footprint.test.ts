@@ -35,6 +35,33 @@ describe("embedded Postgres footprint", () => {
     expect(segmentSizes(dir)).toEqual([1024 * 1024]);
   });
 
+  it("copies a new folder from the cache's initialised cluster: the same settings, a new database of its own", async () => {
+    const cacheDir = tempDataDir("switchboard-cache-test-");
+    const dirs = [tempDataDir(), tempDataDir(), tempDataDir()];
+    const opened: Database[] = [];
+    try {
+      // Two at once on an empty cache both make the template; each ends with a whole one.
+      opened.push(...(await Promise.all(dirs.slice(0, 2).map((d) => openDatabase({ databaseUrl: undefined, dataDir: d, cacheDir, logger: silentLogger() })))));
+      expect(fs.readdirSync(cacheDir).filter((f) => f.startsWith("pglite-"))).toEqual([expect.stringMatching(/^pglite-[\d.]+-wal1mb$/)]);
+      opened.push(await openDatabase({ databaseUrl: undefined, dataDir: dirs[2]!, cacheDir, logger: silentLogger() }));
+      for (const [i, d] of opened.entries()) {
+        expect(d.created).toBe(true);
+        expect(await settings(d)).toEqual({ wal_level: "minimal", shared_buffers: "16MB", max_wal_size: "8MB", min_wal_size: "2MB", wal_segment_size: "1MB" });
+        expect(segmentSizes(dirs[i]!)).toEqual([1024 * 1024]);
+      }
+      await opened[0]!.pool.query("create table mine (v text)");
+      expect((await opened[2]!.pool.query("select to_regclass('mine') as t")).rows).toEqual([{ t: null }]);
+      // Reopened, a copied folder is an existing database with what was written in it.
+      await opened[0]!.close();
+      opened[0] = await openDatabase({ databaseUrl: undefined, dataDir: dirs[0]!, cacheDir, logger: silentLogger() });
+      expect(opened[0].created).toBe(false);
+      expect((await opened[0].pool.query("select to_regclass('mine')::text as t")).rows).toEqual([{ t: "mine" }]);
+    } finally {
+      for (const d of opened) await d.close();
+      for (const d of [cacheDir, ...dirs]) fs.rmSync(d, { recursive: true, force: true });
+    }
+  });
+
   it("opens a folder made with 16 MB segments (before this setting) with WAL limits that fit them", async () => {
     dir = tempDataDir();
     const old = await PGlite.create(path.join(dir, "pgdata"));

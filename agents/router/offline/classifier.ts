@@ -1,7 +1,7 @@
 import type { RouteName } from "../../../src/types.ts";
 import type { LabelledExample } from "../types.ts";
 import { logits, softmax, trainSoftmax, type SoftmaxModel } from "./softmax.ts";
-import { TfidfVectorizer, type SweepPoint } from "./vectorizer.ts";
+import { TfidfVectorizer, type SweepPoint, type VectorizerState } from "./vectorizer.ts";
 
 /** Options of {@link IntentClassifier.train}. */
 export interface ClassifierOptions {
@@ -74,6 +74,14 @@ export interface RouteScores {
   none: number;
 }
 
+/** A trained {@link IntentClassifier} as plain data. */
+export interface ClassifierState {
+  vectorizer: VectorizerState;
+  model: SoftmaxModel;
+  classes: readonly string[];
+  temperature: number;
+}
+
 /** Scores one message over the routes: TF-IDF features, softmax regression, temperature. */
 export class IntentClassifier {
   private constructor(
@@ -102,6 +110,19 @@ export class IntentClassifier {
       sampleWeights: exampleWeights(examples),
     });
     return new IntentClassifier(vectorizer, model, classes, opts.temperature ?? DEFAULT_TEMPERATURE);
+  }
+
+  /**
+   * The trained classifier as plain data (maps, typed arrays, numbers, strings), which
+   * {@link IntentClassifier.fromState} turns back into the same classifier: the trained-router
+   * cache (`../model-cache.ts`) stores it with `v8.serialize`.
+   */
+  toState(): ClassifierState {
+    return { vectorizer: this.vectorizer.toState(), model: this.model, classes: this.classes, temperature: this.temperature };
+  }
+
+  static fromState(state: ClassifierState): IntentClassifier {
+    return new IntentClassifier(TfidfVectorizer.fromState(state.vectorizer), state.model, state.classes, state.temperature);
   }
 
   /** The routes this classifier scores, in order ({@link OUT_OF_SCOPE} is not one). */

@@ -55,7 +55,16 @@ export interface OfflineRouterOptions {
   includeOutOfScope?: boolean;
   /** Below this, `unsure`. Default {@link DEFAULT_MIN_CONFIDENCE}. */
   minConfidence?: number;
+  /**
+   * Keeps trained classifiers between processes (`../model-cache.ts`): given everything training
+   * reads, returns the classifier stored for it or calls `train` (and stores what it returns).
+   * Default: train.
+   */
+  cache?: TrainingCache;
 }
+
+/** See {@link OfflineRouterOptions.cache}. */
+export type TrainingCache = (examples: readonly LabelledExample[], routes: readonly string[] | undefined, train: () => IntentClassifier) => IntentClassifier;
 
 /** The embedded, trained router: no network, no API key. */
 export interface OfflineRouter extends Router {
@@ -65,7 +74,7 @@ export interface OfflineRouter extends Router {
   readonly routes: readonly string[];
   /** Number of examples trained on. */
   readonly trainedOn: number;
-  /** How long training took, in milliseconds. */
+  /** How long training took (or reading it from the cache), in milliseconds. */
   readonly trainMs: number;
 }
 
@@ -85,7 +94,8 @@ export function createOfflineRouter(opts: OfflineRouterOptions): OfflineRouter {
     ...company,
   ];
   const started = performance.now();
-  const classifier = IntentClassifier.train(examples, opts.routes ? { routes: opts.routes } : {});
+  const train = () => IntentClassifier.train(examples, opts.routes ? { routes: opts.routes } : {});
+  const classifier = opts.cache ? opts.cache(examples, opts.routes, train) : train();
   const trainMs = performance.now() - started;
   return routerFromScorer(classifier, {
     trainedOn: examples.length,

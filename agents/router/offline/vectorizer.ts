@@ -61,6 +61,17 @@ export class TfidfVectorizer {
     return vectorizer;
   }
 
+  /** What {@link TfidfVectorizer.fromState} needs, as plain data (the trained-router cache stores it). */
+  toState(): VectorizerState {
+    return { vocabulary: this.vocabulary, idf: this.idf, typicalEvidence: this.typicalEvidence };
+  }
+
+  static fromState(state: VectorizerState): TfidfVectorizer {
+    const vectorizer = new TfidfVectorizer(state.vocabulary, state.idf);
+    vectorizer.typicalEvidence = state.typicalEvidence;
+    return vectorizer;
+  }
+
   /** Number of features (the model's input width). */
   get size(): number {
     return this.idf.length;
@@ -180,6 +191,13 @@ export class TfidfVectorizer {
     }
     return { index: Int32Array.from(index), value: Float64Array.from(value) };
   }
+}
+
+/** A fitted vectorizer as plain data: maps, typed arrays and numbers, which `v8.serialize` keeps. */
+export interface VectorizerState {
+  vocabulary: Map<string, number>;
+  idf: Float64Array;
+  typicalEvidence: number;
 }
 
 /** Scores of one run of parts (see {@link TfidfVectorizer.sweeps}). */

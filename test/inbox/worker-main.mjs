@@ -1,17 +1,22 @@
+// @ts-check
 /**
  * A worker process for the scale-out tests: `switchboard worker` exactly (bots/cli/worker.ts, the
  * graphile-worker queue, the pipeline, the Slack adapter sending over the Web API), with a
  * scripted supervisor instead of the graph, so a thousand messages take seconds. Its reply echoes
  * the message (`re: <text>`), so the order of replies in a thread can be checked.
  *
- *   node --import tsx test/inbox/worker-main.ts   (environment as for `switchboard worker`;
- *                                                 WORKER_PORT=N serves /healthz there, as --port)
+ *   node test/inbox/worker-main.mjs   (environment as for `switchboard worker`;
+ *                                     WORKER_PORT=N serves /healthz there, as --port)
+ *
+ * Plain JavaScript on the compiled dist/ (which the test run's global setup keeps current), as
+ * `switchboard worker` runs: through tsx, a start costs ~2.5 s of CPU more (transpiling and its
+ * loader hooks), and on a loaded machine the tests' workers then took over 40 s to register.
  */
 import fs from "node:fs";
-import { work } from "../../bots/cli/worker.ts";
-import type { SupervisorStateType, Turn } from "../../agents/supervisor/state.ts";
-import { loadConfig } from "../../src/config.ts";
-import { createLogger } from "../../src/logger.ts";
+
+const { work } = /** @type {typeof import("../../bots/cli/worker.ts")} */ (await import("../../dist/bots/cli/worker.js"));
+const { loadConfig } = /** @type {typeof import("../../src/config.ts")} */ (await import("../../dist/src/config.js"));
+const { createLogger } = /** @type {typeof import("../../src/logger.ts")} */ (await import("../../dist/src/logger.js"));
 
 /** Simulated work per message, in ms (a window in which overlapping jobs would show). */
 const WORK_MS = Number(process.env["SCRIPTED_WORK_MS"] ?? 5);
@@ -21,10 +26,12 @@ const SLOW_MS = Number(process.env["SCRIPTED_SLOW_MS"] ?? 1500);
 const RUN_LOG = process.env["SCRIPTED_RUN_LOG"];
 
 const supervisor = {
-  async invoke(input: { turn: Turn }): Promise<SupervisorStateType> {
+  /** @param {{ turn: import("../../agents/supervisor/state.ts").Turn }} input */
+  async invoke(input) {
     if (RUN_LOG) fs.appendFileSync(RUN_LOG, `${input.turn.messageId}\n`);
     await new Promise((resolve) => setTimeout(resolve, input.turn.text.includes("slow") ? SLOW_MS : WORK_MS));
-    return {
+    /** @type {import("../../agents/supervisor/state.ts").SupervisorStateType} */
+    const state = {
       messages: [],
       turn: input.turn,
       decision: null,
@@ -34,6 +41,7 @@ const supervisor = {
       unclearStreak: 0,
       answered: true,
     };
+    return state;
   },
 };
 

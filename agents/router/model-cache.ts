@@ -1,0 +1,121 @@
+import { createHash, randomBytes } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import v8 from "node:v8";
+import type { Logger } from "../../src/logger.ts";
+import { IntentClassifier, type ClassifierState } from "./offline/classifier.ts";
+import type { TrainingCache } from "./offline/index.ts";
+import type { LabelledExample } from "./types.ts";
+
+/** Raised when what a cache file holds changes shape without the offline router's code changing. */
+const FORMAT = 1;
+
+/** Trained models kept in the folder; the least recently used beyond these are removed. */
+const KEEP = 8;
+
+const PREFIX = "router-";
+const SUFFIX = ".v8";
+
+/** The offline router's code: a change to any of it trains anew. */
+const OFFLINE_CODE_DIR = fileURLToPath(new URL("./offline/", import.meta.url));
+
+let codeHash: string | undefined;
+/** SHA-256 of the offline router's code files (the .ts sources, or the .js of dist/). */
+function offlineCodeHash(): string {
+  if (codeHash) return codeHash;
+  const hash = createHash("sha256");
+  for (const name of fs.readdirSync(OFFLINE_CODE_DIR).filter((f) => /\.[cm]?[jt]s$/.test(f)).sort()) {
+    hash.update(name).update("\0").update(fs.readFileSync(path.join(OFFLINE_CODE_DIR, name))).update("\0");
+  }
+  return (codeHash = hash.digest("hex"));
+}
+
+/**
+ * The key of one training: a SHA-256 of everything it reads — every example (the corpus lines,
+ * the out-of-scope lines, the registry's examples, `ROUTER_EXAMPLES`, staff corrections, each
+ * with its route, source and weight), the routes, the offline router's code, the cache format and
+ * the V8 serialisation it is stored in.
+ */
+export function trainingKey(examples: readonly LabelledExample[], routes: readonly string[] | undefined): string {
+  return createHash("sha256")
+    .update(JSON.stringify({ FORMAT, v8: process.versions.v8, code: offlineCodeHash(), routes: routes ?? null }))
+    .update("\0")
+    .update(JSON.stringify(examples))
+    .digest("hex");
+}
+
+interface Stored {
+  format: number;
+  key: string;
+  state: ClassifierState;
+}
+
+/**
+ * A {@link TrainingCache} in `dir`: one file per training key holding the trained classifier's
+ * plain state (`IntentClassifier.toState`) in `v8.serialize` form, read back in milliseconds
+ * where training takes about a second of CPU. Same key, same examples and code: the same
+ * classifier training would give (training is deterministic). A file is written under a name of
+ * its own and renamed into place, so two processes starting at once never read half of one; a
+ * missing, unreadable or foreign file means training, and a folder that cannot be written only
+ * means training next time too.
+ */
+export function diskTrainingCache(dir: string, logger?: Logger): TrainingCache {
+  return (examples, routes, train) => {
+    const key = trainingKey(examples, routes);
+    const file = path.join(dir, `${PREFIX}${key.slice(0, 32)}${SUFFIX}`);
+    const stored = read(file, key, logger);
+    if (stored) return stored;
+    const classifier = train();
+    write(dir, file, { format: FORMAT, key, state: classifier.toState() }, logger);
+    return classifier;
+  };
+}
+
+function read(file: string, key: string, logger: Logger | undefined): IntentClassifier | undefined {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch {
+    return undefined;
+  }
+  try {
+    const stored = v8.deserialize(bytes) as Partial<Stored> | null;
+    if (stored?.format !== FORMAT || stored.key !== key || !stored.state) return undefined;
+    const classifier = IntentClassifier.fromState(stored.state);
+    // Recently used: kept when the folder is pruned.
+    const now = new Date();
+    fs.utimesSync(file, now, now);
+    return classifier;
+  } catch (err) {
+    logger?.debug({ err: String(err), file }, "unreadable trained-router cache file; training");
+    return undefined;
+  }
+}
+
+function write(dir: string, file: string, stored: Stored, logger: Logger | undefined): void {
+  const temp = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(temp, v8.serialize(stored));
+    fs.renameSync(temp, file);
+    prune(dir);
+  } catch (err) {
+    try {
+      fs.rmSync(temp, { force: true });
+    } catch {
+      // Nothing was written there either.
+    }
+    logger?.debug({ err: String(err), dir }, "could not store the trained router; it is trained again next start");
+  }
+}
+
+/** Removes all but the {@link KEEP} most recently used models (code and examples change over time). */
+function prune(dir: string): void {
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.startsWith(PREFIX) && f.endsWith(SUFFIX))
+    .map((f) => ({ f, at: fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
+    .sort((a, b) => b.at - a.at);
+  for (const { f } of files.slice(KEEP)) fs.rmSync(path.join(dir, f), { force: true });
+}
