@@ -2,7 +2,7 @@ import type { RouteName } from "../../../src/types.ts";
 import type { RoutedPart, RoutingDecision } from "../types.ts";
 import type { RouteScores } from "./classifier.ts";
 import { candidateCuts, tokenize, type Cut, type CutKind, type Token } from "./segmenter.ts";
-import { hasContent } from "./text.ts";
+import { contentWords, hasContent } from "./text.ts";
 
 /** What {@link decide} needs of a classifier: calibrated scores per route (and "none of these"). */
 export interface RouteScorer {
@@ -26,6 +26,16 @@ export interface DecideOptions {
    * on Pro?"), as a factor on its probability before renormalising.
    */
   contextFactor: number;
+  /**
+   * Judge "out of scope" on the message's content words only (see `contentWords`): a message is
+   * out of scope when, read for what it is about, "none of these" beats every route.
+   */
+  scopeOnContent: boolean;
+  /**
+   * How much likelier than "none of these" a route must be, read on the content words, for the
+   * message to be in scope (1: just likelier).
+   */
+  scopeMargin: number;
 }
 
 /** What the offline router knows of the conversation. */
@@ -70,7 +80,15 @@ export function decide(scorer: RouteScorer, text: string, opts: DecideOptions, c
     return { routes, scores, unsure: false, outOfScope: whole.none, ...unplaced };
   }
 
-  if (context.assumeInScope && whole.none < 1) {
+  let inScope = context.assumeInScope === true;
+  if (!inScope && opts.scopeOnContent && whole.none > 0) {
+    const content = contentWords(trimmed);
+    if (content !== "") {
+      const about = scorer.scores(content);
+      inScope = about.none * opts.scopeMargin < best(about.byRoute)[1];
+    }
+  }
+  if (inScope && whole.none < 1) {
     for (const r of Object.keys(scores)) scores[r] = scores[r]! / (1 - whole.none);
   }
   let [route, confidence] = best(scores);
@@ -90,7 +108,7 @@ export function decide(scorer: RouteScorer, text: string, opts: DecideOptions, c
     }
   }
   const context$ = fromContext === undefined ? {} : { fromContext };
-  if (confidence < opts.minConfidence || (fromContext === undefined && !context.assumeInScope && whole.none >= confidence)) {
+  if (confidence < opts.minConfidence || (fromContext === undefined && !inScope && whole.none >= confidence)) {
     return { routes: [], scores, unsure: true, outOfScope: whole.none, ...unplaced };
   }
   return { routes: [{ route, confidence, question: trimmed }], scores, unsure: false, outOfScope: whole.none, ...unplaced, ...context$ };
