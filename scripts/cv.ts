@@ -48,6 +48,8 @@ const { values } = parseArgs({
     "no-company": { type: "boolean", default: false },
     /** Decide options to try instead of the shipped ones, as JSON (tuning). */
     options: { type: "string", default: "{}" },
+    /** A classifier's evidence power to try instead of the shipped one (tuning). */
+    "evidence-power": { type: "string" },
   },
 });
 const K = Number(values.folds);
@@ -129,7 +131,7 @@ function crossValidate(seed: number, detailed: boolean): Figures {
       ...sotu.filter((_, i) => sotuFold[i] !== k),
     ];
     const started = performance.now();
-    const classifier = IntentClassifier.train(train, { routes: ROUTE_NAMES });
+    const classifier = IntentClassifier.train(train, { routes: ROUTE_NAMES, ...(values["evidence-power"] ? { evidencePower: Number(values["evidence-power"]) } : {}) });
     trainMs += performance.now() - started;
     classifiers.push(classifier);
     routers.push(routerFromScorer(classifier, { trainedOn: train.length, trainMs: 0, ...TRY }));

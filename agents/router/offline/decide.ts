@@ -36,6 +36,11 @@ export interface DecideOptions {
    * message to be in scope (1: just likelier).
    */
   scopeMargin: number;
+  /**
+   * Each side of a cut must be routed with at least this confidence (default: `minConfidence`;
+   * 0.5 finds 1.3 % more tuning joins but keeps only 0.997 of single requests single).
+   */
+  sideConfidence: number;
 }
 
 /** What the offline router knows of the conversation. */
@@ -149,6 +154,16 @@ const DANGLING = new Set("a an the my your our their his her its this that of to
 /** Words a request inside a sentence does not start with: they continue the words before them. */
 const BOUND = new Set("of for from to with by at than as into about".split(" "));
 
+/** Object pronouns that point back to something the other side named. */
+const BACK = new Set(["it", "this", "that", "them", "these", "those"]);
+
+/** Whether `tokens[from..to)` points back (see {@link BACK}) and has at most one content word. */
+function pointsBackThin(tokens: readonly Token[], from: number, to: number): boolean {
+  const side = tokens.slice(from, to).map((t) => t.text);
+  if (!side.some((w) => BACK.has(w.toLowerCase()))) return false;
+  return contentWords(side.join(" ")).split(" ").filter(Boolean).length <= 1;
+}
+
 function lower(t: Token): string {
   return t.text.toLowerCase();
 }
@@ -198,6 +213,9 @@ function split(
       if (cut.kind === "word" && (long || cut.at - from < MIN_WORDS_AT_WORD_CUT || to - cut.resume < MIN_WORDS_AT_WORD_CUT)) continue;
       // A side of only function words ("What should I do?") asks nothing by itself.
       if (!score.hasContent(from, cut.at) || !score.hasContent(cut.resume, to)) continue;
+      // A side that points back with one word of its own ("…, where can I find it?") goes on
+      // about the other side's request: it is not a request of its own.
+      if (pointsBackThin(tokens, from, cut.at) || pointsBackThin(tokens, cut.resume, to)) continue;
       // Inside a sentence, a request does not end on "my" or "to", nor start with "of".
       if ((cut.kind === "word" || cut.kind === "clause") && (DANGLING.has(lower(tokens[cut.at - 1]!)) || BOUND.has(lower(tokens[cut.resume]!)))) continue;
       // An unmarked cut inside a message the classifier reads as one clear request is less
@@ -210,7 +228,7 @@ function split(
       const odds = (prior * two) / ((1 - prior) * one);
       // Each side must be a request of its own: a side no route is confident about is not cut
       // off (it may still be a request the router cannot place: `unplaced`).
-      const placed = best(left.byRoute)[1] >= opts.minConfidence && best(right.byRoute)[1] >= opts.minConfidence;
+      const placed = best(left.byRoute)[1] >= opts.sideConfidence && best(right.byRoute)[1] >= opts.sideConfidence;
       if (odds > 1 && placed && (!chosen || odds > chosen.odds)) chosen = { cut, odds };
       else if (odds > 1 && !placed && (!nearest || odds > nearest.odds)) nearest = { cut, odds };
       else if (odds <= 1 && (!nearest || odds > nearest.odds)) nearest = { cut, odds };

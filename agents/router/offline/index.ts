@@ -114,6 +114,7 @@ export function routerFromScorer(
     contextFactor: info.contextFactor ?? DEFAULT_CONTEXT_FACTOR,
     scopeOnContent: info.scopeOnContent ?? true,
     scopeMargin: info.scopeMargin ?? DEFAULT_SCOPE_MARGIN,
+    sideConfidence: info.sideConfidence ?? info.minConfidence ?? DEFAULT_MIN_CONFIDENCE,
   };
   const classify = (text: string, context?: RouteContext): OfflineDecision =>
     decide(scorer, text, options, {
