@@ -34,6 +34,12 @@ export const DEFAULT_CUT_PRIOR: DecideOptions["cutPrior"] = { line: 0.5, sentenc
 export const DEFAULT_SCOPE_MARGIN = 2;
 
 /**
+ * {@link DecideOptions.innerSideConfidence}'s default, chosen with `scripts/cv.ts` (seeds 2, 3; 0.8 and 0.9) on
+ * the single-intent lines kept single and the tuning joins.
+ */
+export const DEFAULT_INNER_SIDE_CONFIDENCE = 0.8;
+
+/**
  * {@link DecideOptions.contextFactor}'s default: a follow-up stays on the conversation's route
  * with a prior of about 0.8 against 0.2 shared by the three others (0.8 / 0.067 = 12). Not fitted:
  * no corpus of conversations was at hand; the follow-up tests pin what it does.
@@ -115,6 +121,7 @@ export function routerFromScorer(
     scopeOnContent: info.scopeOnContent ?? true,
     scopeMargin: info.scopeMargin ?? DEFAULT_SCOPE_MARGIN,
     sideConfidence: info.sideConfidence ?? info.minConfidence ?? DEFAULT_MIN_CONFIDENCE,
+    innerSideConfidence: info.innerSideConfidence ?? DEFAULT_INNER_SIDE_CONFIDENCE,
   };
   const classify = (text: string, context?: RouteContext): OfflineDecision =>
     decide(scorer, text, options, {
