@@ -53,7 +53,7 @@ export function loadWrittenSupportCorpus(): LabelledExample[] {
 }
 
 /**
- * The "none of these" lines, labelled {@link OUT_OF_SCOPE}: 200 everyday requests to an
+ * The "none of these" lines, labelled {@link OUT_OF_SCOPE}: 300 everyday requests to an
  * assistant written for Switchboard (`written.jsonl`, sources `oos_written:<topic>`) and 400
  * sentences of State of the Union addresses (`sotu.jsonl`, public domain).
  */

@@ -122,7 +122,9 @@ export function decide(scorer: RouteScorer, text: string, opts: DecideOptions, c
   if (confidence < opts.minConfidence || (fromContext === undefined && !inScope && whole.none >= confidence)) {
     return { routes: [], scores, unsure: true, outOfScope: whole.none, ...unplaced };
   }
-  return { routes: [{ route, confidence, question: trimmed }], scores, unsure: false, outOfScope: whole.none, ...unplaced, ...context$ };
+  // In scope, the "none of these" share was set aside (the routes' shares renormalised): 0 here.
+  const none = inScope && whole.none < 1 ? 0 : whole.none;
+  return { routes: [{ route, confidence, question: trimmed }], scores, unsure: false, outOfScope: none, ...unplaced, ...context$ };
 }
 
 /**
