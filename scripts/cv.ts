@@ -23,7 +23,7 @@
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_TEMPERATURE, IntentClassifier, OUT_OF_SCOPE } from "../agents/router/offline/classifier.ts";
-import { loadDefaultCorpus, loadOutOfScopeCorpus } from "../agents/router/offline/corpus.ts";
+import { loadDefaultCorpus, loadOutOfScopeCorpus, loadWrittenSupportCorpus } from "../agents/router/offline/corpus.ts";
 import type { DecideOptions, OfflineDecision } from "../agents/router/offline/decide.ts";
 import {
   DEFAULT_COMPANY_WEIGHT,
@@ -36,7 +36,7 @@ import { softmax } from "../agents/router/offline/softmax.ts";
 import type { LabelledExample } from "../agents/router/types.ts";
 import { ROUTE_NAMES } from "../agents/workers/registry.ts";
 import type { RouteName } from "../src/types.ts";
-import { SCORING_JOINS, TUNING_JOINS, type Join } from "./router-joins.ts";
+import { SCORING_JOINS, TEST_JOINS, TUNING_JOINS, type Join } from "./router-joins.ts";
 
 const { values } = parseArgs({
   options: {
@@ -45,11 +45,17 @@ const { values } = parseArgs({
     repeats: { type: "string", default: "1" },
     verbose: { type: "boolean", default: false },
     tune: { type: "boolean", default: false },
+    "no-company": { type: "boolean", default: false },
+    /** Decide options to try instead of the shipped ones, as JSON (tuning). */
+    options: { type: "string", default: "{}" },
+    /** A classifier's evidence power to try instead of the shipped one (tuning). */
+    "evidence-power": { type: "string" },
   },
 });
 const K = Number(values.folds);
 const VERBOSE = values.verbose;
 const TUNE = values.tune;
+const TRY = JSON.parse(values.options) as Partial<DecideOptions>;
 
 /** Cut priors compared with the shipped one on the tuning joins (`--tune`). */
 const PRIOR_GRID: DecideOptions["cutPrior"][] = [
@@ -66,7 +72,7 @@ interface Figures {
   oosWritten: number;
   oosSotu: number;
   inDomainKept: number;
-  twoScoring: number;
+  twoTest: number;
   twoTuning: number;
   staysSingle: number;
   company: number;
@@ -75,6 +81,8 @@ interface Figures {
 }
 
 const corpus = loadDefaultCorpus();
+/** Trained on in every fold, as the shipped router is; never scored (they are not held out). */
+const writtenSupport = loadWrittenSupportCorpus();
 const oos = loadOutOfScopeCorpus();
 const written = oos.filter((e) => e.source?.startsWith("oos_written:"));
 const sotu = oos.filter((e) => !e.source?.startsWith("oos_written:"));
@@ -86,7 +94,7 @@ if (summary.length > 1) {
   const rows: [string, (x: Figures) => number][] = [
     ["single-route accuracy, all lines", (x) => x.overall],
     ["single-route accuracy, hint3_* lines", (x) => x.hint3],
-    ["two-intent set accuracy, scoring joins", (x) => x.twoScoring],
+    ["two-intent set accuracy, test joins", (x) => x.twoTest],
     ["two-intent set accuracy, tuning joins", (x) => x.twoTuning],
     ["single stays single", (x) => x.staysSingle],
     ["out of scope left unsure, written", (x) => x.oosWritten],
@@ -117,15 +125,16 @@ function crossValidate(seed: number, detailed: boolean): Figures {
   let trainMs = 0;
   for (let k = 0; k < K; k++) {
     const train = [
+      ...writtenSupport,
       ...corpus.filter((_, i) => fold[i] !== k),
       ...written.filter((_, i) => writtenFold[i] !== k),
       ...sotu.filter((_, i) => sotuFold[i] !== k),
     ];
     const started = performance.now();
-    const classifier = IntentClassifier.train(train, { routes: ROUTE_NAMES });
+    const classifier = IntentClassifier.train(train, { routes: ROUTE_NAMES, ...(values["evidence-power"] ? { evidencePower: Number(values["evidence-power"]) } : {}) });
     trainMs += performance.now() - started;
     classifiers.push(classifier);
-    routers.push(routerFromScorer(classifier, { trainedOn: train.length, trainMs: 0 }));
+    routers.push(routerFromScorer(classifier, { trainedOn: train.length, trainMs: 0, ...TRY }));
     corpus.forEach((e, i) => {
       if (fold[i] === k) oofLogits[i] = classifier.logits(e.text);
     });
@@ -166,6 +175,13 @@ function crossValidate(seed: number, detailed: boolean): Figures {
   const sotuUnsure = sotu.filter((e, i) => routers[sotuFold[i]!]!.classify(e.text).unsure).length;
   console.log("out of scope (held-out folds; written lines held out by topic)");
   console.log(`  written out-of-scope left unsure      ${ratio(writtenUnsure, written.length)}`);
+  // Settings of the out-of-scope decision are chosen on the first half of the topics (sorted by
+  // name) and the speeches; the second half is the figure to trust.
+  for (const [half, keep] of [["topics A (tuned on)", (t: string) => t < topics[topics.length / 2]!], ["topics B (never tuned on)", (t: string) => t >= topics[topics.length / 2]!]] as const) {
+    const idx = written.flatMap((e, i) => (keep(e.source!) ? [i] : []));
+    const ok = idx.filter((i) => routers[writtenFold[i]!]!.classify(written[i]!.text).unsure).length;
+    console.log(`    ${half.padEnd(34)} ${ratio(ok, idx.length)}`);
+  }
   console.log(`  speech sentences left unsure          ${ratio(sotuUnsure, sotu.length)}`);
   console.log(`  support lines routed (not unsure)     ${ratio(kept, corpus.length)}; routed and right ${ratio(keptRight, corpus.length)}`);
   log("  unsure threshold: support lines routed, and right among those");
@@ -194,8 +210,11 @@ function crossValidate(seed: number, detailed: boolean): Figures {
     }
     return out;
   };
-  const tuningSet = twoIntent(TUNING_JOINS);
-  const scoringSet = twoIntent(SCORING_JOINS);
+  // The tuning joins: the first six and the 24 an earlier change reported on (their misses
+  // were read); the test joins are never tuned on, and their misses are never printed.
+  const tuningJoins = [...TUNING_JOINS, ...SCORING_JOINS];
+  const tuningSet = twoIntent(tuningJoins);
+  const testSet = twoIntent(TEST_JOINS);
   const setAccuracy = (set: typeof tuningSet, rs: OfflineRouter[]) => set.map((c) => sameSet(predicted(rs[c.fold]!.classify(c.text)), c.expected));
   if (TUNE && detailed) {
     console.log("tuning: cut priors on the tuning joins");
@@ -207,21 +226,24 @@ function crossValidate(seed: number, detailed: boolean): Figures {
     }
   }
   const tuningOk = setAccuracy(tuningSet, routers);
-  const scoringOk = setAccuracy(scoringSet, routers);
+  const testOk = setAccuracy(testSet, routers);
   const staysSingle = single.filter((d) => d.routes.length <= 1).length;
   console.log(`two-intent messages (joins of two held-out lines of different routes)`);
-  console.log(`  scoring joins (${SCORING_JOINS.length} kinds)    ${ratio(scoringOk.filter(Boolean).length, scoringOk.length)}`);
-  const byCue = (cue: boolean) => scoringSet.flatMap((c, i) => (c.join.cue === cue ? [scoringOk[i]!] : []));
-  console.log(`    connectors the code knows      ${ratio(byCue(true).filter(Boolean).length, byCue(true).length)}`);
-  console.log(`    connectors it has no cue for   ${ratio(byCue(false).filter(Boolean).length, byCue(false).length)}`);
-  for (const j of SCORING_JOINS) {
-    const idx = scoringSet.flatMap((c, i) => (c.join === j ? [i] : []));
-    log(`      ${j.name.padEnd(34)} ${ratio(idx.filter((i) => scoringOk[i]).length, idx.length)}`);
-  }
-  console.log(`  tuning joins (${TUNING_JOINS.length} kinds, tuned on)  ${ratio(tuningOk.filter(Boolean).length, tuningOk.length)}`);
+  const report = (name: string, set: typeof testSet, ok: boolean[], joins: Join[]) => {
+    console.log(`  ${name} (${joins.length} kinds)    ${ratio(ok.filter(Boolean).length, ok.length)}`);
+    const byCue = (cue: boolean) => set.flatMap((c, i) => (c.join.cue === cue ? [ok[i]!] : []));
+    console.log(`    connectors the code knows      ${ratio(byCue(true).filter(Boolean).length, byCue(true).length)}`);
+    console.log(`    connectors it has no cue for   ${ratio(byCue(false).filter(Boolean).length, byCue(false).length)}`);
+    for (const j of joins) {
+      const idx = set.flatMap((c, i) => (c.join === j ? [i] : []));
+      log(`      ${j.name.padEnd(34)} ${ratio(idx.filter((i) => ok[i]).length, idx.length)}`);
+    }
+  };
+  report("test joins, never tuned on", testSet, testOk, TEST_JOINS);
+  report("tuning joins", tuningSet, tuningOk, tuningJoins);
   console.log(`  single-intent lines kept single  ${ratio(staysSingle, corpus.length)}`);
   if (VERBOSE) {
-    scoringSet.forEach((c, i) => !scoringOk[i] && console.log(`  miss ${c.expected.join("+")} → ${describe(routers[c.fold]!.classify(c.text))}: ${JSON.stringify(c.text)}`));
+    tuningSet.forEach((c, i) => !tuningOk[i] && console.log(`  miss ${c.expected.join("+")} → ${describe(routers[c.fold]!.classify(c.text))}: ${JSON.stringify(c.text)}`));
     single.forEach((d, i) => d.routes.length > 1 && console.log(`  split ${corpus[i]!.route} → ${describe(d)}: ${JSON.stringify(corpus[i]!.text)}`));
   }
 
@@ -241,9 +263,9 @@ function crossValidate(seed: number, detailed: boolean): Figures {
         given.push(...lines.slice(0, take).map((e) => ({ ...e, source: "router_examples", weight })));
         scored.push(...lines.slice(take));
       }
-      const rest = [...corpus.filter((e) => e.source !== source), ...oos];
-      const withOwn = routerFromScorer(IntentClassifier.train([...rest, ...given], { routes: ROUTE_NAMES }), { trainedOn: 0, trainMs: 0 });
-      const without = round === 0 ? routerFromScorer(IntentClassifier.train(rest, { routes: ROUTE_NAMES }), { trainedOn: 0, trainMs: 0 }) : null;
+      const rest = [...corpus.filter((e) => e.source !== source), ...writtenSupport, ...oos];
+      const withOwn = routerFromScorer(IntentClassifier.train([...rest, ...given], { routes: ROUTE_NAMES }), { trainedOn: 0, trainMs: 0, ...TRY });
+      const without = round === 0 ? routerFromScorer(IntentClassifier.train(rest, { routes: ROUTE_NAMES }), { trainedOn: 0, trainMs: 0, ...TRY }) : null;
       for (const e of scored) {
         n++;
         if (predicted(withOwn.classify(e.text))[0] === e.route) ok++;
@@ -256,8 +278,9 @@ function crossValidate(seed: number, detailed: boolean): Figures {
     console.log("tuning: company weight on curekart");
     for (const w of [1, 2, 4, 8, 16]) console.log(`  weight ${w}: ${company("hint3_curekart", w).accuracy.toFixed(4)}`);
   }
-  const pp = company("hint3_powerplay11", DEFAULT_COMPANY_WEIGHT);
-  const ck = company("hint3_curekart", DEFAULT_COMPANY_WEIGHT);
+  const none = { accuracy: NaN, without: NaN, n: 0 };
+  const pp = values["no-company"] ? none : company("hint3_powerplay11", DEFAULT_COMPANY_WEIGHT);
+  const ck = values["no-company"] ? none : company("hint3_curekart", DEFAULT_COMPANY_WEIGHT);
   console.log("a new company (its source left out of training; 8 of its lines per route as ROUTER_EXAMPLES; 3 draws)");
   console.log(`  hint3_powerplay11 (${pp.n} scored)   ${pp.accuracy.toFixed(4)} (without its lines ${pp.without.toFixed(4)})`);
   console.log(`  hint3_curekart (${ck.n} scored, weight tuned here)   ${ck.accuracy.toFixed(4)} (without ${ck.without.toFixed(4)})`);
@@ -268,7 +291,7 @@ function crossValidate(seed: number, detailed: boolean): Figures {
     oosWritten: writtenUnsure / written.length,
     oosSotu: sotuUnsure / sotu.length,
     inDomainKept: kept / corpus.length,
-    twoScoring: scoringOk.filter(Boolean).length / scoringOk.length,
+    twoTest: testOk.filter(Boolean).length / testOk.length,
     twoTuning: tuningOk.filter(Boolean).length / tuningOk.length,
     staysSingle: staysSingle / corpus.length,
     company: pp.accuracy,

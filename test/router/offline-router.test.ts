@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { createOfflineRouter, loadDefaultCorpus, loadOutOfScopeCorpus, type OfflineRouter } from "../../agents/router/offline/index.ts";
+import { createOfflineRouter, loadDefaultCorpus, loadOutOfScopeCorpus, loadWrittenSupportCorpus, type OfflineRouter } from "../../agents/router/offline/index.ts";
 import type { LabelledExample } from "../../agents/router/types.ts";
 import { ROUTE_NAMES } from "../../agents/workers/registry.ts";
 
@@ -119,15 +119,15 @@ describe("confidence and unsure", () => {
 
 describe("training", () => {
   it("learns registry examples added to the corpus", () => {
-    const crash = "the mobile app crashes whenever I open the settings screen";
+    const crash = "the kiosk printer jams whenever I print a label";
     expect(routesOf(crash)).not.toEqual(["tech_support"]);
     const examples: LabelledExample[] = [
-      { text: "the app crashes when I open it", route: "tech_support" },
-      { text: "app keeps crashing on startup", route: "tech_support" },
-      { text: "the settings screen freezes and the app closes", route: "tech_support" },
+      { text: "the kiosk printer is jammed", route: "tech_support" },
+      { text: "labels come out of the printer blank", route: "tech_support" },
+      { text: "paper jams every time the kiosk prints", route: "tech_support" },
     ];
     const trained = createOfflineRouter({ examples });
-    expect(trained.trainedOn).toBe(corpus.length + outOfScope + examples.length);
+    expect(trained.trainedOn).toBe(corpus.length + loadWrittenSupportCorpus().length + outOfScope + examples.length);
     expect(trained.classify(crash).routes.map((r) => r.route)).toEqual(["tech_support"]);
   });
 

@@ -80,7 +80,7 @@ describe("with the offline router", () => {
 
   it("answers an out-of-scope message with the clarifying question, not a worker's answer", async () => {
     const graph = compileSupervisor(workers(), router);
-    const state = await graph.invoke({ turn: turn("can you order me a pizza with extra cheese") }, thread("t-oos"));
+    const state = await graph.invoke({ turn: turn("who is going to win the election") }, thread("t-oos"));
     expect(state.results).toEqual([]);
     expect(state.reply?.text).toBe(CLARIFY_TEXT);
     expect(state.handoff).toBeNull();

@@ -8,6 +8,14 @@ import { OUT_OF_SCOPE } from "./classifier.ts";
 /** Where the default corpus lives (with its licences and README). */
 export const DEFAULT_CORPUS_PATH = new URL("../corpus/train.jsonl", import.meta.url);
 
+/**
+ * Support requests in the words of a SaaS product's customers (SSO, API errors, webhooks, seats,
+ * exports…), written for Switchboard: the default corpus (e-commerce, a fantasy-sports app) has
+ * none of this vocabulary, and without it the out-of-scope class took such requests for no
+ * support request at all.
+ */
+export const WRITTEN_SUPPORT_PATH = new URL("../corpus/saas-written.jsonl", import.meta.url);
+
 /** Text that is no support request at all (see `../corpus/out-of-scope/README.md`). */
 export const OUT_OF_SCOPE_PATHS = {
   written: new URL("../corpus/out-of-scope/written.jsonl", import.meta.url),
@@ -34,8 +42,18 @@ export function loadDefaultCorpus(): LabelledExample[] {
   });
 }
 
+/** The written SaaS support lines (`../corpus/saas-written.jsonl`, see its README). */
+export function loadWrittenSupportCorpus(): LabelledExample[] {
+  return jsonLines(readFileSync(WRITTEN_SUPPORT_PATH, "utf8")).map((json, i) => {
+    const parsed = Line.safeParse(json);
+    if (!parsed.success) throw new Error(`written support corpus line ${i + 1}: ${parsed.error.message}`);
+    const { text, route, source } = parsed.data;
+    return source === undefined ? { text, route } : { text, route, source };
+  });
+}
+
 /**
- * The "none of these" lines, labelled {@link OUT_OF_SCOPE}: 200 everyday requests to an
+ * The "none of these" lines, labelled {@link OUT_OF_SCOPE}: 300 everyday requests to an
  * assistant written for Switchboard (`written.jsonl`, sources `oos_written:<topic>`) and 400
  * sentences of State of the Union addresses (`sotu.jsonl`, public domain).
  */

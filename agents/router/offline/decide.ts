@@ -2,7 +2,7 @@ import type { RouteName } from "../../../src/types.ts";
 import type { RoutedPart, RoutingDecision } from "../types.ts";
 import type { RouteScores } from "./classifier.ts";
 import { candidateCuts, tokenize, type Cut, type CutKind, type Token } from "./segmenter.ts";
-import { hasContent } from "./text.ts";
+import { contentWords, hasContent } from "./text.ts";
 
 /** What {@link decide} needs of a classifier: calibrated scores per route (and "none of these"). */
 export interface RouteScorer {
@@ -26,6 +26,27 @@ export interface DecideOptions {
    * on Pro?"), as a factor on its probability before renormalising.
    */
   contextFactor: number;
+  /**
+   * Judge "out of scope" on the message's content words only (see `contentWords`): a message is
+   * out of scope when, read for what it is about, "none of these" beats every route.
+   */
+  scopeOnContent: boolean;
+  /**
+   * How much likelier than "none of these" a route must be, read on the content words, for the
+   * message to be in scope (1: just likelier).
+   */
+  scopeMargin: number;
+  /**
+   * Each side of a cut must be routed with at least this confidence (default: `minConfidence`;
+   * 0.5 finds 1.3 % more tuning joins but keeps only 0.997 of single requests single).
+   */
+  sideConfidence: number;
+  /**
+   * The same inside a sentence (a cut at a comma or between two bare words), where a side is as
+   * often a statement about the other side's request ("I have paid $160 for this order, I want a
+   * refund") as a request of its own.
+   */
+  innerSideConfidence: number;
 }
 
 /** What the offline router knows of the conversation. */
@@ -70,7 +91,15 @@ export function decide(scorer: RouteScorer, text: string, opts: DecideOptions, c
     return { routes, scores, unsure: false, outOfScope: whole.none, ...unplaced };
   }
 
-  if (context.assumeInScope && whole.none < 1) {
+  let inScope = context.assumeInScope === true;
+  if (!inScope && opts.scopeOnContent && whole.none > 0) {
+    const content = contentWords(trimmed);
+    if (content !== "") {
+      const about = scorer.scores(content);
+      inScope = about.none * opts.scopeMargin < best(about.byRoute)[1];
+    }
+  }
+  if (inScope && whole.none < 1) {
     for (const r of Object.keys(scores)) scores[r] = scores[r]! / (1 - whole.none);
   }
   let [route, confidence] = best(scores);
@@ -90,10 +119,12 @@ export function decide(scorer: RouteScorer, text: string, opts: DecideOptions, c
     }
   }
   const context$ = fromContext === undefined ? {} : { fromContext };
-  if (confidence < opts.minConfidence || (fromContext === undefined && !context.assumeInScope && whole.none >= confidence)) {
+  if (confidence < opts.minConfidence || (fromContext === undefined && !inScope && whole.none >= confidence)) {
     return { routes: [], scores, unsure: true, outOfScope: whole.none, ...unplaced };
   }
-  return { routes: [{ route, confidence, question: trimmed }], scores, unsure: false, outOfScope: whole.none, ...unplaced, ...context$ };
+  // In scope, the "none of these" share was set aside (the routes' shares renormalised): 0 here.
+  const none = inScope && whole.none < 1 ? 0 : whole.none;
+  return { routes: [{ route, confidence, question: trimmed }], scores, unsure: false, outOfScope: none, ...unplaced, ...context$ };
 }
 
 /**
@@ -128,8 +159,21 @@ const MIN_WORDS_AT_WORD_CUT = 3;
 /** Words a request inside a sentence does not end on (articles, possessives, prepositions). */
 const DANGLING = new Set("a an the my your our their his her its this that of to for with from in on at by into about than as is are was were be i you we can could would will not".split(" "));
 
-/** Words a request inside a sentence does not start with: they continue the words before them. */
+/**
+ * Words a request inside a sentence does not start with: they continue the words before them
+ * (so does a number).
+ */
 const BOUND = new Set("of for from to with by at than as into about".split(" "));
+
+/** Object pronouns that point back to something the other side named. */
+const BACK = new Set(["it", "this", "that", "them", "these", "those"]);
+
+/** Whether `tokens[from..to)` points back (see {@link BACK}) and has at most one content word. */
+function pointsBackThin(tokens: readonly Token[], from: number, to: number): boolean {
+  const side = tokens.slice(from, to).map((t) => t.text);
+  if (!side.some((w) => BACK.has(w.toLowerCase()))) return false;
+  return contentWords(side.join(" ")).split(" ").filter(Boolean).length <= 1;
+}
 
 function lower(t: Token): string {
   return t.text.toLowerCase();
@@ -180,8 +224,17 @@ function split(
       if (cut.kind === "word" && (long || cut.at - from < MIN_WORDS_AT_WORD_CUT || to - cut.resume < MIN_WORDS_AT_WORD_CUT)) continue;
       // A side of only function words ("What should I do?") asks nothing by itself.
       if (!score.hasContent(from, cut.at) || !score.hasContent(cut.resume, to)) continue;
+      // A side that points back with one word of its own ("…, where can I find it?") goes on
+      // about the other side's request: it is not a request of its own.
+      if (pointsBackThin(tokens, from, cut.at) || pointsBackThin(tokens, cut.resume, to)) continue;
       // Inside a sentence, a request does not end on "my" or "to", nor start with "of".
-      if ((cut.kind === "word" || cut.kind === "clause") && (DANGLING.has(lower(tokens[cut.at - 1]!)) || BOUND.has(lower(tokens[cut.resume]!)))) continue;
+      // A number continues the words before it ("the bill #00108", "completed 33 not added").
+      if (
+        (cut.kind === "word" || cut.kind === "clause") &&
+        (DANGLING.has(lower(tokens[cut.at - 1]!)) || BOUND.has(lower(tokens[cut.resume]!)) || /^\p{N}/u.test(tokens[cut.resume]!.text))
+      ) {
+        continue;
+      }
       // An unmarked cut inside a message the classifier reads as one clear request is less
       // likely still: the prior shrinks with the whole message's confidence.
       const prior = cut.kind === "word" ? opts.cutPrior.word * Math.min(1, 2 * (1 - wholeConfidence)) : opts.cutPrior[cut.kind];
@@ -192,7 +245,8 @@ function split(
       const odds = (prior * two) / ((1 - prior) * one);
       // Each side must be a request of its own: a side no route is confident about is not cut
       // off (it may still be a request the router cannot place: `unplaced`).
-      const placed = best(left.byRoute)[1] >= opts.minConfidence && best(right.byRoute)[1] >= opts.minConfidence;
+      const need = cut.kind === "word" || cut.kind === "clause" ? Math.max(opts.sideConfidence, opts.innerSideConfidence) : opts.sideConfidence;
+      const placed = best(left.byRoute)[1] >= need && best(right.byRoute)[1] >= need;
       if (odds > 1 && placed && (!chosen || odds > chosen.odds)) chosen = { cut, odds };
       else if (odds > 1 && !placed && (!nearest || odds > nearest.odds)) nearest = { cut, odds };
       else if (odds <= 1 && (!nearest || odds > nearest.odds)) nearest = { cut, odds };

@@ -1,9 +1,9 @@
 import type { LabelledExample, RouteContext, RoutingDecision, Router } from "../types.ts";
 import { IntentClassifier } from "./classifier.ts";
-import { loadDefaultCorpus, loadOutOfScopeCorpus } from "./corpus.ts";
+import { loadDefaultCorpus, loadOutOfScopeCorpus, loadWrittenSupportCorpus } from "./corpus.ts";
 import { decide, type DecideOptions, type OfflineDecision, type RouteScorer } from "./decide.ts";
 
-export { loadDefaultCorpus, loadExamples, loadOutOfScopeCorpus } from "./corpus.ts";
+export { loadDefaultCorpus, loadExamples, loadOutOfScopeCorpus, loadWrittenSupportCorpus } from "./corpus.ts";
 export { OUT_OF_SCOPE } from "./classifier.ts";
 export type { OfflineDecision } from "./decide.ts";
 
@@ -23,6 +23,21 @@ export const DEFAULT_MIN_CONFIDENCE = 0.6;
  * tuning joins (never on the joins it scores).
  */
 export const DEFAULT_CUT_PRIOR: DecideOptions["cutPrior"] = { line: 0.5, sentence: 0.5, cue: 0.4, clause: 0.2, contrast: 0.1, word: 0.05 };
+
+/**
+ * {@link DecideOptions.scopeMargin}'s default: read on its content words, a message is in scope
+ * when its best route is at least twice as likely as "none of these". Chosen with `scripts/cv.ts`
+ * among 1, 2, 4, 8 on the first half of the out-of-scope topics and the support lines kept
+ * (≥ 0.98), and on the tuning half of `examples/saas-44-written.jsonl`; 4 and 8 leave more SaaS
+ * requests unsure.
+ */
+export const DEFAULT_SCOPE_MARGIN = 2;
+
+/**
+ * {@link DecideOptions.innerSideConfidence}'s default, chosen with `scripts/cv.ts` (seeds 2, 3; 0.8 and 0.9) on
+ * the single-intent lines kept single and the tuning joins.
+ */
+export const DEFAULT_INNER_SIDE_CONFIDENCE = 0.8;
 
 /**
  * {@link DecideOptions.contextFactor}'s default: a follow-up stays on the conversation's route
@@ -88,7 +103,7 @@ export interface OfflineRouter extends Router {
 export function createOfflineRouter(opts: OfflineRouterOptions): OfflineRouter {
   const company = (opts.companyExamples ?? []).map((e) => ({ ...e, weight: e.weight ?? DEFAULT_COMPANY_WEIGHT }));
   const examples = [
-    ...((opts.includeDefaultCorpus ?? true) ? loadDefaultCorpus() : []),
+    ...((opts.includeDefaultCorpus ?? true) ? [...loadDefaultCorpus(), ...loadWrittenSupportCorpus()] : []),
     ...((opts.includeOutOfScope ?? true) ? loadOutOfScopeCorpus() : []),
     ...opts.examples,
     ...company,
@@ -113,6 +128,10 @@ export function routerFromScorer(
     minConfidence: info.minConfidence ?? DEFAULT_MIN_CONFIDENCE,
     cutPrior: info.cutPrior ?? DEFAULT_CUT_PRIOR,
     contextFactor: info.contextFactor ?? DEFAULT_CONTEXT_FACTOR,
+    scopeOnContent: info.scopeOnContent ?? true,
+    scopeMargin: info.scopeMargin ?? DEFAULT_SCOPE_MARGIN,
+    sideConfidence: info.sideConfidence ?? info.minConfidence ?? DEFAULT_MIN_CONFIDENCE,
+    innerSideConfidence: info.innerSideConfidence ?? DEFAULT_INNER_SIDE_CONFIDENCE,
   };
   const classify = (text: string, context?: RouteContext): OfflineDecision =>
     decide(scorer, text, options, {

@@ -116,3 +116,17 @@ const FUNCTION_WORDS = new Set(
 export function hasContent(text: string): boolean {
   return words(text).some((w) => !FUNCTION_WORDS.has(w));
 }
+
+/**
+ * The words of a text that can carry a request (see FUNCTION_WORDS), joined by spaces; empty
+ * when it has none. What a message is about, without how it is phrased: the out-of-scope class
+ * is judged on these, because the lines it is trained on (speeches, requests to an assistant)
+ * differ from the support corpus in their function words too ("we", "our", "and", "over"), and
+ * a support request phrased like them ("we were charged for 25 seats") must not read as out of
+ * scope for its style.
+ */
+export function contentWords(text: string): string {
+  return words(text)
+    .filter((w) => !FUNCTION_WORDS.has(w))
+    .join(" ");
+}
