@@ -124,6 +124,11 @@ export interface RoutingDecision {
   unplaced?: string;
   /** Set when the previous turn's route decided a short or anaphoric follow-up. */
   fromContext?: RouteName;
+  /**
+   * Set when the router was unsure and the knowledge base answered for it: the article (`faq/…`,
+   * `tech/…`) that covers the message almost word for word, whose worker took it.
+   */
+  fromKnowledge?: string;
 }
 
 export interface RouteScore {

@@ -73,7 +73,7 @@ export function createSupervisor(opts: SupervisorOptions) {
     .addNode("guard", () => ({}))
     .addNode(
       "route",
-      (s: SupervisorStateType) => routeTurn(router, s),
+      (s: SupervisorStateType) => routeTurn(router, s, { knowledge: opts.deps.knowledge, workers: registry.names }),
       { retryPolicy: loggedRetry("route", opts.logger, { maxAttempts: 2, initialInterval: 200 }) },
     )
     .addNode(

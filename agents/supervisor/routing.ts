@@ -1,5 +1,6 @@
 import { AIMessage } from "@langchain/core/messages";
 import { Send } from "@langchain/langgraph";
+import type { KnowledgeBase } from "../knowledge/knowledge-base.ts";
 import type { Router, RoutingDecision } from "../router/types.ts";
 import { HUMAN_ROUTE } from "../workers/registry.ts";
 import type { WorkerResult } from "../workers/types.ts";
@@ -56,14 +57,53 @@ export const SMALL_TALK_TEXT: Record<SmallTalk, string> = {
  * router's prior for short follow-ups, the model's transcript), and a user who asks for a person
  * in so many words, or complains, gets the `human` route.
  */
-export async function routeTurn(router: Router, s: SupervisorStateType): Promise<SupervisorUpdate> {
+export async function routeTurn(router: Router, s: SupervisorStateType, known?: KnownAnswers): Promise<SupervisorUpdate> {
   if (smallTalkOf(s.turn.text)) {
     const decision: RoutingDecision = { routes: [], scores: {}, unsure: false, engine: "offline", latencyMs: 0 };
     return { decision };
   }
   const text = s.turn.text; // redacted at intake
   const routed = await router.route(text, { previousRoutes: previousRoutes(s), transcript: historyOf(s) });
-  return { decision: withPersonCues(routed, text) };
+  const decision = withPersonCues(routed, text);
+  return { decision: known ? withKnownAnswer(decision, text, known) : decision };
+}
+
+/** The knowledge base, and which worker answers from each of its folders. */
+export interface KnownAnswers {
+  knowledge: KnowledgeBase;
+  /** Worker names of the registry; a folder's worker must be one of them. */
+  workers: readonly string[];
+}
+
+/**
+ * How much of a message's meaningful words an article must cover (its search score, 0..1) for an
+ * unsure router to be overruled by it. Set high: "how much has the dow changed today" finds the
+ * pricing article at 0.86 (for "much" and "changed"), a product question its article at 0.96–1.
+ */
+export const KNOWN_ANSWER_SCORE = 0.9;
+
+/** Which worker answers from an article of each knowledge-base folder. */
+const FOLDER_WORKER = { faq: "faq", tech: "tech_support" } as const;
+
+/**
+ * The right article whoever routes: when the router could not place a message (unsure, no
+ * route, no person asked for) but the knowledge base has an article covering nearly all of its
+ * words ("How do I set up SSO with Okta?"), the article's worker answers it, instead of the user
+ * being asked what the message is about.
+ */
+export function withKnownAnswer(decision: RoutingDecision, text: string, known: KnownAnswers): RoutingDecision {
+  if (!decision.unsure || decision.routes.length > 0) return decision;
+  const hit = known.knowledge.search(text, { limit: 1 })[0];
+  if (!hit || hit.score < KNOWN_ANSWER_SCORE) return decision;
+  const worker = FOLDER_WORKER[hit.doc.collection];
+  if (!known.workers.includes(worker)) return decision;
+  return {
+    ...decision,
+    routes: [{ route: worker, confidence: hit.score, question: text }],
+    scores: { ...decision.scores, [worker]: Math.max(decision.scores[worker] ?? 0, hit.score) },
+    unsure: false,
+    fromKnowledge: hit.doc.id,
+  };
 }
 
 /** Where the worker routes of a turn are kept on the bot's answer (its `response_metadata`). */
