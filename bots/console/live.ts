@@ -1,10 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { errorMessage } from "../../src/errors.ts";
 import type { InboxChanges } from "../../src/handoffs/inbox-changes.ts";
 import type { Logger } from "../../src/logger.ts";
 import type { Outbox } from "../../src/outbox/outbox.ts";
-import { CONVERSATION_EVENTS_DEFAULTS, EventStream, type EventStreamTiming } from "../http/conversation-events.ts";
+import { CONVERSATION_EVENTS_DEFAULTS, OpenStreams, type EventStreamTiming } from "../http/conversation-events.ts";
 
 /** Timing of the console's live stream. */
 export const CONSOLE_LIVE_DEFAULTS = {
@@ -41,10 +40,7 @@ export function registerConsoleLive(
 ): void {
   const o: EventStreamTiming = { ...CONSOLE_LIVE_DEFAULTS, ...options };
   const log = deps.logger.child({ component: "console-live" });
-  const open = new Set<() => void>();
-  f.addHook("preClose", async () => {
-    for (const end of open) end();
-  });
+  const streams = new OpenStreams(f, o);
 
   f.get("/console/events", async (req, reply) => {
     if (!(await guard(req, reply))) return reply;
@@ -55,23 +51,15 @@ export function registerConsoleLive(
     const lastSeen = req.headers["last-event-id"];
     const since = (Array.isArray(lastSeen) ? lastSeen[0] : lastSeen) ?? q.since ?? (await version());
 
-    reply.hijack();
-    const stream = new EventStream(reply.raw, o);
-    const end = () => stream.end();
-    open.add(end);
-    const off = deps.outbox?.onRecorded(() => stream.wake()) ?? (() => {});
-    try {
-      await stream.run(since, async (cursor) => {
+    await streams.serve(reply, {
+      after: since,
+      read: async (cursor) => {
         const now = await version();
         return now === cursor ? [] : [{ seq: now, event: { version: now } }];
-      });
-    } catch (err) {
-      log.warn({ err: errorMessage(err) }, "console live stream ended on an error");
-    } finally {
-      off();
-      open.delete(end);
-      stream.end();
-    }
+      },
+      subscribe: (wake) => deps.outbox?.onRecorded(() => wake()) ?? (() => {}),
+      log,
+    });
     return reply;
   });
 }

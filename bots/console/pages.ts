@@ -7,7 +7,7 @@ import { html, type SafeHtml } from "./html.ts";
 import { renderMarkdown } from "./markdown.ts";
 import type { RefundItem } from "../../src/handoffs/refund-approvals.ts";
 import { money } from "../../agents/workers/billing/billing-repo.ts";
-import { HANDOFF_REASON_LABELS } from "../../src/handoffs/reasons.ts";
+import { HANDOFF_REASON_LABELS, firstLine, readableDetail } from "../../src/handoffs/reasons.ts";
 import type { HandoffNote } from "../../src/handoffs/handoff-notes.ts";
 import type { SavedReply } from "../../src/staff/saved-replies.ts";
 import type { CustomerPanel } from "../../src/handoffs/customer-context.ts";
@@ -416,17 +416,6 @@ function author(m: TranscriptEntry): string {
   }
 }
 
-
-/** The first line of what the user asked, cut to fit a queue row. */
-function firstLine(text: string): string {
-  const line = text.split(/\r?\n/).find((l) => l.trim() !== "")?.trim() ?? "";
-  return line.length > 120 ? `${line.slice(0, 117)}…` : line;
-}
-
-/** A detail as staff read it: an upper-case tool code in front (`NEEDS_APPROVAL: …`, older rows) is dropped. */
-export function readableDetail(detail: string): string {
-  return detail.replace(/^[A-Z][A-Z_]{2,}:\s*/, "");
-}
 
 /** An `opened` event's `reason: detail`, with the reason's label instead of its code. */
 function openedText(text: string): string {

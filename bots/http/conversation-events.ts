@@ -69,11 +69,7 @@ const EventsQuery = z.object({
 export function registerConversationEvents(f: FastifyInstance, deps: ConversationEventsDeps, auth: PreHandler, options: Partial<ConversationEventsOptions> = {}): void {
   const o: ConversationEventsOptions = { ...CONVERSATION_EVENTS_DEFAULTS, ...options };
   const log = deps.logger.child({ component: "http-events" });
-  const open = new Set<() => void>();
-  // A stream never ends by itself: end them all when the server closes, or it waits for them forever.
-  f.addHook("preClose", async () => {
-    for (const end of open) end();
-  });
+  const streams = new OpenStreams(f, o);
 
   f.get("/api/conversations/:id/events", { preHandler: auth }, async (req, reply) => {
     const { id } = req.params as { id: string };
@@ -88,27 +84,57 @@ export function registerConversationEvents(f: FastifyInstance, deps: Conversatio
     }
     const after = parseCursor(headerValue(req, "last-event-id") ?? q.lastEventId);
 
-    reply.hijack();
-    const stream = new EventStream(reply.raw, o);
-    const end = () => stream.end();
-    open.add(end);
-    const off = deps.outbox.onRecorded((conversationId) => {
-      if (conversationId === id) stream.wake();
-    });
     const slog = log.child({ conversationId: id });
     slog.debug({ after }, "events stream opened");
+    await streams.serve(reply, {
+      after,
+      read: async (cursor) => (await deps.outbox.visibleAfter(id, cursor, o.batchSize)).map(toEvent),
+      subscribe: (wake) => deps.outbox.onRecorded((conversationId) => conversationId === id && wake()),
+      log: slog,
+    });
+    slog.debug("events stream closed");
+  });
+}
+
+/**
+ * The open streams of one route. A stream never ends by itself, so they all end when the server
+ * closes (or it would wait for them forever).
+ */
+export class OpenStreams {
+  readonly #open = new Set<() => void>();
+  readonly #timing: EventStreamTiming;
+
+  constructor(f: FastifyInstance, timing: EventStreamTiming) {
+    this.#timing = timing;
+    f.addHook("preClose", async () => {
+      for (const end of this.#open) end();
+    });
+  }
+
+  /**
+   * Takes the reply over and streams what `read` returns after `after` until the client leaves,
+   * woken at once by whatever `subscribe` reports (it returns its unsubscribe). An error ends the
+   * stream, logged: the client reconnects (EventSource does by itself) and resumes from its last event.
+   */
+  async serve(
+    reply: FastifyReply,
+    s: { after: string; read: (cursor: string) => Promise<Array<{ seq: string; event: unknown }>>; subscribe: (wake: () => void) => () => void; log: Logger },
+  ): Promise<void> {
+    reply.hijack();
+    const stream = new EventStream(reply.raw, this.#timing);
+    const end = () => stream.end();
+    this.#open.add(end);
+    const off = s.subscribe(() => stream.wake());
     try {
-      await stream.run(after, async (cursor) => (await deps.outbox.visibleAfter(id, cursor, o.batchSize)).map(toEvent));
+      await stream.run(s.after, s.read);
     } catch (err) {
-      // The client reconnects (EventSource does by itself) and resumes from its last event.
-      slog.warn({ err: errorMessage(err) }, "events stream ended on an error");
+      s.log.warn({ err: errorMessage(err) }, "events stream ended on an error");
     } finally {
       off();
-      open.delete(end);
+      this.#open.delete(end);
       stream.end();
-      slog.debug("events stream closed");
     }
-  });
+  }
 }
 
 /** The timing an `EventStream` needs (a part of `ConversationEventsOptions`). */

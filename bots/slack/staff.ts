@@ -244,42 +244,50 @@ export function renderCard(card: HandoffCard): { text: string; blocks: types.Kno
 
 /** The modal Resolve opens: an optional note, kept on the handoff's resolve event. */
 export function resolveModal(handoffId: string, channel: string): types.ModalView {
-  return {
-    type: "modal",
-    callback_id: MODAL_CALLBACK_IDS.resolveNote,
-    private_metadata: JSON.stringify({ id: handoffId, channel }),
-    title: { type: "plain_text", text: "Resolve the handoff" },
-    submit: { type: "plain_text", text: "Resolve" },
-    close: { type: "plain_text", text: "Cancel" },
-    blocks: [
-      {
-        type: "input",
-        block_id: MODAL_INPUTS.note.block,
-        optional: true,
-        label: { type: "plain_text", text: "Resolution note" },
-        hint: { type: "plain_text", text: "What was done, for the team and the bot's memory. Not sent to the user." },
-        element: { type: "plain_text_input", action_id: MODAL_INPUTS.note.action, multiline: true, max_length: 2000 },
-      },
-    ],
-  };
+  return oneInputModal({
+    callbackId: MODAL_CALLBACK_IDS.resolveNote,
+    metadata: { id: handoffId, channel },
+    title: "Resolve the handoff",
+    submit: "Resolve",
+    input: { ...MODAL_INPUTS.note, label: "Resolution note", hint: "What was done, for the team and the bot's memory. Not sent to the user.", optional: true, maxLength: 2000 },
+  });
 }
 
 /** The modal Reject opens: the reason, which the user is told. */
 export function rejectModal(refundId: string, channel: string): types.ModalView {
+  return oneInputModal({
+    callbackId: MODAL_CALLBACK_IDS.rejectReason,
+    metadata: { id: refundId, channel },
+    title: "Reject the refund",
+    submit: "Reject",
+    input: { ...MODAL_INPUTS.reason, label: "Reason", hint: "The user is told this reason.", optional: false, maxLength: 500 },
+  });
+}
+
+/** A modal of one multi-line text input; `metadata` comes back with the submission. */
+function oneInputModal(m: {
+  callbackId: string;
+  metadata: { id: string; channel: string };
+  title: string;
+  submit: string;
+  input: { block: string; action: string; label: string; hint: string; optional: boolean; maxLength: number };
+}): types.ModalView {
+  const { input } = m;
   return {
     type: "modal",
-    callback_id: MODAL_CALLBACK_IDS.rejectReason,
-    private_metadata: JSON.stringify({ id: refundId, channel }),
-    title: { type: "plain_text", text: "Reject the refund" },
-    submit: { type: "plain_text", text: "Reject" },
+    callback_id: m.callbackId,
+    private_metadata: JSON.stringify(m.metadata),
+    title: { type: "plain_text", text: m.title },
+    submit: { type: "plain_text", text: m.submit },
     close: { type: "plain_text", text: "Cancel" },
     blocks: [
       {
         type: "input",
-        block_id: MODAL_INPUTS.reason.block,
-        label: { type: "plain_text", text: "Reason" },
-        hint: { type: "plain_text", text: "The user is told this reason." },
-        element: { type: "plain_text_input", action_id: MODAL_INPUTS.reason.action, multiline: true, min_length: 1, max_length: 500 },
+        block_id: input.block,
+        ...(input.optional ? { optional: true } : {}),
+        label: { type: "plain_text", text: input.label },
+        hint: { type: "plain_text", text: input.hint },
+        element: { type: "plain_text_input", action_id: input.action, multiline: true, ...(input.optional ? {} : { min_length: 1 }), max_length: input.maxLength },
       },
     ],
   };

@@ -1,51 +1,32 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startTestApp, type RunningApp } from "../helpers/app.ts";
 import { skipWithout } from "../helpers/requirements.ts";
+import { CHROMIUM, HAS_CHROMIUM, openBrowser, signInAgent, type Browser } from "../helpers/browser.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAS_CHROMIUM = fs.existsSync(CHROMIUM);
 const TITLE = HAS_CHROMIUM
   ? "an agent approves a refund in a real browser (headless Chromium)"
   : `an agent approves a refund in a real browser — SKIPPED: ${CHROMIUM} is absent (apt-get install chromium)`;
 
 describe.skipIf(skipWithout(`Chromium (${CHROMIUM})`, HAS_CHROMIUM, "test/console/console-approval-browser.test.ts", "apt-get install chromium"))(TITLE, () => {
   let s: RunningApp;
-  let context: BrowserContext;
   let page: Page;
-  let profile: string;
+  let browser: Browser;
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
     s = await startTestApp();
     for (const name of ["Dana", "Sam"]) tokens[name] = (await s.app.agents.add(name)).token;
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-chromium-"));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await openBrowser();
+    page = browser.page;
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await s?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
   });
 
-  const signIn = async (name: string) => {
-    await context.clearCookies();
-    await page.goto(`${s.url}/console/login`);
-    await page.getByLabel("Your name").fill(name);
-    await page.getByLabel("Your agent token").fill(tokens[name]!);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(`${s.url}/console`);
-    expect(await page.getByTestId("agent").textContent()).toBe(name);
-  };
+  const signIn = (name: string) => signInAgent(browser, s.url, name, tokens[name]!);
 
   it("Dana signs in with her own token, claims the $250 refund handoff, approves it, and the user's conversation receives the decision; Sam cannot resolve it", async () => {
     const first = await postJson(`${s.url}/api/messages`, { userId: "u2", text: "I was charged twice for my subscription" });

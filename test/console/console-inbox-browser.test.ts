@@ -1,14 +1,12 @@
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startTestApp, type RunningApp } from "../helpers/app.ts";
 import { skipWithout } from "../helpers/requirements.ts";
+import { CHROMIUM, HAS_CHROMIUM, openBrowser, signInAgent, type Browser } from "../helpers/browser.ts";
 import { openEventStream, type SseEvent } from "../http/sse-client.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const HAS_CHROMIUM = fs.existsSync(CHROMIUM);
 const TITLE = HAS_CHROMIUM
   ? "the console inbox in a real browser (headless Chromium)"
   : `the console inbox in a real browser — SKIPPED: ${CHROMIUM} is absent (apt-get install chromium)`;
@@ -25,9 +23,8 @@ const LIVE = { timeout: 90_000, interval: 200 };
 
 describe.skipIf(skipWithout(`Chromium (${CHROMIUM})`, HAS_CHROMIUM, "test/console/console-inbox-browser.test.ts", "apt-get install chromium"))(TITLE, () => {
   let s: RunningApp;
-  let context: BrowserContext;
   let page: Page;
-  let profile: string;
+  let browser: Browser;
   const tokens: Record<string, string> = {};
   let handoffId: string;
   let conversationId: string;
@@ -38,31 +35,16 @@ describe.skipIf(skipWithout(`Chromium (${CHROMIUM})`, HAS_CHROMIUM, "test/consol
     tokens["Sam"] = (await s.app.agents.add("Sam")).token;
     await s.app.savedReplies.create({ title: SAVED_TITLE, body: SAVED_BODY }, { name: "Lee", role: "lead", agentId: null });
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-chromium-"));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await openBrowser({ width: 1280, height: 900 });
+    page = browser.page;
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await s?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
   });
 
-  const signIn = async (name: string) => {
-    await context.clearCookies();
-    await page.goto(`${s.url}/console/login`);
-    await page.getByLabel("Your name").fill(name);
-    await page.getByLabel("Your agent token").fill(tokens[name]!);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(`${s.url}/console`);
-    expect(await page.getByTestId("agent").textContent()).toBe(name);
-  };
+  const signIn = (name: string) => signInAgent(browser, s.url, name, tokens[name]!);
 
   /** Marks the loaded document; still marked later means the page was never reloaded. */
   const markDocument = () => page.evaluate(() => ((globalThis as unknown as { __sameDocument?: boolean }).__sameDocument = true));

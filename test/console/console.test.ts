@@ -1,14 +1,10 @@
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, startTestApp, type RunningApp } from "../helpers/app.ts";
 import { skipWithout } from "../helpers/requirements.ts";
+import { CHROMIUM, HAS_CHROMIUM, openBrowser, type Browser } from "../helpers/browser.ts";
 
 /** Debian's `chromium` package (CI installs it); playwright's own download is not reachable here. */
-const CHROMIUM = "/usr/bin/chromium";
-const HAS_CHROMIUM = fs.existsSync(CHROMIUM);
 const TITLE = HAS_CHROMIUM
   ? "the support console in a real browser (headless Chromium)"
   : `the support console in a real browser — SKIPPED: ${CHROMIUM} is absent (apt-get install chromium)`;
@@ -19,7 +15,7 @@ describe.skipIf(skipWithout(`Chromium (${CHROMIUM})`, HAS_CHROMIUM, "test/consol
   let s: RunningApp;
   let context: BrowserContext;
   let page: Page;
-  let profile: string;
+  let browser: Browser;
   let handoffId: string;
   let conversationId: string;
 
@@ -29,28 +25,13 @@ describe.skipIf(skipWithout(`Chromium (${CHROMIUM})`, HAS_CHROMIUM, "test/consol
     expect(first.body.handoff).toMatchObject({ reason: "user_request" });
     handoffId = first.body.handoff.id;
     conversationId = first.body.conversationId;
-    profile = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-chromium-"));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
-    page = context.pages()[0] ?? (await context.newPage());
+    browser = await openBrowser();
+    ({ context, page } = browser);
   });
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await s?.close();
-    if (profile) fs.rmSync(profile, { recursive: true, force: true });
   });
 
   it("a wrong token shows no data", async () => {

@@ -475,17 +475,7 @@ export class DiscordStandIn {
       version: 1,
       data: { custom_id: input.customId, component_type: 2 },
       message: { ...this.#message({ id: input.messageId, channel, author: this.bot, content: "" }), components: [] },
-      channel_id: channel.id,
-      channel: { id: channel.id, type: channel.type, ...(channel.name ? { name: channel.name } : {}), guild_id: channel.guild_id },
-      guild_id: this.guildId,
-      guild_locale: "en-US",
-      locale: "en-US",
-      app_permissions: "309237713920",
-      entitlements: [],
-      authorizing_integration_owners: { "0": this.guildId },
-      context: 0,
-      attachment_size_limit: 10_485_760,
-      member: { user: author, roles: this.#rolesOf(author), permissions: "2248473465835073", joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, nick: null },
+      ...this.#inGuildChannel(channel, author),
     });
     return { id, token };
   }
@@ -533,6 +523,14 @@ export class DiscordStandIn {
       version: 1,
       data: { custom_id: modal.customId, components },
       ...(opener.messageId ? { message: { ...this.#message({ id: opener.messageId, channel, author: this.bot, content: "" }), components: [] } } : {}),
+      ...this.#inGuildChannel(channel, author),
+    });
+    return { id, token };
+  }
+
+  /** The fields of a guild interaction that say where it happened and who acted (a member of the guild). */
+  #inGuildChannel(channel: Channel, author: StandInUser): Json {
+    return {
       channel_id: channel.id,
       channel: { id: channel.id, type: channel.type, ...(channel.name ? { name: channel.name } : {}), guild_id: channel.guild_id },
       guild_id: this.guildId,
@@ -544,8 +542,7 @@ export class DiscordStandIn {
       context: 0,
       attachment_size_limit: 10_485_760,
       member: { user: author, roles: this.#rolesOf(author), permissions: "2248473465835073", joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, nick: null },
-    });
-    return { id, token };
+    };
   }
 
   /** Sends a dispatch to the connected client (or keeps it for the replay on RESUME). */
