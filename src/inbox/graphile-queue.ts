@@ -155,6 +155,9 @@ export class GraphileJobQueue implements JobQueue {
     if (!this.#handler || this.#stopping?.signal.aborted) return;
     // Jobs waiting for the database to come back give up waiting (and fail back to the queue).
     this.#stopping?.abort();
+    // The pool stops taking jobs now, not after the awaits below: a running job that ends
+    // meanwhile must not be followed by the next one (the same stop, awaited with its grace below).
+    if (this.#current && !this.#replacing) void this.#stopOnce(this.#current);
     clearInterval(this.#gcTimer);
     clearInterval(this.#sweepTimer);
     await this.#replacing;
