@@ -1,6 +1,6 @@
 import type { ToolCallRecord } from "./conversations/conversation-log.ts";
 import type { ComposedReply } from "./turns/compose-reply.ts";
-import type { ConversationStatus, HandoffReason, InboundMessage, Outcome, OutboundReply, Platform, ReplySection, RoutingDecision, SourceRef } from "./types.ts";
+import type { ConversationStatus, HandoffReason, InboundMessage, Outcome, OutboundReply, Platform, ReplySection, RoutingDecision, SourceRef, WorkerRunStatus } from "./types.ts";
 
 /**
  * The ports between the core and the channels. Declared here, in the core: `bots/` implements
@@ -109,7 +109,7 @@ export interface TurnInput {
 export interface WorkerRunResult {
   worker: string;
   question: string;
-  status: "ok" | "needs_human" | "failed" | "timeout";
+  status: WorkerRunStatus;
   reply: string;
   sources: SourceRef[];
   toolCalls: ToolCallRecord[];

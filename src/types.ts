@@ -80,7 +80,9 @@ export type HandoffReason =
   | "needs_engineer"
   | "model_failed"
   /** Every attempt at processing the message failed (model, platform or database errors). */
-  | "processing_failed";
+  | "processing_failed"
+  /** A part of the message no worker could answer, after it was offered to the next-best one. */
+  | "no_answer";
 
 export interface HandoffInfo {
   id: string;
@@ -129,7 +131,28 @@ export interface RoutingDecision {
    * `tech/…`) that covers the message almost word for word, whose worker took it.
    */
   fromKnowledge?: string;
+  /**
+   * The steps that answer the message, when some wait for others' findings ("is the service
+   * down? if so, can I get a refund for today": billing after tech support). Absent: every route
+   * is an independent step (see `planOf` in agents/router/plan.ts).
+   */
+  plan?: PlanStep[];
 }
+
+/**
+ * One step of a routing plan: a worker, the sub-question it answers, and the earlier steps whose
+ * results it needs first (their ids). Steps with no dependencies run in parallel.
+ */
+export interface PlanStep {
+  /** `s1`, `s2`, … in the order of the message's parts. */
+  id: string;
+  worker: RouteName;
+  question: string;
+  dependsOn: string[];
+}
+
+/** How a worker's run for one step ended. `declined`: it could not answer (nothing found, outside its tools). */
+export type WorkerRunStatus = "ok" | "needs_human" | "declined" | "failed" | "timeout";
 
 export interface RouteScore {
   route: RouteName;

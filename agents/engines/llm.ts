@@ -8,6 +8,7 @@ import { errorMessage } from "../../src/errors.ts";
 import type { RouteName } from "../../src/types.ts";
 import type { RouteContext, Router, RoutingDecision, RoutedPart } from "../router/types.ts";
 import type { WorkerDefinition } from "../workers/types.ts";
+import { planFromPositions } from "../router/plan.ts";
 
 /**
  * The production chat model: any OpenAI-compatible endpoint (`OPENAI_BASE_URL`: Ollama, vLLM,
@@ -54,6 +55,11 @@ export function routingSchema(routeNames: readonly string[]) {
           route: z.enum(routeNames as [string, ...string[]]).describe("who must answer this part"),
           confidence: z.number().min(0).max(1).describe("how sure you are, 0 to 1"),
           question: z.string().describe("the part of the message this route must answer, rewritten to stand alone"),
+          // A default, so a model (or a scripted one) that leaves it out still routes: no dependencies.
+          after: z
+            .array(z.number().int().min(0))
+            .default([])
+            .describe("positions (0-based) of earlier entries of this list whose findings this part needs before it can be answered; empty when it can be answered on its own"),
         }),
       )
       .describe("one entry per distinct request in the message; empty when it is unclear what the user wants"),
@@ -67,6 +73,7 @@ export function routingPrompt(workers: readonly WorkerDefinition[]): string {
     ...lines,
     "- human: the user asks for a person, an agent, a call, or files a complaint.",
     "Split a message that asks several things into one route per thing; one request gets exactly one route.",
+    "When a part can only be answered with another part's finding (\"I was charged while your app was down yesterday, can I get that back?\": tech_support checks the outage, then billing decides the refund), list the finding first and name its position in the later part's `after`; parts that stand alone have an empty `after` and are answered in parallel.",
     "Earlier turns of the conversation come before the message: use them to place a short follow-up (\"and on Pro?\"), but route only the last message.",
     "If it is unclear what the user wants, or it is not a request any of these can take (small talk, questions about other things), return no routes.",
   ].join("\n");
@@ -98,7 +105,10 @@ export class LlmRouter implements Router {
       const routes = dedupe(all.filter((r) => r.confidence >= this.minConfidence));
       const scores: Record<RouteName, number> = Object.fromEntries([...this.workers.map((w) => w.name), "human"].map((r) => [r, 0]));
       for (const r of all) scores[r.route] = Math.max(scores[r.route] ?? 0, r.confidence);
-      return { routes, scores, unsure: routes.length === 0, engine: "llm", latencyMs: performance.now() - started };
+      // Only worker routes are steps (`human` is a handoff, not a step).
+      const workerNames = new Set(this.workers.map((w) => w.name));
+      const plan = planFromPositions(out.routes.map((r) => ({ route: r.route, after: r.after ?? [] })), routes.filter((r) => workerNames.has(r.route)));
+      return { routes, scores, unsure: routes.length === 0, engine: "llm", latencyMs: performance.now() - started, ...(plan ? { plan } : {}) };
     } catch (err) {
       const d = await this.fallback.route(text, context);
       return { ...d, engine: "llm->offline", latencyMs: performance.now() - started, error: errorMessage(err) };

@@ -1,6 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { HumanMessage, RemoveMessage } from "@langchain/core/messages";
-import { Command, END, START, StateGraph, type BaseCheckpointSaver, type RetryPolicy } from "@langchain/langgraph";
+import { Command, END, START, Send, StateGraph, type BaseCheckpointSaver, type RetryPolicy } from "@langchain/langgraph";
 import { errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { recordModelCalls, type ModelCallSink } from "../engines/model-calls.ts";
@@ -12,7 +12,8 @@ import { composeReply, withNotes } from "../../src/turns/compose-reply.ts";
 import { mergeReplies, sectionOf } from "./merge.ts";
 import type { PartDone } from "../../src/ports.ts";
 import { runWithinBudget } from "./worker-budget.ts";
-import { HANDOFF_TEXT, answerMessage, decideHandoff, failureNotes, fanOut, isUnclear, routeTurn, smallTalkOf, unansweredBody } from "./routing.ts";
+import { HANDOFF_TEXT, answerMessage, decideHandoff, failureNotes, fanOut, isUnclear, routeTurn, smallTalkOf, taskFor, unansweredBody } from "./routing.ts";
+import { finalResults, inputsFor, nextWorkerFor, readySteps, stepsOf } from "./steps.ts";
 import { SupervisorState, type SupervisorStateType, type SupervisorUpdate, type WorkerTask } from "./state.ts";
 
 export interface SupervisorOptions {
@@ -62,6 +63,7 @@ export function createSupervisor(opts: SupervisorOptions) {
       const forget = excess > 0 ? s.messages.slice(0, excess).flatMap((m) => (m.id ? [new RemoveMessage({ id: m.id })] : [])) : [];
       return {
         results: null,
+        dispatched: null,
         decision: null,
         reply: null,
         handoff: null,
@@ -73,7 +75,8 @@ export function createSupervisor(opts: SupervisorOptions) {
     .addNode("guard", () => ({}))
     .addNode(
       "route",
-      (s: SupervisorStateType) => routeTurn(router, s, { knowledge: opts.deps.knowledge, workers: registry.names }),
+      // The workers' budget starts once the message is routed; every step of it shares the deadline.
+      async (s: SupervisorStateType) => ({ ...(await routeTurn(router, s, { knowledge: opts.deps.knowledge, workers: registry.names })), deadline: Date.now() + budgetMs }),
       { retryPolicy: loggedRetry("route", opts.logger, { maxAttempts: 2, initialInterval: 200 }) },
     )
     .addNode(
@@ -83,7 +86,8 @@ export function createSupervisor(opts: SupervisorOptions) {
         // Slack shows each worker's answer as a section of its own (bots/slack/render.ts); a merged
         // text would only be its notification fallback: not worth a model call.
         const model = s.turn.caller.platform === "slack" ? undefined : opts.model;
-        return { reply: await mergeReplies(s.turn.text, s.results, title, notes, model) };
+        const answers = finalResults(s.results, stepsOf(s.decision, registry.names)).filter((r) => r.status !== "declined");
+        return { reply: await mergeReplies(s.turn.text, answers, title, notes, model) };
       },
       // Deferred: runs once, after every worker branch (answered or failed) has finished.
       { defer: true },
@@ -102,10 +106,26 @@ export function createSupervisor(opts: SupervisorOptions) {
         messages: [answerMessage(s, reply.text)],
       };
     })
+    .addNode(
+      "dispatch",
+      // Steps that wait for others: sent once every step they wait for is over, with its findings.
+      (s: SupervisorStateType) => {
+        const plan = stepsOf(s.decision, registry.names);
+        const ready = readySteps(plan, s.results, s.dispatched);
+        // Nothing more to start: the edge to the deferred `merge`, which runs once all is over.
+        if (ready.length === 0) return {};
+        return new Command({
+          update: { dispatched: ready.map((step) => step.id) },
+          goto: ready.map((step) => new Send(step.worker, taskFor(step, s, plan, inputsFor(step, s.results)))),
+        });
+      },
+      { ends: registry.names },
+    )
     .addEdge(START, "load_context")
     .addEdge("load_context", "guard")
     .addConditionalEdges("guard", (s: SupervisorStateType) => (s.turn.ownership === "bot" ? "route" : END), ["route", END])
-    .addConditionalEdges("route", (s: SupervisorStateType) => fanOut(s, registry.names, Date.now() + budgetMs), [...registry.names, "decide"])
+    .addConditionalEdges("route", (s: SupervisorStateType) => fanOut(s, registry.names), [...registry.names, "decide"])
+    .addEdge("dispatch", "merge")
     .addEdge("merge", "decide")
     .addEdge("decide", END);
 
@@ -113,19 +133,31 @@ export function createSupervisor(opts: SupervisorOptions) {
     graph.addNode(
       name,
       async (task: WorkerTask, config) => {
-        const input = { question: task.question, message: task.turn.text, history: task.history, caller: task.turn.caller };
-        const result = await runWithinBudget(
+        const input = { question: task.question, message: task.turn.text, history: task.history, caller: task.turn.caller, inputs: task.inputs };
+        const run = await runWithinBudget(
           (signal) => runner.run(input, signal),
           (status, error, latencyMs) => failedRun(task, status, error, latencyMs),
           { deadline: task.deadline, budgetMs, parent: config.signal },
         );
+        const result: WorkerResult = { ...run, step: task.step.id, ...(task.tried.length ? { reassignedFrom: task.tried.at(-1)! } : {}) };
+        // A step its worker could not answer is offered to the next-best worker, once, before a
+        // person takes it; both runs are kept (the first marked as passed on).
+        const tried = [...task.tried, name];
+        const next = nextWorkerFor(result, tried, task.scores, registry.names, task.deadline - Date.now(), task.siblings.filter((w) => w !== task.step.worker));
+        if (next) {
+          return new Command({ update: { results: [{ ...result, reassignedTo: next }] }, goto: new Send(next, { ...task, worker: next, tried }) });
+        }
         // Streamed to the turn runner as it happens (LangGraph's custom stream), so a chat reply can
-        // show the parts that are ready while the others are still being worked on.
+        // show the parts that are ready while the others are still being worked on. Named by the
+        // step's own worker, whoever answered it: that is the part the user is waiting for.
         if (task.siblings.length > 1) {
-          const done: PartDone = { kind: "part_done", worker: name, section: sectionOf(result, title(name)), parts: task.siblings.map((w) => ({ worker: w, title: title(w) })) };
+          const section = result.status === "declined" ? null : sectionOf(result, title(name));
+          const done: PartDone = { kind: "part_done", worker: task.step.worker, section, parts: task.siblings.map((w) => ({ worker: w, title: title(w) })) };
           config.writer?.(done);
         }
-        return { results: [result] };
+        // Every worker node has its edge to the deferred `merge`; a step of a plan with waiting
+        // steps also tells `dispatch` it is over.
+        return task.planned ? new Command({ update: { results: [result] }, goto: "dispatch" }) : { results: [result] };
       },
       {
         // The worker's own compiled graphs: LangGraph lists them as this node's subgraphs
@@ -134,7 +166,9 @@ export function createSupervisor(opts: SupervisorOptions) {
         // Retries and the time limit are the message budget's (`runWithinBudget`); this handler
         // only catches what escapes it. It is a node of its own, without the worker's edge to
         // `merge`, so it routes there itself: a message must never end without an answer.
-        errorHandler: (task: WorkerTask, error) => new Command({ update: { results: [failedRun(task, "failed", error.error, 0)] }, goto: "merge" }),
+        errorHandler: (task: WorkerTask, error) =>
+          new Command({ update: { results: [{ ...failedRun(task, "failed", error.error, 0), step: task.step.id }] }, goto: task.planned ? ["dispatch", "merge"] : "merge" }),
+        ends: [...registry.names, "dispatch", "merge"],
       },
     );
     graph.addEdge(name, "merge");

@@ -3,8 +3,11 @@ import { Send } from "@langchain/langgraph";
 import type { KnowledgeBase } from "../knowledge/knowledge-base.ts";
 import type { Router, RoutingDecision } from "../router/types.ts";
 import { HUMAN_ROUTE } from "../workers/registry.ts";
-import type { WorkerResult } from "../workers/types.ts";
-import type { HandoffDecision, SupervisorStateType, SupervisorUpdate } from "./state.ts";
+import type { StepInput, WorkerResult } from "../workers/types.ts";
+import { hasDependencies } from "../router/plan.ts";
+import type { PlanStep } from "../../src/types.ts";
+import { finalResults, initialSteps, stepsOf } from "./steps.ts";
+import type { HandoffDecision, SupervisorStateType, SupervisorUpdate, WorkerTask } from "./state.ts";
 
 /** A message that is only a greeting, thanks or goodbye (answered as such, never routed). */
 export type SmallTalk = "greeting" | "thanks" | "goodbye";
@@ -140,15 +143,32 @@ export function withPersonCues(decision: RoutingDecision, text: string): Routing
   return { ...decision, routes: [...decision.routes, human], scores: { ...decision.scores, [HUMAN_ROUTE]: human.confidence }, unsure: false };
 }
 
-/** Conditional edge after `route`: one `Send` per routed worker (in parallel), else straight to `decide`. */
-export function fanOut(state: SupervisorStateType, workerNames: readonly string[], deadline: number): Send[] | "decide" {
-  const routes = state.decision?.routes.filter((r) => workerNames.includes(r.route)) ?? [];
-  if (routes.length === 0) return "decide";
-  const history = historyOf(state);
-  const siblings = routes.map((r) => r.route);
-  return routes.map(
-    (r) => new Send(r.route, { worker: r.route, question: r.question, turn: state.turn, history, deadline, siblings }),
-  );
+/**
+ * Conditional edge after `route`: one `Send` per step that waits for nothing (they run in
+ * parallel; a waiting step is sent by `dispatch` once its inputs are in), else straight to
+ * `decide`.
+ */
+export function fanOut(state: SupervisorStateType, workerNames: readonly string[]): Send[] | "decide" {
+  const plan = stepsOf(state.decision, workerNames);
+  if (plan.length === 0) return "decide";
+  return initialSteps(plan).map((step) => new Send(step.worker, taskFor(step, state, plan, [])));
+}
+
+/** The task of one plan step, for its worker's node. */
+export function taskFor(step: PlanStep, state: SupervisorStateType, plan: readonly PlanStep[], inputs: StepInput[]): WorkerTask {
+  return {
+    worker: step.worker,
+    question: step.question,
+    step,
+    inputs,
+    tried: [],
+    scores: state.decision?.scores ?? {},
+    planned: hasDependencies(plan),
+    turn: state.turn,
+    history: historyOf(state),
+    deadline: state.deadline,
+    siblings: [...new Set(plan.map((s) => s.worker))],
+  };
 }
 
 /** The last few turns (before this message) as plain text, for workers' context. */
@@ -170,15 +190,20 @@ export function decideHandoff(state: SupervisorStateType): HandoffDecision | nul
       ? { reason: "complaint", detail: "The user is complaining and should hear from a person." }
       : { reason: "user_request", detail: "The user asked for a person." };
   }
-  const needs = state.results.find((r) => r.status === "needs_human");
+  const results = finalResults(state.results);
+  const needs = results.find((r) => r.status === "needs_human");
   if (needs?.handoff) return needs.handoff;
   if (needs) return { reason: "needs_engineer", detail: `${needs.worker} could not finish.` };
-  const failed = state.results.find((r) => r.status === "failed" || r.status === "timeout");
+  const failed = results.find((r) => r.status === "failed" || r.status === "timeout");
   if (failed) {
     return {
       reason: failed.status === "timeout" ? "worker_timeout" : "worker_failed",
-      detail: `${failed.worker} ${failed.status === "timeout" ? "timed out" : "failed"}: ${failed.error ?? "unknown error"}`,
+      detail: `${failed.worker} ${failed.status === "timeout" ? "timed out" : "failed"}: ${failed.error ?? "unknown error"}${passedOnBy(state.results, failed)}`,
     };
+  }
+  const declined = results.find((r) => r.status === "declined");
+  if (declined) {
+    return { reason: "no_answer", detail: `No worker could answer "${declined.question.slice(0, 200)}": ${declinedBy(state.results, declined)}.` };
   }
   if (state.decision?.unsure && state.turn.unclearStreak >= 1 && !smallTalkOf(state.turn.text)) {
     return { reason: "low_confidence", detail: "Two unclear messages in a row." };
@@ -207,9 +232,26 @@ export const CLARIFY_TEXT =
 
 export { HANDOFF_TEXT } from "../../src/handoffs/reasons.ts";
 
+/** Every worker that tried the step of `last` (it was passed on), with what stopped it. */
+function attemptsOf(all: readonly WorkerResult[], last: WorkerResult): WorkerResult[] {
+  return all.filter((r) => r.step !== undefined && r.step === last.step);
+}
+
+/** ", after billing declined it" when the failed run had taken over the step from another worker. */
+function passedOnBy(all: readonly WorkerResult[], last: WorkerResult): string {
+  const before = attemptsOf(all, last).filter((r) => r !== last);
+  return before.length ? ` (it took the step over after ${before.map((r) => `${r.worker} ${r.status === "declined" ? "could not answer it" : r.status}`).join(", ")})` : "";
+}
+
+/** "faq: no help article answers it; tech_support: …": each worker that declined the step, and why. */
+function declinedBy(all: readonly WorkerResult[], last: WorkerResult): string {
+  const attempts = attemptsOf(all, last);
+  return (attempts.length ? attempts : [last]).map((r) => `${r.worker}${typeof r.facts?.declined === "string" ? ` (${r.facts.declined})` : r.error ? ` (${r.error})` : ""}`).join(", then ");
+}
+
 /** Failed worker runs as user-facing notes, so a partial answer says what is missing. */
 export function failureNotes(results: WorkerResult[], titles: (worker: string) => string): string[] {
-  return results
+  return finalResults(results)
     .filter((r) => r.status === "failed" || r.status === "timeout")
     .map((r) => `I couldn't finish the part about ${titles(r.worker).toLowerCase()} just now.`);
 }

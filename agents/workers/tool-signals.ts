@@ -13,6 +13,7 @@ import type { HandoffReason } from "../../src/types.ts";
  * - `needs_approval`: a refund was opened that waits for a person's approval (hands off).
  * - `escalate`: the worker asked for a person (hands off).
  * - `refund_requested`: a refund was opened that needs no approval (tells the offline answer).
+ * - `decline`: the worker cannot answer the question (the supervisor offers it to another).
  */
 export const toolSignalSchema = z.discriminatedUnion("signal", [
   z.object({
@@ -26,6 +27,7 @@ export const toolSignalSchema = z.discriminatedUnion("signal", [
     detail: z.string(),
   }),
   z.object({ signal: z.literal("escalate"), reason: z.string() }),
+  z.object({ signal: z.literal("decline"), reason: z.string() }),
   z.object({
     signal: z.literal("refund_requested"),
     refundId: z.string(),

@@ -2,7 +2,7 @@ import type { StructuredToolInterface } from "@langchain/core/tools";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type pg from "pg";
 import type { Config } from "../../src/config.ts";
-import type { HandoffReason, Platform, SourceRef } from "../../src/types.ts";
+import type { HandoffReason, Platform, SourceRef, WorkerRunStatus } from "../../src/types.ts";
 import type { KnowledgeBase } from "../knowledge/knowledge-base.ts";
 import type { LoggedToolCall, ToolOutcome } from "./tool-signals.ts";
 
@@ -35,20 +35,61 @@ export interface WorkerInput {
   /** Recent turns of the conversation, oldest first, for context. */
   history: Array<{ role: "user" | "assistant"; text: string }>;
   caller: Caller;
+  /**
+   * What the steps this one waits for found, in plan order (a routing plan's dependencies): empty
+   * or absent for an independent step.
+   */
+  inputs?: StepInput[];
+}
+
+/**
+ * What an earlier step of the message found, handed to a step that waits for it: its outcome and
+ * its findings as data, beside the answer it gave the user.
+ */
+export interface StepInput {
+  step: string;
+  worker: string;
+  question: string;
+  status: WorkerRunStatus;
+  reply: string;
+  facts: StepFacts;
+}
+
+/**
+ * A step's findings as data. `toolResults`: what each of its tool calls returned (every engine);
+ * a worker adds its own keys (tech support's `incident`: the open incident that explains it).
+ */
+export interface StepFacts {
+  toolResults: Array<{ tool: string; args: Record<string, unknown>; result: string }>;
+  [key: string]: unknown;
 }
 
 export interface WorkerOutput {
-  status: "ok" | "needs_human";
+  /**
+   * `declined`: the worker cannot answer this question (nothing in its knowledge, outside its
+   * tools); the supervisor offers it to the next-best worker before a person takes it.
+   */
+  status: "ok" | "needs_human" | "declined";
   reply: string;
   sources: SourceRef[];
   /** When the worker cannot finish: why a person must take over. */
   handoff?: { reason: HandoffReason; detail: string };
+  /** Findings of its own beyond its tool results, for steps that wait for this one. */
+  facts?: Record<string, unknown>;
 }
 
-export interface WorkerResult extends Omit<WorkerOutput, "status"> {
+export interface WorkerResult extends Omit<WorkerOutput, "status" | "facts"> {
   worker: string;
   question: string;
-  status: "ok" | "needs_human" | "failed" | "timeout";
+  status: WorkerRunStatus;
+  /** The plan step this run answered. */
+  step?: string;
+  /** What it found, for the steps that wait for it. */
+  facts?: StepFacts;
+  /** Set on a run that could not answer its step and passed it on: the worker it passed it to. */
+  reassignedTo?: string;
+  /** Set on a run that took over a step from another worker: that worker. */
+  reassignedFrom?: string;
   toolCalls: LoggedToolCall[];
   error?: string;
   latencyMs: number;

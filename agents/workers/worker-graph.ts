@@ -33,6 +33,32 @@ const escalateTool = defineTool(
 );
 
 /**
+ * Lets an LLM worker say that the question is not one it can answer, so the supervisor offers
+ * it to another worker (and then a person) instead of the user reading "I don't know".
+ */
+const declineTool = defineTool(
+  {
+    name: "cannot_answer",
+    description: "Say that this question is not one you can answer: your tools and the knowledge base have nothing on it, or it belongs to another team. Another specialist (or a person) will take it.",
+    schema: z.object({ reason: z.string().min(1).max(300) }),
+  },
+  async ({ reason }) => ({
+    text: "Another specialist will take this question. Reply with one short sentence saying so; do not answer it yourself.",
+    signal: { signal: "decline", reason },
+  }),
+);
+
+/**
+ * The findings of the steps this one waits for, as the model reads them: data, not the other
+ * workers' prose to copy (their replies go to the user on their own).
+ */
+export function stepInputsText(inputs: WorkerInput["inputs"]): string | undefined {
+  if (!inputs?.length) return undefined;
+  const data = inputs.map((i) => ({ step: i.step, worker: i.worker, question: i.question, status: i.status, facts: i.facts }));
+  return `Findings of the steps this part waits for (JSON; use them, do not repeat them):\n${JSON.stringify(data)}`;
+}
+
+/**
  * Runs one worker as a LangGraph subgraph: with a chat model, a tool-calling agent loop
  * (agent ⇄ tools); without one, the worker's offline answer over the same tools. Compiled once
  * per worker; invoked once per task.
@@ -63,7 +89,7 @@ export class WorkerRunner {
       // Worker runs are not resumable units: no checkpoints of their own in the supervisor's saver.
       .compile({ name: `${def.name}_offline`, checkpointer: false });
 
-    this.llmGraph = model ? this.buildLlmGraph(model, [...tools, escalateTool]) : undefined;
+    this.llmGraph = model ? this.buildLlmGraph(model, [...tools, escalateTool, declineTool]) : undefined;
     this.subgraphs = this.llmGraph ? [this.offlineGraph, this.llmGraph] : [this.offlineGraph];
   }
 
@@ -78,9 +104,12 @@ export class WorkerRunner {
           new SystemMessage(def.systemPrompt),
           ...s.input.history.map((h) => (h.role === "user" ? new HumanMessage(h.text) : new AIMessage(h.text))),
           new HumanMessage(
-            s.input.question === s.input.message
-              ? s.input.question
-              : `${s.input.question}\n\n(Answer only this part. The whole message was: "${s.input.message}")`,
+            [
+              s.input.question === s.input.message
+                ? s.input.question
+                : `${s.input.question}\n\n(Answer only this part. The whole message was: "${s.input.message}")`,
+              stepInputsText(s.input.inputs),
+            ].filter(Boolean).join("\n\n"),
           ),
           ...s.messages,
         ];
@@ -128,9 +157,11 @@ export class WorkerRunner {
       toolLog = [];
       output = await this.invoke(this.offlineGraph, input, toolLog, signal);
     }
+    const { facts, ...answer } = output;
     return {
       ...base,
-      ...output,
+      ...answer,
+      facts: { ...facts, toolResults: toolLog.map((t) => ({ tool: t.name, args: t.args, result: t.result })) },
       toolCalls: toolLog,
       engine,
       latencyMs: performance.now() - started,
@@ -173,6 +204,9 @@ function toolKit(tools: ReturnType<WorkerDefinition["tools"]>, configurable: Too
 
 /** The agent's answer, handed to a person when a tool signalled so (an approval, an escalation). */
 function outputFromAgent(reply: string, messages: BaseMessage[], sources: WorkerOutput["sources"]): WorkerOutput {
-  const handoff = handoffFromSignals(signalsIn(messages));
-  return handoff ? { status: "needs_human", reply, sources, handoff } : { status: "ok", reply, sources };
+  const signals = signalsIn(messages);
+  const handoff = handoffFromSignals(signals);
+  if (handoff) return { status: "needs_human", reply, sources, handoff };
+  const declined = signals.find((x) => x.signal === "decline");
+  return declined ? { status: "declined", reply, sources, facts: { declined: declined.reason } } : { status: "ok", reply, sources };
 }

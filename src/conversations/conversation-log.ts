@@ -7,6 +7,7 @@ import type {
   Platform,
   ReplySection,
   SourceRef,
+  WorkerRunStatus,
 } from "../types.ts";
 
 /**
@@ -92,7 +93,7 @@ export interface MessageRow {
 export interface WorkerRunRecord {
   worker: string;
   question: string;
-  status: "ok" | "needs_human" | "failed" | "timeout";
+  status: WorkerRunStatus;
   reply: string | null;
   sources: SourceRef[];
   toolCalls: ToolCallRecord[];
@@ -100,6 +101,10 @@ export interface WorkerRunRecord {
   latencyMs: number;
   /** `llm`, `offline`, `llm->offline` (model failed, offline answer used) or `none` (failed). */
   engine: string;
+  /** The plan step this run answered (`s1`, …). */
+  step?: string | null;
+  /** Set on a run that took over a step another worker could not answer: that worker. */
+  reassignedFrom?: string | null;
 }
 
 /** What {@link ConversationLog.recordTurn} writes. */
@@ -128,6 +133,8 @@ export interface RoutingTrace {
   engine: string;
   latencyMs: number;
   error: string | null;
+  /** The steps the decision planned, when some waited for others. */
+  plan?: RoutingDecision["plan"];
 }
 
 /** One chat-model call of a message's turn (`model_calls`), in the order they ended. */

@@ -128,16 +128,16 @@ export class PgConversationLog implements ConversationLog {
 
   async recordRouting(messageId: string, d: RoutingDecision): Promise<void> {
     await this.pool.query(
-      `insert into routing_decisions (message_id, routes, scores, unsure, engine, latency_ms, error)
-       values ($1, $2, $3, $4, $5, $6, $7)`,
-      [messageId, JSON.stringify(d.routes), JSON.stringify(d.scores), d.unsure, d.engine, d.latencyMs, d.error ?? null],
+      `insert into routing_decisions (message_id, routes, scores, unsure, engine, latency_ms, error, plan)
+       values ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [messageId, JSON.stringify(d.routes), JSON.stringify(d.scores), d.unsure, d.engine, d.latencyMs, d.error ?? null, d.plan ? JSON.stringify(d.plan) : null],
     );
   }
 
   async recordWorkerRun(messageId: string, run: WorkerRunRecord): Promise<void> {
     await this.pool.query(
-      `insert into worker_runs (message_id, worker, question, status, reply, sources, tool_calls, error, latency_ms, engine)
-       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      `insert into worker_runs (message_id, worker, question, status, reply, sources, tool_calls, error, latency_ms, engine, step, reassigned_from)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
       [
         messageId,
         run.worker,
@@ -149,6 +149,8 @@ export class PgConversationLog implements ConversationLog {
         run.error,
         run.latencyMs,
         run.engine,
+        run.step ?? null,
+        run.reassignedFrom ?? null,
       ],
     );
   }
@@ -157,16 +159,16 @@ export class PgConversationLog implements ConversationLog {
     const d = turn.decision;
     await this.pool.query(
       `with routing as (
-         insert into routing_decisions (message_id, routes, scores, unsure, engine, latency_ms, error)
+         insert into routing_decisions (message_id, routes, scores, unsure, engine, latency_ms, error, plan)
          select $1, $3::jsonb -> 'routes', $3::jsonb -> 'scores', ($3::jsonb ->> 'unsure')::boolean, $3::jsonb ->> 'engine',
-                ($3::jsonb ->> 'latencyMs')::real, $3::jsonb ->> 'error'
+                ($3::jsonb ->> 'latencyMs')::real, $3::jsonb ->> 'error', $3::jsonb -> 'plan'
          where $3::jsonb is not null
        ), runs as (
          -- clock_timestamp(): each run a later created_at, so they read back in this order.
-         insert into worker_runs (message_id, worker, question, status, reply, sources, tool_calls, error, latency_ms, engine, created_at)
-         select $1, r.worker, r.question, r.status, r.reply, r.sources, r."toolCalls", r.error, r."latencyMs", r.engine, clock_timestamp()
+         insert into worker_runs (message_id, worker, question, status, reply, sources, tool_calls, error, latency_ms, engine, step, reassigned_from, created_at)
+         select $1, r.worker, r.question, r.status, r.reply, r.sources, r."toolCalls", r.error, r."latencyMs", r.engine, r.step, r."reassignedFrom", clock_timestamp()
          from jsonb_array_elements($4::jsonb) with ordinality as e(run, n),
-              jsonb_to_record(e.run) as r(worker text, question text, status text, reply text, sources jsonb, "toolCalls" jsonb, error text, "latencyMs" real, engine text)
+              jsonb_to_record(e.run) as r(worker text, question text, status text, reply text, sources jsonb, "toolCalls" jsonb, error text, "latencyMs" real, engine text, step text, "reassignedFrom" text)
          order by e.n
        )
        update conversations set unclear_streak = $5, updated_at = now() where id = $2`,
@@ -239,6 +241,7 @@ export class PgConversationLog implements ConversationLog {
               engine: r.engine,
               latencyMs: r.latency_ms,
               error: r.error,
+              ...(r.plan ? { plan: r.plan } : {}),
             }
           : null,
         workerRuns: runs.rows
@@ -254,6 +257,8 @@ export class PgConversationLog implements ConversationLog {
             error: w.error,
             latencyMs: w.latency_ms,
             engine: w.engine,
+            step: w.step,
+            reassignedFrom: w.reassigned_from,
           })),
         modelCalls: calls.rows
           .filter((c) => c.message_id === row.id)
@@ -322,6 +327,7 @@ interface RoutingDbRow {
   engine: string;
   latency_ms: number;
   error: string | null;
+  plan: RoutingDecision["plan"] | null;
 }
 
 interface WorkerRunDbRow {
@@ -336,6 +342,8 @@ interface WorkerRunDbRow {
   error: string | null;
   latency_ms: number;
   engine: string;
+  step: string | null;
+  reassigned_from: string | null;
 }
 
 interface ModelCallDbRow {

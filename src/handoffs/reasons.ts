@@ -48,6 +48,11 @@ export const HANDOFF_REASONS: Record<HandoffReason, { user: string; label: strin
     label: "The model failed",
     because: "the model failed",
   },
+  no_answer: {
+    user: "I couldn't find the answer to part of your question, so I've asked a person from our support team to answer it right here.",
+    label: "No worker could answer",
+    because: "no worker could answer part of the question",
+  },
   processing_failed: {
     user: "I kept running into a problem answering this, so I've passed your message to a person, who will reply right here.",
     label: "Answering kept failing",

@@ -15,7 +15,7 @@ class ScriptedSupervisor {
   async invoke(input: { turn: Turn }): Promise<SupervisorStateType> {
     this.calls.push(input.turn.text);
     if (input.turn.text.includes("model down")) throw new Error("model unavailable (503)");
-    return { messages: [], turn: input.turn, decision: null, results: [], reply: { text: `re: ${input.turn.text}`, sections: [], footer: "" }, handoff: null, unclearStreak: 0, answered: true };
+    return { messages: [], turn: input.turn, decision: null, results: [], dispatched: [], deadline: 0, reply: { text: `re: ${input.turn.text}`, sections: [], footer: "" }, handoff: null, unclearStreak: 0, answered: true };
   }
 }
 

@@ -2,6 +2,7 @@ import type { LabelledExample, RouteContext, RoutingDecision, Router } from "../
 import { IntentClassifier } from "./classifier.ts";
 import { loadDefaultCorpus, loadOutOfScopeCorpus, loadWrittenSupportCorpus } from "./corpus.ts";
 import { decide, type DecideOptions, type OfflineDecision, type RouteScorer } from "./decide.ts";
+import { inferPlan } from "../plan.ts";
 
 export { loadDefaultCorpus, loadExamples, loadOutOfScopeCorpus, loadWrittenSupportCorpus } from "./corpus.ts";
 export { OUT_OF_SCOPE } from "./classifier.ts";
@@ -144,9 +145,7 @@ export function routerFromScorer(
     trainMs: info.trainMs,
     classify,
     async route(text: string, context?: RouteContext): Promise<RoutingDecision> {
-      const started = performance.now();
-      const decision = classify(text, context);
-      return { ...decision, engine: "offline", latencyMs: performance.now() - started };
+      return routed(text, () => classify(text, context));
     },
   };
 }
@@ -171,9 +170,15 @@ export function withKnownScope(router: OfflineRouter, knows: (text: string) => b
     trainMs: router.trainMs,
     classify,
     async route(text: string, context?: RouteContext): Promise<RoutingDecision> {
-      const started = performance.now();
-      const decision = classify(text, context);
-      return { ...decision, engine: "offline", latencyMs: performance.now() - started };
+      return routed(text, () => classify(text, context));
     },
   };
+}
+
+/** The offline decision as the routing port's, with the plan its words show (agents/router/plan.ts). */
+function routed(text: string, classify: () => OfflineDecision): RoutingDecision {
+  const started = performance.now();
+  const decision = classify();
+  const plan = inferPlan(text, decision.routes);
+  return { ...decision, ...(plan ? { plan } : {}), engine: "offline", latencyMs: performance.now() - started };
 }

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { ToolOutcome } from "../tool-signals.ts";
-import type { ToolKit, WorkerDefinition, WorkerOutput } from "../types.ts";
+import type { ToolKit, WorkerDefinition, WorkerDeps, WorkerInput, WorkerOutput } from "../types.ts";
 import { SEARCH_TOOL, answerFromKnowledge, searchTool, type KnowledgeAnswer } from "../knowledge-tools.ts";
 import { money } from "./billing-repo.ts";
 import { REFUND_PROCESSING } from "./refund-policy.ts";
@@ -55,54 +55,82 @@ export const billingWorker: WorkerDefinition = {
   demoSql: fs.readFileSync(path.join(import.meta.dirname, "demo-data.sql"), "utf8"),
 
   async answerOffline(input, tools, deps) {
-    const q = input.question.toLowerCase();
-    const accountQuestion = ACCOUNT_QUESTION.some((re) => re.test(input.question));
-    const policy = accountQuestion ? undefined : answerFromKnowledge(deps.knowledge, input.question, "faq");
-    if (policy) {
-      await tools.call(SEARCH_TOOL, { query: input.question });
-      return policyReply(q, policy, tools);
-    }
-    const first = await tools.call("account_summary");
-    if (first === NOT_LINKED) return { status: "ok", reply: LINK_HELP, sources: [] };
-
-    const invoiceNumber = input.question.match(/\b(?:inv[-\s#]*)?(\d{4,})\b/i)?.[1];
-    if (/\b(twice|double|duplicate|two charges|charged (2|two)|same charge)/.test(q)) {
-      const payments = await tools.call("list_payments", { limit: 10 });
-      const dup = payments.split("\n").find((l) => l.includes("DUPLICATE"));
-      if (!dup) {
-        return { status: "ok", reply: `I don't see a duplicate charge on your account. Your recent charges:\n${bullet(payments)}\n\nIf one of these looks wrong, tell me which and I'll check it.`, sources: [] };
-      }
-      const paymentId = dup.split(":")[0]!;
-      const outcome = await tools.run("request_refund", { payment_id: paymentId, reason: "duplicate charge" });
-      return refundReply(`You're right — you were charged twice:\n- ${dup}`, outcome);
-    }
-    if (/refund|money back|reimburs|compensation/.test(q)) {
-      const status = await tools.call("refund_status");
-      const elig = await tools.call("check_refund_eligibility");
-      const wantsStatus = /status|where|track|when|processed|received|yet/.test(q);
-      return {
-        status: "ok",
-        reply: wantsStatus
-          ? `Your refunds:\n${bullet(status)}\n\nRefunds take 5–10 business days to reach your card once requested.`
-          : `Here is what I can see:\n${bullet(elig)}\n\nYour existing refund requests:\n${bullet(status)}\n\nTell me "refund it" with the payment id and I'll request it.`,
-        sources: [],
-      };
-    }
-    if (/invoice|receipt|bill\b|statement/.test(q)) {
-      if (invoiceNumber) {
-        const one = await tools.call("get_invoice", { number: `INV-${invoiceNumber}` });
-        return { status: "ok", reply: `${one}\n\nYou can download every invoice as a PDF from the Acme dashboard → Settings → Billing → Invoices.`, sources: [] };
-      }
-      const list = await tools.call("list_invoices", { limit: 4 });
-      return { status: "ok", reply: `Your latest invoices:\n${bullet(list)}\n\nPDFs are in the Acme dashboard → Settings → Billing → Invoices.`, sources: [] };
-    }
-    if (/pay|charge|card|deduct|debit|transaction/.test(q)) {
-      const payments = await tools.call("list_payments", { limit: 5 });
-      return { status: "ok", reply: `Your recent payments:\n${bullet(payments)}`, sources: [] };
-    }
-    return { status: "ok", reply: `Here is your account:\n${bullet(first)}`, sources: [] };
+    const output = await answerAccount(input, tools, deps);
+    const context = outageContext(input.inputs);
+    return context ? { ...output, reply: `${context}\n\n${output.reply}` } : output;
   },
 };
+
+/**
+ * What tech support found, when this step waited for it ("is the service down? if so, can I get a
+ * refund for today"): the incident that backs the request, or that there was none. Read from its
+ * findings as data (`facts.incident`, `facts.allOperational`), not from its prose.
+ */
+function outageContext(inputs: WorkerInput["inputs"]): string | undefined {
+  for (const i of inputs ?? []) {
+    if (i.worker !== "tech_support" || (i.status !== "ok" && i.status !== "needs_human")) continue;
+    const incident = i.facts.incident as { title?: unknown } | null | undefined;
+    if (typeof incident?.title === "string") return `Tech support confirmed an open incident (${incident.title}), which backs your request.`;
+    if (i.facts.allOperational === true) return "Tech support found no open incident on our status page right now, so I can only go by the refund policy.";
+  }
+  return undefined;
+}
+
+/** The billing answer proper: policy from the knowledge base, the customer's own account from the tools. */
+async function answerAccount(input: WorkerInput, tools: ToolKit, deps: WorkerDeps): Promise<WorkerOutput> {
+  const q = input.question.toLowerCase();
+  const accountQuestion = ACCOUNT_QUESTION.some((re) => re.test(input.question));
+  const policy = accountQuestion ? undefined : answerFromKnowledge(deps.knowledge, input.question, "faq");
+  if (policy) {
+    await tools.call(SEARCH_TOOL, { query: input.question });
+    return policyReply(q, policy, tools);
+  }
+  const first = await tools.call("account_summary");
+  if (first === NOT_LINKED) return { status: "ok", reply: LINK_HELP, sources: [] };
+
+  const invoiceNumber = input.question.match(/\b(?:inv[-\s#]*)?(\d{4,})\b/i)?.[1];
+  if (/\b(twice|double|duplicate|two charges|charged (2|two)|same charge)/.test(q)) {
+    const payments = await tools.call("list_payments", { limit: 10 });
+    const dup = payments.split("\n").find((l) => l.includes("DUPLICATE"));
+    if (!dup) {
+      return { status: "ok", reply: `I don't see a duplicate charge on your account. Your recent charges:\n${bullet(payments)}\n\nIf one of these looks wrong, tell me which and I'll check it.`, sources: [] };
+    }
+    const paymentId = dup.split(":")[0]!;
+    const outcome = await tools.run("request_refund", { payment_id: paymentId, reason: "duplicate charge" });
+    return refundReply(`You're right — you were charged twice:\n- ${dup}`, outcome);
+  }
+  if (/refund|money back|reimburs|compensation/.test(q)) {
+    const status = await tools.call("refund_status");
+    const elig = await tools.call("check_refund_eligibility");
+    const wantsStatus = /status|where|track|when|processed|received|yet/.test(q);
+    return {
+      status: "ok",
+      reply: wantsStatus
+        ? `Your refunds:\n${bullet(status)}\n\nRefunds take 5–10 business days to reach your card once requested.`
+        : `Here is what I can see:\n${bullet(elig)}\n\nYour existing refund requests:\n${bullet(status)}\n\nTell me "refund it" with the payment id and I'll request it.`,
+      sources: [],
+    };
+  }
+  if (/invoice|receipt|bill\b|statement/.test(q)) {
+    if (invoiceNumber) {
+      const one = await tools.call("get_invoice", { number: `INV-${invoiceNumber}` });
+      return { status: "ok", reply: `${one}\n\nYou can download every invoice as a PDF from the Acme dashboard → Settings → Billing → Invoices.`, sources: [] };
+    }
+    const list = await tools.call("list_invoices", { limit: 4 });
+    return { status: "ok", reply: `Your latest invoices:\n${bullet(list)}\n\nPDFs are in the Acme dashboard → Settings → Billing → Invoices.`, sources: [] };
+  }
+  if (/pay|charge|card|deduct|debit|transaction/.test(q)) {
+    const payments = await tools.call("list_payments", { limit: 5 });
+    return { status: "ok", reply: `Your recent payments:\n${bullet(payments)}`, sources: [] };
+  }
+  // The account summary answers a question about the account; anything else is not billing's
+  // to answer (a step passed on to billing, say), and the supervisor offers it elsewhere.
+  if (!BILLING_WORDS.test(q)) return { status: "declined", reply: "That isn't something I can see on your billing account.", sources: [], facts: { declined: "not about the customer's billing account" } };
+  return { status: "ok", reply: `Here is your account:\n${bullet(first)}`, sources: [] };
+}
+
+/** Words of a question about the customer's own billing account. */
+const BILLING_WORDS = /\b(account|plan|subscri\w*|balance|owe|owed|billing|bill|bills|price|cost|costs|seats?|upgrade|downgrade|cancel\w*|money|paid|pay\w*|charg\w*|refund\w*|invoice\w*|receipt\w*|card|credit|debit\w*|vat|tax|renew\w*|trial)\b/i;
 
 /**
  * A policy question answered from its article, followed by what the customer's own account says

@@ -23,7 +23,7 @@ export const faqWorker: WorkerDefinition = {
   systemPrompt: [
     "You answer general questions about Acme Cloud from its help articles: plans, prices, policies, limits, how things work.",
     "Always search the knowledge base first and answer only from what it says, citing the article as a markdown link [title](url).",
-    "If the articles do not answer the question, say plainly that you don't know and offer to pass it to a person. Never guess.",
+    "If the articles do not answer the question, call cannot_answer with the reason: another specialist or a person will take it. Never guess.",
   ].join("\n"),
   tools: (deps) => [searchTool(deps.knowledge)],
 
@@ -31,10 +31,12 @@ export const faqWorker: WorkerDefinition = {
     await tools.call(SEARCH_TOOL, { query: input.question });
     const answer = answerFromKnowledge(deps.knowledge, input.question, "faq");
     if (!answer) {
+      // Declined, not guessed: the supervisor offers it to the next-best worker, then a person.
       return {
-        status: "ok",
-        reply: "I don't know the answer to that, and I'd rather not guess. Ask me to connect you with a person and our support team will answer it here.",
+        status: "declined",
+        reply: "I don't know the answer to that, and I'd rather not guess.",
         sources: [],
+        facts: { declined: "no help article answers it" },
       };
     }
     return { status: "ok", reply: answer.text, sources: answer.sources };

@@ -14,6 +14,8 @@ const ERROR_DETAIL = /\b(error|code|says|message|shows|\d{3})\b|["“'].+["”']
  * change the answer, so only then does the worker ask for them.
  */
 const MALFUNCTION = /\b(crash\w*|freez\w*|hangs?|hanging|error\w*|fail\w*|broken|bug|stuck|blank|won'?t|doesn'?t|does not|isn'?t|is not|not (work\w*|load\w*|sync\w*|open\w*|show\w*|start\w*)|can'?t|cannot|unable|keeps? (closing|crashing|logging)|rejected|invalid|never (arrived|came))\b/i;
+/** A question about the service's state ("is it down?"), which the status page answers either way. */
+const STATUS_QUESTION = /\b(down|outage|not loading|everyone|status|unavailable)\b/i;
 const ESCALATE = /\b(still (crash|broken|not|doesn|does ?n)|didn'?t (help|work|fix)|doesn'?t (help|work)|tried (that|everything|all)|bug report|report a bug|data loss|lost (my|all) (data|notes))/i;
 
 function statusTool(deps: WorkerDeps) {
@@ -53,6 +55,7 @@ export const techSupportWorker: WorkerDefinition = {
     "Answer with concrete steps from the docs and cite each doc you used as a markdown link [title](url).",
     "Only when something is broken (a crash, an error) and the user did not say which app (web, iOS, Android, desktop) or what exact error they see, ask for it at the end. Never end a how-to answer with a question.",
     "Never invent settings, menus or error codes that the docs do not mention.",
+    "If neither the status page nor the docs say anything about the question and nothing is broken, call cannot_answer with the reason.",
   ].join("\n"),
   tools: (deps) => [
     searchTool(deps.knowledge),
@@ -65,6 +68,8 @@ export const techSupportWorker: WorkerDefinition = {
     const status = await tools.call("service_status");
     await tools.call(SEARCH_TOOL, { query: q });
     const incident = status.startsWith("INCIDENT") ? relevantIncident(status, q) : undefined;
+    // For a step that waits for this one (billing deciding a refund after an outage, say).
+    const facts = { incident: incident ? incidentFacts(incident) : null, allOperational: !status.startsWith("INCIDENT") };
     const parts: string[] = [];
     if (incident) parts.push(`There is an open incident that may explain this: ${incident.replace(/^INCIDENT /, "")}`);
 
@@ -74,21 +79,25 @@ export const techSupportWorker: WorkerDefinition = {
         reply: [...parts, "Thanks for the details — this needs one of our engineers to look at your account. I've passed it on with what you told me; they'll reply here."].join("\n\n"),
         sources: uniqueSources(relevantHits(deps.knowledge, q, { limit: 1 })),
         handoff: { reason: "needs_engineer", detail: `Reported: ${q.slice(0, 300)}` },
+        facts,
       };
     }
     const answer = answerFromKnowledge(deps.knowledge, q, "tech");
     if (!answer) {
-      parts.push(
-        MALFUNCTION.test(q)
-          ? "I couldn't find a known fix for that yet. So I can help, tell me: what exactly happens (the exact error text, if any), and which app you use — web, iOS, Android or desktop?"
-          : "I couldn't find an article about that. Ask me to connect you with a person and our support team will answer it here.",
-      );
-      return { status: "ok", reply: parts.join("\n\n"), sources: [] };
+      if (MALFUNCTION.test(q) || incident) {
+        parts.push("I couldn't find a known fix for that yet. So I can help, tell me: what exactly happens (the exact error text, if any), and which app you use — web, iOS, Android or desktop?");
+        return { status: "ok", reply: parts.join("\n\n"), sources: [], facts };
+      }
+      if (STATUS_QUESTION.test(q)) {
+        return { status: "ok", reply: "All systems are operational right now: our status page has no open incident.", sources: [], facts };
+      }
+      // Nothing broken and nothing written about it: not a question this worker can answer.
+      return { status: "declined", reply: "I couldn't find an article about that.", sources: [], facts: { ...facts, declined: "no technical article or incident covers it" } };
     }
     parts.push(answer.text);
     const closing = closingQuestion(q);
     if (closing) parts.push(closing);
-    return { status: "ok", reply: parts.join("\n\n"), sources: answer.sources };
+    return { status: "ok", reply: parts.join("\n\n"), sources: answer.sources, facts };
   },
 };
 
@@ -111,5 +120,12 @@ function relevantIncident(status: string, question: string): string | undefined 
   const words = new Set(question.toLowerCase().match(/[a-z]{4,}/g) ?? []);
   const hit = lines.find((l) => (l.toLowerCase().match(/[a-z]{4,}/g) ?? []).some((w) => words.has(w)));
   if (hit) return hit;
-  return /\b(down|outage|not loading|everyone|status|unavailable)\b/i.test(question) ? lines[0] : undefined;
+  return STATUS_QUESTION.test(question) ? lines[0] : undefined;
+}
+
+/** An incident line of the `service_status` tool as data: `INCIDENT (status, since …): title — message [components: a, b]`. */
+export function incidentFacts(line: string): { title: string; status: string; since: string; components: string[] } | { title: string } {
+  const m = /^INCIDENT \(([^,]+), since ([^)]+)\): (.+?) — .*\[components: ([^\]]*)\]$/.exec(line);
+  if (!m) return { title: line.replace(/^INCIDENT /, "") };
+  return { status: m[1]!, since: m[2]!, title: m[3]!, components: m[4]!.split(",").map((c) => c.trim()).filter(Boolean) };
 }
