@@ -45,6 +45,7 @@ export async function startStepService(config: Config, logger: Logger, agents: r
   }
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger: logger.child({ component: "db" }) });
   let closeDeps: (() => Promise<void>) | undefined;
+  let queueDb: Database | undefined;
   try {
     await migrate(db.pool);
     await GraphileJobQueue.installSchema(db.pool, logger, false);
@@ -55,8 +56,18 @@ export async function startStepService(config: Config, logger: Logger, agents: r
     const model = overrides.model ?? llm?.createChatModel(config, modelHealth);
     const deps = await openWorkerDeps(config, workers, { pool: db.pool, knowledge, config, now: overrides.now ?? (() => new Date()) }, logger);
     closeDeps = deps.close;
+    // The queue's own connections (graphile-worker's fetches and completions, the step rows, the
+    // heartbeat): transient state whose commits need not wait for the WAL flush (see step-store.ts).
+    // The workers' tools use `db` (or their own database), whose writes stay synchronous.
+    queueDb = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      logger: logger.child({ component: "db", pool: "steps" }),
+      max: config.workerConcurrency + 3,
+      sessionOptions: "-c synchronous_commit=off",
+    });
     const service = new StepService({
-      pool: db.pool,
+      pool: queueDb.pool,
       logger,
       steps: new InProcessSteps(workers, deps.depsOf, model),
       concurrency: config.workerConcurrency,
@@ -71,11 +82,13 @@ export async function startStepService(config: Config, logger: Logger, agents: r
       close: async () => {
         await service.stop();
         await deps.close();
+        await queueDb?.close();
         await db.close();
       },
     };
   } catch (err) {
     await closeDeps?.().catch(() => {});
+    await queueDb?.close().catch(() => {});
     await db.close().catch(() => {});
     throw err;
   }

@@ -10,14 +10,24 @@ export function stepTask(worker: string): string {
 const STEP_JOB_ATTEMPTS = 10;
 
 /**
+ * A step's rows are transient state bounded by its message's budget, and each commit waiting for
+ * its WAL flush (~1.5 ms here, far more under load) was most of what delegating a step added: so
+ * the step's own writes commit without waiting for the flush (`synchronous_commit = off` for that
+ * transaction only). A Postgres crash can lose the last few hundred ms of them, never corrupt
+ * anything: a step lost that way is not answered in time, and the supervisor hands off with the
+ * reason, as for any step whose service is down. The billing tools' own writes stay synchronous.
+ */
+const ASYNC_COMMIT = "select set_config('synchronous_commit', 'off', true)";
+
+/**
  * The step row and its job in one statement (one round trip, one transaction): the job's key is
  * the step id, so a step given up before it started is removed from the queue by that key.
  */
-const ENQUEUE = `with step as (
+const ENQUEUE = `with async_commit as (${ASYNC_COMMIT}), step as (
     insert into agent_steps (id, conversation_id, message_id, worker, input, deadline)
     values ($1::uuid, $2::uuid, $3::uuid, $4, $5::jsonb, to_timestamp($6::double precision / 1000))
     returning id)
-  select graphile_worker.add_job($7, json_build_object('stepId', step.id::text), max_attempts => ${STEP_JOB_ATTEMPTS}, job_key => step.id::text) from step`;
+  select graphile_worker.add_job($7, json_build_object('stepId', step.id::text), max_attempts => ${STEP_JOB_ATTEMPTS}, job_key => step.id::text) from step, async_commit`;
 
 /** A step row as the supervisor reads it back. */
 export interface StepRow {
@@ -88,12 +98,14 @@ export class StepStore {
    */
   async claim(id: string, claimedBy: string, pid: number): Promise<ClaimedStep | undefined> {
     const r = await this.#pool.query<{ id: string; status: StepStatus; worker: string; input: WorkerInput; deadline_ms: number; attempts: number }>(
-      `update agent_steps set
+      `with async_commit as (${ASYNC_COMMIT})
+       update agent_steps set
           status = case when deadline > clock_timestamp() then 'running' else 'cancelled' end,
           attempts = attempts + case when deadline > clock_timestamp() then 1 else 0 end,
           claimed_by = $2, claimed_pid = $3, started_at = clock_timestamp(),
           error = case when deadline > clock_timestamp() then error else 'not started before the message''s budget ran out' end,
           finished_at = case when deadline > clock_timestamp() then null else clock_timestamp() end
+       from async_commit
        where id = $1::uuid and status in ('queued', 'running')
        returning id::text, status, worker, input, extract(epoch from deadline) * 1000 as deadline_ms, attempts`,
       [id, claimedBy, pid],
@@ -111,7 +123,9 @@ export class StepStore {
   async finish(id: string, claimedBy: string, outcome: { result: WorkerResult } | { error: string }): Promise<boolean> {
     const done = "result" in outcome;
     const r = await this.#pool.query(
-      `update agent_steps set status = $3, result = $4::jsonb, error = $5, finished_at = clock_timestamp()
+      `with async_commit as (${ASYNC_COMMIT})
+       update agent_steps set status = $3, result = $4::jsonb, error = $5, finished_at = clock_timestamp()
+       from async_commit
        where id = $1::uuid and status = 'running' and claimed_by = $2`,
       [id, claimedBy, done ? "done" : "failed", done ? JSON.stringify(outcome.result) : null, done ? null : outcome.error],
     );
