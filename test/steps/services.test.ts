@@ -153,4 +153,28 @@ describe.skipIf(skipWithoutServer("test/steps/services.test.ts"))("workers as se
     expect(await steps(asked.conversationId)).toMatchObject([{ worker: "billing", status: "done", claimed_pid: second.pid, attempts: 2 }]);
     expect(fs.readFileSync(runLog, "utf8").trim().split("\n")).toEqual([`${doomed.pid} Show me my last invoice, I'll hang on`, `${second.pid} Show me my last invoice, I'll hang on`]);
   });
+
+  it("a billing process killed mid-step with no other to take over: the message is handed off at its deadline, the step abandoned", async () => {
+    const own = await freshServerDatabase(SERVER!);
+    const config = loadConfig({ DATABASE_URL: own.url, DATA_DIR: tempDataDir("switchboard-steps-"), AGENTS: "tech_support,faq", WORKER_TIMEOUT_MS: "8000", WORKER_LEASE_MS: "1000", DEMO_DATA: "on", LOG_LEVEL: "silent" });
+    const hurried = await createApp(config, silentLogger());
+    const log = path.join(tempDataDir("switchboard-steps-"), "runs.log");
+    const doomed = spawnBillingService({ ...serviceEnv, DATABASE_URL: own.url, SCRIPTED_HANG: "1", SCRIPTED_RUN_LOG: log });
+    services.push(doomed);
+    try {
+      await waitFor(async () => (await hurried.db.pool.query("select 1 from queue_workers where pid = $1", [doomed.pid])).rows.length > 0, "the billing process to register", HANG_GUARD_MS, 100);
+      const s = await hurried.intake.submit({ platform: "http", conversationKey: "http:killed-alone", userId: "u1", text: "Show me my last invoice, I'll hang on", platformMessageId: "killed-alone" });
+      if (s.status !== "accepted") throw new Error("not accepted");
+      await waitFor(async () => fs.existsSync(log) && fs.readFileSync(log, "utf8").includes(`${doomed.pid} `), "the billing process to start the step", HANG_GUARD_MS, 50);
+      doomed.child.kill("SIGKILL");
+      await doomed.exited;
+      const outcome = await s.done;
+      expect(outcome).toMatchObject({ kind: "reply", handoff: { reason: "worker_timeout" } });
+      expect(outcome.kind === "reply" && outcome.handoff?.detail).toMatch(/the billing service did not answer/);
+      expect(await steps(s.conversationId, hurried)).toMatchObject([{ worker: "billing", status: "abandoned", claimed_pid: doomed.pid }]);
+    } finally {
+      await hurried.close();
+      await own.drop();
+    }
+  });
 });
