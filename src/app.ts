@@ -23,6 +23,10 @@ import { GraphileJobQueue } from "./inbox/graphile-queue.ts";
 import { InProcessJobQueue } from "./inbox/in-process-queue.ts";
 import type { JobQueue } from "./inbox/job-queue.ts";
 import { OutcomeWaiter } from "./inbox/outcome-waiter.ts";
+import { CHANNELS, PgListener } from "./db/pg-listener.ts";
+import { InProcessSteps } from "../agents/workers/step-runner.ts";
+import { QueuedSteps } from "./steps/queued-steps.ts";
+import { delegationNeedsServer, localWorkers, openWorkerDeps, type WorkerDepsSet } from "./steps/worker-services.ts";
 import type { Logger } from "./logger.ts";
 import { Metrics } from "./metrics.ts";
 import { readHandoffStats } from "./handoffs/handoff-stats.ts";
@@ -121,6 +125,11 @@ export interface AppOverrides {
  * the config asks for, and compiles the supervisor with the Postgres checkpointer.
  */
 export async function createApp(config: Config, logger: Logger, overrides: AppOverrides = {}): Promise<App> {
+  const registry = new WorkerRegistry(overrides.workers);
+  // AGENTS: the workers run here; the others' steps are delegated (said before anything is opened).
+  const local = localWorkers(config.agents, registry);
+  const delegating = local !== undefined && local.length < registry.workers.length;
+  if (delegating && !config.databaseUrl) throw delegationNeedsServer(config, "This process");
   const db = await openDatabase({
     databaseUrl: config.databaseUrl,
     dataDir: config.dataDir,
@@ -130,10 +139,13 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     // app's: on embedded Postgres it needs more than the one connection used there otherwise.
     ...(!config.databaseUrl && config.jobQueue === "postgres" ? { max: 8 } : {}),
   });
+  // The process's one LISTEN connection (a server): message outcomes and delegated steps' results.
+  const listener = db.mode === "server" ? new PgListener({ url: db.url, logger, channels: [CHANNELS.messageFinished, CHANNELS.stepFinished] }) : undefined;
+  let workerDeps: WorkerDepsSet | undefined;
   try {
     const applied = await migrate(db.pool);
     if (applied.length) logger.info({ applied }, "database migrated");
-    const registry = new WorkerRegistry(overrides.workers);
+    await listener?.start();
     await loadDemoData(config, db, registry, logger);
 
     const knowledge = await loadKnowledgeBase(config.knowledgeDir);
@@ -172,11 +184,24 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     await checkpointer.setup();
     // Every model call is recorded (model_calls, token metrics); the offline engine makes none.
     const modelCalls = model ? new ModelCallLog(db.pool, logger, metrics) : undefined;
+    const deps = { pool: db.pool, knowledge, config, now: overrides.now ?? (() => new Date()) };
+    // A worker with a database of its own (BILLING_DATABASE_URL) gets it only where it runs.
+    workerDeps = await openWorkerDeps(config, local ?? registry.workers, deps, logger);
+    const inProcess = new InProcessSteps(local ?? registry.workers, workerDeps.depsOf, model);
+    let steps: QueuedSteps | undefined;
+    if (delegating) {
+      if (!listener) throw delegationNeedsServer(config, "This process");
+      await GraphileJobQueue.installSchema(db.pool, logger, false);
+      steps = new QueuedSteps({ pool: db.pool, logger, local: inProcess, listener });
+      steps.start();
+      logger.info({ inProcess: inProcess.names, delegated: registry.names.filter((n) => steps!.delegates(n)) }, "delegating the other workers' steps through the shared queue");
+    }
     const supervisor = compileSupervisor({
       registry,
       router,
       model,
-      deps: { pool: db.pool, knowledge, config, now: overrides.now ?? (() => new Date()) },
+      deps,
+      steps: steps ?? inProcess,
       workerTimeoutMs: config.workerTimeoutMs,
       modelCalls,
       logger: logger.child({ component: "supervisor" }),
@@ -190,7 +215,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     const outcomes = new OutcomeWaiter({
       pool: db.pool,
       logger,
-      listenUrl: db.mode === "server" ? db.url : undefined,
+      listener,
       ...(overrides.replyTimeoutMs ? { timeoutMs: overrides.replyTimeoutMs } : {}),
     });
     await outcomes.start();
@@ -273,13 +298,18 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
         await queue.stop();
         await outbox.close();
         await outcomes.stop();
+        await steps?.stop();
+        await listener?.stop();
         leases.close();
         await handoffService.close();
         await modelCalls?.flush();
+        await workerDeps?.close();
         await db.close();
       },
     };
   } catch (err) {
+    await listener?.stop().catch(() => {});
+    await workerDeps?.close().catch(() => {});
     await db.close().catch(() => {});
     throw err;
   }

@@ -126,6 +126,19 @@ export interface Config {
   /** A worker not heard from for this long is dead; its messages go to another worker. Default 30000. */
   workerLeaseMs: number;
   /**
+   * `AGENTS` (or `--agents` on `serve` and `worker`): the workers whose steps run in this process,
+   * by registry name (`billing,faq`). Every other worker's steps are delegated through the shared
+   * queue to a `switchboard worker --agents …` process that runs it. Checked against the registry
+   * at start. Default: unset, every worker runs in this process (and nothing is delegated).
+   */
+  agents: string[] | undefined;
+  /**
+   * `BILLING_DATABASE_URL`: the billing worker's tools read and write the billing tables there
+   * instead of in DATABASE_URL, so only the process that runs billing needs its credentials.
+   * Opened only by a process that runs the billing worker. Default: unset, DATABASE_URL's database.
+   */
+  billingDatabaseUrl: string | undefined;
+  /**
    * What the intake removes from messages besides secrets, card numbers, IBANs and passwords
    * (always removed): `REDACT_CONTACTS` (default `email,phone`) and `REDACT_PHONE_REGION`.
    */
@@ -261,6 +274,18 @@ const EnvSchema = z.object({
   WORKER_CONCURRENCY: wholeNumber(8, 1),
   JOB_MAX_ATTEMPTS: wholeNumber(4, 1),
   WORKER_LEASE_MS: wholeNumber(30_000, 500),
+  AGENTS: optionalString.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const names = parseAgentNames(v);
+    if (!names) {
+      ctx.addIssue({ code: "custom", message: `must be worker names separated by commas, e.g. billing,faq; got "${v}"` });
+      return z.NEVER;
+    }
+    return names;
+  }),
+  BILLING_DATABASE_URL: optionalString.refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+    message: "must start with postgres:// or postgresql://",
+  }),
   REDACT_CONTACTS: optionalString.transform((v, ctx) => {
     if (v === undefined) return { emails: true, phones: true };
     const words = v.toLowerCase().split(/[\s,]+/).filter(Boolean);
@@ -285,6 +310,15 @@ const EnvSchema = z.object({
     }
   }),
 });
+
+/**
+ * A list of worker names as `AGENTS` and `--agents` take it (`billing,faq`), without duplicates;
+ * undefined when it is not one. Whether each is a registry worker is checked at start.
+ */
+export function parseAgentNames(v: string): string[] | undefined {
+  const names = [...new Set(v.split(/[\s,]+/).filter(Boolean))];
+  return names.length > 0 && names.every((n) => /^[a-z][a-z0-9_]*$/.test(n)) ? names : undefined;
+}
 
 /** {@link Config.cacheDir}: `CACHE_DIR`, else the user's cache folder; `off` or `none`: no cache. */
 function cacheDir(setting: string | undefined, xdgCacheHome: string | undefined): string | undefined {
@@ -364,6 +398,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerConcurrency: e.WORKER_CONCURRENCY,
     jobMaxAttempts: e.JOB_MAX_ATTEMPTS,
     workerLeaseMs: e.WORKER_LEASE_MS,
+    agents: e.AGENTS,
+    billingDatabaseUrl: e.BILLING_DATABASE_URL,
     redaction: { ...e.REDACT_CONTACTS, phoneRegion: e.REDACT_PHONE_REGION?.toUpperCase() as CountryCode | undefined },
   };
 }
@@ -393,6 +429,8 @@ export function describeConfig(c: Config): string[] {
     ...(c.discordHandoffChannel
       ? [`Staff actions (Discord): only from ${c.discordHandoffChannel}${c.discordStaffRole ? `, by members with role ${c.discordStaffRole}` : ", by anyone in it — set DISCORD_STAFF_ROLE to require a role"}`]
       : []),
+    ...(c.agents ? [`Workers: ${c.agents.join(", ")} in this process (AGENTS / --agents); the others' steps go through the shared queue to their services`] : []),
+    ...(c.billingDatabaseUrl ? ["Billing: the billing worker's tables are in BILLING_DATABASE_URL (opened only where billing runs)"] : []),
     c.apiToken ? "API: /api/messages requires API_TOKEN" : "API: /api/messages is open (set API_TOKEN to require a token)",
     ...(c.apiUserSecret ? ["API: callers prove their user with userHash (API_USER_SECRET)"] : []),
     ...(c.webhookUrl ? [`Webhook: outbound HTTP messages are POSTed to ${new URL(c.webhookUrl).origin}, signed with WEBHOOK_SECRET`] : []),

@@ -7,7 +7,7 @@ import { recordModelCalls, type ModelCallSink } from "../engines/model-calls.ts"
 import type { Router } from "../router/types.ts";
 import type { WorkerRegistry } from "../workers/registry.ts";
 import type { WorkerDeps, WorkerResult } from "../workers/types.ts";
-import { WorkerRunner } from "../workers/worker-graph.ts";
+import { InProcessSteps, type StepRunner } from "../workers/step-runner.ts";
 import { composeReply, withNotes } from "../../src/turns/compose-reply.ts";
 import { mergeReplies, sectionOf } from "./merge.ts";
 import type { PartDone } from "../../src/ports.ts";
@@ -33,6 +33,11 @@ export interface SupervisorOptions {
   modelCalls?: ModelCallSink | undefined;
   /** Where a node's retry is logged (LangGraph's own notice goes to stdout through console.log). Default: none. */
   logger?: Logger | undefined;
+  /**
+   * Where each worker's steps run: in this process, or delegated through the shared queue to the
+   * process that runs the worker (src/steps/). Default: every registry worker in this process.
+   */
+  steps?: StepRunner | undefined;
 }
 
 /**
@@ -48,7 +53,7 @@ export interface SupervisorOptions {
  */
 export function createSupervisor(opts: SupervisorOptions) {
   const { registry, router } = opts;
-  const runners = new Map(registry.workers.map((w) => [w.name, new WorkerRunner(w, opts.deps, opts.model)]));
+  const steps: StepRunner = opts.steps ?? new InProcessSteps(registry.workers, opts.deps, opts.model);
   const title = (name: string) => registry.get(name)?.title ?? name;
   const memory = opts.memoryMessages ?? 40;
   const budgetMs = opts.workerTimeoutMs ?? 20_000;
@@ -129,15 +134,15 @@ export function createSupervisor(opts: SupervisorOptions) {
     .addEdge("merge", "decide")
     .addEdge("decide", END);
 
-  for (const [name, runner] of runners) {
+  for (const name of registry.names) {
     graph.addNode(
       name,
       async (task: WorkerTask, config) => {
         const input = { question: task.question, message: task.turn.text, history: task.history, caller: task.turn.caller, inputs: task.inputs };
         const run = await runWithinBudget(
-          (signal) => runner.run(input, signal),
+          (signal) => steps.run(name, input, signal, task.deadline, task.turn.messageId),
           (status, error, latencyMs) => failedRun(task, status, error, latencyMs),
-          { deadline: task.deadline, budgetMs, parent: config.signal },
+          { deadline: task.deadline, budgetMs, parent: config.signal, timeoutText: steps.timeoutText?.(name) },
         );
         const result: WorkerResult = { ...run, step: task.step.id, ...(task.tried.length ? { reassignedFrom: task.tried.at(-1)! } : {}) };
         // A step its worker could not answer is offered to the next-best worker, once, before a
@@ -162,7 +167,7 @@ export function createSupervisor(opts: SupervisorOptions) {
       {
         // The worker's own compiled graphs: LangGraph lists them as this node's subgraphs
         // (`getSubgraphs`, the graph drawing, streaming with `subgraphs: true`).
-        subgraphs: runner.subgraphs,
+        subgraphs: steps.subgraphs(name),
         // Retries and the time limit are the message budget's (`runWithinBudget`); this handler
         // only catches what escapes it. It is a node of its own, without the worker's edge to
         // `merge`, so it routes there itself: a message must never end without an answer.

@@ -4,8 +4,9 @@ import type { WorkerResult } from "../workers/types.ts";
 export class WorkerTimeoutError extends Error {
   readonly elapsedMs: number;
 
-  constructor(budgetMs: number, elapsedMs: number) {
-    super(`did not finish within the message's ${budgetMs} ms budget`);
+  /** @param what - what did not happen in time. Default "did not finish". */
+  constructor(budgetMs: number, elapsedMs: number, what = "did not finish") {
+    super(`${what} within the message's ${budgetMs} ms budget`);
     this.name = "WorkerTimeoutError";
     this.elapsedMs = elapsedMs;
   }
@@ -22,6 +23,8 @@ export interface BudgetOptions {
   maxAttempts?: number;
   /** Pause before a retry, in ms. Default 200. */
   retryDelayMs?: number;
+  /** What a timeout did not do, for its reason ("the billing service did not answer"). Default "did not finish". */
+  timeoutText?: string | undefined;
 }
 
 /**
@@ -39,7 +42,7 @@ export async function runWithinBudget(run: (signal: AbortSignal) => Promise<Work
     const remaining = o.deadline - Date.now();
     if (remaining <= 0) break;
     const budget = new AbortController();
-    const timer = setTimeout(() => budget.abort(new WorkerTimeoutError(o.budgetMs, Date.now() - started)), remaining);
+    const timer = setTimeout(() => budget.abort(new WorkerTimeoutError(o.budgetMs, Date.now() - started, o.timeoutText)), remaining);
     const signal = o.parent ? AbortSignal.any([o.parent, budget.signal]) : budget.signal;
     const over = new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason), { once: true }));
     try {
@@ -54,6 +57,6 @@ export async function runWithinBudget(run: (signal: AbortSignal) => Promise<Work
     if (attempt < attempts) await new Promise((r) => setTimeout(r, Math.min(o.retryDelayMs ?? 200, Math.max(0, o.deadline - Date.now()))));
   }
   // Out of attempts, or of the budget before a retry: the last failure is the reason.
-  if (lastError === undefined) return failed("timeout", new WorkerTimeoutError(o.budgetMs, Date.now() - started), Date.now() - started);
+  if (lastError === undefined) return failed("timeout", new WorkerTimeoutError(o.budgetMs, Date.now() - started, o.timeoutText), Date.now() - started);
   return failed("failed", lastError, Date.now() - started);
 }

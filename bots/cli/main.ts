@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import type { App } from "../../src/app.ts";
-import { loadConfig, loadEnvFile, type Config } from "../../src/config.ts";
+import { loadConfig, loadEnvFile, parseAgentNames, type Config } from "../../src/config.ts";
 import { SwitchboardError, errorMessage } from "../../src/errors.ts";
 import { createLogger, type Logger } from "../../src/logger.ts";
 import type { Outcome } from "../../src/types.ts";
@@ -59,8 +59,9 @@ export function buildProgram(): Command {
     .description("run the HTTP server (API, console, Slack endpoint), Slack and Discord when configured, and processing")
     .option("--port <n>", "HTTP port (default: PORT or 3000)", parsePort)
     .option("--role <role>", "all: everything in one process; gateway: adapters and HTTP only, answered by `switchboard worker` processes", parseRole, "all")
-    .action(async (opts: { port?: number; role: ServeRole }) => {
-      const config = loadConfig();
+    .option("--agents <list>", "the workers run in this process (e.g. faq,tech_support); the others' steps go to their `switchboard worker --agents` services (default: AGENTS, else every worker here)", parseAgents)
+    .action(async (opts: { port?: number; role: ServeRole; agents?: string[] }) => {
+      const config = opts.agents ? { ...loadConfig(), agents: opts.agents } : loadConfig();
       await serve(opts.port !== undefined ? { ...config, port: opts.port } : config, createLogger(config.logLevel, undefined, config.logFormat), opts.role);
     });
 
@@ -68,9 +69,11 @@ export function buildProgram(): Command {
     .command("worker")
     .description("answer queued messages (needs DATABASE_URL); run any number beside `serve --role gateway`")
     .option("--port <n>", "serve /healthz and /metrics on this port (default: none)", parsePort)
-    .action(async (opts: { port?: number }) => {
+    .option("--agents <list>", "be the service of these workers (e.g. billing): take only their delegated steps, no messages (default: AGENTS)", parseAgents)
+    .option("--turns", "with --agents: also answer messages, running the listed workers here and delegating the others")
+    .action(async (opts: { port?: number; agents?: string[]; turns?: boolean }) => {
       const config = loadConfig();
-      await work(config, createLogger(config.logLevel, undefined, config.logFormat), { port: opts.port });
+      await work(config, createLogger(config.logLevel, undefined, config.logFormat), { port: opts.port, agents: opts.agents, turns: opts.turns });
     });
 
   program
@@ -317,6 +320,12 @@ function parsePort(v: string): number {
   const n = Number(v);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("a port number 0-65535");
   return n;
+}
+
+function parseAgents(v: string): string[] {
+  const names = parseAgentNames(v);
+  if (!names) throw new InvalidArgumentError("worker names separated by commas, e.g. billing,faq");
+  return names;
 }
 
 function parseRole(v: string): ServeRole {

@@ -9,8 +9,19 @@ import { listenError, loadPlatforms, logUnhandledRejections, usesChatPlatforms }
 export interface WorkerOptions {
   /** Serve `/healthz` and `/metrics` on this port. Default: no HTTP server. */
   port?: number | undefined;
-  /** Seams for tests and embedders (a scripted supervisor, say). */
+  /** Seams for tests and embedders (a scripted supervisor, say; a scripted worker for a step service). */
   overrides?: AppOverrides;
+  /**
+   * `--agents`: the workers this process runs. Without `turns`, it is their service: it takes
+   * only their delegated steps, no messages. Default: `AGENTS`; unset: a message worker running
+   * every worker in-process.
+   */
+  agents?: string[] | undefined;
+  /**
+   * `--turns`: with `agents`, also answer messages, as a worker without `--agents` does, running
+   * the listed workers here and delegating the others' steps. Default false.
+   */
+  turns?: boolean | undefined;
 }
 
 /**
@@ -21,6 +32,9 @@ export interface WorkerOptions {
  * within the grace time or go back to the queue for another worker.
  */
 export async function work(config: Config, logger: Logger, options: WorkerOptions = {}): Promise<void> {
+  const agents = options.agents ?? config.agents;
+  if (agents && !options.turns) return serveSteps(config, logger, agents, options);
+  if (agents) config = { ...config, agents };
   const needsSharedQueue = "switchboard worker takes jobs from the shared queue: it needs DATABASE_URL (and JOB_QUEUE unset or postgres); on embedded Postgres run `switchboard serve`";
   // Said before anything is opened or printed: the start-up lines would suggest it was starting.
   if (!config.databaseUrl && config.jobQueue !== "postgres") throw new ConfigError(needsSharedQueue);
@@ -75,4 +89,54 @@ export async function work(config: Config, logger: Logger, options: WorkerOption
   await app.startWorker();
   await app.intake.recover();
   logger.info({ workerId: app.queue.workerId, concurrency: config.workerConcurrency }, "Switchboard worker is taking jobs");
+}
+
+/**
+ * `switchboard worker --agents billing[,…]`: the service of those workers. It takes their delegated
+ * steps from the shared queue (graphile-worker tasks `step:<worker>`) and nothing else, and is the
+ * only process that needs their own settings (BILLING_DATABASE_URL). Stops on SIGTERM/SIGINT: no
+ * new steps, running ones finish (each is bounded by its message's budget).
+ */
+async function serveSteps(config: Config, logger: Logger, agents: readonly string[], options: WorkerOptions): Promise<void> {
+  logUnhandledRejections(logger);
+  for (const line of describeConfig(config)) logger.info(line);
+  const { startStepService } = await import("../../src/steps/start-step-service.ts");
+  const o = options.overrides ?? {};
+  const running = await startStepService(config, logger, agents, {
+    ...(o.workers ? { workers: o.workers } : {}),
+    ...(o.model ? { model: o.model } : {}),
+    ...(o.now ? { now: o.now } : {}),
+  });
+  let http: FastifyInstance | undefined;
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: no new steps, finishing the running ones");
+    await http?.close();
+    await running.close();
+    logger.info("stopped");
+  };
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+  process.once("SIGINT", () => void stop("SIGINT"));
+  if (options.port !== undefined) {
+    http = Fastify({ logger: false });
+    http.get("/healthz", async (_req, reply) => {
+      const health = await checkHealth({ db: running.db, queue: { kind: "postgres", healthy: () => running.service.healthy() }, modelHealth: running.modelHealth }, { requireQueue: true });
+      return reply.status(health.ok ? 200 : 503).send({ ...health, role: "steps", workers: running.service.workers, workerId: running.service.workerId ?? null });
+    });
+    http.get("/metrics", async (_req, reply) => {
+      reply.header("content-type", running.metrics.registry.contentType);
+      return running.metrics.registry.metrics();
+    });
+    try {
+      const address = await http.listen({ port: options.port, host: config.host });
+      logger.info({ address }, "step service health and metrics");
+    } catch (err) {
+      await http.close().catch(() => {});
+      await running.close();
+      throw listenError(err, config.host, options.port);
+    }
+  }
+  logger.info({ workers: running.service.workers, workerId: running.service.workerId, concurrency: config.workerConcurrency }, `Switchboard ${running.service.workers.join(", ")} service is taking steps`);
 }

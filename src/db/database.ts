@@ -32,6 +32,8 @@ export interface DatabaseOptions {
   connectTimeoutMs?: number;
   /** Where a new embedded folder's cluster is copied from (see `EmbeddedOptions.cacheDir`). Default: none. */
   cacheDir?: string | undefined;
+  /** Session settings of every connection (libpq `options`, e.g. `-c synchronous_commit=off`). Default: none. */
+  sessionOptions?: string | undefined;
 }
 
 /** A client class whose connection attempts give up after `ms` (an unreachable server), whatever the pool's wait. */
@@ -60,6 +62,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // So the queue may wait a minute, and a connection attempt itself still gives up after 10 s.
     connectionTimeoutMillis: opts.poolWaitMs ?? 60_000,
     Client: connectingWithin(opts.connectTimeoutMs ?? 10_000),
+    ...(opts.sessionOptions ? { options: opts.sessionOptions } : {}),
   });
   handleConnectionErrors(pool, opts.logger);
   try {

@@ -1,4 +1,5 @@
-import pg from "pg";
+import type pg from "pg";
+import { CHANNELS, type PgListener } from "../db/pg-listener.ts";
 import { SwitchboardError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { relayedOutcome, replyOutcome } from "../turns/outcome.ts";
@@ -19,8 +20,8 @@ export class ReplyTimeoutError extends SwitchboardError {
 export interface OutcomeWaiterOptions {
   pool: pg.Pool;
   logger: Logger;
-  /** A connection string for LISTEN (a Postgres server). Unset: poll only (embedded Postgres has no NOTIFY across connections). */
-  listenUrl?: string | undefined;
+  /** The process's LISTEN connection (a Postgres server). Unset: poll only (embedded Postgres has no NOTIFY across connections). */
+  listener?: PgListener | undefined;
   /** How often unanswered waits are checked in the database, in ms. Default 200 without LISTEN, 2000 with it. */
   pollMs?: number;
   /** How long `wait` waits by default, in ms. Default 60000. */
@@ -44,12 +45,10 @@ export class OutcomeWaiter {
   readonly #o: OutcomeWaiterOptions;
   readonly #log: Logger;
   readonly #waiting = new Map<string, Waiting>();
-  #listener: pg.Client | undefined;
+  #unlisten: (() => void) | undefined;
   #poller: NodeJS.Timeout | undefined;
   #polling = false;
   #stopped = false;
-  /** The wait before the next LISTEN connection attempt; 0 while connected. */
-  #listenRetryMs = 0;
   #readFailing = false;
 
   constructor(options: OutcomeWaiterOptions) {
@@ -58,7 +57,12 @@ export class OutcomeWaiter {
   }
 
   async start(): Promise<void> {
-    if (this.#o.listenUrl) await this.#listen();
+    // A finished message is read back; `undefined`: the connection is (back) in place, and
+    // whatever finished while it was not is read too.
+    this.#unlisten = this.#o.listener?.on(CHANNELS.messageFinished, (id) => {
+      if (id === undefined) void this.#check([...this.#waiting.keys()]);
+      else if (this.#waiting.has(id)) void this.#check([id]);
+    });
   }
 
   async stop(): Promise<void> {
@@ -70,7 +74,7 @@ export class OutcomeWaiter {
       w.reject(new SwitchboardError("shutting_down", `Stopped waiting for message ${messageId}: the service is shutting down.`));
     }
     this.#waiting.clear();
-    await this.#listener?.end().catch(() => {});
+    this.#unlisten?.();
   }
 
   /** Resolves with the message's outcome; rejects with `ReplyTimeoutError` after `timeoutMs`. */
@@ -99,43 +103,9 @@ export class OutcomeWaiter {
     w.resolve(outcome);
   }
 
-  async #listen(): Promise<void> {
-    if (this.#stopped || !this.#o.listenUrl) return;
-    const client = new pg.Client({ connectionString: this.#o.listenUrl, connectionTimeoutMillis: 10_000 });
-    let failed = false;
-    const fail = (err: unknown) => {
-      if (failed) return;
-      failed = true;
-      if (this.#listener === client) this.#listener = undefined;
-      client.end().catch(() => {});
-      if (this.#stopped) return;
-      // Once per outage, not once per try; the next try waits longer each time (at most 5 s).
-      if (this.#listenRetryMs === 0) this.#log.warn({ err: errorMessage(err) }, "no LISTEN connection; polling until it is back");
-      this.#listenRetryMs = Math.min(Math.max(500, this.#listenRetryMs * 2), 5000);
-      setTimeout(() => void this.#listen(), this.#listenRetryMs).unref();
-    };
-    client.on("error", fail);
-    client.on("end", () => fail(new Error("connection ended")));
-    client.on("notification", (n) => {
-      if (n.payload && this.#waiting.has(n.payload)) void this.#check([n.payload]);
-    });
-    this.#listener = client;
-    try {
-      await client.connect();
-      await client.query('listen "switchboard_message_finished"');
-    } catch (err) {
-      fail(err);
-      return;
-    }
-    if (this.#listenRetryMs > 0) this.#log.info("LISTEN connection back");
-    this.#listenRetryMs = 0;
-    // Anything that finished while there was no connection.
-    void this.#check([...this.#waiting.keys()]);
-  }
-
   #ensurePolling(): void {
     if (this.#poller || this.#stopped) return;
-    const every = this.#o.pollMs ?? (this.#o.listenUrl ? 2000 : 200);
+    const every = this.#o.pollMs ?? (this.#o.listener ? 2000 : 200);
     this.#poller = setInterval(() => {
       if (this.#waiting.size === 0) {
         clearInterval(this.#poller);

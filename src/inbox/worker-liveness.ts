@@ -103,6 +103,9 @@ export class WorkerLiveness {
     const ids = dead.rows.map((r) => r.id).filter((id) => id !== this.#o.workerId);
     if (ids.length === 0) return;
     await this.#o.pool.query("select graphile_worker.force_unlock_workers($1::text[])", [ids]);
+    // Idle workers learn of the released jobs now, not at their next poll (a delegated step
+    // waits within its message's budget). graphile-worker's own channel for new jobs.
+    await this.#o.pool.query(`select pg_notify('jobs:insert', '{"count":1}')`).catch(() => {});
     this.#log.warn({ deadWorkers: ids }, "released the jobs of workers that stopped answering");
   }
 }
