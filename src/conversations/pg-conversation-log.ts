@@ -257,8 +257,8 @@ export class PgConversationLog implements ConversationLog {
             error: w.error,
             latencyMs: w.latency_ms,
             engine: w.engine,
-            step: w.step,
-            reassignedFrom: w.reassigned_from,
+            ...(w.step ? { step: w.step } : {}),
+            ...(w.reassigned_from ? { reassignedFrom: w.reassigned_from } : {}),
           })),
         modelCalls: calls.rows
           .filter((c) => c.message_id === row.id)
