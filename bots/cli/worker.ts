@@ -47,17 +47,10 @@ export async function work(config: Config, logger: Logger, options: WorkerOption
   }
   // Signals are handled from here on: a job may start as soon as the worker does.
   let http: FastifyInstance | undefined;
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "shutting down: no new jobs, finishing the running ones");
+  const stopping = stopOnSignals(logger, "no new jobs, finishing the running ones", async () => {
     await http?.close();
     await app.close();
-    logger.info("stopped");
-  };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
+  });
 
   const platforms = usesChatPlatforms(config) ? await loadPlatforms() : undefined;
   for (const adapter of platforms?.createPlatformAdapters(app, config, logger, "send").adapters ?? []) app.outbox.attach(adapter);
@@ -65,27 +58,16 @@ export async function work(config: Config, logger: Logger, options: WorkerOption
   platforms?.attachStaffChannels(app, config, logger);
 
   if (options.port !== undefined) {
-    http = Fastify({ logger: false });
-    http.get("/healthz", async (_req, reply) => {
-      const health = await checkHealth(app, { requireQueue: true });
-      return reply.status(health.ok ? 200 : 503).send({ ...health, role: "worker", workerId: app.queue.workerId ?? null });
+    http = await healthServer(config.host, options.port, logger, "worker health and metrics", {
+      health: async () => {
+        const health = await checkHealth(app, { requireQueue: true });
+        return { ...health, role: "worker", workerId: app.queue.workerId ?? null };
+      },
+      metrics: app.metrics,
+      close: () => app.close(),
     });
-    http.get("/metrics", async (_req, reply) => {
-      reply.header("content-type", app.metrics.registry.contentType);
-      return app.metrics.registry.metrics();
-    });
-    // Listen before taking jobs: a worker that cannot serve its health check must not run unseen.
-    const host = config.host;
-    try {
-      const address = await http.listen({ port: options.port, host });
-      logger.info({ address }, "worker health and metrics");
-    } catch (err) {
-      await http.close().catch(() => {});
-      await app.close();
-      throw listenError(err, host, options.port);
-    }
   }
-  if (stopping) return;
+  if (stopping()) return;
   await app.startWorker();
   await app.intake.recover();
   logger.info({ workerId: app.queue.workerId, concurrency: config.workerConcurrency }, "Switchboard worker is taking jobs");
@@ -108,35 +90,69 @@ async function serveSteps(config: Config, logger: Logger, agents: readonly strin
     ...(o.now ? { now: o.now } : {}),
   });
   let http: FastifyInstance | undefined;
+  stopOnSignals(logger, "no new steps, finishing the running ones", async () => {
+    await http?.close();
+    await running.close();
+  });
+  if (options.port !== undefined) {
+    http = await healthServer(config.host, options.port, logger, "step service health and metrics", {
+      health: async () => {
+        const health = await checkHealth({ db: running.db, queue: { kind: "postgres", healthy: () => running.service.healthy() }, modelHealth: running.modelHealth }, { requireQueue: true });
+        return { ...health, role: "steps", workers: running.service.workers, workerId: running.service.workerId ?? null };
+      },
+      metrics: running.metrics,
+      close: () => running.close(),
+    });
+  }
+  logger.info({ workers: running.service.workers, workerId: running.service.workerId, concurrency: config.workerConcurrency }, `Switchboard ${running.service.workers.join(", ")} service is taking steps`);
+}
+
+/**
+ * Stops the process's work on SIGTERM/SIGINT, once; `stopping()` tells whether a signal came
+ * (a start that is still under way then does not go on taking work).
+ */
+function stopOnSignals(logger: Logger, what: string, close: () => Promise<void>): () => boolean {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "shutting down: no new steps, finishing the running ones");
-    await http?.close();
-    await running.close();
+    logger.info({ signal }, `shutting down: ${what}`);
+    await close();
     logger.info("stopped");
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
-  if (options.port !== undefined) {
-    http = Fastify({ logger: false });
-    http.get("/healthz", async (_req, reply) => {
-      const health = await checkHealth({ db: running.db, queue: { kind: "postgres", healthy: () => running.service.healthy() }, modelHealth: running.modelHealth }, { requireQueue: true });
-      return reply.status(health.ok ? 200 : 503).send({ ...health, role: "steps", workers: running.service.workers, workerId: running.service.workerId ?? null });
-    });
-    http.get("/metrics", async (_req, reply) => {
-      reply.header("content-type", running.metrics.registry.contentType);
-      return running.metrics.registry.metrics();
-    });
-    try {
-      const address = await http.listen({ port: options.port, host: config.host });
-      logger.info({ address }, "step service health and metrics");
-    } catch (err) {
-      await http.close().catch(() => {});
-      await running.close();
-      throw listenError(err, config.host, options.port);
-    }
+  return () => stopping;
+}
+
+/**
+ * A worker process's `/healthz` (503 when not ok) and `/metrics`, listening before the process
+ * takes work: a worker that cannot serve its health check must not run unseen. On a listen error
+ * the process's work is closed and the error says which address was taken.
+ */
+async function healthServer(
+  host: string,
+  port: number,
+  logger: Logger,
+  label: string,
+  o: { health: () => Promise<{ ok: boolean }>; metrics: { registry: { contentType: string; metrics(): Promise<string> } }; close: () => Promise<void> },
+): Promise<FastifyInstance> {
+  const http = Fastify({ logger: false });
+  http.get("/healthz", async (_req, reply) => {
+    const health = await o.health();
+    return reply.status(health.ok ? 200 : 503).send(health);
+  });
+  http.get("/metrics", async (_req, reply) => {
+    reply.header("content-type", o.metrics.registry.contentType);
+    return o.metrics.registry.metrics();
+  });
+  try {
+    const address = await http.listen({ port, host });
+    logger.info({ address }, label);
+    return http;
+  } catch (err) {
+    await http.close().catch(() => {});
+    await o.close();
+    throw listenError(err, host, port);
   }
-  logger.info({ workers: running.service.workers, workerId: running.service.workerId, concurrency: config.workerConcurrency }, `Switchboard ${running.service.workers.join(", ")} service is taking steps`);
 }

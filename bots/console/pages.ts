@@ -364,6 +364,7 @@ function trace(m: TranscriptEntry, csrf?: string): SafeHtml {
 ${r
   ? html`<dl class="facts">
   <dt>Routes</dt><dd>${r.routes.length ? r.routes.map((x) => html`<span class="route">${x.route} ${pct(x.confidence)}</span> <q>${x.question}</q> `) : "none"}${r.unsure ? " (unsure)" : ""}</dd>
+  ${r.plan ? html`<dt>Plan</dt><dd data-testid="plan">${r.plan.map((p) => html`<span class="route">${p.id} ${p.worker}</span>${p.dependsOn.length ? ` after ${p.dependsOn.join(", ")}` : ""} <q>${p.question}</q> `)}</dd>` : ""}
   <dt>Scores</dt><dd>${Object.entries(r.scores).map(([k, v]) => `${k} ${pct(v)}`).join(" · ")}</dd>
   <dt>Engine</dt><dd>${r.engine}, ${ms(r.latencyMs)}</dd>
   ${r.error ? html`<dt>Error</dt><dd class="bad">${r.error}</dd>` : ""}
@@ -372,7 +373,7 @@ ${r
 ${correct}
 ${m.workerRuns.length
   ? html`<table class="runs"><thead><tr><th>Worker</th><th>Status</th><th>Engine</th><th>Latency</th><th>Question</th><th>Reply</th><th>Tools</th><th>Error</th></tr></thead><tbody>${m.workerRuns.map(
-      (w) => html`<tr><td>${w.worker}</td><td class="${w.status === "ok" ? "" : "bad"}">${w.status}</td><td>${w.engine}</td><td>${ms(w.latencyMs)}</td><td>${w.question}</td>
+      (w) => html`<tr><td>${w.step ? `${w.step} ` : ""}${w.worker}${w.reassignedFrom ? ` (from ${w.reassignedFrom})` : ""}</td><td class="${w.status === "ok" ? "" : "bad"}">${w.status}</td><td>${w.engine}</td><td>${ms(w.latencyMs)}</td><td>${w.question}</td>
   <td class="text">${w.reply ?? ""}</td><td>${w.toolCalls.map((t) => t.name).join(", ")}</td><td class="bad">${w.error ?? ""}</td></tr>`,
     )}</tbody></table>`
   : ""}
