@@ -162,17 +162,27 @@ export async function serve(config: Config, logger: Logger, role: ServeRole = "a
   logUnhandledRejections(logger);
   for (const line of describeConfig(config)) logger.info(line);
   const service = await startService(config, logger, { role });
+  // Before the line that says it listens: whoever reads that line may signal at once (a
+  // supervisor, a test), and a signal with no handler ends the process without stopping cleanly.
+  stopOnSignals(logger, "no new work, finishing what is in flight", () => service.stop());
   const everywhere = isAnyAddress(config.host) ? ` (every interface; on this machine ${service.address})` : "";
   logger.info({ address: service.bound, role }, `Switchboard is listening on ${service.bound}${everywhere} (try POST /api/messages)`);
+}
 
+/**
+ * Stops the process's work on SIGTERM/SIGINT, once; `stopping()` tells whether a signal came
+ * (a start that is still under way then does not go on taking work).
+ */
+export function stopOnSignals(logger: Logger, what: string, close: () => Promise<void>): () => boolean {
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "shutting down: no new work, finishing what is in flight");
-    await service.stop();
+    logger.info({ signal }, `shutting down: ${what}`);
+    await close();
     logger.info("stopped");
   };
   process.once("SIGTERM", () => void stop("SIGTERM"));
   process.once("SIGINT", () => void stop("SIGINT"));
+  return () => stopping;
 }

@@ -4,7 +4,7 @@ import { describeConfig, type Config } from "../../src/config.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { checkHealth } from "../../src/health/health.ts";
 import type { Logger } from "../../src/logger.ts";
-import { listenError, loadPlatforms, logUnhandledRejections, usesChatPlatforms } from "./serve.ts";
+import { listenError, loadPlatforms, logUnhandledRejections, stopOnSignals, usesChatPlatforms } from "./serve.ts";
 
 export interface WorkerOptions {
   /** Serve `/healthz` and `/metrics` on this port. Default: no HTTP server. */
@@ -105,24 +105,6 @@ async function serveSteps(config: Config, logger: Logger, agents: readonly strin
     });
   }
   logger.info({ workers: running.service.workers, workerId: running.service.workerId, concurrency: config.workerConcurrency }, `Switchboard ${running.service.workers.join(", ")} service is taking steps`);
-}
-
-/**
- * Stops the process's work on SIGTERM/SIGINT, once; `stopping()` tells whether a signal came
- * (a start that is still under way then does not go on taking work).
- */
-function stopOnSignals(logger: Logger, what: string, close: () => Promise<void>): () => boolean {
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, `shutting down: ${what}`);
-    await close();
-    logger.info("stopped");
-  };
-  process.once("SIGTERM", () => void stop("SIGTERM"));
-  process.once("SIGINT", () => void stop("SIGINT"));
-  return () => stopping;
 }
 
 /**

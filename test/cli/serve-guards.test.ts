@@ -13,7 +13,8 @@ const CWD = fs.mkdtempSync(path.join(os.tmpdir(), "switchboard-serve-cwd-"));
 interface Running {
   child: ChildProcess;
   output: () => string;
-  exited: Promise<number | null>;
+  /** The exit code, or the signal's name when a signal ended it (a crash, the kernel's OOM killer). */
+  exited: Promise<number | string>;
 }
 
 function start(args: string[], env: Record<string, string>): Running {
@@ -25,7 +26,7 @@ function start(args: string[], env: Record<string, string>): Running {
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const exited = new Promise<number | string>((resolve) => child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown")));
   return { child, output: () => out, exited };
 }
 
@@ -83,7 +84,7 @@ describe("serve refuses to run where it cannot do its job", { timeout: 480_000 }
     await waitForOutput(guarded, /is listening on/, "serve to listen on every interface");
     expect(guarded.output()).toContain(`listening on 0.0.0.0:${port} (every interface; on this machine http://127.0.0.1:${port})`);
     guarded.child.kill("SIGTERM");
-    expect(await guarded.exited).toBe(0);
+    expect(await guarded.exited, guarded.output()).toBe(0);
   });
 
   it("a second serve on the same embedded data folder refuses; the first answers every message once", async () => {
@@ -111,6 +112,6 @@ describe("serve refuses to run where it cannot do its job", { timeout: 480_000 }
       expect(messages.map((m) => m.direction)).toEqual(["in", "out"]);
     }
     first.child.kill("SIGTERM");
-    expect(await first.exited).toBe(0);
+    expect(await first.exited, first.output()).toBe(0);
   });
 });
