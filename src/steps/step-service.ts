@@ -22,7 +22,12 @@ export interface StepServiceOptions {
   leaseMs?: number;
   /** How often an idle service looks for steps, in ms (new ones are announced by NOTIFY). Default 2000. */
   pollIntervalMs?: number;
+  /** Step rows are deleted this long after their message's budget ended. Default an hour. */
+  keepStepsMs?: number;
 }
+
+/** How often a step service deletes the rows of old steps (`StepStore.prune`). */
+const PRUNE_EVERY_MS = 10 * 60_000;
 
 const Payload = z.object({ stepId: z.string().uuid() });
 
@@ -46,6 +51,7 @@ export class StepService {
   #runner: Runner | undefined;
   #pool: WorkerPool | undefined;
   #liveness: WorkerLiveness | undefined;
+  #pruneTimer: NodeJS.Timeout | undefined;
 
   constructor(options: StepServiceOptions) {
     this.#o = options;
@@ -84,6 +90,10 @@ export class StepService {
     if (!this.#pool) throw new Error("graphile-worker started no worker pool");
     this.#liveness = new WorkerLiveness({ pool: this.#o.pool, logger: this.#log, workerId: this.#pool.id, leaseMs: this.#o.leaseMs ?? 30_000 });
     await this.#liveness.start();
+    // Any service may sweep: deleting rows twice deletes nothing the second time.
+    const prune = () => void this.prune().catch((err: unknown) => this.#log.warn({ err: errorMessage(err) }, "could not delete old step rows; trying again later"));
+    prune();
+    this.#pruneTimer = setInterval(prune, PRUNE_EVERY_MS).unref();
     this.#log.info({ workerId: this.#pool.id }, "taking steps");
   }
 
@@ -91,9 +101,17 @@ export class StepService {
   async stop(): Promise<void> {
     const runner = this.#runner;
     this.#runner = undefined;
+    clearInterval(this.#pruneTimer);
     if (!runner) return;
     await runner.stop().catch((err: unknown) => this.#log.debug({ err: errorMessage(err) }, "step service stop"));
     await this.#liveness?.stop();
+  }
+
+  /** Deletes the rows of steps finished long ago (see `StepStore.prune`); returns how many. */
+  async prune(): Promise<number> {
+    const n = await this.#store.prune(this.#o.keepStepsMs ?? 60 * 60_000);
+    if (n) this.#log.debug({ deleted: n }, "deleted old step rows");
+    return n;
   }
 
   /** Whether the database answers and the service takes steps (`/healthz`). */

@@ -116,6 +116,21 @@ export class StepStore {
   }
 
   /**
+   * Deletes the rows of steps whose message's budget ended more than `olderThanMs` ago: nobody
+   * waits for them any more (what each step did is in `worker_runs`), and their input holds the
+   * user's words. A job left for one (it was never taken) goes too. Returns how many went.
+   */
+  async prune(olderThanMs: number): Promise<number> {
+    const r = await this.#pool.query<{ id: string; status: StepStatus }>(
+      "delete from agent_steps where deadline < clock_timestamp() - make_interval(secs => $1::double precision / 1000) returning id::text, status",
+      [olderThanMs],
+    );
+    const unfinished = r.rows.filter((row) => row.status === "queued").map((row) => row.id);
+    if (unfinished.length) await this.#pool.query("select graphile_worker.remove_job(k) from unnest($1::text[]) as k", [unfinished]);
+    return r.rowCount ?? 0;
+  }
+
+  /**
    * Records a step's end, if the step is still this process's to finish (the NOTIFY trigger wakes
    * the supervisor). False when it was given up (or taken over) meanwhile: the result is late and
    * ignored, never applied.

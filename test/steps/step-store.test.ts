@@ -76,6 +76,24 @@ describe.skipIf(skipWithoutServer("test/steps/step-store.test.ts"))("delegated s
     expect(await row(id)).toMatchObject({ status: "done", claimed_by: "svc-b", result: { reply: "from b" } });
   });
 
+  it("old steps are deleted an hour after their budget ended, jobs nobody took with them; current ones stay", async () => {
+    const old = randomUUID();
+    const oldQueued = randomUUID();
+    const current = randomUUID();
+    const hourAgo = Date.now() - 61 * 60_000;
+    await store.enqueue({ id: old, worker: "billing", input: input("old"), deadline: hourAgo });
+    await store.enqueue({ id: oldQueued, worker: "billing", input: input("old, never taken"), deadline: hourAgo });
+    await store.enqueue({ id: current, worker: "billing", input: input("now"), deadline: later() });
+    await fresh.db.pool.query("update agent_steps set status = 'done' where id = $1", [old]);
+    expect(await jobs(oldQueued)).toBe(1);
+    expect(await store.prune(60 * 60_000)).toBeGreaterThanOrEqual(2);
+    expect(await row(old)).toBeUndefined();
+    expect(await row(oldQueued)).toBeUndefined();
+    expect(await jobs(oldQueued)).toBe(0);
+    expect(await row(current)).toMatchObject({ status: "queued" });
+    expect(await store.prune(60 * 60_000)).toBe(0);
+  });
+
   it("QueuedSteps: the whole input travels (fields it does not know too), the result comes back on NOTIFY, a failure is an error the budget may retry", async () => {
     const listener = new PgListener({ url: fresh.url, logger: silentLogger(), channels: [CHANNELS.stepFinished] });
     await listener.start();
