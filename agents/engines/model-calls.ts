@@ -32,9 +32,10 @@ const CANCELLED = new Set(["AbortError", "APIUserAbortError", "WorkerTimeoutErro
  * graph's runs as well as the model's: the turn's message id comes from the graph's input
  * (`turn.messageId`) and is handed down from run to child run; the stage from the supervisor
  * node the call ran under (the first part of LangGraph's `checkpoint_ns`: `route`, `merge`, or a
- * worker's node, also inside the worker's own subgraph).
+ * worker's node, also inside the worker's own subgraph). With `step`, for one delegated step in a
+ * worker service, where no supervisor run is around it: every call is that worker's, for that message.
  */
-export function recordModelCalls(sink: ModelCallSink, workers: readonly string[]): BaseCallbackHandler {
+export function recordModelCalls(sink: ModelCallSink, workers: readonly string[], step?: { worker: string; messageId: string | null }): BaseCallbackHandler {
   const workerNames = new Set(workers);
   /** Run id → the message of its turn, for every chain run still open. */
   const messageOf = new Map<string, string | null>();
@@ -65,14 +66,14 @@ export function recordModelCalls(sink: ModelCallSink, workers: readonly string[]
     },
     handleChatModelStart(llm, _messages, runId, parentRunId, extraParams, _tags, metadata) {
       const node = String(metadata?.["checkpoint_ns"] ?? metadata?.["langgraph_node"] ?? "").split(/[:|]/)[0] ?? "";
-      const stage: ModelCallStage = node === "route" ? "router" : node === "merge" ? "merge" : workerNames.has(node) ? "worker" : "other";
+      const stage: ModelCallStage = step ? "worker" : node === "route" ? "router" : node === "merge" ? "merge" : workerNames.has(node) ? "worker" : "other";
       const invocation = (extraParams as { invocation_params?: { model?: unknown; model_name?: unknown } } | undefined)?.invocation_params;
       const model = metadata?.["ls_model_name"] ?? invocation?.model ?? invocation?.model_name ?? llm.id.at(-1) ?? "unknown";
       open.set(runId, {
         started: performance.now(),
-        messageId: parentRunId ? (messageOf.get(parentRunId) ?? null) : null,
+        messageId: step ? step.messageId : parentRunId ? (messageOf.get(parentRunId) ?? null) : null,
         stage,
-        worker: stage === "worker" ? node : null,
+        worker: step ? step.worker : stage === "worker" ? node : null,
         model: String(model),
       });
     },

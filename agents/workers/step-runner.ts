@@ -1,3 +1,4 @@
+import type { Callbacks } from "@langchain/core/callbacks/manager";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import type { WorkerDefinition, WorkerDeps, WorkerInput, WorkerResult } from "./types.ts";
 import { WorkerRunner } from "./worker-graph.ts";
@@ -42,10 +43,10 @@ export class InProcessSteps implements StepRunner {
     return [...this.#runners.keys()];
   }
 
-  run(worker: string, input: WorkerInput, signal: AbortSignal): Promise<WorkerResult> {
+  run(worker: string, input: WorkerInput, signal: AbortSignal, _deadline?: number, _messageId?: string, callbacks?: Callbacks): Promise<WorkerResult> {
     const runner = this.#runners.get(worker);
     if (!runner) return Promise.reject(new Error(`the ${worker} worker does not run in this process`));
-    return runner.run(input, signal);
+    return runner.run(input, signal, callbacks);
   }
 
   subgraphs(worker: string): WorkerRunner["subgraphs"] | [] {

@@ -1,3 +1,4 @@
+import type { Callbacks } from "@langchain/core/callbacks/manager";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import { Annotation, END, MessagesAnnotation, START, StateGraph } from "@langchain/langgraph";
@@ -139,9 +140,10 @@ export class WorkerRunner {
 
   /**
    * Answers one task. A model failure falls back to the offline answer (recorded as
-   * `llm->offline`); any other failure propagates to the supervisor's error handler.
+   * `llm->offline`); any other failure propagates to the supervisor's error handler. `callbacks`:
+   * where no supervisor run is around it (a worker service), what observes its model calls.
    */
-  async run(input: WorkerInput, signal?: AbortSignal): Promise<WorkerResult> {
+  async run(input: WorkerInput, signal?: AbortSignal, callbacks?: Callbacks): Promise<WorkerResult> {
     const started = performance.now();
     const base = { worker: this.def.name, question: input.question };
     let engine = this.llmGraph ? "llm" : "offline";
@@ -149,13 +151,13 @@ export class WorkerRunner {
     let output: WorkerOutput;
     let modelError: string | undefined;
     try {
-      output = await this.invoke(this.llmGraph ?? this.offlineGraph, input, toolLog, signal);
+      output = await this.invoke(this.llmGraph ?? this.offlineGraph, input, toolLog, signal, callbacks);
     } catch (err) {
       if (!this.llmGraph || signal?.aborted) throw err;
       modelError = errorMessage(err);
       engine = "llm->offline";
       toolLog = [];
-      output = await this.invoke(this.offlineGraph, input, toolLog, signal);
+      output = await this.invoke(this.offlineGraph, input, toolLog, signal, callbacks);
     }
     const { facts, ...answer } = output;
     return {
@@ -174,11 +176,12 @@ export class WorkerRunner {
     input: WorkerInput,
     toolLog: LoggedToolCall[],
     signal: AbortSignal | undefined,
+    callbacks: Callbacks | undefined,
   ): Promise<WorkerOutput> {
     const configurable: ToolRunConfig = { caller: input.caller, toolLog, ...(signal ? { cancelled: signal } : {}) };
     const state = await graph.invoke(
       { input },
-      { configurable, recursionLimit: MAX_AGENT_STEPS * 2 + 5, ...(signal ? { signal } : {}) },
+      { configurable, recursionLimit: MAX_AGENT_STEPS * 2 + 5, ...(signal ? { signal } : {}), ...(callbacks ? { callbacks } : {}) },
     );
     if (!state.output) throw new Error(`worker ${this.def.name} produced no answer`);
     return state.output;

@@ -7,6 +7,7 @@ import type { Config } from "../config.ts";
 import { openDatabase, type Database } from "../db/database.ts";
 import { migrate } from "../db/migrate.ts";
 import { ConfigError } from "../errors.ts";
+import { ModelCallLog } from "../conversations/model-call-log.ts";
 import { ModelHealth } from "../health/model-health.ts";
 import { GraphileJobQueue } from "../inbox/graphile-queue.ts";
 import type { Logger } from "../logger.ts";
@@ -66,7 +67,10 @@ export async function startStepService(config: Config, logger: Logger, agents: r
       max: config.workerConcurrency + 3,
       sessionOptions: "-c synchronous_commit=off",
     });
+    // Recorded in the shared database, where the supervisor records the message's other calls.
+    const modelCalls = model ? new ModelCallLog(db.pool, logger, metrics) : undefined;
     const service = new StepService({
+      modelCalls,
       pool: queueDb.pool,
       logger,
       steps: new InProcessSteps(workers, deps.depsOf, model),
@@ -81,6 +85,7 @@ export async function startStepService(config: Config, logger: Logger, agents: r
       modelHealth,
       close: async () => {
         await service.stop();
+        await modelCalls?.flush();
         await deps.close();
         await queueDb?.close();
         await db.close();

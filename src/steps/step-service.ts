@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import { run, type Runner, type Task, type WorkerEvents, type WorkerPool } from "graphile-worker";
 import type pg from "pg";
 import { z } from "zod";
+import { recordModelCalls, type ModelCallSink } from "../../agents/engines/model-calls.ts";
 import type { InProcessSteps } from "../../agents/workers/step-runner.ts";
 import type { WorkerResult } from "../../agents/workers/types.ts";
 import { DatabaseProbe } from "../db/probe.ts";
@@ -22,6 +23,8 @@ export interface StepServiceOptions {
   leaseMs?: number;
   /** How often an idle service looks for steps, in ms (new ones are announced by NOTIFY). Default 2000. */
   pollIntervalMs?: number;
+  /** Where the workers' model calls are recorded (LLM mode): next to the message's other calls. */
+  modelCalls?: ModelCallSink | undefined;
   /** Step rows are deleted this long after their message's budget ended. Default an hour. */
   keepStepsMs?: number;
 }
@@ -133,7 +136,8 @@ export class StepService {
     const timer = setTimeout(() => budget.abort(new Error(`the message's budget ran out in the ${step.worker} service`)), Math.max(0, step.deadline - Date.now()));
     let outcome: { result: WorkerResult } | { error: string };
     try {
-      outcome = { result: await this.#o.steps.run(step.worker, step.input, budget.signal) };
+      const callbacks = this.#o.modelCalls ? [recordModelCalls(this.#o.modelCalls, [], { worker: step.worker, messageId: step.messageId })] : undefined;
+      outcome = { result: await this.#o.steps.run(step.worker, step.input, budget.signal, step.deadline, step.messageId ?? undefined, callbacks) };
     } catch (err) {
       outcome = { error: errorMessage(err) };
     } finally {

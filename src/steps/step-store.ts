@@ -47,6 +47,8 @@ export interface ClaimedStep {
   /** Epoch ms. */
   deadline: number;
   attempts: number;
+  /** The message the step answers (what its model calls are recorded against); null when unknown. */
+  messageId: string | null;
 }
 
 /** The SQL of `agent_steps` (migrations/013_agent_steps.sql), both sides of it. */
@@ -97,7 +99,7 @@ export class StepStore {
    * step another process took and never finished (it was killed) is taken over: `attempts` counts.
    */
   async claim(id: string, claimedBy: string, pid: number): Promise<ClaimedStep | undefined> {
-    const r = await this.#pool.query<{ id: string; status: StepStatus; worker: string; input: WorkerInput; deadline_ms: number; attempts: number }>(
+    const r = await this.#pool.query<{ id: string; status: StepStatus; worker: string; input: WorkerInput; deadline_ms: number; attempts: number; message_id: string | null }>(
       `with async_commit as (${ASYNC_COMMIT})
        update agent_steps set
           status = case when deadline > clock_timestamp() then 'running' else 'cancelled' end,
@@ -107,12 +109,12 @@ export class StepStore {
           finished_at = case when deadline > clock_timestamp() then null else clock_timestamp() end
        from async_commit
        where id = $1::uuid and status in ('queued', 'running')
-       returning id::text, status, worker, input, extract(epoch from deadline) * 1000 as deadline_ms, attempts`,
+       returning id::text, status, worker, input, extract(epoch from deadline) * 1000 as deadline_ms, attempts, message_id::text`,
       [id, claimedBy, pid],
     );
     const row = r.rows[0];
     if (!row || row.status !== "running") return undefined;
-    return { id: row.id, worker: row.worker, input: row.input, deadline: Number(row.deadline_ms), attempts: row.attempts };
+    return { id: row.id, worker: row.worker, input: row.input, deadline: Number(row.deadline_ms), attempts: row.attempts, messageId: row.message_id };
   }
 
   /**
