@@ -185,8 +185,13 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     // Every model call is recorded (model_calls, token metrics); the offline engine makes none.
     const modelCalls = model ? new ModelCallLog(db.pool, logger, metrics) : undefined;
     const deps = { pool: db.pool, knowledge, config, now: overrides.now ?? (() => new Date()) };
-    // A worker with a database of its own (BILLING_DATABASE_URL) gets it only where it runs.
-    workerDeps = await openWorkerDeps(config, local ?? registry.workers, deps, logger);
+    // A worker with a database of its own (BILLING_DATABASE_URL) gets it where it runs, and where
+    // this process is given the setting for the console's refund approvals and customer panel.
+    const billing = registry.get("billing");
+    const here = local ?? registry.workers;
+    const opened = billing && config.billingDatabaseUrl && !here.includes(billing) ? [...here, billing] : here;
+    workerDeps = await openWorkerDeps(config, opened, deps, logger);
+    const refundTables = { main: db.pool, billing: billing ? workerDeps.depsOf(billing).pool : db.pool };
     const inProcess = new InProcessSteps(local ?? registry.workers, workerDeps.depsOf, model);
     let steps: QueuedSteps | undefined;
     if (delegating) {
@@ -236,11 +241,11 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       supportHours: config.supportHours,
       ...(overrides.now ? { now: overrides.now } : {}),
       ...(overrides.slaCheckIntervalMs ? { slaCheckIntervalMs: overrides.slaCheckIntervalMs } : {}),
-      refunds: createRefundLookup(db.pool),
+      refunds: createRefundLookup(refundTables),
     });
     tellStaff = (text) => handoffService.announce(text);
     const agents = new AgentDirectory(db.pool);
-    const refunds = new RefundApprovals({ pool: db.pool, store: handoffs, log, outbox, logger, staff: handoffService });
+    const refunds = new RefundApprovals({ tables: refundTables, store: handoffs, log, outbox, logger, staff: handoffService });
     const staffDesk = new StaffDesk({ agents, handoffs: handoffService, refunds, logger });
     const intake = new Intake({ log, queue, outbox, outcomes, logger, metrics, redactor: createRedactor(config.redaction), recovers: db.mode !== "embedded-shared" });
     const turns = new TurnRunner({
@@ -287,7 +292,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       staffDesk,
       notes: new HandoffNotes(db.pool),
       savedReplies: new SavedReplies(db.pool),
-      customerContext: new CustomerContext(db.pool),
+      customerContext: new CustomerContext(db.pool, refundTables.billing),
       inboxChanges: new InboxChanges(db.pool),
       registry,
       knowledge,

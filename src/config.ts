@@ -430,7 +430,7 @@ export function describeConfig(c: Config): string[] {
       ? [`Staff actions (Discord): only from ${c.discordHandoffChannel}${c.discordStaffRole ? `, by members with role ${c.discordStaffRole}` : ", by anyone in it — set DISCORD_STAFF_ROLE to require a role"}`]
       : []),
     ...(c.agents ? [`Workers: ${c.agents.join(", ")} in this process (AGENTS / --agents); the others' steps go through the shared queue to their services`] : []),
-    ...(c.billingDatabaseUrl ? ["Billing: the billing worker's tables are in BILLING_DATABASE_URL (opened only where billing runs)"] : []),
+    ...(c.billingDatabaseUrl ? ["Billing: the billing tables are in BILLING_DATABASE_URL (for the billing worker where it runs, and for the console's refund approvals and customer panel)"] : []),
     c.apiToken ? "API: /api/messages requires API_TOKEN" : "API: /api/messages is open (set API_TOKEN to require a token)",
     ...(c.apiUserSecret ? ["API: callers prove their user with userHash (API_USER_SECRET)"] : []),
     ...(c.webhookUrl ? [`Webhook: outbound HTTP messages are POSTed to ${new URL(c.webhookUrl).origin}, signed with WEBHOOK_SECRET`] : []),

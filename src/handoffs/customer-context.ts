@@ -48,9 +48,10 @@ export class CustomerContext {
   readonly #pool: pg.Pool;
   readonly #billing: BillingRepo;
 
-  constructor(pool: pg.Pool) {
+  /** @param billingPool - where the billing tables are (BILLING_DATABASE_URL's database, when set); default `pool`. */
+  constructor(pool: pg.Pool, billingPool: pg.Pool = pool) {
     this.#pool = pool;
-    this.#billing = new BillingRepo(pool);
+    this.#billing = new BillingRepo(billingPool);
   }
 
   async forHandoff(handoffId: string): Promise<CustomerPanel | undefined> {

@@ -37,8 +37,20 @@ export interface RefundDecision {
   messageId: string | null;
 }
 
+/**
+ * Where refunds are read and decided: the billing tables (`refunds`, `customers`, `payments`) and
+ * the handoffs that wait on them. With BILLING_DATABASE_URL the two are different databases, so
+ * nothing here joins across them.
+ */
+export interface RefundTables {
+  /** The billing tables' database: `DATABASE_URL`'s, or BILLING_DATABASE_URL's. */
+  billing: pg.Pool;
+  /** The main database (handoffs). */
+  main: pg.Pool;
+}
+
 export interface RefundApprovalsOptions {
-  pool: pg.Pool;
+  tables: RefundTables;
   store: Pick<HandoffStore, "addEvent">;
   log: Pick<ConversationLog, "latestInbound">;
   outbox: Pick<Outbox, "send">;
@@ -52,27 +64,53 @@ export interface RefundLookup {
   forHandoff(handoffId: string): Promise<RefundItem | undefined>;
 }
 
-const SELECT = `
+const SELECT_REFUNDS = `
   select r.id, r.customer_id as "customerId", c.name as "customerName", r.payment_id as "paymentId",
          r.amount_cents as "amountCents", p.currency, r.status, r.reason, r.requested_at as "requestedAt",
-         r.decided_by as "decidedBy", r.decided_at as "decidedAt", r.decision_reason as "decisionReason",
-         h.id as "handoffId", h.conversation_id as "conversationId"
+         r.decided_by as "decidedBy", r.decided_at as "decidedAt", r.decision_reason as "decisionReason"
   from refunds r
   join customers c on c.id = r.customer_id
-  join payments p on p.id = r.payment_id
-  -- The billing worker names the refund in the detail of the handoff it opens for it.
-  left join lateral (
-    select h.id, h.conversation_id from handoffs h
-    where h.reason = 'needs_approval' and position(r.id in h.detail) > 0
-    order by h.created_at desc limit 1
-  ) h on true`;
+  join payments p on p.id = r.payment_id`;
+
+/**
+ * Refunds as staff see them, each with the handoff that waits on it: the billing worker names the
+ * refund in the detail of the `needs_approval` handoff it opens for it (the newest one counts).
+ */
+async function readRefunds(
+  tables: RefundTables,
+  filter: { status?: RefundStatus | undefined; handoffId?: string | undefined; id?: string | undefined },
+  order: "oldest" | "newest" = "oldest",
+): Promise<RefundItem[]> {
+  let detail: string | null = null;
+  if (filter.handoffId) {
+    const h = await tables.main.query<{ detail: string | null }>("select detail from handoffs where id = $1 and reason = 'needs_approval'", [filter.handoffId]);
+    detail = h.rows[0]?.detail ?? null;
+    if (detail === null) return [];
+  }
+  const r = await tables.billing.query<Omit<RefundItem, "handoffId" | "conversationId">>(
+    `${SELECT_REFUNDS}
+     where ($1::text is null or r.status = $1) and ($2::text is null or position(r.id in $2) > 0) and ($3::text is null or r.id = $3)
+     order by r.requested_at ${order === "oldest" ? "asc" : "desc"}, r.id limit 200`,
+    [filter.status ?? null, detail, filter.id ?? null],
+  );
+  if (!r.rows.length) return [];
+  const waiting = await tables.main.query<{ refund_id: string; id: string; conversation_id: string }>(
+    `select distinct on (rid) rid as refund_id, h.id, h.conversation_id
+     from unnest($1::text[]) as rid
+     join handoffs h on h.reason = 'needs_approval' and position(rid in h.detail) > 0
+     order by rid, h.created_at desc`,
+    [r.rows.map((x) => x.id)],
+  );
+  const handoffOf = new Map(waiting.rows.map((w) => [w.refund_id, w]));
+  const items = r.rows.map((x) => ({ ...x, handoffId: handoffOf.get(x.id)?.id ?? null, conversationId: handoffOf.get(x.id)?.conversation_id ?? null }));
+  return filter.handoffId ? items.filter((i) => i.handoffId === filter.handoffId) : items;
+}
 
 /** Reads the refund a handoff waits on (its newest), without the rest of the approvals. */
-export function createRefundLookup(pool: pg.Pool): RefundLookup {
+export function createRefundLookup(tables: RefundTables): RefundLookup {
   return {
     async forHandoff(handoffId) {
-      const r = await pool.query(`${SELECT} where h.id = $1 order by r.requested_at desc limit 1`, [handoffId]);
-      return r.rows[0] as RefundItem | undefined;
+      return (await readRefunds(tables, { handoffId }, "newest"))[0];
     },
   };
 }
@@ -93,14 +131,8 @@ export class RefundApprovals {
     this.#log = options.logger.child({ component: "refunds" });
   }
 
-  async list(filter: { status?: RefundStatus; handoffId?: string; id?: string } = {}): Promise<RefundItem[]> {
-    const r = await this.#o.pool.query(
-      `${SELECT}
-       where ($1::text is null or r.status = $1) and ($2::uuid is null or h.id = $2) and ($3::text is null or r.id = $3)
-       order by r.requested_at, r.id limit 200`,
-      [filter.status ?? null, filter.handoffId ?? null, filter.id ?? null],
-    );
-    return r.rows as RefundItem[];
+  list(filter: { status?: RefundStatus; handoffId?: string; id?: string } = {}): Promise<RefundItem[]> {
+    return readRefunds(this.#o.tables, filter);
   }
 
   approve(id: string, by: Staff): Promise<RefundDecision> {
@@ -115,7 +147,7 @@ export class RefundApprovals {
   }
 
   async #decide(id: string, status: "approved" | "rejected", by: Staff, reason: string | null): Promise<RefundDecision> {
-    const updated = await this.#o.pool.query(
+    const updated = await this.#o.tables.billing.query(
       `update refunds set status = $2, decided_by = $3, decided_at = now(), decision_reason = $4
        where id = $1 and status = 'awaiting_approval' returning id`,
       [id, status, by.name, reason],
