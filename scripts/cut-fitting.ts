@@ -23,8 +23,17 @@ export interface CutRows {
 /**
  * Fitting weight of a row of a message that is one request (a line alone, an out-of-scope line)
  * against a join's: splitting a single request costs more than missing a join's second request.
+ * Chosen with `scripts/cv.ts` among 1, 3 and 10 (seeds 1–3) on the fitting joins and the singles
+ * kept single, with {@link CUT_THRESHOLD}.
  */
-export const SINGLE_WEIGHT = Number(process.env["CUT_SINGLE_WEIGHT"] ?? 1);
+export const SINGLE_WEIGHT = 3;
+
+/**
+ * The shipped cut model's threshold: the lowest of 0.9, 0.92, 0.95, 0.97 that kept ≥ 0.998 of
+ * single requests single on each of seeds 1–3 (`scripts/cv.ts --thresholds`, fitting joins and
+ * singles only).
+ */
+export const CUT_THRESHOLD = 0.95;
 
 /**
  * Rows from `held` (lines the scorer was not trained on): every candidate cut of each line

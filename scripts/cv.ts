@@ -64,6 +64,8 @@ const { values } = parseArgs({
     thresholds: { type: "string" },
     /** The fold cut models' side confidence to try instead of the shipped one (tuning). */
     "min-side": { type: "string" },
+    /** The fold cut models' threshold to try instead of the shipped one (tuning). */
+    threshold: { type: "string" },
   },
 });
 const K = Number(values.folds);
@@ -71,7 +73,7 @@ const VERBOSE = values.verbose;
 const TUNE = values.tune;
 const TRY = JSON.parse(values.options) as Partial<DecideOptions>;
 /** The fold cut models' threshold: the shipped model's. */
-const CUT_THRESHOLD = DEFAULT_CUT_MODEL.threshold;
+const CUT_THRESHOLD = values.threshold === undefined ? DEFAULT_CUT_MODEL.threshold : Number(values.threshold);
 const CUT_MIN_SIDE = values["min-side"] === undefined ? DEFAULT_CUT_MODEL.minSide : Number(values["min-side"]);
 
 /** Cut priors compared with the shipped one on the tuning joins (`--tune`). */

@@ -45,7 +45,6 @@ export const CUT_FEATURES = [
   "both sides placed",
   "right starts upper case",
   "log odds of the rule",
-  "the rule takes it",
   "inner cut × logit weaker side",
   "word cut × log two/one",
   "clause cut × log two/one",
@@ -69,9 +68,8 @@ export interface CutEvidence {
   rightUpper: boolean;
   /** Confidence each side needs to count as placed. */
   placedAt: number;
-  /** The odds rule's odds (prior × two / one) and whether it takes the cut (`decide.ts`). */
+  /** The odds rule's odds (prior × two / one, `decide.ts`). */
   odds: number;
-  ruleTakes: boolean;
 }
 
 const KINDS: readonly CutKind[] = ["line", "sentence", "clause", "cue", "contrast", "word"];
@@ -116,7 +114,6 @@ export function cutFeatures(e: CutEvidence, two: number, one: number, out: Float
   out[i++] = lp >= e.placedAt && rp >= e.placedAt ? 1 : 0;
   out[i++] = e.rightUpper ? 1 : 0;
   out[i++] = clamp(Math.log(Math.max(e.odds, 1e-12)), 20);
-  out[i++] = e.ruleTakes ? 1 : 0;
   out[i++] = e.kind === "word" || e.kind === "clause" ? logit(Math.min(lp, rp)) : 0;
   out[i++] = e.kind === "word" ? twoOne : 0;
   out[i++] = e.kind === "clause" ? twoOne : 0;

@@ -331,7 +331,6 @@ function forEachCut(
           rightUpper: /^\p{Lu}/u.test(tokens[cut.resume]!.text),
           placedAt: need,
           odds,
-          ruleTakes: odds > 1 && placed,
         };
         return cutFeatures(evidence, two, one, featureBuffer);
       },
