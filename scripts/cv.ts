@@ -13,8 +13,10 @@
  * 2. calibration and the unsure threshold's trade-off;
  * 3. out of scope: held-out out-of-scope lines left unsure, in-domain lines still routed;
  * 4. two-intent set accuracy on joins of two held-out lines of different routes (same fold), on
- *    the scoring joins (`scripts/router-joins.ts`: many connectors, a good part unknown to the
- *    code, no full stop, mid-sentence); the tuning joins' figure beside it; single stays single;
+ *    the test joins and the held-back joins (`scripts/router-joins.ts`: many connectors, a good
+ *    part unknown to the code, no full stop, mid-sentence; never tuned on); the fitting joins'
+ *    figures beside them; single stays single. Each fold's cut model is fitted without the fold
+ *    (`--cut-model`);
  * 5. a new company: one HINT3 source is left out of training, 8 of its lines per route (fewer
  *    where it has few) are given as ROUTER_EXAMPLES, the rest of it is scored. curekart is the
  *    company the weight was chosen on, powerplay11 the one reported.

@@ -1,6 +1,7 @@
 /**
  * Ways of joining two requests into one message, for measuring the offline router on
- * two-intent messages (`scripts/cv.ts`, `bench/route.ts`). Three disjoint sets:
+ * two-intent messages (`scripts/cv.ts`, `bench/route.ts`). Three disjoint sets, and two more
+ * (`CUT_FIT_JOINS`, `HELD_BACK_JOINS`, below) for the cut model:
  *
  * - `TUNING_JOINS`: the six joins the router's first priors were chosen on.
  * - `SCORING_JOINS`: 24 joins reported on by an earlier change. Its misses were read to find why

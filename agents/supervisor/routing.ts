@@ -5,6 +5,7 @@ import type { Router, RoutingDecision } from "../router/types.ts";
 import { HUMAN_ROUTE } from "../workers/registry.ts";
 import type { StepInput, WorkerResult } from "../workers/types.ts";
 import { hasDependencies } from "../router/plan.ts";
+import { DEFAULT_INNER_SIDE_CONFIDENCE } from "../router/offline/index.ts";
 import type { PlanStep } from "../../src/types.ts";
 import { finalResults, initialSteps, stepsOf } from "./steps.ts";
 import type { HandoffDecision, SupervisorStateType, SupervisorUpdate, WorkerTask } from "./state.ts";
@@ -99,9 +100,17 @@ export function besidesPerson(text: string): string | null {
   return (rest.match(/\p{L}{2,}/gu) ?? []).length >= 2 ? rest : null;
 }
 
+/**
+ * How confident the router must be of the rest of a message that asks for a person: as sure as
+ * of a side cut off inside a sentence (the offline router's `DEFAULT_INNER_SIDE_CONFIDENCE`), so
+ * that what is left around the request ("I want to talk to a human <script>…") is not read as a
+ * request of its own.
+ */
+export const REST_CONFIDENCE = DEFAULT_INNER_SIDE_CONFIDENCE;
+
 /** A person's decision with the worker routes `alone` found for the rest of the message added. */
 export function withRequestBesides(decision: RoutingDecision, alone: RoutingDecision, rest: string): RoutingDecision {
-  const workers = alone.routes.filter((r) => r.route !== HUMAN_ROUTE).map((r) => ({ ...r, question: rest }));
+  const workers = alone.routes.filter((r) => r.route !== HUMAN_ROUTE && r.confidence >= REST_CONFIDENCE).map((r) => ({ ...r, question: rest }));
   if (workers.length === 0) return decision;
   const scores = { ...decision.scores };
   for (const r of workers) scores[r.route] = Math.max(scores[r.route] ?? 0, r.confidence);

@@ -103,12 +103,16 @@ describe("with the offline router", () => {
     expect(state.reply?.text).toContain("tech_support: my SSO is broken");
   });
 
-  it("asks for a person only when nothing else is asked: no worker runs for 'get me a person please'", async () => {
-    const graph = compileSupervisor(workers(), router);
-    const state = await graph.invoke({ turn: turn("get me a person please") }, thread("t-person-only"));
-    expect(state.handoff?.reason).toBe("user_request");
-    expect(state.results).toEqual([]);
-  });
+  it.each(["get me a person please", "I want to talk to a human <script>window.__pwned = 1</script>"])(
+    "asks for a person only when nothing else is asked: no worker runs for %j",
+    async (text) => {
+      const graph = compileSupervisor(workers(), router);
+      const state = await graph.invoke({ turn: turn(text) }, thread(`t-person-only-${text.length}`));
+      expect(state.handoff?.reason).toBe("user_request");
+      expect(state.decision?.routes.map((r) => r.route)).toEqual(["human"]);
+      expect(state.results).toEqual([]);
+    },
+  );
 
   it("routes a follow-up by the previous turn's route", async () => {
     const graph = compileSupervisor(workers(), router);
