@@ -13,8 +13,10 @@
  * 2. calibration and the unsure threshold's trade-off;
  * 3. out of scope: held-out out-of-scope lines left unsure, in-domain lines still routed;
  * 4. two-intent set accuracy on joins of two held-out lines of different routes (same fold), on
- *    the scoring joins (`scripts/router-joins.ts`: many connectors, a good part unknown to the
- *    code, no full stop, mid-sentence); the tuning joins' figure beside it; single stays single;
+ *    the test joins and the held-back joins (`scripts/router-joins.ts`: many connectors, a good
+ *    part unknown to the code, no full stop, mid-sentence; never tuned on); the fitting joins'
+ *    figures beside them; single stays single. Each fold's cut model is fitted without the fold
+ *    (`--cut-model`);
  * 5. a new company: one HINT3 source is left out of training, 8 of its lines per route (fewer
  *    where it has few) are given as ROUTER_EXAMPLES, the rest of it is scored. curekart is the
  *    company the weight was chosen on, powerplay11 the one reported.
@@ -36,7 +38,10 @@ import { softmax } from "../agents/router/offline/softmax.ts";
 import type { LabelledExample } from "../agents/router/types.ts";
 import { ROUTE_NAMES } from "../agents/workers/registry.ts";
 import type { RouteName } from "../src/types.ts";
-import { SCORING_JOINS, TEST_JOINS, TUNING_JOINS, type Join } from "./router-joins.ts";
+import { CUT_FIT_JOINS, HELD_BACK_JOINS, SCORING_JOINS, TEST_JOINS, TUNING_JOINS, type Join } from "./router-joins.ts";
+import { CUT_L2, cutModelOf, cutRows, fitLogistic, type CutRows } from "./cut-fitting.ts";
+import { DEFAULT_CUT_MODEL } from "../agents/router/offline/cut-model.ts";
+import { decideOptions } from "../agents/router/offline/index.ts";
 
 const { values } = parseArgs({
   options: {
@@ -50,12 +55,28 @@ const { values } = parseArgs({
     options: { type: "string", default: "{}" },
     /** A classifier's evidence power to try instead of the shipped one (tuning). */
     "evidence-power": { type: "string" },
+    /**
+     * Which cut model decides the cuts: "fold" (default: one per fold, fitted as
+     * `scripts/fit-cuts.ts` does on joins of the other folds' held-out lines, never this
+     * fold's), "shipped" (`cut-weights.ts`, fitted on every line: optimistic here), "none" (the
+     * odds rule without a model).
+     */
+    "cut-model": { type: "string", default: "fold" },
+    /** Thresholds of the fold cut models to print on the fitting joins and singles (tuning), comma-separated. */
+    thresholds: { type: "string" },
+    /** The fold cut models' side confidence to try instead of the shipped one (tuning). */
+    "min-side": { type: "string" },
+    /** The fold cut models' threshold to try instead of the shipped one (tuning). */
+    threshold: { type: "string" },
   },
 });
 const K = Number(values.folds);
 const VERBOSE = values.verbose;
 const TUNE = values.tune;
 const TRY = JSON.parse(values.options) as Partial<DecideOptions>;
+/** The fold cut models' threshold: the shipped model's. */
+const CUT_THRESHOLD = values.threshold === undefined ? DEFAULT_CUT_MODEL.threshold : Number(values.threshold);
+const CUT_MIN_SIDE = values["min-side"] === undefined ? DEFAULT_CUT_MODEL.minSide : Number(values["min-side"]);
 
 /** Cut priors compared with the shipped one on the tuning joins (`--tune`). */
 const PRIOR_GRID: DecideOptions["cutPrior"][] = [
@@ -74,6 +95,8 @@ interface Figures {
   inDomainKept: number;
   twoTest: number;
   twoTuning: number;
+  twoHeldBack: number;
+  twoCutFit: number;
   staysSingle: number;
   company: number;
   companyTuned: number;
@@ -96,6 +119,8 @@ if (summary.length > 1) {
     ["single-route accuracy, hint3_* lines", (x) => x.hint3],
     ["two-intent set accuracy, test joins", (x) => x.twoTest],
     ["two-intent set accuracy, tuning joins", (x) => x.twoTuning],
+    ["two-intent set accuracy, held-back joins", (x) => x.twoHeldBack],
+    ["two-intent set accuracy, cut-fit joins", (x) => x.twoCutFit],
     ["single stays single", (x) => x.staysSingle],
     ["out of scope left unsure, written", (x) => x.oosWritten],
     ["out of scope left unsure, speeches", (x) => x.oosSotu],
@@ -134,11 +159,12 @@ function crossValidate(seed: number, detailed: boolean): Figures {
     const classifier = IntentClassifier.train(train, { routes: ROUTE_NAMES, ...(values["evidence-power"] ? { evidencePower: Number(values["evidence-power"]) } : {}) });
     trainMs += performance.now() - started;
     classifiers.push(classifier);
-    routers.push(routerFromScorer(classifier, { trainedOn: train.length, trainMs: 0, ...TRY }));
     corpus.forEach((e, i) => {
       if (fold[i] === k) oofLogits[i] = classifier.logits(e.text);
     });
   }
+  const cutModels = foldCutModels(seed, fold, classifiers, (j) => [...written.filter((_, i) => writtenFold[i] === j), ...sotu.filter((_, i) => sotuFold[i] === j)]);
+  classifiers.forEach((c, k) => routers.push(routerFromScorer(c, { trainedOn: 0, trainMs: 0, ...cutModels[k], ...TRY })));
   console.log(`\n== seed ${seed}: ${corpus.length} support lines, ${written.length} + ${sotu.length} out-of-scope, ${K} folds; training ${(trainMs / K).toFixed(0)} ms per fold`);
   const classes = [...ROUTE_NAMES, OUT_OF_SCOPE];
 
@@ -215,7 +241,20 @@ function crossValidate(seed: number, detailed: boolean): Figures {
   const tuningJoins = [...TUNING_JOINS, ...SCORING_JOINS];
   const tuningSet = twoIntent(tuningJoins);
   const testSet = twoIntent(TEST_JOINS);
+  const heldBackSet = twoIntent(HELD_BACK_JOINS);
+  const cutFitSet = twoIntent(CUT_FIT_JOINS);
   const setAccuracy = (set: typeof tuningSet, rs: OfflineRouter[]) => set.map((c) => sameSet(predicted(rs[c.fold]!.classify(c.text)), c.expected));
+  if (values.thresholds && detailed && values["cut-model"] === "fold") {
+    console.log("tuning: cut-model thresholds on the fitting joins (tuning + cut-fit) and singles");
+    for (const t of values.thresholds.split(",").map(Number)) {
+      const rs = classifiers.map((c, k) => routerFromScorer(c, { trainedOn: 0, trainMs: 0, ...TRY, cutModel: { ...cutModels[k]!.cutModel!, threshold: t } }));
+      const a = setAccuracy(tuningSet, rs);
+      const b = setAccuracy(cutFitSet, rs);
+      const stays = corpus.filter((e, i) => rs[fold[i]!]!.classify(e.text).routes.length <= 1).length;
+      const ok = [...a, ...b];
+      console.log(`  threshold ${t}: fitting joins ${ratio(ok.filter(Boolean).length, ok.length)}, single stays single ${ratio(stays, corpus.length)}`);
+    }
+  }
   if (TUNE && detailed) {
     console.log("tuning: cut priors on the tuning joins");
     for (const cutPrior of PRIOR_GRID) {
@@ -227,6 +266,8 @@ function crossValidate(seed: number, detailed: boolean): Figures {
   }
   const tuningOk = setAccuracy(tuningSet, routers);
   const testOk = setAccuracy(testSet, routers);
+  const heldBackOk = setAccuracy(heldBackSet, routers);
+  const cutFitOk = setAccuracy(cutFitSet, routers);
   const staysSingle = single.filter((d) => d.routes.length <= 1).length;
   console.log(`two-intent messages (joins of two held-out lines of different routes)`);
   const report = (name: string, set: typeof testSet, ok: boolean[], joins: Join[]) => {
@@ -240,7 +281,9 @@ function crossValidate(seed: number, detailed: boolean): Figures {
     }
   };
   report("test joins, never tuned on", testSet, testOk, TEST_JOINS);
+  report("held-back joins, never tuned on", heldBackSet, heldBackOk, HELD_BACK_JOINS);
   report("tuning joins", tuningSet, tuningOk, tuningJoins);
+  report("cut-fit joins (the cut model is fitted on these connectors)", cutFitSet, cutFitOk, CUT_FIT_JOINS);
   console.log(`  single-intent lines kept single  ${ratio(staysSingle, corpus.length)}`);
   if (VERBOSE) {
     tuningSet.forEach((c, i) => !tuningOk[i] && console.log(`  miss ${c.expected.join("+")} → ${describe(routers[c.fold]!.classify(c.text))}: ${JSON.stringify(c.text)}`));
@@ -293,11 +336,35 @@ function crossValidate(seed: number, detailed: boolean): Figures {
     inDomainKept: kept / corpus.length,
     twoTest: testOk.filter(Boolean).length / testOk.length,
     twoTuning: tuningOk.filter(Boolean).length / tuningOk.length,
+    twoHeldBack: heldBackOk.filter(Boolean).length / heldBackOk.length,
+    twoCutFit: cutFitOk.filter(Boolean).length / cutFitOk.length,
     staysSingle: staysSingle / corpus.length,
     company: pp.accuracy,
     companyTuned: ck.accuracy,
     trainMs: trainMs / K,
   };
+}
+
+/**
+ * One cut model per fold k, fitted (as `scripts/fit-cuts.ts` fits the shipped one) on rows from
+ * the other folds' held-out lines, each scored by the classifier trained without it, joined with
+ * the fitting connectors (`TUNING_JOINS`, `SCORING_JOINS`, `CUT_FIT_JOINS`), and its held-out
+ * out-of-scope lines (none of their cuts is a cut): no line of fold k and
+ * no test or held-back connector is seen. Its own PRNG, so the scored joins are the same pairs
+ * whatever the cut model.
+ */
+function foldCutModels(seed: number, fold: number[], classifiers: IntentClassifier[], outOfScope: (fold: number) => LabelledExample[]): Array<Partial<DecideOptions>> {
+  const mode = values["cut-model"];
+  if (mode === "none") return classifiers.map(() => ({ cutModel: null }));
+  if (mode === "shipped") return classifiers.map(() => ({}));
+  const joins = [...TUNING_JOINS, ...SCORING_JOINS, ...CUT_FIT_JOINS];
+  const opts = decideOptions({ ...TRY, cutModel: { ...DEFAULT_CUT_MODEL, minSide: CUT_MIN_SIDE } });
+  const rows: CutRows[] = classifiers.map((c, j) => cutRows(c, corpus.filter((_, i) => fold[i] === j), joins, opts, mulberry32(seed * 7919 + j), outOfScope(j)));
+  return classifiers.map((_, k) => {
+    const others = rows.filter((_, j) => j !== k);
+    const train: CutRows = { xs: others.flatMap((r) => r.xs), ys: others.flatMap((r) => r.ys), ws: others.flatMap((r) => r.ws) };
+    return { cutModel: cutModelOf(fitLogistic(train, CUT_L2), CUT_THRESHOLD, CUT_MIN_SIDE) };
+  });
 }
 
 /** The routes a decision acts on; an unsure decision counts as its best-scoring route. */

@@ -5,6 +5,7 @@ import type { Router, RoutingDecision } from "../router/types.ts";
 import { HUMAN_ROUTE } from "../workers/registry.ts";
 import type { StepInput, WorkerResult } from "../workers/types.ts";
 import { hasDependencies } from "../router/plan.ts";
+import { DEFAULT_INNER_SIDE_CONFIDENCE } from "../router/offline/index.ts";
 import type { PlanStep } from "../../src/types.ts";
 import { finalResults, initialSteps, stepsOf } from "./steps.ts";
 import type { HandoffDecision, SupervisorStateType, SupervisorUpdate, WorkerTask } from "./state.ts";
@@ -66,9 +67,55 @@ export async function routeTurn(router: Router, s: SupervisorStateType, known?: 
     return { decision };
   }
   const text = s.turn.text; // redacted at intake
-  const routed = await router.route(text, { previousRoutes: previousRoutes(s), transcript: historyOf(s) });
-  const decision = withPersonCues(routed, text);
+  const context = { previousRoutes: previousRoutes(s), transcript: historyOf(s) };
+  const routed = await router.route(text, context);
+  let decision = withPersonCues(routed, text);
+  // "get me a person please, my SSO is broken": the words asking for a person drown the rest
+  // (the router reads it all as a request for a person), so the rest is routed on its own and a
+  // worker answers it while the person is on the way.
+  const rest = besidesPerson(text);
+  if (rest !== null && !decision.routes.some((r) => r.route !== HUMAN_ROUTE)) {
+    const alone = await router.route(rest, context);
+    decision = withRequestBesides(decision, known ? withKnownAnswer(alone, rest, known) : alone, rest);
+  }
   return { decision: known ? withKnownAnswer(decision, text, known) : decision };
+}
+
+/** Filler around a request for a person ("please", "now", "asap") that asks nothing itself. */
+const FILLER = /^(?:[\s,.;:!?()\-\u2013\u2014]|\b(?:please|pls|plz|now|asap|right now|right away|thanks|thank you|because|since|as|and|so)\b)+/i;
+
+/** Words that lead into a request for a person ("can I", "I'd like to", "hi, please"). */
+const LEAD_IN = /(?:\b(?:can|could|may|might)\s+(?:i|we)|\bi(?:'d|\s+would)\s+(?:like|love)\s+to|\bi\s+(?:want|need)\s+to|\b(?:please|pls|plz|just|hi|hello|hey|so|and))[\s,.;:!?]*$/i;
+
+/**
+ * What a message asks besides a person, with the words asking for one taken out ("get me a
+ * person please, my SSO is broken" → "my SSO is broken"), or null when it asks nothing else.
+ */
+export function besidesPerson(text: string): string | null {
+  const m = PERSON_REQUEST.exec(text);
+  if (!m) return null;
+  const before = text.slice(0, m.index).replace(LEAD_IN, "").trim();
+  const after = text.slice(m.index + m[0].length).replace(FILLER, "").trim();
+  const rest = [before.replace(/[\s,.;:!?\-\u2013\u2014]+$/u, ""), after].filter(Boolean).join(". ");
+  return (rest.match(/\p{L}{2,}/gu) ?? []).length >= 2 ? rest : null;
+}
+
+/**
+ * How confident the router must be of the rest of a message that asks for a person: as sure as
+ * of a side cut off inside a sentence (the offline router's `DEFAULT_INNER_SIDE_CONFIDENCE`), so
+ * that what is left around the request ("I want to talk to a human <script>…") is not read as a
+ * request of its own.
+ */
+export const REST_CONFIDENCE = DEFAULT_INNER_SIDE_CONFIDENCE;
+
+/** A person's decision with the worker routes `alone` found for the rest of the message added. */
+export function withRequestBesides(decision: RoutingDecision, alone: RoutingDecision, rest: string): RoutingDecision {
+  const workers = alone.routes.filter((r) => r.route !== HUMAN_ROUTE && r.confidence >= REST_CONFIDENCE).map((r) => ({ ...r, question: rest }));
+  if (workers.length === 0) return decision;
+  const scores = { ...decision.scores };
+  for (const r of workers) scores[r.route] = Math.max(scores[r.route] ?? 0, r.confidence);
+  const known = alone.fromKnowledge === undefined ? {} : { fromKnowledge: alone.fromKnowledge };
+  return { ...decision, ...known, routes: [...workers, ...decision.routes], scores, unsure: false };
 }
 
 /** The knowledge base, and which worker answers from each of its folders. */

@@ -64,6 +64,21 @@ describe("HTTP API end to end (embedded Postgres, offline engine, demo data)", (
     expect(list.handoffs.some((x) => x.conversationId === body.conversationId && x.reason === "needs_approval")).toBe(true);
   });
 
+  it("opens a handoff to a person for 'get me a person please, my SSO is broken' and still answers the SSO part", async () => {
+    const { status, body } = await postJson(`${s.url}/api/messages`, { userId: "u3", text: "get me a person please, my SSO is broken" });
+    expect(status).toBe(200);
+    expect(body.handoff).toMatchObject({ reason: "user_request" });
+    expect(body.routes.map((r: { route: string }) => r.route).sort()).toEqual(["human", "tech_support"]);
+    // The user reads tech support's part (its offline answer asks what exactly happens) and that a person is coming.
+    const tech = body.sections.find((x: { route: string }) => x.route === "tech_support");
+    expect(tech?.text).toMatch(/what exactly happens/i);
+    expect(body.reply).toContain(tech.text);
+    expect(body.reply).toMatch(/asked a person/i);
+    const h = await fetch(`${s.url}/api/handoffs?status=open`, { headers: CONSOLE });
+    const list = (await h.json()) as { handoffs: Array<{ conversationId: string; reason: string }> };
+    expect(list.handoffs.some((x) => x.conversationId === body.conversationId && x.reason === "user_request")).toBe(true);
+  });
+
   it("rejects bad input with a 4xx that says what to fix, and writes nothing", async () => {
     const before = await countMessages();
     const cases: Array<[unknown, number, RegExp]> = [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RouteContext, Router, RoutingDecision } from "../../agents/router/types.ts";
 import { offlineRouterFor } from "../../agents/trained-router.ts";
-import { CLARIFY_TEXT, SMALL_TALK_TEXT, smallTalkOf, withPersonCues } from "../../agents/supervisor/routing.ts";
+import { CLARIFY_TEXT, SMALL_TALK_TEXT, besidesPerson, smallTalkOf, withPersonCues } from "../../agents/supervisor/routing.ts";
 import { WorkerRegistry } from "../../agents/workers/registry.ts";
 import { compileSupervisor, fakeWorker, scriptedRouter, turn } from "../helpers/graph-fixtures.ts";
 
@@ -60,6 +60,14 @@ describe("a person, asked for or needed", () => {
     expect(d.routes.map((r) => r.route)).toEqual(["tech_support", "human"]);
   });
 
+  it.each([
+    ["get me a person please, my SSO is broken", "my SSO is broken"],
+    ["my invoice is wrong, I want a manager", "my invoice is wrong"],
+    ["can I speak to a human? the app crashes on login", "the app crashes on login"],
+    ["get me a person please", null],
+    ["I want a manager now!", null],
+  ])("%j asks, besides a person: %j", (text, rest) => expect(besidesPerson(text)).toBe(rest));
+
   it("hands off on 'get me a person' even when the router saw only billing, and answers the rest", async () => {
     const text = "get me a person please, my SSO is broken";
     const graph = compileSupervisor(workers(), scriptedRouter({ [text]: [{ route: "billing" }] }));
@@ -85,6 +93,26 @@ describe("with the offline router", () => {
     expect(state.reply?.text).toBe(CLARIFY_TEXT);
     expect(state.handoff).toBeNull();
   });
+
+  it("opens a handoff for 'get me a person please, my SSO is broken' and still has tech support answer the SSO part", async () => {
+    const graph = compileSupervisor(workers(), router);
+    const state = await graph.invoke({ turn: turn("get me a person please, my SSO is broken") }, thread("t-person-sso"));
+    expect(state.handoff?.reason).toBe("user_request");
+    expect(state.decision?.routes.map((r) => r.route).sort()).toEqual(["human", "tech_support"]);
+    expect(state.results.map((r) => r.worker)).toEqual(["tech_support"]);
+    expect(state.reply?.text).toContain("tech_support: my SSO is broken");
+  });
+
+  it.each(["get me a person please", "I want to talk to a human <script>window.__pwned = 1</script>"])(
+    "asks for a person only when nothing else is asked: no worker runs for %j",
+    async (text) => {
+      const graph = compileSupervisor(workers(), router);
+      const state = await graph.invoke({ turn: turn(text) }, thread(`t-person-only-${text.length}`));
+      expect(state.handoff?.reason).toBe("user_request");
+      expect(state.decision?.routes.map((r) => r.route)).toEqual(["human"]);
+      expect(state.results).toEqual([]);
+    },
+  );
 
   it("routes a follow-up by the previous turn's route", async () => {
     const graph = compileSupervisor(workers(), router);

@@ -3,6 +3,7 @@ import type { RoutedPart, RoutingDecision } from "../types.ts";
 import type { RouteScores } from "./classifier.ts";
 import { candidateCuts, tokenize, type Cut, type CutKind, type Token } from "./segmenter.ts";
 import { contentWords, hasContent } from "./text.ts";
+import { CUT_FEATURES, cutFeatures, cutProbability, type CutModel } from "./cut-model.ts";
 
 /** What {@link decide} needs of a classifier: calibrated scores per route (and "none of these"). */
 export interface RouteScorer {
@@ -47,6 +48,12 @@ export interface DecideOptions {
    * refund") as a request of its own.
    */
   innerSideConfidence: number;
+  /**
+   * Where the odds rule (the sides' odds weighed by `cutPrior`, each side placed) takes no cut,
+   * the cut model (`cut-model.ts`) may: the candidate of highest probability above its
+   * threshold is taken. `null`: the rule alone.
+   */
+  cutModel: CutModel | null;
 }
 
 /** What the offline router knows of the conversation. */
@@ -214,44 +221,27 @@ function split(
   found: Found,
   wholeConfidence: number,
 ): void {
-  let chosen: { cut: Cut; odds: number } | null = null;
-  let nearest: { cut: Cut; odds: number } | null = null;
-  const { prefix, suffix } = score.sides(from, to);
+  // The odds rule's cut if it takes one; else, with a cut model, in a message the rule leaves
+  // whole, the cut the model finds likeliest (it is fitted on such messages: the joins the rule
+  // misses). The sides of a cut are cut again by the rule only.
+  const pick: { rule: { cut: Cut; odds: number } | null; model: { cut: Cut; odds: number } | null; nearest: { cut: Cut; odds: number } | null } = { rule: null, model: null, nearest: null };
   if (depth < MAX_DEPTH) {
-    const long = to - from > MAX_WORD_CUTS;
-    for (const cut of cuts) {
-      if (cut.at <= from || cut.resume >= to) continue;
-      if (cut.kind === "word" && (long || cut.at - from < MIN_WORDS_AT_WORD_CUT || to - cut.resume < MIN_WORDS_AT_WORD_CUT)) continue;
-      // A side of only function words ("What should I do?") asks nothing by itself.
-      if (!score.hasContent(from, cut.at) || !score.hasContent(cut.resume, to)) continue;
-      // A side that points back with one word of its own ("…, where can I find it?") goes on
-      // about the other side's request: it is not a request of its own.
-      if (pointsBackThin(tokens, from, cut.at) || pointsBackThin(tokens, cut.resume, to)) continue;
-      // Inside a sentence, a request does not end on "my" or "to", nor start with "of".
-      // A number continues the words before it ("the bill #00108", "completed 33 not added").
-      if (
-        (cut.kind === "word" || cut.kind === "clause") &&
-        (DANGLING.has(lower(tokens[cut.at - 1]!)) || BOUND.has(lower(tokens[cut.resume]!)) || /^\p{N}/u.test(tokens[cut.resume]!.text))
-      ) {
-        continue;
+    forEachCut(score, cuts, tokens, from, to, opts, wholeConfidence, (c) => {
+      if (c.odds > 1 && c.placed) {
+        if (!pick.rule || c.odds > pick.rule.odds) pick.rule = { cut: c.cut, odds: c.odds };
+        return;
       }
-      // An unmarked cut inside a message the classifier reads as one clear request is less
-      // likely still: the prior shrinks with the whole message's confidence.
-      const prior = cut.kind === "word" ? opts.cutPrior.word * Math.min(1, 2 * (1 - wholeConfidence)) : opts.cutPrior[cut.kind];
-      if (prior < MIN_PRIOR) continue;
-      const left = prefix(cut.at);
-      const right = suffix(cut.resume);
-      const { two, one } = twoOrOne(left, right);
-      const odds = (prior * two) / ((1 - prior) * one);
-      // Each side must be a request of its own: a side no route is confident about is not cut
-      // off (it may still be a request the router cannot place: `unplaced`).
-      const need = cut.kind === "word" || cut.kind === "clause" ? Math.max(opts.sideConfidence, opts.innerSideConfidence) : opts.sideConfidence;
-      const placed = best(left.byRoute)[1] >= need && best(right.byRoute)[1] >= need;
-      if (odds > 1 && placed && (!chosen || odds > chosen.odds)) chosen = { cut, odds };
-      else if (odds > 1 && !placed && (!nearest || odds > nearest.odds)) nearest = { cut, odds };
-      else if (odds <= 1 && (!nearest || odds > nearest.odds)) nearest = { cut, odds };
-    }
+      const model = opts.cutModel;
+      if (model && depth === 0 && !pick.rule && c.weaker >= model.minSide) {
+        const p = cutProbability(model, c.features());
+        if (p > model.threshold && (!pick.model || p > pick.model.odds)) pick.model = { cut: c.cut, odds: p };
+      }
+      if (!pick.nearest || c.odds > pick.nearest.odds) pick.nearest = { cut: c.cut, odds: c.odds };
+    });
   }
+  const chosen = pick.rule ?? pick.model;
+  const nearest = pick.nearest;
+  const { prefix } = score.sides(from, to);
   if (!chosen) {
     const [route, confidence] = best(prefix(to).byRoute);
     found.parts.push({ route, confidence, question: question(text, tokens, from, to) });
@@ -262,6 +252,117 @@ function split(
   }
   split(score, cuts, text, tokens, from, chosen.cut.at, opts, depth + 1, found, wholeConfidence);
   split(score, cuts, text, tokens, chosen.cut.resume, to, opts, depth + 1, found, wholeConfidence);
+}
+
+/** A candidate cut that passed the rules, with what the sides say. */
+interface ScoredCut {
+  cut: Cut;
+  /** Odds of "two requests" against "one", weighed by the cut's prior. */
+  odds: number;
+  /** Both sides routed with the confidence they need. */
+  placed: boolean;
+  /** The confidence of the side routed with less. */
+  weaker: number;
+  /** The cut model's features (computed when asked for). */
+  features(): Float64Array;
+}
+
+const featureBuffer = new Float64Array(CUT_FEATURES.length);
+
+/** Calls `visit` for every candidate cut of `tokens[from..to)` the rules leave open. */
+function forEachCut(
+  score: SpanScorer,
+  cuts: readonly Cut[],
+  tokens: readonly Token[],
+  from: number,
+  to: number,
+  opts: DecideOptions,
+  wholeConfidence: number,
+  visit: (c: ScoredCut) => void,
+): void {
+  const { prefix, suffix } = score.sides(from, to);
+  const long = to - from > MAX_WORD_CUTS;
+  let whole: RouteScores | undefined;
+  for (const cut of cuts) {
+    if (cut.at <= from || cut.resume >= to) continue;
+    if (cut.kind === "word" && (long || cut.at - from < MIN_WORDS_AT_WORD_CUT || to - cut.resume < MIN_WORDS_AT_WORD_CUT)) continue;
+    // A side of only function words ("What should I do?") asks nothing by itself.
+    if (!score.hasContent(from, cut.at) || !score.hasContent(cut.resume, to)) continue;
+    // A side that points back with one word of its own ("…, where can I find it?") goes on
+    // about the other side's request: it is not a request of its own.
+    if (pointsBackThin(tokens, from, cut.at) || pointsBackThin(tokens, cut.resume, to)) continue;
+    // Inside a sentence, a request does not end on "my" or "to", nor start with "of".
+    // A number continues the words before it ("the bill #00108", "completed 33 not added").
+    if (
+      (cut.kind === "word" || cut.kind === "clause") &&
+      (DANGLING.has(lower(tokens[cut.at - 1]!)) || BOUND.has(lower(tokens[cut.resume]!)) || /^\p{N}/u.test(tokens[cut.resume]!.text))
+    ) {
+      continue;
+    }
+    // An unmarked cut inside a message the classifier reads as one clear request is less
+    // likely still: the prior shrinks with the whole message's confidence.
+    const prior = cut.kind === "word" ? opts.cutPrior.word * Math.min(1, 2 * (1 - wholeConfidence)) : opts.cutPrior[cut.kind];
+    if (prior < MIN_PRIOR && !opts.cutModel) continue;
+    const left = prefix(cut.at);
+    const right = suffix(cut.resume);
+    const { two, one } = twoOrOne(left, right);
+    const odds = (Math.max(prior, MIN_PRIOR) * two) / ((1 - prior) * one);
+    // Each side must be a request of its own: a side no route is confident about is not cut
+    // off (it may still be a request the router cannot place: `unplaced`).
+    const need = cut.kind === "word" || cut.kind === "clause" ? Math.max(opts.sideConfidence, opts.innerSideConfidence) : opts.sideConfidence;
+    const weaker = Math.min(best(left.byRoute)[1], best(right.byRoute)[1]);
+    const placed = weaker >= need;
+    visit({
+      cut,
+      odds,
+      placed,
+      weaker,
+      features: () => {
+        whole ??= prefix(to);
+        const evidence = {
+          kind: cut.kind,
+          cueDropped: cut.resume > cut.at,
+          left,
+          right,
+          whole,
+          leftWords: cut.at - from,
+          rightWords: to - cut.resume,
+          position: (cut.at - from) / (to - from),
+          rightUpper: /^\p{Lu}/u.test(tokens[cut.resume]!.text),
+          placedAt: need,
+          odds,
+        };
+        return cutFeatures(evidence, two, one, featureBuffer);
+      },
+    });
+  }
+}
+
+/** A candidate cut of a whole message and its cut-model features (fitting, `scripts/fit-cuts.ts`). */
+export interface CutCandidate {
+  at: number;
+  resume: number;
+  kind: CutKind;
+  features: Float64Array;
+  /** What the rule without a cut model does (odds > 1 and both sides placed). */
+  ruleTakes: boolean;
+}
+
+/** The candidate cuts of a message's first level, with their features: what the cut model is fitted on. */
+export function cutCandidates(scorer: RouteScorer, text: string, opts: DecideOptions): { tokens: Token[]; candidates: CutCandidate[] } {
+  const trimmed = text.trim();
+  const tokens = tokenize(trimmed);
+  const candidates: CutCandidate[] = [];
+  if (tokens.length < 2) return { tokens, candidates };
+  const span = spanScorer(scorer, tokens);
+  const wholeConfidence = best(scorer.scores(trimmed).byRoute)[1];
+  const minSide = opts.cutModel?.minSide ?? 0;
+  forEachCut(span, candidateCuts(trimmed, tokens), tokens, 0, tokens.length, opts, wholeConfidence, (c) => {
+    // What the model never takes is not fitted on, except as what the rule takes.
+    if (c.weaker < minSide && !(c.odds > 1 && c.placed)) return;
+    candidates.push({ at: c.cut.at, resume: c.cut.resume, kind: c.cut.kind, features: Float64Array.from(c.features()), ruleTakes: c.odds > 1 && c.placed });
+  });
+  return { tokens, candidates };
 }
 
 /** The original text of `tokens[from..to)`, with its closing punctuation. */

@@ -3,6 +3,7 @@ import { IntentClassifier } from "./classifier.ts";
 import { loadDefaultCorpus, loadOutOfScopeCorpus, loadWrittenSupportCorpus } from "./corpus.ts";
 import { decide, type DecideOptions, type OfflineDecision, type RouteScorer } from "./decide.ts";
 import { inferPlan } from "../plan.ts";
+import { DEFAULT_CUT_MODEL } from "./cut-model.ts";
 
 export { loadDefaultCorpus, loadExamples, loadOutOfScopeCorpus, loadWrittenSupportCorpus } from "./corpus.ts";
 export { OUT_OF_SCOPE } from "./classifier.ts";
@@ -120,12 +121,9 @@ export function createOfflineRouter(opts: OfflineRouterOptions): OfflineRouter {
   });
 }
 
-/** Wraps a trained scorer as a router; cross-validation routes with each fold's classifier. */
-export function routerFromScorer(
-  scorer: RouteScorer,
-  info: { trainedOn: number; trainMs: number } & Partial<DecideOptions>,
-): OfflineRouter {
-  const options: DecideOptions = {
+/** The decide options of a router: the defaults, with what `info` sets. */
+export function decideOptions(info: Partial<DecideOptions> = {}): DecideOptions {
+  return {
     minConfidence: info.minConfidence ?? DEFAULT_MIN_CONFIDENCE,
     cutPrior: info.cutPrior ?? DEFAULT_CUT_PRIOR,
     contextFactor: info.contextFactor ?? DEFAULT_CONTEXT_FACTOR,
@@ -133,7 +131,16 @@ export function routerFromScorer(
     scopeMargin: info.scopeMargin ?? DEFAULT_SCOPE_MARGIN,
     sideConfidence: info.sideConfidence ?? info.minConfidence ?? DEFAULT_MIN_CONFIDENCE,
     innerSideConfidence: info.innerSideConfidence ?? DEFAULT_INNER_SIDE_CONFIDENCE,
+    cutModel: info.cutModel === undefined ? DEFAULT_CUT_MODEL : info.cutModel,
   };
+}
+
+/** Wraps a trained scorer as a router; cross-validation routes with each fold's classifier. */
+export function routerFromScorer(
+  scorer: RouteScorer,
+  info: { trainedOn: number; trainMs: number } & Partial<DecideOptions>,
+): OfflineRouter {
+  const options = decideOptions(info);
   const classify = (text: string, context?: RouteContext): OfflineDecision =>
     decide(scorer, text, options, {
       ...(context?.previousRoutes ? { previousRoutes: context.previousRoutes } : {}),

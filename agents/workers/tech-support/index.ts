@@ -48,6 +48,8 @@ export const techSupportWorker: WorkerDefinition = {
     "the desktop app won't install",
     "is the service down",
     "two-factor codes are rejected",
+    "SSO sign-in stopped working for our team",
+    "single sign-on is broken, nobody in our company can log in",
   ],
   systemPrompt: [
     "You are the technical support specialist of Acme Cloud.",
