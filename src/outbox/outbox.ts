@@ -157,6 +157,15 @@ export class Outbox {
     return recorded;
   }
 
+  /**
+   * Records the message on `tx`, a transaction of the caller's, without delivering it; the
+   * caller calls `committed` once `tx` committed (then it is announced, and may be delivered).
+   */
+  async recordIn(tx: Pick<pg.ClientBase, "query">, message: OutboundMessage): Promise<{ id: string; created: boolean; committed: () => void }> {
+    const recorded = await this.#store.record(message, tx);
+    return { ...recorded, committed: () => recorded.created && void this.#recorded.emit("recorded", message.conversationId) };
+  }
+
   /** The message recorded under a key, if any. */
   find(idempotencyKey: string): Promise<OutboxRow | undefined> {
     return this.#store.findByKey(idempotencyKey);
