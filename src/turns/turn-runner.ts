@@ -6,7 +6,7 @@ import type { HandoffStore } from "../handoffs/handoff-store.ts";
 import type { HandoffService } from "../handoffs/handoff-service.ts";
 import { HANDOFF_TEXT } from "../handoffs/reasons.ts";
 import { placeholdersIn, redactionNote } from "../inbox/redact.ts";
-import type { ConversationLeases } from "../inbox/conversation-leases.ts";
+import type { ConversationLeases, HeldLease } from "../inbox/conversation-leases.ts";
 import type { JobAttempt, JobQueue, MessageJob } from "../inbox/job-queue.ts";
 import type { OutcomeWaiter } from "../inbox/outcome-waiter.ts";
 import type { Logger } from "../logger.ts";
@@ -77,17 +77,24 @@ export class TurnRunner {
    * later finds its message done). Holds the conversation's lease throughout.
    */
   async runJob(job: MessageJob, attempt: JobAttempt): Promise<void> {
-    await this.#o.leases.run(job.conversationId, async () => {
-      for (const messageId of await this.#o.log.unfinishedUpTo(job.messageId)) {
-        await this.#attempt(messageId, job.conversationId, attempt);
-      }
-    });
+    // The unfinished messages are read in the statement that takes the lease, and the last one's
+    // `done` releases it.
+    await this.#o.leases.run(
+      job.conversationId,
+      async (lease) => {
+        const unfinished = (lease.alongside as string[] | null) ?? [];
+        for (const [i, messageId] of unfinished.entries()) {
+          await this.#attempt(messageId, job.conversationId, attempt, i === unfinished.length - 1 ? lease : undefined);
+        }
+      },
+      this.#o.store.unfinishedUpTo(job.messageId),
+    );
   }
 
-  async #attempt(messageId: string, conversationId: string, attempt: JobAttempt): Promise<void> {
+  async #attempt(messageId: string, conversationId: string, attempt: JobAttempt, lease?: HeldLease): Promise<void> {
     // The attempt's row, the message and everything the turn starts from: one statement.
     const begun = await this.#o.store.begin({ messageId, workerId: this.#o.queue.workerId ?? "unknown", attempt: attempt.number, replyKey: replyKey(messageId) });
-    const run: AttemptRun = { begun, finished: false };
+    const run: AttemptRun = { begun, finished: false, ...(lease ? { lease } : {}) };
     let outcome: Outcome;
     try {
       outcome = await this.#turn(messageId, run);
@@ -292,7 +299,7 @@ export class TurnRunner {
 
   /** The message done and the attempt finished: one statement. */
   async #finish(message: MessageRow, result: "answered" | "relayed", run: AttemptRun): Promise<void> {
-    await this.#o.store.done(message.id, run.begun.attemptId);
+    await this.#o.store.done(message.id, run.begun.attemptId, run.lease);
     run.finished = true;
     this.#observeJob(message, result);
   }
@@ -326,4 +333,6 @@ export class TurnRunner {
 interface AttemptRun {
   readonly begun: BegunTurn;
   finished: boolean;
+  /** The conversation's lease, to release with the message's `done` (its last message). */
+  readonly lease?: HeldLease;
 }

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { ConversationRow, MessageRow } from "../conversations/conversation-log.ts";
+import type { HeldLease, LeaseAlongside } from "../inbox/conversation-leases.ts";
 import { toConversation, toMessage, type ConversationDbRow, type MessageDbRow } from "../conversations/pg-conversation-log.ts";
 
 /** How an attempt at a message ended (`processing_attempts.result`). */
@@ -66,15 +67,36 @@ export class TurnStore {
     };
   }
 
-  /** The message answered (`done`) and the attempt finished, in one statement. */
-  async done(messageId: string, attemptId: string | undefined): Promise<void> {
+  /**
+   * The conversation's unfinished inbound messages up to `messageId`, oldest first: asked in the
+   * statement that takes the conversation's lease (`ConversationLeases.run`).
+   */
+  unfinishedUpTo(messageId: string): LeaseAlongside {
+    return {
+      sql: `array(select m.id::text from messages m join messages self on self.id = $5::uuid
+                  where m.conversation_id = self.conversation_id and m.direction = 'in'
+                    and m.status in ('received', 'processing')
+                    and (m.created_at, m.id) <= (self.created_at, self.id)
+                  order by m.created_at, m.id)`,
+      value: messageId,
+    };
+  }
+
+  /**
+   * The message answered (`done`) and the attempt finished, in one statement; with `lease`, the
+   * conversation's lease is released in it too (the last message of the job's run).
+   */
+  async done(messageId: string, attemptId: string | undefined, lease?: HeldLease): Promise<void> {
     await this.pool.query(
       `with attempt as (
          update processing_attempts set finished_at = clock_timestamp(), result = 'done', error = null where id = $2::bigint
+       ), lease as (
+         delete from conversation_leases where conversation_id = $3::uuid and holder = $4
        )
        update messages set status = 'done', error = null, processed_at = now() where id = $1`,
-      [messageId, attemptId ?? null],
+      [messageId, attemptId ?? null, lease?.conversationId ?? null, lease?.holder ?? null],
     );
+    lease?.released();
   }
 
   /** Runs `fn` in a transaction on one connection of the pool (everything in it must use `tx`). */
