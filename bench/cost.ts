@@ -11,6 +11,9 @@
  *               (pg_stat_database.xact_commit), and the ratio to the anchor's rate
  *   scaleOut    2 workers vs 1, LLM mode against an OpenAI-compatible stand-in answering each call
  *               after 300 ms: the load is bound by model latency, not CPU
+ *   statements  the server section's load (1 worker) with pg_stat_statements on: every SQL statement
+ *               one message runs (gateway and worker), as calls per message, with the commits per
+ *               message beside them (the server is restarted once with the extension preloaded)
  *   embedded    `switchboard serve` on a new data folder (PGlite): idle RSS, 10 HTTP clients,
  *               msg/s, p50/p99 of POST /api/messages, CPU ms per message, data-folder bytes per
  *               message (after a warm-up, with the vacuum the service runs every 60 s)
@@ -161,10 +164,12 @@ interface ServerRun {
   postgresCpuMsPerMessage: number;
   gatewayCpuMsPerMessage: number;
   commitsPerMessage: number;
+  statements?: Array<{ perMessage: number; query: string }>;
 }
 
-async function serverRun(server: DisposablePostgres, opts: { workers: number; conversations: number; perConversation: number; extraEnv?: Record<string, string> }): Promise<ServerRun> {
+async function serverRun(server: DisposablePostgres, opts: { workers: number; conversations: number; perConversation: number; extraEnv?: Record<string, string>; statements?: boolean }): Promise<ServerRun> {
   const fresh = await freshServerDatabase(server.url);
+  if (opts.statements) await fresh.db.pool.query("create extension if not exists pg_stat_statements");
   const slack = await SlackRecorder.start();
   const env = queueEnv(fresh.url, slack, { LOG_LEVEL: "error", ...opts.extraEnv });
   const gateway = await startGateway(env);
@@ -181,6 +186,7 @@ async function serverRun(server: DisposablePostgres, opts: { workers: number; co
       gateway: gatewayCpuMs(),
       commits: await commits(fresh.url),
     };
+    if (opts.statements) await fresh.db.pool.query("select pg_stat_statements_reset()");
     await Promise.all(
       Array.from({ length: opts.conversations }, async (_, c) => {
         const thread = `1700000000.${String(c).padStart(6, "0")}`;
@@ -198,6 +204,7 @@ async function serverRun(server: DisposablePostgres, opts: { workers: number; co
     // pg_stat_database is updated when a backend reports its counters (at most every second, and when idle).
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const commitCount = (await commits(fresh.url)) - before.commits;
+    const statements = opts.statements ? await statementsPerMessage(fresh.db.pool, total) : undefined;
     const latencies = await gateway.db.pool.query<{ ms: number }>(
       `select extract(epoch from (o.processed_at - m.created_at)) * 1000 as ms
        from messages m join messages o on o.idempotency_key = 'reply:' || m.id::text where m.direction = 'in' order by 1`,
@@ -217,6 +224,7 @@ async function serverRun(server: DisposablePostgres, opts: { workers: number; co
       postgresCpuMsPerMessage: round1((after.postgres - before.postgres) / total),
       gatewayCpuMsPerMessage: round1((after.gateway - before.gateway) / total),
       commitsPerMessage: round1(commitCount / total),
+      ...(statements ? { statements } : {}),
     };
   } finally {
     await Promise.all(procs.map(stopWorker));
@@ -224,6 +232,31 @@ async function serverRun(server: DisposablePostgres, opts: { workers: number; co
     await slack.close();
     await fresh.drop();
   }
+}
+
+/** What pg_stat_statements counted in this database since its reset, per message, most frequent first. */
+async function statementsPerMessage(pool: pg.Pool, total: number): Promise<Array<{ perMessage: number; query: string }>> {
+  const r = await pool.query<{ calls: string; query: string }>(
+    `select calls, query from pg_stat_statements
+     where dbid = (select oid from pg_database where datname = current_database())
+       and query not like '%pg_stat_statements%'
+     order by calls desc`,
+  );
+  const rows = r.rows.map((x) => ({ perMessage: Math.round((Number(x.calls) / total) * 100) / 100, query: x.query.replace(/\s+/g, " ").slice(0, 160) }));
+  return [{ perMessage: round1(rows.reduce((n, x) => n + x.perMessage, 0)), query: "(all)" }, ...rows.filter((x) => x.perMessage >= 0.05)];
+}
+
+/** Restarts `server` with pg_stat_statements preloaded (its defaults count top-level statements, and utility ones: begin, commit). */
+async function withStatementStats(server: DisposablePostgres): Promise<void> {
+  const c = new pg.Client({ connectionString: server.url });
+  await c.connect();
+  try {
+    await c.query("alter system set shared_preload_libraries = 'pg_stat_statements'");
+  } finally {
+    await c.end();
+  }
+  server.kill();
+  await server.restart();
 }
 
 async function sentReplies(pool: pg.Pool): Promise<number> {
@@ -335,7 +368,7 @@ const sections = new Set(sectionsArg.split(","));
 const messages = Number(messagesArg);
 const out = (section: string, figures: object) => process.stdout.write(`${JSON.stringify({ section, ...figures })}\n`);
 
-const needsServer = ["anchor", "server", "scaleOut"].some((s) => sections.has(s));
+const needsServer = ["anchor", "server", "scaleOut", "statements"].some((s) => sections.has(s));
 const unavailable = needsServer ? DisposablePostgres.unavailable() : undefined;
 if (unavailable) {
   process.stderr.write(`bench/cost.ts: cannot start a Postgres of its own: ${unavailable}\n`);
@@ -351,6 +384,13 @@ try {
   if (server && sections.has("server")) {
     const r = await serverRun(server, { workers: 1, conversations: Math.max(1, Math.round(messages / 5)), perConversation: 5 });
     out("server", { engine: "offline", ...r, ...(anchorRate ? { ratioToGraphileNoop: Math.round((r.perSecond / anchorRate) * 100) / 100 } : {}) });
+  }
+  if (server && sections.has("statements")) {
+    await withStatementStats(server);
+    const r = await serverRun(server, { workers: 1, conversations: Math.max(1, Math.round(messages / 5)), perConversation: 5, statements: true });
+    const { statements, ...figures } = r;
+    out("statements", figures);
+    for (const s of statements ?? []) process.stdout.write(`${s.perMessage.toFixed(2).padStart(6)}  ${s.query}\n`);
   }
   if (server && sections.has("scaleOut")) out("scaleOut", await scaleOut(server, 60));
   if (sections.has("embedded")) out("embedded", await embedded(Math.min(messages, 600), 10));

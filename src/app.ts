@@ -17,7 +17,7 @@ import { GraphMemory, type BotMemory } from "./handoffs/bot-memory.ts";
 import { HandoffService } from "./handoffs/handoff-service.ts";
 import { HandoffStore } from "./handoffs/handoff-store.ts";
 import { RefundApprovals, createRefundLookup } from "./handoffs/refund-approvals.ts";
-import { AttemptLog } from "./inbox/attempt-log.ts";
+import { TurnStore } from "./turns/turn-store.ts";
 import { ConversationLeases } from "./inbox/conversation-leases.ts";
 import { GraphileJobQueue } from "./inbox/graphile-queue.ts";
 import { InProcessJobQueue } from "./inbox/in-process-queue.ts";
@@ -257,7 +257,8 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       queue,
       outcomes,
       leases,
-      attempts: new AttemptLog(db.pool),
+      store: new TurnStore(db.pool),
+      ...(overrides.supervisor ? {} : { checkpoints: checkpointer }),
       logger,
       metrics,
       partialReplyMs: config.partialReplyMs,

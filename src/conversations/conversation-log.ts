@@ -38,9 +38,10 @@ export interface ConversationLog {
   setUnclearStreak(conversationId: string, streak: number): Promise<void>;
   /**
    * What a turn leaves in the log, written at once (one statement, one commit): its routing
-   * decision (if it routed), its worker runs in order, and the conversation's unclear streak.
+   * decision (if it routed), its worker runs in order, and the conversation's unclear streak. On
+   * `tx` when given, to commit with the turn's other writes (its reply, its memory).
    */
-  recordTurn(messageId: string, conversationId: string, turn: TurnRecord): Promise<void>;
+  recordTurn(messageId: string, conversationId: string, turn: TurnRecord, tx?: Pick<pg.ClientBase, "query">): Promise<void>;
   /** The customer linked to a platform account, or undefined when it is not linked. */
   linkedCustomer(platform: Platform, platformUserId: string): Promise<string | undefined>;
   linkIdentity(platform: Platform, platformUserId: string, customerId: string): Promise<void>;

@@ -155,9 +155,9 @@ export class PgConversationLog implements ConversationLog {
     );
   }
 
-  async recordTurn(messageId: string, conversationId: string, turn: TurnRecord): Promise<void> {
+  async recordTurn(messageId: string, conversationId: string, turn: TurnRecord, tx: Pick<pg.ClientBase, "query"> = this.pool): Promise<void> {
     const d = turn.decision;
-    await this.pool.query(
+    await tx.query(
       `with routing as (
          insert into routing_decisions (message_id, routes, scores, unsure, engine, latency_ms, error, plan)
          select $1, $3::jsonb -> 'routes', $3::jsonb -> 'scores', ($3::jsonb ->> 'unsure')::boolean, $3::jsonb ->> 'engine',
@@ -290,7 +290,7 @@ export class PgConversationLog implements ConversationLog {
   }
 }
 
-interface ConversationDbRow {
+export interface ConversationDbRow {
   id: string;
   platform: Platform;
   conversation_key: string;
@@ -303,7 +303,7 @@ interface ConversationDbRow {
   updated_at: Date;
 }
 
-interface MessageDbRow {
+export interface MessageDbRow {
   id: string;
   conversation_id: string;
   direction: "in" | "out";
@@ -373,7 +373,7 @@ export function toConversation(r: ConversationDbRow): ConversationRow {
   };
 }
 
-function toMessage(r: MessageDbRow): MessageRow {
+export function toMessage(r: MessageDbRow): MessageRow {
   return {
     id: r.id,
     conversationId: r.conversation_id,

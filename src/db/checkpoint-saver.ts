@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { ChannelVersions, Checkpoint, CheckpointMetadata } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
@@ -41,17 +42,35 @@ where thread_id = $1 and checkpoint_ns = $2
  */
 export class LatestCheckpointSaver extends PostgresSaver {
   readonly #pool: pg.Pool;
+  readonly #deferred = new AsyncLocalStorage<HeldCheckpoints>();
 
   constructor(pool: pg.Pool) {
     super(pool);
     this.#pool = pool;
   }
 
+  /**
+   * Runs `fn` (a graph run) holding the checkpoints it puts instead of writing them: the caller
+   * writes them (`held.write(tx)`) in the transaction that records the turn's outcome, so the
+   * memory of a turn commits with its reply (one commit less, and no memory of a turn whose reply
+   * was never recorded), or drops them when the turn failed and will be retried. Puts outside
+   * `fn`, or after `write`, go to the database at once.
+   */
+  async deferring<T>(fn: () => Promise<T>): Promise<{ result: T; held: HeldCheckpoints }> {
+    const held = new HeldCheckpoints();
+    try {
+      return { result: await this.#deferred.run(held, fn), held };
+    } catch (err) {
+      held.drop();
+      throw err;
+    }
+  }
+
   override async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
     if (config.configurable === undefined) throw new Error(`Missing "configurable" field in "config" param`);
     const { thread_id, checkpoint_ns = "", checkpoint_id } = config.configurable as { thread_id: string; checkpoint_ns?: string; checkpoint_id?: string };
     const [blobs, serializedMetadata] = await Promise.all([this._dumpBlobs(thread_id, checkpoint_ns, checkpoint.channel_values, newVersions), this._dumpMetadata(metadata)]);
-    await this.#pool.query(PUT_LATEST_SQL, [
+    const values = [
       thread_id,
       checkpoint_ns,
       checkpoint.id,
@@ -62,7 +81,33 @@ export class LatestCheckpointSaver extends PostgresSaver {
       blobs.map((b) => b[3]),
       blobs.map((b) => b[4]),
       blobs.map((b) => (b[5] ? Buffer.from(b[5].buffer, b[5].byteOffset, b[5].byteLength) : null)),
-    ]);
+    ];
+    const held = this.#deferred.getStore();
+    if (held?.open) held.puts.push(values);
+    else await this.#pool.query(PUT_LATEST_SQL, values);
     return { configurable: { thread_id, checkpoint_ns, checkpoint_id: checkpoint.id } };
+  }
+}
+
+/** Checkpoints a graph run put, not written yet (see `LatestCheckpointSaver.deferring`). */
+export class HeldCheckpoints {
+  /** Each put's statement values, in order. */
+  readonly puts: unknown[][] = [];
+  #open = true;
+
+  get open(): boolean {
+    return this.#open;
+  }
+
+  /** Writes the held checkpoints on `tx` (one statement each; one per turn with `durability: "exit"`). */
+  async write(tx: Pick<pg.ClientBase, "query">): Promise<void> {
+    this.#open = false;
+    for (const values of this.puts.splice(0)) await tx.query(PUT_LATEST_SQL, values);
+  }
+
+  /** Forgets them: the run failed, and its retry starts from the memory before it. */
+  drop(): void {
+    this.#open = false;
+    this.puts.length = 0;
   }
 }

@@ -16,6 +16,30 @@ export interface ConversationLeasesOptions {
   retryMs?: number;
 }
 
+/** A held lease, as `run` hands it to its function. */
+export interface HeldLease {
+  readonly conversationId: string;
+  /** Unique to this run: what a statement releasing the lease matches on. */
+  readonly holder: string;
+  /** What the `alongside` query of `run` returned, read in the statement that took the lease. */
+  readonly alongside: unknown;
+  /**
+   * The lease was released by a statement of the caller's that committed (one round trip
+   * less at the end of a turn): `run` does not release it again.
+   */
+  released(): void;
+}
+
+/**
+ * A query `run` asks in the statement that takes the lease (one round trip instead of two): a
+ * SQL expression of one value, `$5` its one parameter (e.g. `array(select …)`). It runs on the
+ * statement's snapshot, taken as the lease is; its value comes with the attempt that took it.
+ */
+export interface LeaseAlongside {
+  sql: string;
+  value: unknown;
+}
+
 /**
  * One holder at a time per conversation, across processes: the job answering a message, or a
  * handoff writing a note into the bot's memory (which must not interleave with a graph run that
@@ -40,13 +64,15 @@ export class ConversationLeases {
   }
 
   /** Runs `fn` holding the conversation's lease, after whoever holds it now. */
-  run<T>(conversationId: string, fn: () => Promise<T>): Promise<T> {
+  run<T>(conversationId: string, fn: (lease: HeldLease) => Promise<T>, alongside?: LeaseAlongside): Promise<T> {
     return this.#local.enqueue(conversationId, async () => {
-      const holder = await this.#acquire(conversationId);
+      const { holder, value } = await this.#acquire(conversationId, alongside);
+      let released = false;
       try {
-        return await fn();
+        return await fn({ conversationId, holder, alongside: value, released: () => (released = true) });
       } finally {
-        await this.#release(conversationId, holder);
+        if (released) this.#held.delete(conversationId);
+        else await this.#release(conversationId, holder);
       }
     });
   }
@@ -63,21 +89,27 @@ export class ConversationLeases {
     return this.#o.leaseMs ?? 30_000;
   }
 
-  async #acquire(conversationId: string): Promise<string> {
+  async #acquire(conversationId: string, alongside?: LeaseAlongside): Promise<{ holder: string; value: unknown }> {
     const holder = `${this.#prefix}${randomUUID()}`;
     const deadline = Date.now() + (this.#o.waitMs ?? 30_000);
+    let value: unknown;
     for (;;) {
-      const r = await this.#o.pool.query(
-        `insert into conversation_leases (conversation_id, holder, expires_at)
-         values ($1, $2, now() + $3::interval)
-         on conflict (conversation_id) do update set holder = excluded.holder, expires_at = excluded.expires_at
-           where conversation_leases.expires_at < now() or conversation_leases.holder = any($4::text[])
-         returning holder`,
+      const r = await this.#o.pool.query<{ holder: string | null; alongside: unknown }>(
+        `with lease as (
+           insert into conversation_leases (conversation_id, holder, expires_at)
+           values ($1, $2, now() + $3::interval)
+           on conflict (conversation_id) do update set holder = excluded.holder, expires_at = excluded.expires_at
+             where conversation_leases.expires_at < now() or conversation_leases.holder = any($4::text[])
+           returning holder
+         )
+         select (select holder from lease) as holder, ${alongside ? alongside.sql : "null::text"} as alongside`,
         // A lease of this process whose release failed is free for the next run here: runs of one
         // conversation in this process take turns (`#local`).
-        [conversationId, holder, `${this.#leaseMs} milliseconds`, this.#unreleasedOf(conversationId)],
+        [conversationId, holder, `${this.#leaseMs} milliseconds`, this.#unreleasedOf(conversationId), ...(alongside ? [alongside.value] : [])],
       );
-      if (r.rowCount) {
+      const row = r.rows[0];
+      if (row?.holder) {
+        value = row.alongside;
         for (const stale of this.#unreleasedOf(conversationId)) this.#unreleased.delete(stale);
         break;
       }
@@ -88,7 +120,7 @@ export class ConversationLeases {
     }
     this.#held.set(conversationId, holder);
     this.#ensureRenewing();
-    return holder;
+    return { holder, value };
   }
 
   async #release(conversationId: string, holder: string): Promise<void> {

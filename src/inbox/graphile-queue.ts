@@ -431,10 +431,15 @@ export class GraphileJobQueue implements JobQueue {
   async #wakeNext(jobId: string, conversationId: string): Promise<void> {
     try {
       for (let tries = 0; tries < 40; tries++) {
+        // On a server, the NOTIFY goes in the same statement as the look (one round trip).
         const r = await this.#o.pool.query<{ held: boolean; next: boolean }>(
-          `select exists (select 1 from graphile_worker.jobs where id = $1 and locked_at is not null) as held,
-                  exists (select 1 from graphile_worker.jobs where queue_name = $2 and locked_at is null
-                            and run_at <= now() and attempts < max_attempts) as next`,
+          `with s as (
+             select exists (select 1 from graphile_worker.jobs where id = $1 and locked_at is not null) as held,
+                    exists (select 1 from graphile_worker.jobs where queue_name = $2 and locked_at is null
+                              and run_at <= now() and attempts < max_attempts) as next
+           )
+           select held, next${this.#o.embedded ? "" : `, (select count(*) from (select pg_notify('jobs:insert', '{"count":1}') from s where next and not held) n) as notified`}
+           from s`,
           [jobId, queueName(conversationId)],
         );
         const row = r.rows[0];
@@ -444,7 +449,6 @@ export class GraphileJobQueue implements JobQueue {
         if (!row?.next) return;
         if (!row.held) {
           if (this.#o.embedded) this.#nudge(1);
-          else await this.#o.pool.query(`select pg_notify('jobs:insert', '{"count":1}')`);
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, 5));

@@ -39,6 +39,13 @@ export interface ClaimedRow extends OutboxRow {
 
 const UNSENT = "('pending', 'sending', 'retry', 'no_adapter')";
 
+/** A conversation's undelivered messages on some platforms that may go now (the parameters: their numbers). */
+function nextWaitingSql(conversation: string, platforms: string): string {
+  return `select id from messages
+  where conversation_id = ${conversation} and direction = 'out' and platform = any(${platforms})
+    and (status in ('pending', 'no_adapter') or (status = 'retry' and next_attempt_at <= clock_timestamp()))`;
+}
+
 /** The outbox's SQL. Every method is one statement (or one transaction), safe across processes. */
 export class OutboxStore {
   constructor(
@@ -122,11 +129,22 @@ export class OutboxStore {
     );
   }
 
-  /** Sent; when the delivery moved the conversation (a thread was started for it), later messages go there. */
-  async markSent(row: OutboxRow, moveTo?: { conversationKey: string; replyContext: Record<string, unknown> }): Promise<void> {
+  /**
+   * Sent; when the delivery moved the conversation (a thread was started for it), later messages
+   * go there. Returns the conversation's next waiting messages on `platforms`, as `nextWaiting`
+   * would (asked in the same statement: one round trip less per delivery).
+   */
+  async markSent(row: OutboxRow, moveTo?: { conversationKey: string; replyContext: Record<string, unknown> }, platforms: Platform[] = []): Promise<string[]> {
     if (!moveTo) {
-      await this.pool.query("update messages set status = 'sent', error = null, claimed_until = null, processed_at = now() where id = $1", [row.id]);
-      return;
+      const r = await this.pool.query<{ id: string }>(
+        `with sent as (
+           update messages set status = 'sent', error = null, claimed_until = null, processed_at = now() where id = $1
+         )
+         ${nextWaitingSql("$2", "$3")} and id <> $1
+         order by seq limit 20`,
+        [row.id, row.conversationId, platforms],
+      );
+      return r.rows.map((x) => x.id);
     }
     const client = await this.pool.connect();
     try {
@@ -134,7 +152,9 @@ export class OutboxStore {
       await client.query("update messages set status = 'sent', error = null, claimed_until = null, processed_at = now() where id = $1", [row.id]);
       await client.query("update conversations set conversation_key = $2, updated_at = now() where id = $1", [row.conversationId, moveTo.conversationKey]);
       if (row.inReplyTo) await client.query("update messages set reply_context = $2 where id = $1", [row.inReplyTo, JSON.stringify(moveTo.replyContext)]);
+      const next = await client.query<{ id: string }>(`${nextWaitingSql("$1", "$2")} order by seq limit 20`, [row.conversationId, platforms]);
       await client.query("commit");
+      return next.rows.map((x) => x.id);
     } catch (err) {
       await client.query("rollback").catch(() => {});
       throw err;
@@ -177,13 +197,7 @@ export class OutboxStore {
   /** The conversation's undelivered messages this process may deliver now, oldest first. */
   async nextWaiting(conversationId: string, platforms: Platform[]): Promise<string[]> {
     if (platforms.length === 0) return [];
-    const r = await this.pool.query<{ id: string }>(
-      `select id from messages
-       where conversation_id = $1 and direction = 'out' and platform = any($2)
-         and (status in ('pending', 'no_adapter') or (status = 'retry' and next_attempt_at <= clock_timestamp()))
-       order by seq limit 20`,
-      [conversationId, platforms],
-    );
+    const r = await this.pool.query<{ id: string }>(`${nextWaitingSql("$1", "$2")} order by seq limit 20`, [conversationId, platforms]);
     return r.rows.map((row) => row.id);
   }
 

@@ -157,6 +157,15 @@ export class Outbox {
     return recorded;
   }
 
+  /**
+   * Records the message on `tx`, a transaction of the caller's, without delivering it; the
+   * caller calls `committed` once `tx` committed (then it is announced, and may be delivered).
+   */
+  async recordIn(tx: Pick<pg.ClientBase, "query">, message: OutboundMessage): Promise<{ id: string; created: boolean; committed: () => void }> {
+    const recorded = await this.#store.record(message, tx);
+    return { ...recorded, committed: () => recorded.created && void this.#recorded.emit("recorded", message.conversationId) };
+  }
+
   /** The message recorded under a key, if any. */
   find(idempotencyKey: string): Promise<OutboxRow | undefined> {
     return this.#store.findByKey(idempotencyKey);
@@ -304,14 +313,18 @@ export class Outbox {
     }
     // The platform has it: record that even if the database is away right now, or a retry would
     // post it again. (Its claim is renewed meanwhile, so nobody else takes it over.)
+    let next: string[] = [];
     try {
-      await this.#untilStored(() => this.#store.markSent(row, result?.moveTo), log);
+      await this.#untilStored(async () => {
+        next = await this.#store.markSent(row, result?.moveTo, this.platforms());
+      }, log);
     } finally {
       clearInterval(renew);
     }
     this.#metrics.outboxDeliveries.inc({ platform: row.platform, result: "sent" });
-    // The next message of the conversation may have been waiting for this one.
-    this.#track(this.#flush(row.conversationId));
+    // The next message of the conversation may have been waiting for this one (read with the
+    // sent mark).
+    if (next.length) this.#track(this.#flush(row.conversationId, next));
     return { messageId: row.id, status: "sent" };
   }
 
@@ -333,9 +346,9 @@ export class Outbox {
   }
 
   /** Delivers the conversation's next waiting messages, in order, while they go through. */
-  async #flush(conversationId: string): Promise<void> {
+  async #flush(conversationId: string, waiting?: string[]): Promise<void> {
     if (this.#closed) return;
-    for (const id of await this.#store.nextWaiting(conversationId, this.platforms())) {
+    for (const id of waiting ?? (await this.#store.nextWaiting(conversationId, this.platforms()))) {
       const r = await this.deliver(id);
       if (r.status !== "sent" && r.status !== "failed") return;
     }

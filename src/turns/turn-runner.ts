@@ -1,11 +1,12 @@
+import type pg from "pg";
 import type { ConversationLog, ConversationRow, MessageRow } from "../conversations/conversation-log.ts";
+import type { HeldCheckpoints, LatestCheckpointSaver } from "../db/checkpoint-saver.ts";
 import { AdapterError, errorMessage } from "../errors.ts";
 import type { HandoffStore } from "../handoffs/handoff-store.ts";
 import type { HandoffService } from "../handoffs/handoff-service.ts";
 import { HANDOFF_TEXT } from "../handoffs/reasons.ts";
-import type { AttemptLog } from "../inbox/attempt-log.ts";
 import { placeholdersIn, redactionNote } from "../inbox/redact.ts";
-import type { ConversationLeases } from "../inbox/conversation-leases.ts";
+import type { ConversationLeases, HeldLease } from "../inbox/conversation-leases.ts";
 import type { JobAttempt, JobQueue, MessageJob } from "../inbox/job-queue.ts";
 import type { OutcomeWaiter } from "../inbox/outcome-waiter.ts";
 import type { Logger } from "../logger.ts";
@@ -16,6 +17,7 @@ import type { HandoffInfo, HandoffReason, Outcome, Platform } from "../types.ts"
 import { composeReply, withNotes } from "./compose-reply.ts";
 import { giveUpKey, relayedOutcome, replyKey, replyOutcome } from "./outcome.ts";
 import { PartialReplies } from "./partial-replies.ts";
+import type { BegunTurn, TurnStore } from "./turn-store.ts";
 
 export interface TurnRunnerOptions {
   log: ConversationLog;
@@ -27,7 +29,13 @@ export interface TurnRunnerOptions {
   queue: JobQueue;
   outcomes: OutcomeWaiter;
   leases: ConversationLeases;
-  attempts: AttemptLog;
+  /** The turn's start and end statements (with the `processing_attempts` rows). */
+  store: TurnStore;
+  /**
+   * The supervisor's checkpointer: a turn's memory is held until the transaction that records its
+   * reply, and written in it. Without it, the graph writes its checkpoints itself.
+   */
+  checkpoints?: Pick<LatestCheckpointSaver, "deferring">;
   logger: Logger;
   metrics: Metrics;
   /**
@@ -69,56 +77,63 @@ export class TurnRunner {
    * later finds its message done). Holds the conversation's lease throughout.
    */
   async runJob(job: MessageJob, attempt: JobAttempt): Promise<void> {
-    await this.#o.leases.run(job.conversationId, async () => {
-      for (const messageId of await this.#o.log.unfinishedUpTo(job.messageId)) {
-        await this.#attempt(messageId, job.conversationId, attempt);
-      }
-    });
+    // The unfinished messages are read in the statement that takes the lease, and the last one's
+    // `done` releases it.
+    await this.#o.leases.run(
+      job.conversationId,
+      async (lease) => {
+        const unfinished = (lease.alongside as string[] | null) ?? [];
+        for (const [i, messageId] of unfinished.entries()) {
+          await this.#attempt(messageId, job.conversationId, attempt, i === unfinished.length - 1 ? lease : undefined);
+        }
+      },
+      this.#o.store.unfinishedUpTo(job.messageId),
+    );
   }
 
-  async #attempt(messageId: string, conversationId: string, attempt: JobAttempt): Promise<void> {
-    const attemptId = await this.#o.attempts.start({ messageId, conversationId, workerId: this.#o.queue.workerId ?? "unknown", attempt: attempt.number });
+  async #attempt(messageId: string, conversationId: string, attempt: JobAttempt, lease?: HeldLease): Promise<void> {
+    // The attempt's row, the message and everything the turn starts from: one statement.
+    const begun = await this.#o.store.begin({ messageId, workerId: this.#o.queue.workerId ?? "unknown", attempt: attempt.number, replyKey: replyKey(messageId) });
+    const run: AttemptRun = { begun, finished: false, ...(lease ? { lease } : {}) };
     let outcome: Outcome;
     try {
-      outcome = await this.#turn(messageId);
-      await this.#o.attempts.finish(attemptId, "done");
+      outcome = await this.#turn(messageId, run);
+      if (!run.finished && begun.attemptId) await this.#o.store.finishAttempt(begun.attemptId, "done");
     } catch (err) {
       if (!attempt.final) {
         this.#o.metrics.jobRetries.inc();
         this.#log.warn({ conversationId, messageId, attempt: attempt.number, of: attempt.max, err: errorMessage(err) }, "processing failed; retrying after a backoff");
-        await this.#o.attempts.finish(attemptId, "retry", errorMessage(err)).catch(() => {});
+        if (begun.attemptId) await this.#o.store.finishAttempt(begun.attemptId, "retry", errorMessage(err)).catch(() => {});
         throw err;
       }
       const reason: HandoffReason = err instanceof TurnFailure && err.stage === "graph" ? "model_failed" : "processing_failed";
       outcome = await this.giveUp(messageId, reason, `Gave up after ${attempt.number} attempt${attempt.number === 1 ? "" : "s"}: ${errorMessage(err)}`);
-      await this.#o.attempts.finish(attemptId, "failed", errorMessage(err));
+      if (begun.attemptId) await this.#o.store.finishAttempt(begun.attemptId, "failed", errorMessage(err));
     }
     this.#o.outcomes.settle(messageId, outcome);
   }
 
   /** One turn: the graph, the log, the handoff, the reply into the outbox. Throws to be retried. */
-  async #turn(messageId: string): Promise<Outcome> {
-    const found = await this.#load(messageId);
-    if ("ignored" in found) return { kind: "ignored", reason: found.ignored };
-    const { message, conversation } = found;
+  async #turn(messageId: string, run: AttemptRun): Promise<Outcome> {
+    const { message, conversation, recordedReplyId, customerId } = run.begun;
+    if (!message) return { kind: "ignored", reason: "message not found" };
+    if (!conversation) return { kind: "ignored", reason: "conversation not found" };
     if (message.status === "done" || message.status === "failed") {
       return (await this.#o.outcomes.read(messageId)) ?? { kind: "ignored", reason: "already processed" };
     }
     const log = this.#log.child({ conversationId: conversation.id, messageId, platform: conversation.platform });
     // An earlier attempt recorded the reply, then crashed or could not deliver it: deliver that
     // reply; do not answer again (the graph ran, its tools acted, its memory has the turn).
-    const recorded = await this.#o.outbox.find(replyKey(messageId));
-    if (recorded) {
-      this.#delivered(await this.#o.outbox.deliverOrWait(recorded.id), conversation.platform);
-      await this.#finish(message, "done", "answered");
+    if (recordedReplyId) {
+      this.#delivered(await this.#o.outbox.deliverOrWait(recordedReplyId), conversation.platform);
+      await this.#finish(message, "answered", run);
       log.info("delivered the reply an earlier attempt recorded");
       return (await this.#o.outcomes.read(messageId)) ?? { kind: "ignored", reason: "reply not readable" };
     }
     const started = Date.now();
-    await this.#o.log.setMessageStatus(messageId, "processing");
+    // Marked `processing` by the statement that began the turn.
 
     const userId = message.authorId ?? conversation.userId;
-    const customerId = await this.#o.log.linkedCustomer(message.platform, userId);
     const turn: TurnInput = {
       messageId,
       text: message.text,
@@ -132,8 +147,11 @@ export class TurnRunner {
         ? new PartialReplies({ outbox: this.#o.outbox, conversationId: conversation.id, messageId, delayMs: this.#o.partialReplyMs ?? 0, retried: message.status === "processing", log })
         : undefined;
     let state: TurnResult;
+    let memory: HeldCheckpoints | undefined;
     try {
-      state = partials ? await this.#streamed(turn, conversation.id, partials) : await this.#o.supervisor.invoke({ turn }, { configurable: { thread_id: conversation.id } });
+      const runGraph = () => (partials ? this.#streamed(turn, conversation.id, partials) : this.#o.supervisor.invoke({ turn }, { configurable: { thread_id: conversation.id } }));
+      if (this.#o.checkpoints) ({ result: state, held: memory } = await this.#o.checkpoints.deferring(runGraph));
+      else state = await runGraph();
     } catch (err) {
       await partials?.settle();
       this.#o.metrics.errors.inc({ stage: "supervisor" });
@@ -145,10 +163,13 @@ export class TurnRunner {
     // Silence is right only when a person owns the conversation; from a bot-owned one it means the
     // graph failed to produce an answer: retry, then a person (never a message nobody answers).
     if (!state.answered && conversation.status === "bot") {
+      memory?.drop();
       throw new TurnFailure("graph", new Error("the supervisor finished without an answer"));
     }
     if (!state.answered) {
-      await this.#finish(message, "done", "relayed");
+      // The person's conversation keeps the user's message in the bot's memory.
+      await memory?.write(this.#o.store.pool);
+      await this.#finish(message, "relayed", run);
       this.#o.metrics.messages.inc({ platform: conversation.platform, outcome: "relayed" });
       const open = await this.#o.handoffs.openFor(conversation.id);
       if (open) this.#o.handoffService.relayed({ handoffId: open.id, conversationId: conversation.id, messageId, text: message.text });
@@ -156,12 +177,22 @@ export class TurnRunner {
       return relayedOutcome(conversation.id, messageId, open?.id ?? null);
     }
 
-    await this.#record(messageId, conversation.id, state);
+    // A handoff is opened (and staff told) after the turn's log is in, as before; without one, the
+    // log is written in the reply's transaction below.
+    if (state.handoff) await this.#record(messageId, conversation.id, state, this.#o.store.pool);
     const handoff = state.handoff ? await this.#openHandoff(conversation.id, messageId, state.handoff.reason, state.handoff.detail) : null;
     // The user is told once, in this reply, what the intake removed from their message.
     const reply = withNotes(state.reply ?? composeReply({}), [redactionNote(placeholdersIn(message.text)), await this.#notice(handoff)]);
-    this.#delivered(await this.#o.outbox.send({ conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId), ...(revises ? { revises } : {}) }), conversation.platform);
-    await this.#finish(message, "done", "answered");
+    // The turn's log (routing, worker runs), its memory (the checkpoint) and its reply commit
+    // together: one transaction (one commit instead of three), then the reply is delivered.
+    const recorded = await this.#o.store.transaction(async (tx) => {
+      if (!state.handoff) await this.#record(messageId, conversation.id, state, tx);
+      await memory?.write(tx);
+      return this.#o.outbox.recordIn(tx, { conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId), ...(revises ? { revises } : {}) });
+    });
+    recorded.committed();
+    this.#delivered(await this.#o.outbox.deliver(recorded.id), conversation.platform);
+    await this.#finish(message, "answered", run);
 
     const latencyMs = Date.now() - started;
     this.#o.metrics.messages.inc({ platform: conversation.platform, outcome: handoff ? "handoff" : "reply" });
@@ -228,7 +259,7 @@ export class TurnRunner {
   }
 
   /** Routing decision, worker runs and unclear streak, as the graph left them (one write). */
-  async #record(messageId: string, conversationId: string, state: TurnResult): Promise<void> {
+  async #record(messageId: string, conversationId: string, state: TurnResult, tx: Pick<pg.ClientBase, "query">): Promise<void> {
     const runs = state.results.map((run) => ({
       worker: run.worker,
       question: run.question,
@@ -240,7 +271,7 @@ export class TurnRunner {
       latencyMs: run.latencyMs,
       engine: run.engine,
     }));
-    await this.#o.log.recordTurn(messageId, conversationId, { decision: state.decision ?? null, runs, unclearStreak: state.unclearStreak });
+    await this.#o.log.recordTurn(messageId, conversationId, { decision: state.decision ?? null, runs, unclearStreak: state.unclearStreak }, tx);
     if (state.decision) {
       this.#o.metrics.routingLatency.observe({ engine: state.decision.engine }, state.decision.latencyMs / 1000);
       for (const r of state.decision.routes) this.#o.metrics.routes.inc({ route: r.route, engine: state.decision.engine });
@@ -266,8 +297,10 @@ export class TurnRunner {
     }
   }
 
-  async #finish(message: MessageRow, status: "done" | "failed", result: "answered" | "relayed" | "failed"): Promise<void> {
-    await this.#o.log.setMessageStatus(message.id, status);
+  /** The message done and the attempt finished: one statement. */
+  async #finish(message: MessageRow, result: "answered" | "relayed", run: AttemptRun): Promise<void> {
+    await this.#o.store.done(message.id, run.begun.attemptId, run.lease);
+    run.finished = true;
     this.#observeJob(message, result);
   }
 
@@ -296,3 +329,10 @@ export class TurnRunner {
   }
 }
 
+/** One attempt at a message: what its first statement read, and whether its row is finished. */
+interface AttemptRun {
+  readonly begun: BegunTurn;
+  finished: boolean;
+  /** The conversation's lease, to release with the message's `done` (its last message). */
+  readonly lease?: HeldLease;
+}
