@@ -268,7 +268,7 @@ export class GraphileJobQueue implements JobQueue {
     const { id, attempts, max_attempts: max } = helpers.job;
     running.set(id, queueName(job.conversationId));
     try {
-      await this.#handler!(job, { number: attempts, max, final: attempts >= max });
+      await this.#handler!(job, { number: attempts, max, final: attempts >= max, workerId: helpers.job.locked_by ?? undefined });
     } catch (err) {
       // graphile-worker records the failure (unlocks the job for its retry) as soon as this
       // throws; with the database gone that write fails too, and the job would stay locked by

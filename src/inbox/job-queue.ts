@@ -66,6 +66,11 @@ export interface JobAttempt {
   max: number;
   /** The last attempt: the handler must not leave the message unanswered (hand it to a person). */
   final: boolean;
+  /**
+   * The id of the worker running it, as the queue locked the job (graphile-worker's `locked_by`).
+   * Read from the job, not the queue: a job can start before the queue learns its pool's id.
+   */
+  workerId?: string | undefined;
 }
 
 /** Processes one job; throwing asks for a retry with backoff (unless the attempt was final). */

@@ -93,7 +93,7 @@ export class TurnRunner {
 
   async #attempt(messageId: string, conversationId: string, attempt: JobAttempt, lease?: HeldLease): Promise<void> {
     // The attempt's row, the message and everything the turn starts from: one statement.
-    const begun = await this.#o.store.begin({ messageId, workerId: this.#o.queue.workerId ?? "unknown", attempt: attempt.number, replyKey: replyKey(messageId) });
+    const begun = await this.#o.store.begin({ messageId, workerId: attempt.workerId ?? this.#o.queue.workerId ?? "unknown", attempt: attempt.number, replyKey: replyKey(messageId) });
     const run: AttemptRun = { begun, finished: false, ...(lease ? { lease } : {}) };
     let outcome: Outcome;
     try {
