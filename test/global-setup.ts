@@ -1,12 +1,16 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { ensureTemplateDatabase } from "./helpers/databases.ts";
 
 /**
  * Tests that start `bin/switchboard.js` run the compiled JavaScript in dist/, so before any test
  * runs dist/ is rebuilt from the current sources whenever a source is newer than the last build
  * (`npm run build`): a test never runs a stale dist/. Tests that import modules run the
  * TypeScript sources directly.
+ *
+ * With TEST_DATABASE_URL, it also makes the migrated template database that the tests' server
+ * databases are cloned from (`ensureTemplateDatabase`).
  */
 const ROOT = path.resolve(import.meta.dirname, "..");
 const INPUTS = ["src", "bots", "agents", "migrations", "scripts/build.mjs", "tsconfig.json", "tsconfig.build.json", "package.json"];
@@ -54,6 +58,9 @@ async function withBuildLock(fn: () => void): Promise<void> {
 }
 
 export default async function setup(): Promise<void> {
+  // With a Postgres server, the migrated database each test database is cloned from.
+  const server = process.env["TEST_DATABASE_URL"];
+  if (server) await ensureTemplateDatabase(server);
   if (isCurrent()) return;
   await withBuildLock(() => {
     if (isCurrent()) return;
