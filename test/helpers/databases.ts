@@ -109,9 +109,9 @@ export async function ensureTemplateDatabase(serverUrl: string): Promise<string>
   return name;
 }
 
-/** Creates an empty database `switchboard_test_<random>` on the server (a clone of `template` when given). */
-async function createServerDatabase(serverUrl: string, template?: string): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
-  const name = `switchboard_test_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+/** Creates an empty database `<prefix><random>` on the server (a clone of `template` when given). */
+async function createServerDatabase(serverUrl: string, template?: string, prefix = `switchboard_test_${process.pid}_`): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
+  const name = `${prefix}${Math.random().toString(36).slice(2, 8)}`;
   await withAdmin(serverUrl, (admin) => admin.query(`create database ${name}${template ? ` template ${template}` : ""}`));
   return {
     name,
@@ -167,4 +167,55 @@ export async function commandStorage(): Promise<CommandStorage> {
   if (!server) return { env: { DATA_DIR: dataDir }, databaseUrl: undefined, dataDir, drop: async () => {} };
   const created = await createServerDatabase(server);
   return { env: { DATA_DIR: dataDir, DATABASE_URL: created.url }, databaseUrl: created.url, dataDir, drop: created.drop };
+}
+
+/**
+ * The prefix of the databases `createAppDatabase` makes in a test run: the pid of the vitest
+ * process (the parent of its worker processes, where test/global-setup.ts runs).
+ */
+export const appDatabasePrefix = (vitestPid: number) => `switchboard_test_app_${vitestPid}_`;
+
+/**
+ * A migrated server database for `startTestApp`, left in place when the app closes (a restart may
+ * open it again) and dropped by the global setup's teardown (`dropAppDatabases`).
+ */
+export async function createAppDatabase(serverUrl: string): Promise<string> {
+  const prefix = appDatabasePrefix(process.ppid);
+  const created = await createServerDatabase(serverUrl, templateDatabaseName(), prefix).catch(async (err: unknown) => {
+    if ((err as { code?: string }).code !== "3D000") throw err;
+    // No template (a run without the global setup): migrate an empty one.
+    const empty = await createServerDatabase(serverUrl, undefined, prefix);
+    const db = await openDatabase({ databaseUrl: empty.url, dataDir: tempDataDir(), logger: silentLogger() });
+    try {
+      await migrate(db.pool);
+    } finally {
+      await db.close();
+    }
+    return empty;
+  });
+  return created.url;
+}
+
+/**
+ * Drops the app databases of the test run of `vitestPid`, and those left by runs that were killed
+ * before their teardown (their vitest process is gone).
+ */
+export async function dropAppDatabases(serverUrl: string, vitestPid: number): Promise<void> {
+  await withAdmin(serverUrl, async (admin) => {
+    const names = (await admin.query<{ datname: string }>("select datname from pg_database where datname like 'switchboard\\_test\\_app\\_%'")).rows.map((r) => r.datname);
+    for (const name of names) {
+      const pid = Number(/^switchboard_test_app_(\d+)_/.exec(name)?.[1]);
+      if (pid !== vitestPid && isAlive(pid)) continue;
+      await admin.query(`drop database if exists ${name} with (force)`);
+    }
+  });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
