@@ -46,6 +46,9 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
     const url = known ?? (await createAppDatabase(server));
     serverDatabases.set(dataDir, url);
     onServer = { DATABASE_URL: url, JOB_QUEUE: "memory", DEMO_DATA: known ? "off" : "on" };
+    // The server is shared (other test files, other test runs on this machine): a few
+    // connections each, not the default 10.
+    overrides = { poolMax: 3, ...overrides };
   }
   const config = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: "silent", CONSOLE_TOKEN: "console-secret", ...onServer, ...env });
   const app = await createApp(config, logger, overrides);
