@@ -117,6 +117,12 @@ export interface AppOverrides {
    * call `App.startWorker()` once their adapters are attached; a gateway never does.
    */
   startWorker?: boolean;
+  /**
+   * Connections of the database pool. Default: 10 on a server; embedded 1 (8 with
+   * JOB_QUEUE=postgres). Tests pass fewer: they start dozens of apps on one shared server, whose
+   * connections are limited (`max_connections`).
+   */
+  poolMax?: number;
 }
 
 /**
@@ -138,6 +144,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     // graphile-worker keeps a connection for LISTEN and runs its workers' queries beside the
     // app's: on embedded Postgres it needs more than the one connection used there otherwise.
     ...(!config.databaseUrl && config.jobQueue === "postgres" ? { max: 8 } : {}),
+    ...(overrides.poolMax !== undefined ? { max: overrides.poolMax } : {}),
   });
   // The process's one LISTEN connection (a server): message outcomes and delegated steps' results.
   const listener = db.mode === "server" ? new PgListener({ url: db.url, logger, channels: [CHANNELS.messageFinished, CHANNELS.stepFinished] }) : undefined;

@@ -1,12 +1,17 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { dropAppDatabases, ensureTemplateDatabase } from "./helpers/databases.ts";
 
 /**
  * Tests that start `bin/switchboard.js` run the compiled JavaScript in dist/, so before any test
  * runs dist/ is rebuilt from the current sources whenever a source is newer than the last build
  * (`npm run build`): a test never runs a stale dist/. Tests that import modules run the
  * TypeScript sources directly.
+ *
+ * With TEST_DATABASE_URL, it also makes the migrated template database that the tests' server
+ * databases are cloned from (`ensureTemplateDatabase`), and after the run drops the databases
+ * `startTestApp` made there (`dropAppDatabases`).
  */
 const ROOT = path.resolve(import.meta.dirname, "..");
 const INPUTS = ["src", "bots", "agents", "migrations", "scripts/build.mjs", "tsconfig.json", "tsconfig.build.json", "package.json"];
@@ -53,11 +58,19 @@ async function withBuildLock(fn: () => void): Promise<void> {
   }
 }
 
-export default async function setup(): Promise<void> {
-  if (isCurrent()) return;
+export default async function setup(): Promise<() => Promise<void>> {
+  // With a Postgres server, the migrated database each test database is cloned from.
+  const server = process.env["TEST_DATABASE_URL"];
+  if (server) await ensureTemplateDatabase(server);
+  const teardown = async () => {
+    // startTestApp's server databases stay while the run lasts (a restart opens one again).
+    if (server) await dropAppDatabases(server, process.pid);
+  };
+  if (isCurrent()) return teardown;
   await withBuildLock(() => {
     if (isCurrent()) return;
     const r = spawnSync(process.execPath, [path.join(ROOT, "scripts/build.mjs")], { cwd: ROOT, encoding: "utf8" });
     if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
   });
+  return teardown;
 }

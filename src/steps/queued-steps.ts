@@ -101,6 +101,10 @@ export class QueuedSteps implements StepRunner {
     // The wait is in place before the job exists: the result cannot be announced before it is awaited.
     const id = randomUUID();
     const result = new Promise<WorkerResult>((resolve, reject) => this.#waiting.set(id, { worker, resolve, reject }));
+    // The budget can run out (onAbort rejects `result`) while the enqueue below is still running,
+    // before `await result` is reached: without a handler now that rejection is unhandled (Node
+    // ends the process on one). The await below still gets it.
+    result.catch(() => {});
     const onAbort = () => {
       const w = this.#waiting.get(id);
       if (!w) return;

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/db/database.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { AgentDirectory } from "../../src/staff/agent-directory.ts";
-import { freshServerDatabase, tempDataDir } from "../helpers/databases.ts";
+import { commandStorage, type CommandStorage } from "../helpers/databases.ts";
 
 const run = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, "../../bin/switchboard.js");
@@ -27,19 +27,12 @@ async function switchboard(args: string[], env: Record<string, string>) {
   }
 }
 
-/**
- * Where the commands keep their data: a fresh database on the Postgres server when
- * TEST_DATABASE_URL is set (each command then connects instead of starting embedded Postgres,
- * ~2 s of CPU a start, 15 starts here), else a new embedded data folder.
- */
+/** Where the commands keep their data: a new server database with TEST_DATABASE_URL (15 starts here), else embedded. */
 const drops: Array<() => Promise<void>> = [];
-async function storage(): Promise<{ env: Record<string, string>; databaseUrl: string | undefined; dataDir: string }> {
-  const dataDir = tempDataDir();
-  const server = process.env["TEST_DATABASE_URL"];
-  if (!server) return { env: { DATA_DIR: dataDir }, databaseUrl: undefined, dataDir };
-  const fresh = await freshServerDatabase(server);
-  drops.push(fresh.drop);
-  return { env: { DATA_DIR: dataDir, DATABASE_URL: fresh.url }, databaseUrl: fresh.url, dataDir };
+async function storage(): Promise<CommandStorage> {
+  const where = await commandStorage();
+  drops.push(where.drop);
+  return where;
 }
 
 describe("switchboard agents", { timeout: 180_000 }, () => {

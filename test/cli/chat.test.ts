@@ -35,7 +35,8 @@ class Terminal {
 describe("switchboard chat", { timeout: 120_000 }, () => {
   let s: RunningApp;
   beforeAll(async () => {
-    s = await startTestApp();
+    // `chat` as a developer runs it: on the embedded default, whatever TEST_DATABASE_URL says.
+    s = await startTestApp({}, {}, undefined, { embedded: true });
   });
   afterAll(async () => {
     await s?.close();

@@ -3,8 +3,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
-import { tempDataDir } from "../helpers/databases.ts";
+import { afterAll, describe, expect, it } from "vitest";
+import { commandStorage, tempDataDir } from "../helpers/databases.ts";
 
 const run = promisify(execFile);
 const BIN = path.resolve(import.meta.dirname, "../../bin/switchboard.js");
@@ -28,6 +28,11 @@ async function switchboard(args: string[], env: Record<string, string> = {}) {
 // Each case starts the command line several times (a few seconds each, more on a loaded machine):
 // the limit is generous so a busy machine makes it slow, not red.
 describe("switchboard command line", { timeout: 180_000 }, () => {
+  const drops: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    for (const drop of drops) await drop().catch(() => undefined);
+  });
+
   it("route --json prints the decision without a database", async () => {
     const r = await switchboard(["route", "what plans do you offer", "--json"], { DATA_DIR: "/nonexistent/never-created" });
     expect(r.code).toBe(0);
@@ -36,8 +41,13 @@ describe("switchboard command line", { timeout: 180_000 }, () => {
     expect(d.engine).toBe("offline");
   });
 
-  it("migrate, then ask --json, then continue the conversation, on one embedded data folder", async () => {
-    const env = { DATA_DIR: tempDataDir() };
+  // On a new server database with TEST_DATABASE_URL (each start then connects instead of opening
+  // embedded Postgres), else on a new embedded data folder; the next case starts `ask` on an
+  // embedded folder either way.
+  it("migrate, then ask --json, then continue the conversation, on one new database", async () => {
+    const where = await commandStorage();
+    drops.push(where.drop);
+    const env = where.env;
     const m = await switchboard(["migrate"], env);
     expect(m.code).toBe(0);
     expect(m.stdout).toMatch(/applied: 001_init/);
@@ -62,6 +72,7 @@ describe("switchboard command line", { timeout: 180_000 }, () => {
   });
 
   it("fails with a clear message and a non-zero exit on bad input", async () => {
+    // The embedded default: no DATABASE_URL, a new data folder.
     const env = { DATA_DIR: tempDataDir() };
     const unknown = await switchboard(["ask", "hi", "--conversation", "00000000-0000-4000-8000-000000000000"], env);
     expect(unknown.code).not.toBe(0);

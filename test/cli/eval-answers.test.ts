@@ -52,13 +52,13 @@ if (process.env["TEST_DATABASE_URL"]) {
   ]);
 }
 
-describe.each(targets)("eval-answers through the pipeline (%s)", { timeout: 120_000 }, (_name, target) => {
+describe.each(targets)("eval-answers through the pipeline (%s)", { timeout: 120_000 }, (name, target) => {
   let s: RunningApp;
   let drop: () => Promise<void>;
   beforeAll(async () => {
     const t = await target();
     drop = t.drop;
-    s = await startTestApp(t.env);
+    s = await startTestApp(t.env, {}, undefined, { embedded: name === "embedded" });
   });
   afterAll(async () => {
     await s?.close();

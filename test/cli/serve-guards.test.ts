@@ -4,7 +4,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { tempDataDir } from "../helpers/databases.ts";
+import { commandStorage, tempDataDir } from "../helpers/databases.ts";
 
 const BIN = path.resolve(import.meta.dirname, "../../bin/switchboard.js");
 // Commands run in an empty folder: a developer's .env in the checkout must not reach them.
@@ -50,16 +50,25 @@ async function waitForOutput(p: Running, pattern: RegExp, what: string): Promise
 
 describe("serve refuses to run where it cannot do its job", { timeout: 480_000 }, () => {
   const running: Running[] = [];
+  const drops: Array<() => Promise<void>> = [];
   afterAll(async () => {
     for (const p of running) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+    await Promise.all(running.map((p) => p.exited));
+    for (const drop of drops) await drop().catch(() => undefined);
   });
+  /** A new server database with TEST_DATABASE_URL (a start then opens no embedded Postgres), else a new embedded folder. */
+  const storage = async () => {
+    const where = await commandStorage();
+    drops.push(where.drop);
+    return where.env;
+  };
 
   it("exits non-zero, naming the port, when the port is in use; nothing was answered", async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, "127.0.0.1", () => r()));
     const port = (blocker.address() as net.AddressInfo).port;
     try {
-      const p = start(["serve"], { DATA_DIR: tempDataDir(), PORT: String(port) });
+      const p = start(["serve"], { ...(await storage()), PORT: String(port) });
       running.push(p);
       const code = await p.exited;
       expect(code).not.toBe(0);
@@ -79,7 +88,7 @@ describe("serve refuses to run where it cannot do its job", { timeout: 480_000 }
     expect(open.output()).not.toMatch(/is listening on/);
 
     const port = await freePort();
-    const guarded = start(["serve"], { DATA_DIR: tempDataDir(), PORT: String(port), HOST: "0.0.0.0", API_TOKEN: "guard-api-token" });
+    const guarded = start(["serve"], { ...(await storage()), PORT: String(port), HOST: "0.0.0.0", API_TOKEN: "guard-api-token" });
     running.push(guarded);
     await waitForOutput(guarded, /is listening on/, "serve to listen on every interface");
     expect(guarded.output()).toContain(`listening on 0.0.0.0:${port} (every interface; on this machine http://127.0.0.1:${port})`);

@@ -3,7 +3,7 @@ import { postJson, startTestApp, type RunningApp } from "../helpers/app.ts";
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-describe("agents' own tokens on the handoff API (embedded Postgres, the real HTTP server)", () => {
+describe("agents' own tokens on the handoff API (the real HTTP server)", () => {
   let s: RunningApp;
   const tokens: Record<string, string> = {};
   const api = (path: string) => `${s.url}${path}`;

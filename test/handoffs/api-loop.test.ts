@@ -9,7 +9,7 @@ async function getJson(url: string) {
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
-describe("the human handoff loop through the HTTP API (embedded Postgres, offline engine)", () => {
+describe("the human handoff loop through the HTTP API (offline engine)", () => {
   let s: RunningApp;
   let staff: FakeNotifier;
   const api = (path: string) => `${s.url}${path}`;

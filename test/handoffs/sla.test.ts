@@ -83,7 +83,9 @@ describe("what the user is told about the wait", () => {
     expect(weekend.body.reply).toContain("Our support team works Mon-Fri 08:00-18:00 UTC. It's outside those hours now, so expect a reply on Monday at 08:00 UTC.");
     // The reply is what the user got, recorded as sent.
     const conversation = await fetch(`${s.url}/api/conversations/${weekend.body.conversationId}`, { headers: CONSOLE });
-    const messages = ((await conversation.json()) as { messages: Array<{ direction: string; text: string }> }).messages;
+    const transcript = (await conversation.json()) as { messages: Array<{ direction: string; text: string }> };
+    expect(conversation.status, JSON.stringify(transcript)).toBe(200);
+    const messages = transcript.messages;
     expect(messages.find((m) => m.direction === "out")?.text).toContain("expect a reply on Monday at 08:00 UTC");
 
     // Monday 10:00: within hours. No history of claims yet: nothing is promised.

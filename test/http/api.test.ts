@@ -6,7 +6,8 @@ const CONSOLE = { authorization: "Bearer console-secret" };
 describe("HTTP API end to end (embedded Postgres, offline engine, demo data)", () => {
   let s: RunningApp;
   beforeAll(async () => {
-    s = await startTestApp();
+    // The default as a new user runs it, whatever TEST_DATABASE_URL says.
+    s = await startTestApp({}, {}, undefined, { embedded: true });
   });
   afterAll(async () => s.close());
 
@@ -148,11 +149,12 @@ describe("API_TOKEN", () => {
 
 describe("restart", () => {
   it("keeps conversations and the bot's memory across a stop and start", async () => {
-    const first = await startTestApp();
+    // On the same embedded data folder, as a restart of the default.
+    const first = await startTestApp({}, {}, undefined, { embedded: true });
     const { body } = await postJson(`${first.url}/api/messages`, { userId: "u1", text: "what plans do you offer" });
     await first.close();
 
-    const second = await startTestApp({ DATA_DIR: first.dataDir });
+    const second = await startTestApp({ DATA_DIR: first.dataDir }, {}, undefined, { embedded: true });
     try {
       const t = await fetch(`${second.url}/api/conversations/${body.conversationId}`, { headers: CONSOLE });
       expect(t.status).toBe(200);

@@ -3,7 +3,7 @@ import { postJson, startTestApp, type RunningApp } from "../helpers/app.ts";
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
-describe("refund approvals through the HTTP API (embedded Postgres, demo data, offline engine)", () => {
+describe("refund approvals through the HTTP API (demo data, offline engine)", () => {
   let s: RunningApp;
   let dana: string;
   const api = (path: string) => `${s.url}${path}`;
