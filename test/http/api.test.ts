@@ -70,9 +70,10 @@ describe("HTTP API end to end (embedded Postgres, offline engine, demo data)", (
     expect(status).toBe(200);
     expect(body.handoff).toMatchObject({ reason: "user_request" });
     expect(body.routes.map((r: { route: string }) => r.route).sort()).toEqual(["human", "tech_support"]);
-    // The user reads tech support's part (its offline answer asks what exactly happens) and that a person is coming.
+    // The user reads tech support's part (the SSO article's common errors) and that a person is coming.
     const tech = body.sections.find((x: { route: string }) => x.route === "tech_support");
-    expect(tech?.text).toMatch(/what exactly happens/i);
+    expect(tech?.text).toMatch(/Signature validation failed/);
+    expect(tech?.sources?.map((x: { url: string }) => x.url) ?? body.sources.map((x: { url: string }) => x.url)).toContain("https://help.acme.example/tech/sso-saml-setup");
     expect(body.reply).toContain(tech.text);
     expect(body.reply).toMatch(/asked a person/i);
     const h = await fetch(`${s.url}/api/handoffs?status=open`, { headers: CONSOLE });
