@@ -51,23 +51,21 @@ export function cutRows(
   pairs = 2,
   out: CutRows = { xs: [], ys: [], ws: [] },
 ): CutRows {
-  // Out-of-scope lines (held out too) are never cut: a cut would give them routes.
-  for (const e of outOfScope) {
-    const alone = cutCandidates(scorer, e.text, opts).candidates;
-    for (const c of alone.some((x) => x.ruleTakes) ? [] : alone) {
+  /** Every candidate cut of a line that is one request (or none) is a cut not to take, unless the rule already cuts it. */
+  const neverCut = (text: string) => {
+    const alone = cutCandidates(scorer, text, opts).candidates;
+    if (alone.some((x) => x.ruleTakes)) return;
+    for (const c of alone) {
       out.xs.push(c.features);
       out.ys.push(0);
       out.ws.push(SINGLE_WEIGHT);
     }
-  }
+  };
+  // Out-of-scope lines (held out too) are never cut: a cut would give them routes.
+  for (const e of outOfScope) neverCut(e.text);
   let n = 0;
   for (const a of held) {
-    const alone = cutCandidates(scorer, a.text, opts).candidates;
-    for (const c of alone.some((x) => x.ruleTakes) ? [] : alone) {
-      out.xs.push(c.features);
-      out.ys.push(0);
-      out.ws.push(SINGLE_WEIGHT);
-    }
+    neverCut(a.text);
     const others = held.filter((b) => b.route !== a.route);
     if (others.length === 0) continue;
     for (let p = 0; p < pairs; p++) {
@@ -162,4 +160,15 @@ function solve(a: Float64Array, b: Float64Array, d: number): Float64Array {
 /** A fitted cut model with a threshold. */
 export function cutModelOf(fit: { weights: number[]; bias: number }, threshold: number, minSide: number): CutModel {
   return { weights: fit.weights, bias: fit.bias, threshold, minSide };
+}
+
+/** A small seeded PRNG: the same folds and pairings on every run. */
+export function mulberry32(seed: number): () => number {
+  let s = seed | 0;
+  return () => {
+    s = (s + 0x6d2b79f5) | 0;
+    let t = Math.imul(s ^ (s >>> 15), 1 | s);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }

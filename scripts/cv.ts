@@ -39,7 +39,7 @@ import type { LabelledExample } from "../agents/router/types.ts";
 import { ROUTE_NAMES } from "../agents/workers/registry.ts";
 import type { RouteName } from "../src/types.ts";
 import { CUT_FIT_JOINS, HELD_BACK_JOINS, SCORING_JOINS, TEST_JOINS, TUNING_JOINS, type Join } from "./router-joins.ts";
-import { CUT_L2, cutModelOf, cutRows, fitLogistic, type CutRows } from "./cut-fitting.ts";
+import { CUT_L2, cutModelOf, cutRows, fitLogistic, mulberry32, type CutRows } from "./cut-fitting.ts";
 import { DEFAULT_CUT_MODEL } from "../agents/router/offline/cut-model.ts";
 import { decideOptions } from "../agents/router/offline/index.ts";
 
@@ -424,16 +424,6 @@ function shuffle<T>(items: readonly T[], rand: () => number): T[] {
   return out;
 }
 
-/** A small seeded PRNG: the same folds and pairings on every run. */
-function mulberry32(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function goldenSection(f: (x: number) => number, lo: number, hi: number): number {
   const g = (Math.sqrt(5) - 1) / 2;

@@ -18,7 +18,7 @@ import { loadDefaultCorpus, loadOutOfScopeCorpus, loadWrittenSupportCorpus } fro
 import { CUT_FEATURES } from "../agents/router/offline/cut-model.ts";
 import { decideOptions } from "../agents/router/offline/index.ts";
 import { ROUTE_NAMES } from "../agents/workers/registry.ts";
-import { CUT_L2, CUT_THRESHOLD, cutRows, fitLogistic, type CutRows } from "./cut-fitting.ts";
+import { CUT_L2, CUT_THRESHOLD, cutRows, fitLogistic, mulberry32, type CutRows } from "./cut-fitting.ts";
 import { CUT_FIT_JOINS, SCORING_JOINS, TUNING_JOINS } from "./router-joins.ts";
 
 const { values } = parseArgs({ options: { folds: { type: "string", default: "10" }, seed: { type: "string", default: "1" } } });
@@ -63,13 +63,3 @@ ${lines}
 const file = path.resolve(import.meta.dirname, "../agents/router/offline/cut-weights.ts");
 writeFileSync(file, out);
 console.log(`wrote ${file}`);
-
-function mulberry32(s0: number): () => number {
-  let s = s0 | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -8,6 +8,7 @@ import { loadConfig } from "../../src/config.ts";
 import { openDatabase, type Database } from "../../src/db/database.ts";
 import { migrate, readMigrations } from "../../src/db/migrate.ts";
 import { silentLogger } from "../../src/logger.ts";
+import { isAlive } from "../../src/db/embedded.ts";
 
 /**
  * The cache folder the app uses by default (`CACHE_DIR`): new embedded folders are copied from
@@ -209,13 +210,4 @@ export async function dropAppDatabases(serverUrl: string, vitestPid: number): Pr
       await admin.query(`drop database if exists ${name} with (force)`);
     }
   });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import pg from "pg";
+import { isAlive } from "../../src/db/embedded.ts";
 
 const run = promisify(execFile);
 
@@ -82,7 +83,7 @@ export class DisposablePostgres {
   pid(): number | undefined {
     try {
       const pid = Number(fs.readFileSync(path.join(this.dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
-      return Number.isInteger(pid) && pid > 0 && alive(pid) ? pid : undefined;
+      return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
     } catch {
       return undefined;
     }
@@ -155,15 +156,6 @@ async function waitForConnections(url: string, deadline: number): Promise<void> 
       if (Date.now() > deadline) throw err;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
