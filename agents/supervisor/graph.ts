@@ -9,7 +9,7 @@ import type { WorkerRegistry } from "../workers/registry.ts";
 import type { WorkerDeps, WorkerResult } from "../workers/types.ts";
 import { InProcessSteps, type StepRunner } from "../workers/step-runner.ts";
 import { composeReply, withNotes } from "../../src/turns/compose-reply.ts";
-import { mergeReplies, sectionOf } from "./merge.ts";
+import { mergeReplies, needsMerge, sectionOf } from "./merge.ts";
 import type { PartDone } from "../../src/ports.ts";
 import { runWithinBudget } from "./worker-budget.ts";
 import { HANDOFF_TEXT, answerMessage, decideHandoff, failureNotes, fanOut, isUnclear, routeTurn, smallTalkOf, taskFor, unansweredBody } from "./routing.ts";
@@ -88,10 +88,10 @@ export function createSupervisor(opts: SupervisorOptions) {
       "merge",
       async (s: SupervisorStateType) => {
         const notes = failureNotes(s.results, title);
-        // Slack shows each worker's answer as a section of its own (bots/slack/render.ts); a merged
-        // text would only be its notification fallback: not worth a model call.
-        const model = s.turn.caller.platform === "slack" ? undefined : opts.model;
-        const answers = finalResults(s.results, stepsOf(s.decision, registry.names)).filter((r) => r.status !== "declined");
+        const plan = stepsOf(s.decision, registry.names);
+        // A model merges only answers that overlap (a step waited for another): `needsMerge`.
+        const model = needsMerge(plan, s.turn.caller.platform) ? opts.model : undefined;
+        const answers = finalResults(s.results, plan).filter((r) => r.status !== "declined");
         return { reply: await mergeReplies(s.turn.text, answers, title, notes, model) };
       },
       // Deferred: runs once, after every worker branch (answered or failed) has finished.

@@ -1,6 +1,7 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { HumanMessage, SystemMessage } from "@langchain/core/messages";
-import type { ReplySection, RouteName } from "../../src/types.ts";
+import type { Platform, PlanStep, ReplySection, RouteName } from "../../src/types.ts";
+import { hasDependencies } from "../router/plan.ts";
 import type { WorkerResult } from "../workers/types.ts";
 import { composeReply, sectionsText } from "../../src/turns/compose-reply.ts";
 import type { MergedReply } from "./state.ts";
@@ -20,9 +21,22 @@ export function sectionOf(result: WorkerResult, title: string): ReplySection | n
 }
 
 /**
+ * Whether several answers need a model call to become one reply. Only when some step of the plan
+ * waited for another's findings: their answers then overlap (tech support's outage and billing's
+ * refund because of it) and the merge drops the repetition. Parts that stand alone each answer a
+ * question of their own, under their own title: the sections joined are already the reply the
+ * merge would lay out (a section per part, under its bold title). Never on Slack, which shows each
+ * answer as a section of its own (bots/slack/render.ts): its text is only the notification
+ * fallback. One answer never needs it (see {@link mergeReplies}).
+ */
+export function needsMerge(plan: readonly PlanStep[], platform: Platform): boolean {
+  return platform !== "slack" && hasDependencies(plan);
+}
+
+/**
  * One reply from the workers' answers. One answer: as is. Several: a section each (adapters
- * render them as blocks or embeds) and, with a model, one synthesized text; offline, the
- * sections joined under their titles.
+ * render them as blocks or embeds) and, with a model, one synthesized text; without one (offline,
+ * or parts that need no merge: {@link needsMerge}), the sections joined under their titles.
  */
 export async function mergeReplies(
   message: string,

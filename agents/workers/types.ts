@@ -4,7 +4,7 @@ import type pg from "pg";
 import type { Config } from "../../src/config.ts";
 import type { HandoffReason, Platform, SourceRef, WorkerRunStatus } from "../../src/types.ts";
 import type { KnowledgeBase } from "../knowledge/knowledge-base.ts";
-import type { LoggedToolCall, ToolOutcome } from "./tool-signals.ts";
+import type { LoggedToolCall, ToolOutcome, ToolSignal } from "./tool-signals.ts";
 
 /**
  * Who is asking, as the service knows it (never as the user or model claims it). Tools read
@@ -97,6 +97,14 @@ export interface WorkerResult extends Omit<WorkerOutput, "status" | "facts"> {
   engine: string;
 }
 
+/** One tool call of the model's last round, with what the tool returned (its text and signal). */
+export interface ToolRoundCall {
+  name: string;
+  args: Record<string, unknown>;
+  text: string;
+  signal?: ToolSignal;
+}
+
 /** The offline path's view of the worker's tools: call them by name. */
 export interface ToolKit {
   /** The tool's text result, as a model would read it. */
@@ -127,6 +135,14 @@ export interface WorkerDefinition {
   tools(deps: WorkerDeps): StructuredToolInterface[];
   /** The offline engine's answer: deterministic use of the same tools and the knowledge base. */
   answerOffline(input: WorkerInput, tools: ToolKit, deps: WorkerDeps): Promise<WorkerOutput>;
+  /**
+   * LLM engine: the answer when the tool calls the model just made already are it (the help
+   * article that answers the question, the refund that is now requested, the account that is not
+   * linked), so the worker replies without asking the model again to restate them. Called after
+   * each round of tool calls; undefined (the default, and always when absent): the model writes
+   * the answer from the results.
+   */
+  answerFromTools?(round: ToolRoundCall[], input: WorkerInput, deps: WorkerDeps): WorkerOutput | undefined;
   /** SQL that loads this worker's demo data into a new embedded database. */
   demoSql?: string;
 }

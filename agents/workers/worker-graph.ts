@@ -8,7 +8,7 @@ import { errorMessage } from "../../src/errors.ts";
 import { citedSources } from "../knowledge/citation.ts";
 import { defineTool } from "./define-tool.ts";
 import { handoffFromSignals, signalOf, signalsIn, type LoggedToolCall } from "./tool-signals.ts";
-import type { ToolKit, ToolRunConfig, WorkerDefinition, WorkerDeps, WorkerInput, WorkerOutput, WorkerResult } from "./types.ts";
+import type { ToolKit, ToolRoundCall, ToolRunConfig, WorkerDefinition, WorkerDeps, WorkerInput, WorkerOutput, WorkerResult } from "./types.ts";
 
 /** Most tool-calling rounds one worker may take before it must answer. */
 const MAX_AGENT_STEPS = 6;
@@ -61,7 +61,8 @@ export function stepInputsText(inputs: WorkerInput["inputs"]): string | undefine
 
 /**
  * Runs one worker as a LangGraph subgraph: with a chat model, a tool-calling agent loop
- * (agent ⇄ tools); without one, the worker's offline answer over the same tools. Compiled once
+ * (agent ⇄ tools, ending at the tools when the worker's `answerFromTools` finds their results
+ * are the answer); without one, the worker's offline answer over the same tools. Compiled once
  * per worker; invoked once per task.
  */
 export class WorkerRunner {
@@ -98,7 +99,9 @@ export class WorkerRunner {
     if (!model.bindTools) throw new Error(`the chat model cannot call tools, which the ${this.def.name} worker needs`);
     const bound = model.bindTools(tools);
     const def = this.def;
-    const kb = this.deps.knowledge;
+    const deps = this.deps;
+    const kb = deps.knowledge;
+    const toolNode = new ToolNode(tools);
     return new StateGraph(WorkerState)
       .addNode("agent", async (s: WorkerStateType, config) => {
         const prompt: BaseMessage[] = [
@@ -122,7 +125,13 @@ export class WorkerRunner {
         if (cancelled?.aborted) throw cancelled.reason instanceof Error ? cancelled.reason : new Error("the worker's run was cancelled");
         return { messages: [await runnable.invoke(prompt, cancelled ? { ...config, signal: cancelled } : config)] };
       })
-      .addNode("tools", new ToolNode(tools))
+      .addNode("tools", async (s: WorkerStateType, config) => {
+        const ran = (await toolNode.invoke(s, config)) as { messages: BaseMessage[] } | BaseMessage[];
+        const messages = Array.isArray(ran) ? ran : ran.messages;
+        // When what the tools returned is the answer, the worker gives it as is: no second model call.
+        const direct = def.answerFromTools?.(roundOf(s.messages.at(-1), messages), s.input, deps);
+        return direct ? { messages, output: withHandoff(direct, [...s.messages, ...messages]) } : { messages };
+      })
       .addNode("finish", (s: WorkerStateType) => {
         const last = s.messages.at(-1);
         const reply = typeof last?.content === "string" ? last.content : JSON.stringify(last?.content ?? "");
@@ -133,7 +142,7 @@ export class WorkerRunner {
         const last = s.messages.at(-1) as AIMessage | undefined;
         return last?.tool_calls?.length ? "tools" : "finish";
       })
-      .addEdge("tools", "agent")
+      .addConditionalEdges("tools", (s: WorkerStateType) => (s.output ? END : "agent"))
       .addEdge("finish", END)
       .compile({ name: `${def.name}_agent`, checkpointer: false });
   }
@@ -203,6 +212,24 @@ function toolKit(tools: ReturnType<WorkerDefinition["tools"]>, configurable: Too
     return signal ? { text: out.text, signal } : { text: out.text };
   };
   return { run, call: async (name, args) => (await run(name, args)).text };
+}
+
+/** The model's last round of tool calls with what each returned, in the order it made them. */
+function roundOf(call: BaseMessage | undefined, results: readonly BaseMessage[]): ToolRoundCall[] {
+  const calls = call && AIMessage.isInstance(call) ? (call.tool_calls ?? []) : [];
+  return calls.flatMap((c) => {
+    const m = results.find((r) => ToolMessage.isInstance(r) && r.tool_call_id === c.id) as ToolMessage | undefined;
+    if (!m) return [];
+    const signal = signalOf(m.artifact);
+    return [{ name: c.name, args: c.args, text: m.text, ...(signal ? { signal } : {}) }];
+  });
+}
+
+/** A worker's answer from its tool results, handed to a person when any tool of its run signalled so. */
+function withHandoff(output: WorkerOutput, messages: BaseMessage[]): WorkerOutput {
+  if (output.status !== "ok") return output;
+  const handoff = handoffFromSignals(signalsIn(messages));
+  return handoff ? { ...output, status: "needs_human", handoff } : output;
 }
 
 /** The agent's answer, handed to a person when a tool signalled so (an approval, an escalation). */

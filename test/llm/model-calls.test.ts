@@ -56,13 +56,17 @@ async function callsOf(a: App, conversationId: string, n: number): Promise<Model
   return calls;
 }
 
-/** Billing answers after one tool call; tech support at once; merge joins the drafts. */
-function twoWorkers(req: ChatRequest): Reply {
+/**
+ * Billing answers after one tool call; tech support at once; merge joins the drafts. Routed as
+ * two independent parts, or (`after`) billing waiting for tech support's findings, whose answers
+ * overlap and are merged by the model.
+ */
+const twoWorkers = (after = false) => (req: ChatRequest): Reply => {
   if (structuredOutputName(req) === "route_message") {
     return structured({
       routes: [
-        { route: "billing", confidence: 0.94, question: "I was charged twice this month." },
         { route: "tech_support", confidence: 0.9, question: "The app crashes when I log in." },
+        { route: "billing", confidence: 0.94, question: "I was charged twice this month.", after: after ? [0] : [] },
       ],
     });
   }
@@ -71,14 +75,14 @@ function twoWorkers(req: ChatRequest): Reply {
     return toolResults(req).length ? text("You were charged twice; I can refund the duplicate.") : { kind: "tool_calls", calls: [{ name: "list_payments", args: { limit: 5 } }] };
   }
   return text("Sign out and in again.");
-}
+};
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 describe("model calls", () => {
   it("records the router's, each worker's and the merge's calls with model, tokens and latency; counts tokens by worker; shows them in the console", async () => {
     const a = await startApp();
-    standIn.script(twoWorkers);
+    standIn.script(twoWorkers(true));
     const outcome = await ask(a, "I was charged twice this month and the app crashes when I log in");
     expect(outcome.text).toBe("Both answers, merged.");
 
@@ -125,13 +129,17 @@ describe("model calls", () => {
 
   it("skips the merge call on Slack, which shows each worker's answer as a section of its own", async () => {
     const a = await startApp();
-    standIn.script(twoWorkers);
+    standIn.script(twoWorkers(true));
     const outcome = await ask(a, "I was charged twice this month and the app crashes when I log in", "slack");
-    expect(outcome.sections.map((s) => s.route)).toEqual(["billing", "tech_support"]);
+    expect(outcome.sections.map((s) => s.route)).toEqual(["tech_support", "billing"]);
     expect(standIn.requests.filter((r) => systemPrompt(r.body).startsWith("You merge answers"))).toHaveLength(0);
     // The text (Slack's notification fallback, the log, the memory) is the sections under their titles.
-    expect(outcome.text).toContain("You were charged twice; I can refund the duplicate.");
-    expect(outcome.text).toContain("Sign out and in again.");
-    expect((await callsOf(a, outcome.conversationId, 4)).map((c) => c.stage)).not.toContain("merge");
+    // This Slack user is not linked to an account: list_payments said so, and that is billing's
+    // whole answer (how to link it), given without a second model call.
+    expect(outcome.text).toContain("**Billing**\nI can't see billing details yet because this chat account isn't linked to an Acme account.");
+    expect(outcome.text).toContain("**Technical support**\nSign out and in again.");
+    const calls = await callsOf(a, outcome.conversationId, 3);
+    expect(calls.map((c) => c.worker ?? c.stage).sort()).toEqual(["billing", "router", "tech_support"]);
+    expect(standIn.requests).toHaveLength(3);
   });
 });

@@ -174,7 +174,7 @@ describe("the app in llm mode, through ChatOpenAI", () => {
     return (tuple?.checkpoint.channel_values["results"] ?? []) as WorkerResult[];
   }
 
-  it("answers a two-part message: structured routing, tool-calling workers on the demo data, a model-merged reply", async () => {
+  it("answers a two-part message: structured routing, tool-calling workers on the demo data, their answers as the reply's sections", async () => {
     const a = await startApp("llm");
     standIn.script((req) => {
       if (structuredOutputName(req) === "route_message") {
@@ -184,10 +184,6 @@ describe("the app in llm mode, through ChatOpenAI", () => {
             { route: "tech_support", confidence: 0.9, question: "The app crashes when I log in." },
           ],
         });
-      }
-      if (systemPrompt(req).startsWith("You merge answers")) {
-        const drafts = messageText(req.messages.at(-1)).split("Answers:\n")[1] ?? "";
-        return text(`Here is everything in one place.\n\n${drafts}`);
       }
       const results = toolResults(req);
       if (toolNames(req).includes("list_payments")) {
@@ -207,21 +203,23 @@ describe("the app in llm mode, through ChatOpenAI", () => {
 
     const outcome = await ask(a, "I was charged twice this month and the app crashes when I log in");
 
-    // The user gets the merged reply, built from what the tools found in the demo data.
+    // The user gets both answers, built from what the tools found in the demo data, each under its
+    // title: the parts stand alone (neither waited for the other), so no model call merges them.
     expect(outcome.engine).toBe("llm");
     expect(outcome.handoff).toBeNull();
     expect(outcome.routes).toEqual([
       { route: "billing", confidence: 0.94 },
       { route: "tech_support", confidence: 0.9 },
     ]);
-    expect(outcome.text.startsWith("Here is everything in one place.")).toBe(true);
+    expect(outcome.text.startsWith("**Billing**\nYou were charged twice: pay_j5")).toBe(true);
+    expect(outcome.text).toContain("\n\n**Technical support**\nSign out, clear the app's cache and sign in again");
     expect(outcome.text).toMatch(/You were charged twice: pay_j5: \$24\.00 .* — DUPLICATE of pay_j4/);
     expect(outcome.text).toMatch(/\]\(https:\/\/help\.acme\.example\/[^)]+\)/);
     expect(outcome.sections.map((s) => s.route)).toEqual(["billing", "tech_support"]);
 
-    // Route, billing agent twice (tool call, answer), tech agent twice, merge: nothing unscripted.
+    // Route, billing agent twice (tool call, answer), tech agent twice; no merge: nothing unscripted.
     expect(standIn.unscripted).toEqual([]);
-    expect(standIn.requests.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(standIn.requests.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
     const billingCalls = standIn.requests.filter((r) => toolNames(r.body).includes("list_payments"));
     expect(billingCalls).toHaveLength(2);
     // The tool really ran against the database: its result went back to the model.

@@ -19,23 +19,36 @@ import type { Turn } from "../../agents/supervisor/state.ts";
 import { defineTool } from "../../agents/workers/define-tool.ts";
 import { WorkerRegistry } from "../../agents/workers/registry.ts";
 import { callerOf, type Caller, type WorkerDefinition } from "../../agents/workers/types.ts";
-import type { RouteName } from "../../src/types.ts";
+import type { PlanStep, RouteName } from "../../src/types.ts";
 
 const emptyKnowledge: KnowledgeBase = { docs: [], search: () => [] };
 
 /** A router that answers from a table (text → routes) and records what it was asked. */
 class TableRouter implements Router {
   readonly asked: string[] = [];
-  constructor(private readonly table: Record<string, RouteName[]>) {}
+  constructor(
+    private readonly table: Record<string, RouteName[]>,
+    /** A plan for a message, when its steps are not all independent. */
+    private readonly plans: Record<string, PlanStep[]> = {},
+  ) {}
 
   async route(text: string): Promise<RoutingDecision> {
     this.asked.push(text);
     const routes = (this.table[text] ?? []).map((route) => ({ route, confidence: 0.9, question: text }));
     const scores: Record<RouteName, number> = { billing: 0, tech_support: 0, faq: 0, human: 0 };
     for (const r of routes) scores[r.route] = r.confidence;
-    return { routes, scores, unsure: routes.length === 0, engine: "llm", latencyMs: 1 };
+    const plan = this.plans[text];
+    return { routes, scores, unsure: routes.length === 0, engine: "llm", latencyMs: 1, ...(plan ? { plan } : {}) };
   }
 }
+
+/** Two steps of one message where the second waits for the first's findings: their answers overlap. */
+const dependent = (text: string, first: RouteName, second: RouteName): Record<string, PlanStep[]> => ({
+  [text]: [
+    { id: "s1", worker: first, question: text, dependsOn: [] },
+    { id: "s2", worker: second, question: text, dependsOn: ["s1"] },
+  ],
+});
 
 interface RecordedToolCall {
   args: Record<string, unknown>;
@@ -183,7 +196,22 @@ describe("supervisor graph with a scripted chat model", () => {
     expect(state.handoff).toBeNull();
   });
 
-  it("runs two workers and has the model merge their replies into one", async () => {
+  it("runs two independent workers and gives their answers as the reply's sections, without a merge call", async () => {
+    const text = "I was charged twice and where is order B-2?";
+    const answer = (messages: BaseMessage[]) => new AIMessage(systemText(messages).includes("billing") ? "A refund of $24 is on its way." : "Orders ship within 2 business days.");
+    const model = fakeModel().respond(answer).respond(answer);
+    const graph = compile([worker("billing", "Billing"), worker("faq", "Questions")], new TableRouter({ [text]: ["billing", "faq"] }), model);
+
+    const state = await graph.invoke({ turn: turn(text) }, thread("t-no-merge"));
+
+    expect(model.callCount).toBe(2);
+    expect(model.calls.map((c) => systemText(c.messages))).not.toContainEqual(expect.stringMatching(/^You merge answers/));
+    // Each part under its title, in the order the user asked: what the merge would have laid out.
+    expect(state.reply?.text).toBe("**Billing**\nA refund of $24 is on its way.\n\n**Questions**\nOrders ship within 2 business days.");
+    expect(state.reply?.sections.map((s) => s.route)).toEqual(["billing", "faq"]);
+  });
+
+  it("runs two workers, one waiting for the other, and has the model merge their overlapping replies into one", async () => {
     const text = "I was charged twice and where is order B-2?";
     const drafts: Record<string, string> = {
       "You are the billing specialist.": "You were charged twice on May 2; a refund of $24 is on its way.",
@@ -200,7 +228,7 @@ describe("supervisor graph with a scripted chat model", () => {
       return draft ? new AIMessage(draft) : new Error(`unexpected prompt: ${system}`);
     };
     const model = fakeModel().respond(answer).respond(answer).respond(answer);
-    const graph = compile([worker("billing", "Billing"), worker("faq", "Questions")], new TableRouter({ [text]: ["billing", "faq"] }), model);
+    const graph = compile([worker("billing", "Billing"), worker("faq", "Questions")], new TableRouter({ [text]: ["billing", "faq"] }, dependent(text, "billing", "faq")), model);
 
     const state = await graph.invoke({ turn: turn(text) }, thread("t-merge"));
 
@@ -228,7 +256,7 @@ describe("supervisor graph with a scripted chat model", () => {
       return new AIMessage(system.includes("billing") ? "billing part" : "faq part");
     };
     const model = fakeModel().respond(answer).respond(answer).respond(answer);
-    const graph = compile([worker("billing", "Billing"), worker("faq", "Questions")], new TableRouter({ [text]: ["billing", "faq"] }), model);
+    const graph = compile([worker("billing", "Billing"), worker("faq", "Questions")], new TableRouter({ [text]: ["billing", "faq"] }, dependent(text, "billing", "faq")), model);
 
     const state = await graph.invoke({ turn: turn(text) }, thread("t-merge-fail"));
 

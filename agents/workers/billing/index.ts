@@ -59,7 +59,25 @@ export const billingWorker: WorkerDefinition = {
     const context = outageContext(input.inputs);
     return context ? { ...output, reply: `${context}\n\n${output.reply}` } : output;
   },
+
+  // Results that are the whole answer, as the offline engine words them: a refund now requested
+  // (or waiting for approval), one invoice looked up, an account that is not linked.
+  answerFromTools(round, input) {
+    const only = round.length === 1 ? round[0]! : undefined;
+    if (only?.name === "request_refund" && (only.signal?.signal === "refund_requested" || only.signal?.signal === "needs_approval")) {
+      const duplicate = /duplicate|twice|double/i.test(`${String(only.args["reason"] ?? "")} ${input.question}`);
+      return refundReply(duplicate ? "You're right — you were charged twice." : "", { text: only.text, signal: only.signal }, duplicate);
+    }
+    if (only?.name === "get_invoice" && only.text !== NOT_LINKED && !only.text.startsWith("No invoice")) {
+      return { status: "ok", reply: `${only.text}\n\n${INVOICE_PDFS}`, sources: [] };
+    }
+    const billingOnly = round.length > 0 && round.every((c) => c.name !== SEARCH_TOOL && c.name !== "escalate_to_human" && c.name !== "cannot_answer");
+    if (billingOnly && round.every((c) => c.text === NOT_LINKED)) return { status: "ok", reply: LINK_HELP, sources: [] };
+    return undefined;
+  },
 };
+
+const INVOICE_PDFS = "You can download every invoice as a PDF from the Acme dashboard → Settings → Billing → Invoices.";
 
 /**
  * What tech support found, when this step waited for it ("is the service down? if so, can I get a
@@ -97,7 +115,7 @@ async function answerAccount(input: WorkerInput, tools: ToolKit, deps: WorkerDep
     }
     const paymentId = dup.split(":")[0]!;
     const outcome = await tools.run("request_refund", { payment_id: paymentId, reason: "duplicate charge" });
-    return refundReply(`You're right — you were charged twice:\n- ${dup}`, outcome);
+    return refundReply(`You're right — you were charged twice:\n- ${dup}`, outcome, true);
   }
   if (/refund|money back|reimburs|compensation/.test(q)) {
     const status = await tools.call("refund_status");
@@ -114,7 +132,7 @@ async function answerAccount(input: WorkerInput, tools: ToolKit, deps: WorkerDep
   if (/invoice|receipt|bill\b|statement/.test(q)) {
     if (invoiceNumber) {
       const one = await tools.call("get_invoice", { number: `INV-${invoiceNumber}` });
-      return { status: "ok", reply: `${one}\n\nYou can download every invoice as a PDF from the Acme dashboard → Settings → Billing → Invoices.`, sources: [] };
+      return { status: "ok", reply: `${one}\n\n${INVOICE_PDFS}`, sources: [] };
     }
     const list = await tools.call("list_invoices", { limit: 4 });
     return { status: "ok", reply: `Your latest invoices:\n${bullet(list)}\n\nPDFs are in the Acme dashboard → Settings → Billing → Invoices.`, sources: [] };
@@ -155,20 +173,25 @@ async function policyReply(q: string, policy: KnowledgeAnswer, tools: ToolKit): 
   return { status: "ok", reply: parts.join("\n\n"), sources: policy.sources };
 }
 
-/** The offline reply to a refund request, from the tool's signal: requested, waiting for approval, or neither. */
-function refundReply(lead: string, outcome: ToolOutcome): WorkerOutput {
+/**
+ * The reply to a refund request, from the tool's signal: requested, waiting for approval, or
+ * neither. `duplicate`: the refunded payment was a double charge (said as the reason it is granted).
+ */
+function refundReply(lead: string, outcome: ToolOutcome, duplicate: boolean): WorkerOutput {
   const s = outcome.signal;
+  const paragraphs = (...ps: string[]) => ps.filter(Boolean).join("\n\n");
   if (s?.signal === "needs_approval") {
     return {
       status: "needs_human",
-      reply: `${lead}\n\nI've opened refund ${s.refundId} for ${money(s.amountCents, s.currency)}, but refunds above ${money(s.limitCents, s.currency)} need a person's approval. A person from our billing team will approve it and reply here.`,
+      reply: paragraphs(lead, `I've opened refund ${s.refundId} for ${money(s.amountCents, s.currency)}, but refunds above ${money(s.limitCents, s.currency)} need a person's approval. A person from our billing team will approve it and reply here.`),
       sources: [],
       handoff: { reason: "needs_approval", detail: s.detail },
     };
   }
   if (s?.signal === "refund_requested") {
     const refund = `refund ${s.refundId} of ${money(s.amountCents, s.currency)} for payment ${s.paymentId}`;
-    return { status: "ok", reply: `${lead}\n\nDuplicate charges are always refunded, so I've requested it: ${refund}. Refunds take ${REFUND_PROCESSING}.`, sources: [] };
+    const why = duplicate ? "Duplicate charges are always refunded, so I've requested it" : "I've requested it";
+    return { status: "ok", reply: paragraphs(lead, `${why}: ${refund}. Refunds take ${REFUND_PROCESSING}.`), sources: [] };
   }
-  return { status: "ok", reply: `${lead}\n\n${outcome.text}`, sources: [] };
+  return { status: "ok", reply: paragraphs(lead, outcome.text), sources: [] };
 }

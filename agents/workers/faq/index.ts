@@ -41,4 +41,13 @@ export const faqWorker: WorkerDefinition = {
     }
     return { status: "ok", reply: answer.text, sources: answer.sources };
   },
+
+  // The help article the search found is the answer (the offline engine's, with its source): the
+  // model need not restate it. A search that found nothing goes back to the model, which declines.
+  answerFromTools(round, input, deps) {
+    if (round.length !== 1 || round[0]!.name !== SEARCH_TOOL || round[0]!.text.startsWith("NO_MATCH")) return undefined;
+    const query = typeof round[0]!.args["query"] === "string" ? round[0]!.args["query"] : undefined;
+    const answer = answerFromKnowledge(deps.knowledge, input.question, "faq") ?? (query ? answerFromKnowledge(deps.knowledge, query, "faq") : undefined);
+    return answer ? { status: "ok", reply: answer.text, sources: answer.sources } : undefined;
+  },
 };
