@@ -5,19 +5,27 @@
  * message (so question posts and replies are rendered and posted while later requests arrive,
  * as in production). Slack's limit is 3 s.
  *
- *   npx tsx bench/slack-ack.ts [rounds=5] [concurrency=50] [ack-before-store]
+ *   npx tsx bench/slack-ack.ts [rounds=5] [concurrency=50] [ack-before-store | floor]
  *
  * `ack-before-store` answers Slack before the listeners ran (Bolt's default), to compare.
+ * `floor`: the same signed requests answered at once by a bare fastify route (no Bolt, nothing
+ * stored or posted): what the load generator and the machine add by themselves, to read the
+ * figures against.
  *
- * The service runs in this process; "Slack" (the load generator and the Web API stand-in) runs in a
- * child process, so the measured latency is the service's, not the load generator's.
+ * The service runs in this process; "Slack" runs in two child processes: the load generator, and
+ * the Web API stand-in the service posts to (on the load generator's event loop, serving those
+ * posts delayed its reading of the acks). Besides the latencies it prints the service's CPU per
+ * request over the measured rounds (its ack and the posts after it, from `process.cpuUsage`) and
+ * each side's event-loop delay: on a shared machine, a burst's last ack waits for the CPU the
+ * burst needs, and the CPU per request is the stable figure.
  *
  * One `/support` ack includes: signature check, Bolt dispatch and storing the message with its
  * question post; posting the question (`chat.postMessage`) and the answer happen after the ack.
  * Mentions are measured too.
  */
-import { performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { fork } from "node:child_process";
+import fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import Fastify from "fastify";
 import { createSlackAdapter } from "../bots/slack/index.ts";
@@ -34,28 +42,51 @@ interface Settings {
   processBeforeResponse: boolean;
 }
 
-type FromSlack = { kind: "api"; apiUrl: string } | { kind: "done"; slash: number[][]; mention: number[][] };
+/** Event-loop delay of a process over the run, in ms: what a request waits before its process reads it. */
+interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
 
-if (process.env["SLACK_BENCH_ROLE"] === "slack") await slack();
+type FromSlack = { kind: "api"; apiUrl: string } | { kind: "measuring" } | { kind: "done"; slash: number[][]; mention: number[][]; loop: LoopDelay };
+
+function loopDelay(h: ReturnType<typeof monitorEventLoopDelay>): LoopDelay {
+  const ms = (ns: number) => Number((ns / 1e6).toFixed(1));
+  return { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
+}
+
+const role = process.env["SLACK_BENCH_ROLE"];
+if (role === "slack") await slack();
+else if (role === "slack-api") await slackApi();
 else await service();
 
-/** The Switchboard side: fastify + the Slack adapter + a fake core. */
+/** A child process of this script in `role`; its messages one at a time. */
+function child(role: string, settings: Settings) {
+  const proc = fork(fileURLToPath(import.meta.url), [], {
+    execArgv: ["--import", "tsx"],
+    env: { ...process.env, SLACK_BENCH_ROLE: role, SLACK_BENCH_SETTINGS: JSON.stringify(settings) },
+  });
+  const next = () => new Promise<FromSlack>((resolve) => proc.once("message", (m) => resolve(m as FromSlack)));
+  const exited = () => new Promise((resolve) => (proc.exitCode === null ? proc.once("exit", resolve) : resolve(null)));
+  return { proc, next, exited };
+}
+
+/** The Switchboard side: fastify + the Slack adapter + a fake core (or, `floor`, a bare route). */
 async function service(): Promise<void> {
+  const mode = process.argv[4];
   const settings: Settings = {
     rounds: Number(process.argv[2] ?? 5),
     concurrency: Number(process.argv[3] ?? 50),
-    processBeforeResponse: process.argv[4] !== "ack-before-store",
+    processBeforeResponse: mode !== "ack-before-store",
   };
-  const child = fork(fileURLToPath(import.meta.url), [], {
-    execArgv: ["--import", "tsx"],
-    env: { ...process.env, SLACK_BENCH_ROLE: "slack", SLACK_BENCH_SETTINGS: JSON.stringify(settings) },
-  });
-  const messages = (async function* () {
-    while (true) yield await new Promise<FromSlack>((resolve) => child.once("message", (m) => resolve(m as FromSlack)));
-  })();
+  // Slack's Web API in a process of its own: serving the service's posts must not delay the load
+  // generator reading its acks (on one event loop, it did: a busy stand-in added to every ack).
+  const api = child("slack-api", settings);
+  const first = await api.next();
+  if (first.kind !== "api") throw new Error("bench: the Web API stand-in did not start");
+  const load = child("slack", settings);
 
-  const first = (await messages.next()).value;
-  if (!first || first.kind !== "api") throw new Error("bench: the Slack worker did not start");
   const adapter = createSlackAdapter({
     config: { slackBotToken: "xoxb-bench", slackSigningSecret: SECRET, slackAppToken: undefined, slackApiUrl: first.apiUrl },
     logger: silentLogger(),
@@ -70,21 +101,35 @@ async function service(): Promise<void> {
     const kind = String(request.headers["content-type"]).startsWith("application/json") ? "mention" : "slash";
     serverSide[kind].push(reply.elapsedTime);
   });
-  await server.register(adapter.httpPlugin);
+  if (mode === "floor") {
+    // The harness's own floor: the same requests answered at once, nothing verified or stored.
+    server.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string" }, (_req, body, done) => done(null, body));
+    server.post("/slack/events", async () => "");
+  } else {
+    await server.register(adapter.httpPlugin);
+  }
   const base = await server.listen({ port: 0, host: "127.0.0.1" });
-  await adapter.start(sink);
-  child.send({ url: `${base}/slack/events` });
+  if (mode !== "floor") await adapter.start(sink);
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  load.proc.send({ url: `${base}/slack/events` });
 
-  const result = (await messages.next()).value;
-  await adapter.stop();
+  // The load generator says when its warm-up is over: the event-loop delay counts the measured rounds.
+  if ((await load.next()).kind !== "measuring") throw new Error("bench: the load generator did not start measuring");
+  loop.enable();
+  const cpuBefore = process.cpuUsage();
+  const result = await load.next();
+  const cpu = process.cpuUsage(cpuBefore);
+  loop.disable();
+  if (mode !== "floor") await adapter.stop();
   await server.close();
-  await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve(null)));
-  if (!result || result.kind !== "done") throw new Error("bench: no result");
+  api.proc.send({ stop: true });
+  await Promise.all([load.exited(), api.exited()]);
+  if (result.kind !== "done") throw new Error("bench: no result");
 
   const measured = (xs: number[]) => xs.slice(-settings.rounds * settings.concurrency); // after warm-up
   console.log(
     `Slack's side (request sent → ack received), ${settings.concurrency} concurrent, ` +
-      `processBeforeResponse ${settings.processBeforeResponse}:`,
+      (mode === "floor" ? "floor (a bare route):" : `processBeforeResponse ${settings.processBeforeResponse}:`),
   );
   result.slash.forEach((round, i) => report(`  /support round ${i + 1}`, round));
   report("  /support, all rounds", result.slash.flat());
@@ -92,15 +137,25 @@ async function service(): Promise<void> {
   console.log("Service's side (request received → ack sent):");
   report("  /support, all rounds", measured(serverSide.slash));
   report("  app_mention, all rounds", measured(serverSide.mention));
-  console.log(`stored ${sink.stored.length} messages, delivered ${sink.deliveries.length} replies; node ${process.version}`);
+  const requests = settings.rounds * settings.concurrency * 2;
+  console.log(`Service CPU per request over the measured rounds (its ack and the posts after it): ${((cpu.user + cpu.system) / 1000 / requests).toFixed(2)} ms`);
+  console.log(`Event-loop delay (ms), service: ${JSON.stringify(loopDelay(loop))}; load generator: ${JSON.stringify(result.loop)}`);
+  console.log(`stored ${sink.stored.length} messages, delivered ${sink.deliveries.length} replies; node ${process.version}; load average ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 }
 
-/** The Slack side: the Web API stand-in and the load generator. */
+/** Slack's Web API (and `response_url`s), until the service says stop. */
+async function slackApi(): Promise<void> {
+  const api = await SlackApiStandIn.start();
+  process.send?.({ kind: "api", apiUrl: api.apiUrl } satisfies FromSlack);
+  await new Promise((resolve) => process.once("message", resolve));
+  await api.close();
+  process.disconnect();
+}
+
+/** The Slack side: the load generator. */
 async function slack(): Promise<void> {
   const settings = JSON.parse(process.env["SLACK_BENCH_SETTINGS"] ?? "{}") as Settings;
   const send = (m: FromSlack) => process.send?.(m);
-  const api = await SlackApiStandIn.start();
-  send({ kind: "api", apiUrl: api.apiUrl });
   const { url } = await new Promise<{ url: string }>((resolve) =>
     process.once("message", (m) => resolve(m as { url: string })),
   );
@@ -131,11 +186,14 @@ async function slack(): Promise<void> {
     await burst(slash);
     await burst(mention);
   }
-  const result: FromSlack = { kind: "done", slash: [], mention: [] };
+  send({ kind: "measuring" });
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  const result = { kind: "done" as const, slash: [] as number[][], mention: [] as number[][] };
   for (let r = 0; r < settings.rounds; r += 1) result.slash.push(await burst(slash));
   for (let r = 0; r < settings.rounds; r += 1) result.mention.push(await burst(mention));
-  send(result);
-  await api.close();
+  loop.disable();
+  send({ ...result, loop: loopDelay(loop) });
   process.disconnect();
 }
 
