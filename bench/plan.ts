@@ -8,7 +8,8 @@
  * steps independent) runs in alternating blocks beside it, as the anchor: there the steps overlap.
  *
  * For each message, from the conversation log: the steps' own latencies (worker runs), the
- * router's and the merge's model-call latencies, and the message's wall time (submit to reply).
+ * router's and the merge's model-call latencies (the independent message has no merge call: its
+ * parts stand alone), and the message's wall time (submit to reply).
  * Prints one JSON object:
  *
  *   dependent.stepsMs          the two steps' latencies added (p50): the floor a chain can reach
@@ -102,7 +103,8 @@ interface Sample {
   steps: number[];
 }
 
-async function ask(app: App): Promise<Sample> {
+/** `merged`: whether the reply needs the merge call (only when a step waited for another: agents/supervisor/merge.ts). */
+async function ask(app: App, merged: boolean): Promise<Sample> {
   const started = performance.now();
   const submission = await app.intake.submit({ platform: "http", conversationKey: `http:${randomUUID()}`, userId: "u1", text: MESSAGE, platformMessageId: randomUUID() });
   if (submission.status !== "accepted") throw new Error(`not accepted: ${submission.status}`);
@@ -114,7 +116,7 @@ async function ask(app: App): Promise<Sample> {
     const inbound = (await app.log.transcript(outcome.conversationId)).find((m) => m.direction === "in");
     const calls = inbound?.modelCalls ?? [];
     const runs = inbound?.workerRuns ?? [];
-    if (runs.length === 2 && calls.some((c) => c.stage === "merge")) {
+    if (runs.length === 2 && calls.some((c) => c.stage === "router") && (!merged || calls.some((c) => c.stage === "merge"))) {
       if (runs.some((r) => r.status !== "ok")) throw new Error(`a step did not answer: ${JSON.stringify(runs)}`);
       const of = (stage: string) => calls.filter((c) => c.stage === stage).reduce((n, c) => n + c.latencyMs, 0);
       return { wall, router: of("router"), merge: of("merge"), steps: runs.map((r) => r.latencyMs) };
@@ -140,7 +142,7 @@ async function main(): Promise<void> {
   });
   const app = await createApp(config, silentLogger());
   try {
-    for (let i = 0; i < WARMUP; i++) for (const k of ["dependent", "independent"] as const) ((kind = k), await ask(app));
+    for (let i = 0; i < WARMUP; i++) for (const k of ["dependent", "independent"] as const) ((kind = k), await ask(app, k === "dependent"));
     const samples: Record<Kind, Sample[]> = { dependent: [], independent: [] };
     inputsHandedOn = 0;
     handOffs.length = 0;
@@ -149,7 +151,7 @@ async function main(): Promise<void> {
       for (const k of ["dependent", "independent"] as const) {
         kind = k;
         const before = cpuMs();
-        for (let i = 0; i < Math.min(BLOCK, MESSAGES - done); i++) samples[k].push(await ask(app));
+        for (let i = 0; i < Math.min(BLOCK, MESSAGES - done); i++) samples[k].push(await ask(app, k === "dependent"));
         cpu[k] += cpuMs() - before;
       }
     }
