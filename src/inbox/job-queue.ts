@@ -93,8 +93,3 @@ export const DEFAULT_MAX_ATTEMPTS = 4;
 export function backoffMs(attemptsSoFar: number): number {
   return Math.round(Math.exp(Math.min(attemptsSoFar, 10)) * 1000);
 }
-
-/** The named queue of a conversation: its jobs run in series. */
-export function queueName(conversationId: string): string {
-  return `conv:${conversationId}`;
-}
