@@ -7,7 +7,7 @@ import { DatabaseProbe } from "../db/probe.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { PLATFORMS, type Platform } from "../types.ts";
-import { DEFAULT_MAX_ATTEMPTS, type JobHandler, type JobQueue, type MessageJob, type Queryable, type QueueDepth, type WorkerStartOptions } from "./job-queue.ts";
+import { DEFAULT_MAX_ATTEMPTS, type JobCompletion, type JobHandler, type JobQueue, type MessageJob, type Queryable, type QueueDepth, type WorkerStartOptions } from "./job-queue.ts";
 import { WorkerLiveness } from "./worker-liveness.ts";
 
 /** The graphile-worker task that processes one inbound message. */
@@ -55,13 +55,13 @@ const PARKED = "'infinity'::timestamptz";
  * alone; the default `replace` would start a second job beside a running one. `replace`
  * (`HAND_ON`) makes a parked job due. No named queue: the conversation's claim keeps its jobs
  * apart. The flag names the reply's platform, for workers that cannot deliver there. `$1` is the
- * task, `$2` max_attempts.
+ * task, `$2` max_attempts (or `task`, `max`).
  */
-function addJob(m: string, p: string, c: string, mode: "unsafe_dedupe" | "replace", runAt?: string): string {
+function addJob(m: string, p: string, c: string, mode: "unsafe_dedupe" | "replace", runAt?: string, task = "$1", max = "$2"): string {
   const arrival = `least((select created_at from messages where id = ${m}::uuid), clock_timestamp())`;
-  return `graphile_worker.add_job($1::text,
+  return `graphile_worker.add_job(${task}::text,
     json_build_object('messageId', ${m}::text, 'conversationId', ${c}::text, 'platform', ${p}::text),
-    max_attempts => $2::int, job_key => ${m}::text, job_key_mode => '${mode}', flags => array['platform:' || ${p}::text],
+    max_attempts => ${max}::int, job_key => ${m}::text, job_key_mode => '${mode}', flags => array['platform:' || ${p}::text],
     run_at => ${runAt ? runAt.replace("$ARRIVAL", arrival) : arrival})`;
 }
 
@@ -94,22 +94,32 @@ const ENQUEUE = `with claim as (
 const MOVE_UP = `head = (c.waiting->0->>'messageId')::uuid, head_platform = c.waiting->0->>'platform', waiting = c.waiting - 0`;
 
 /**
- * The head `$3` of conversation `$4` is finished for good (answered, or out of attempts): the next
- * message moves up and its job is made due, in one statement. With `$5` (the job's id, locked by
- * `$6`), the finished job is deleted in it too (graphile-worker's own completion, run next, then
- * finds nothing to do), so no crash can leave the finished job to run again beside the next one.
- * The update re-reads the claim's latest version after any concurrent `ENQUEUE` commits: a
- * message queued meanwhile is in `waiting` and moves up here; add_job, a function, looks for its
- * parked job with a snapshot of its own, taken after that commit.
+ * The head of a conversation is finished for good (answered, or out of attempts): the next
+ * message moves up and its job is made due, in one statement (CTEs `finished`, `next`,
+ * `handed_on`; parameters from `$first`: task, max_attempts, the head's message id, its
+ * conversation, its job's id, the job's `locked_by`). With the job's id, the finished job is
+ * deleted in it too (graphile-worker's own completion, run next, then finds nothing to do), so no
+ * crash can leave the finished job to run again beside the next one. The update re-reads the
+ * claim's latest version after any concurrent `ENQUEUE` commits: a message queued meanwhile is in
+ * `waiting` and moves up here; add_job, a function, looks for its parked job with a snapshot of
+ * its own, taken after that commit. A second hand-on of the same head finds it moved on and does
+ * nothing.
  */
-const HAND_ON = `with finished as (
-    delete from graphile_worker._private_jobs where id = $5::bigint and locked_by = $6::text
+function handOnCtes(first: number): string {
+  const [task, max, message, conversation, jobId, lockedBy] = [0, 1, 2, 3, 4, 5].map((i) => `$${first + i}`);
+  return `finished as (
+    delete from graphile_worker._private_jobs where id = ${jobId}::bigint and locked_by = ${lockedBy}::text
   ), next as (
     update conversation_claims c set ${MOVE_UP}
-    where c.conversation_id = $4::uuid and c.head = $3::uuid
+    where c.conversation_id = ${conversation}::uuid and c.head = ${message}::uuid
     returning c.head, c.head_platform
-  )
-  select count((${addJob("next.head", "next.head_platform", "$4", "replace")}).id)::int as started from next where next.head is not null`;
+  ), handed_on as (
+    select (${addJob("next.head", "next.head_platform", conversation!, "replace", undefined, task, max)}).id from next where next.head is not null
+  )`;
+}
+
+/** The hand-on on its own; `started` counts the jobs it made due (0 or 1). */
+const HAND_ON = `with ${handOnCtes(1)} select (select count(*) from handed_on)::int as started`;
 
 /**
  * Claims whose head has no job that can still run: its worker died during the last attempt (the
@@ -385,18 +395,30 @@ export class GraphileJobQueue implements JobQueue {
 
   /** One job: the handler, and around it what keeps a lost connection from leaving the job locked. */
   /**
-   * One job: the handler, then the conversation's claim handed on to its next message (`HAND_ON`);
-   * around them what keeps a lost connection from leaving the job locked. The job counts as
-   * running (for `#sweep`) until the hand-on is in.
+   * One job: the handler, then the conversation's claim handed on to its next message (`HAND_ON`)
+   * unless the handler folded the hand-on into its last statement (`completion`); around them
+   * what keeps a lost connection from leaving the job locked. The job counts as running (for
+   * `#sweep`) until the hand-on is in.
    */
   async #runTask(payload: unknown, helpers: JobHelpers, running: Map<string, string>): Promise<void> {
     const job = Payload.parse(payload);
     const { id, attempts, max_attempts: max } = helpers.job;
     const final = attempts >= max;
+    const lockedBy = helpers.job.locked_by ?? "";
+    let handedOn = false;
+    const completion: JobCompletion = {
+      ctes: handOnCtes,
+      values: [MESSAGE_TASK, this.#maxAttempts, job.messageId, job.conversationId, id, lockedBy],
+      result: "(select count(*) from handed_on)::int",
+      completed: (started) => {
+        handedOn = true;
+        this.#handedOn(Number(started));
+      },
+    };
     running.set(id, job.conversationId);
     try {
       try {
-        await this.#handler!(job, { number: attempts, max, final, workerId: helpers.job.locked_by ?? undefined });
+        await this.#handler!(job, { number: attempts, max, final, workerId: helpers.job.locked_by ?? undefined, completion });
       } catch (err) {
         // graphile-worker records the failure (unlocks the job for its retry) as soon as this
         // throws; with the database gone that write fails too, and the job would stay locked by
@@ -414,7 +436,7 @@ export class GraphileJobQueue implements JobQueue {
         }
         throw err;
       }
-      await this.#handOn(job, { id, lockedBy: helpers.job.locked_by ?? "" });
+      if (!handedOn) await this.#handOn(job, { id, lockedBy });
     } finally {
       running.delete(id);
     }
@@ -429,8 +451,7 @@ export class GraphileJobQueue implements JobQueue {
     for (;;) {
       try {
         const r = await this.#o.pool.query<{ started: number }>(HAND_ON, [MESSAGE_TASK, this.#maxAttempts, job.messageId, job.conversationId, completed?.id ?? null, completed?.lockedBy ?? null]);
-        // On a server, add_job's NOTIFY wakes a worker; embedded Postgres has none.
-        if ((r.rows[0]?.started ?? 0) > 0 && this.#o.embedded) this.#nudge(1);
+        this.#handedOn(r.rows[0]?.started ?? 0);
         return;
       } catch (err) {
         if (!isConnectionError(err) || !this.#stopping) throw err;
@@ -438,6 +459,11 @@ export class GraphileJobQueue implements JobQueue {
         if (!(await this.#probe.waitUntilReachable(this.#stopping.signal))) throw err;
       }
     }
+  }
+
+  /** A hand-on made `started` jobs due: on a server add_job's NOTIFY wakes a worker; embedded Postgres has none. */
+  #handedOn(started: number): void {
+    if (started > 0 && this.#o.embedded) this.#nudge(started);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type pg from "pg";
 import type { ConversationRow, MessageRow } from "../conversations/conversation-log.ts";
 import type { HeldLease, LeaseAlongside } from "../inbox/conversation-leases.ts";
+import type { JobCompletion } from "../inbox/job-queue.ts";
 import { toConversation, toMessage, type ConversationDbRow, type MessageDbRow } from "../conversations/pg-conversation-log.ts";
 
 /** How an attempt at a message ended (`processing_attempts.result`). */
@@ -83,20 +84,29 @@ export class TurnStore {
   }
 
   /**
-   * The message answered (`done`) and the attempt finished, in one statement; with `lease`, the
-   * conversation's lease is released in it too (the last message of the job's run).
+   * The message answered (`done`) and the attempt finished, in one statement; with `lease` and
+   * `completion` (the last message of the job's run), the conversation's lease is released and
+   * the queue's job finished in it too (the conversation's next message may start once it commits).
    */
-  async done(messageId: string, attemptId: string | undefined, lease?: HeldLease): Promise<void> {
-    await this.pool.query(
-      `with attempt as (
+  async done(messageId: string, attemptId: string | undefined, lease?: HeldLease, completion?: JobCompletion): Promise<void> {
+    const steps = `with attempt as (
          update processing_attempts set finished_at = clock_timestamp(), result = 'done', error = null where id = $2::bigint
        ), lease as (
          delete from conversation_leases where conversation_id = $3::uuid and holder = $4
-       )
-       update messages set status = 'done', error = null, processed_at = now() where id = $1`,
-      [messageId, attemptId ?? null, lease?.conversationId ?? null, lease?.holder ?? null],
-    );
+       )`;
+    const values = [messageId, attemptId ?? null, lease?.conversationId ?? null, lease?.holder ?? null];
+    const done = "update messages set status = 'done', error = null, processed_at = now() where id = $1";
+    if (!completion) {
+      await this.pool.query(`${steps} ${done}`, values);
+      lease?.released();
+      return;
+    }
+    const r = await this.pool.query<{ completion: unknown }>(`${steps}, message as (${done}), ${completion.ctes(values.length + 1)} select ${completion.result} as completion`, [
+      ...values,
+      ...completion.values,
+    ]);
     lease?.released();
+    completion.completed(r.rows[0]?.completion);
   }
 
   /** Runs `fn` in a transaction on one connection of the pool (everything in it must use `tx`). */
