@@ -3,6 +3,7 @@ import { Logger as GraphileLogger, run, runMigrations, type JobHelpers, type Log
 import type pg from "pg";
 import { z } from "zod";
 import { isConnectionError } from "../db/connection-errors.ts";
+import { prepared } from "../db/prepared.ts";
 import { DatabaseProbe } from "../db/probe.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -255,7 +256,7 @@ export class GraphileJobQueue implements JobQueue {
 
   /** `ENQUEUE`: whether this call queued the message (it was neither head nor waiting). */
   async #enqueue(tx: Queryable, job: MessageJob): Promise<boolean> {
-    const r = await tx.query<{ queued: number }>(ENQUEUE, [MESSAGE_TASK, this.#maxAttempts, job.messageId, job.conversationId, job.platform]);
+    const r = await tx.query<{ queued: number }>(prepared(ENQUEUE, [MESSAGE_TASK, this.#maxAttempts, job.messageId, job.conversationId, job.platform], !this.#o.embedded));
     return (r.rows[0]?.queued ?? 0) > 0;
   }
 
@@ -450,7 +451,8 @@ export class GraphileJobQueue implements JobQueue {
   async #handOn(job: MessageJob, completed?: { id: string; lockedBy: string }): Promise<void> {
     for (;;) {
       try {
-        const r = await this.#o.pool.query<{ started: number }>(HAND_ON, [MESSAGE_TASK, this.#maxAttempts, job.messageId, job.conversationId, completed?.id ?? null, completed?.lockedBy ?? null]);
+        const values = [MESSAGE_TASK, this.#maxAttempts, job.messageId, job.conversationId, completed?.id ?? null, completed?.lockedBy ?? null];
+        const r = await this.#o.pool.query<{ started: number }>(prepared(HAND_ON, values, !this.#o.embedded));
         this.#handedOn(r.rows[0]?.started ?? 0);
         return;
       } catch (err) {
