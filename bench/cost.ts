@@ -3,8 +3,9 @@
  * server this benchmark starts itself (initdb + pg_ctl on a free loopback port; never the shared
  * one), plus the embedded default in a `serve` child process. Prints one JSON object per section:
  *
- *   anchor      graphile-worker's raw no-op job rate on the same server: no named queues, and one
- *               named queue per job (the `conv:<id>` pattern of the inbox)
+ *   anchor      graphile-worker's raw no-op job rate on the same server: no named queues (how the
+ *               inbox uses it), and one named queue per job (the `conv:<id>` pattern it used
+ *               before its per-conversation claim)
  *   server      1 `switchboard worker` (offline engine), HTTP-like intake in this process (the
  *               gateway), Slack out to a local stand-in: msg/s, CPU ms per message for the worker,
  *               the Postgres backends and the gateway (from /proc), commits per message

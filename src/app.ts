@@ -231,7 +231,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       ...(overrides.replyTimeoutMs ? { timeoutMs: overrides.replyTimeoutMs } : {}),
     });
     await outcomes.start();
-    const leases = new ConversationLeases({ pool: db.pool, logger, leaseMs: config.workerLeaseMs, waitMs: 2 * config.workerLeaseMs });
+    const leases = new ConversationLeases({ pool: db.pool, logger, leaseMs: config.workerLeaseMs, waitMs: 2 * config.workerLeaseMs, preparedStatements: db.mode === "server" });
     const outbox = new Outbox({ pool: db.pool, logger, metrics, ...(overrides.outboxSweepMs !== undefined ? { sweepMs: overrides.outboxSweepMs } : {}) });
     // HTTP and terminal users get their messages in this process; chat platforms through the adapters attached later.
     for (const channel of defaultChannels(config, logger)) outbox.attach(channel);
@@ -264,7 +264,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       queue,
       outcomes,
       leases,
-      store: new TurnStore(db.pool),
+      store: new TurnStore(db.pool, db.mode === "server"),
       ...(overrides.supervisor ? {} : { checkpoints: checkpointer }),
       logger,
       metrics,

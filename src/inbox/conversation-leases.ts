@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import type pg from "pg";
+import { prepared } from "../db/prepared.ts";
 import { SwitchboardError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { Inbox } from "./inbox.ts";
@@ -14,6 +15,8 @@ export interface ConversationLeasesOptions {
   waitMs?: number;
   /** How often a held lease is asked for again, in ms. Default 25. */
   retryMs?: number;
+  /** Named prepared statements (a Postgres server; not embedded Postgres, see `prepared`). Default false. */
+  preparedStatements?: boolean;
 }
 
 /** A held lease, as `run` hands it to its function. */
@@ -43,8 +46,8 @@ export interface LeaseAlongside {
 /**
  * One holder at a time per conversation, across processes: the job answering a message, or a
  * handoff writing a note into the bot's memory (which must not interleave with a graph run that
- * would write over it). The named job queue already keeps a conversation's jobs apart; the lease
- * adds whatever else touches the conversation from any process. Contenders in this process queue
+ * would write over it). The queue's per-conversation claim already keeps a conversation's jobs
+ * apart; the lease adds whatever else touches the conversation from any process. Contenders in this process queue
  * up in order (`Inbox`) before asking the database.
  */
 export class ConversationLeases {
@@ -94,7 +97,7 @@ export class ConversationLeases {
     const deadline = Date.now() + (this.#o.waitMs ?? 30_000);
     let value: unknown;
     for (;;) {
-      const r = await this.#o.pool.query<{ holder: string | null; alongside: unknown }>(
+      const r = await this.#o.pool.query<{ holder: string | null; alongside: unknown }>(prepared(
         `with lease as (
            insert into conversation_leases (conversation_id, holder, expires_at)
            values ($1, $2, now() + $3::interval)
@@ -106,7 +109,8 @@ export class ConversationLeases {
         // A lease of this process whose release failed is free for the next run here: runs of one
         // conversation in this process take turns (`#local`).
         [conversationId, holder, `${this.#leaseMs} milliseconds`, this.#unreleasedOf(conversationId), ...(alongside ? [alongside.value] : [])],
-      );
+        this.#o.preparedStatements ?? false,
+      ));
       const row = r.rows[0];
       if (row?.holder) {
         value = row.alongside;

@@ -71,6 +71,28 @@ export interface JobAttempt {
    * Read from the job, not the queue: a job can start before the queue learns its pool's id.
    */
   workerId?: string | undefined;
+  /**
+   * The queue's own end of the job, for the handler to fold into its last statement (one round
+   * trip and one commit less per job); unset when the queue has none to offer (in-process). The
+   * queue runs it itself after the handler unless `completed` was called.
+   */
+  completion?: JobCompletion | undefined;
+}
+
+/**
+ * SQL that finishes a job: common table expressions to add to the `with` of the handler's last
+ * statement, and an expression over them that the statement must select (a `with` query that
+ * nothing reads does not run). Once that statement committed, the job is over: the conversation's
+ * next job may start (call `completed` with the expression's value).
+ */
+export interface JobCompletion {
+  /** The CTEs, comma-separated, without `with`; their parameters are numbered from `first`. */
+  ctes(first: number): string;
+  readonly values: readonly unknown[];
+  /** A scalar SQL expression over the CTEs. */
+  readonly result: string;
+  /** The statement with `ctes` committed; `result` is what it selected. */
+  completed(result: unknown): void;
 }
 
 /** Processes one job; throwing asks for a retry with backoff (unless the attempt was final). */
@@ -92,9 +114,4 @@ export const DEFAULT_MAX_ATTEMPTS = 4;
 /** graphile-worker's backoff, which the in-process queue copies: e^min(attempts, 10) seconds. */
 export function backoffMs(attemptsSoFar: number): number {
   return Math.round(Math.exp(Math.min(attemptsSoFar, 10)) * 1000);
-}
-
-/** The named queue of a conversation: its jobs run in series. */
-export function queueName(conversationId: string): string {
-  return `conv:${conversationId}`;
 }

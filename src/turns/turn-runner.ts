@@ -7,7 +7,7 @@ import type { HandoffService } from "../handoffs/handoff-service.ts";
 import { HANDOFF_TEXT } from "../handoffs/reasons.ts";
 import { placeholdersIn, redactionNote } from "../inbox/redact.ts";
 import type { ConversationLeases, HeldLease } from "../inbox/conversation-leases.ts";
-import type { JobAttempt, JobQueue, MessageJob } from "../inbox/job-queue.ts";
+import type { JobAttempt, JobCompletion, JobQueue, MessageJob } from "../inbox/job-queue.ts";
 import type { OutcomeWaiter } from "../inbox/outcome-waiter.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
@@ -71,10 +71,10 @@ export class TurnRunner {
   }
 
   /**
-   * Answers the job's message after any earlier message of its conversation still unfinished:
-   * while a failed job waits out its backoff, graphile-worker lets the next job of the
-   * conversation's queue run, and this keeps the answers in arrival order anyway (the earlier job
-   * later finds its message done). Holds the conversation's lease throughout.
+   * Answers the job's message after any earlier message of its conversation still unfinished (one
+   * whose job was lost on its last attempt, when its worker died): the answers stay in arrival
+   * order. Holds the conversation's lease throughout; the last message's `done` releases it and
+   * finishes the job (`attempt.completion`).
    */
   async runJob(job: MessageJob, attempt: JobAttempt): Promise<void> {
     // The unfinished messages are read in the statement that takes the lease, and the last one's
@@ -84,17 +84,18 @@ export class TurnRunner {
       async (lease) => {
         const unfinished = (lease.alongside as string[] | null) ?? [];
         for (const [i, messageId] of unfinished.entries()) {
-          await this.#attempt(messageId, job.conversationId, attempt, i === unfinished.length - 1 ? lease : undefined);
+          const last = i === unfinished.length - 1;
+          await this.#attempt(messageId, job.conversationId, attempt, last ? { lease, completion: attempt.completion } : undefined);
         }
       },
       this.#o.store.unfinishedUpTo(job.messageId),
     );
   }
 
-  async #attempt(messageId: string, conversationId: string, attempt: JobAttempt, lease?: HeldLease): Promise<void> {
+  async #attempt(messageId: string, conversationId: string, attempt: JobAttempt, ending?: RunEnd): Promise<void> {
     // The attempt's row, the message and everything the turn starts from: one statement.
     const begun = await this.#o.store.begin({ messageId, workerId: attempt.workerId ?? this.#o.queue.workerId ?? "unknown", attempt: attempt.number, replyKey: replyKey(messageId) });
-    const run: AttemptRun = { begun, finished: false, ...(lease ? { lease } : {}) };
+    const run: AttemptRun = { begun, finished: false, ...(ending ? { ending } : {}) };
     let outcome: Outcome;
     try {
       outcome = await this.#turn(messageId, run);
@@ -299,7 +300,7 @@ export class TurnRunner {
 
   /** The message done and the attempt finished: one statement. */
   async #finish(message: MessageRow, result: "answered" | "relayed", run: AttemptRun): Promise<void> {
-    await this.#o.store.done(message.id, run.begun.attemptId, run.lease);
+    await this.#o.store.done(message.id, run.begun.attemptId, run.ending?.lease, run.ending?.completion);
     run.finished = true;
     this.#observeJob(message, result);
   }
@@ -333,6 +334,11 @@ export class TurnRunner {
 interface AttemptRun {
   readonly begun: BegunTurn;
   finished: boolean;
-  /** The conversation's lease, to release with the message's `done` (its last message). */
-  readonly lease?: HeldLease;
+  /** What ends with the message's `done` (the job's last message): the lease and the job. */
+  readonly ending?: RunEnd;
+}
+
+interface RunEnd {
+  readonly lease: HeldLease;
+  readonly completion: JobCompletion | undefined;
 }

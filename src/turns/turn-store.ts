@@ -1,6 +1,8 @@
 import type pg from "pg";
 import type { ConversationRow, MessageRow } from "../conversations/conversation-log.ts";
+import { prepared } from "../db/prepared.ts";
 import type { HeldLease, LeaseAlongside } from "../inbox/conversation-leases.ts";
+import type { JobCompletion } from "../inbox/job-queue.ts";
 import { toConversation, toMessage, type ConversationDbRow, type MessageDbRow } from "../conversations/pg-conversation-log.ts";
 
 /** How an attempt at a message ended (`processing_attempts.result`). */
@@ -31,10 +33,17 @@ export interface BegunTurn {
  * overlapped.
  */
 export class TurnStore {
-  constructor(readonly pool: pg.Pool) {}
+  /**
+   * @param named Named prepared statements (a Postgres server; not embedded Postgres, see
+   *   `prepared`). Default false.
+   */
+  constructor(
+    readonly pool: pg.Pool,
+    readonly named = false,
+  ) {}
 
   async begin(a: { messageId: string; workerId: string; attempt: number; replyKey: string }): Promise<BegunTurn> {
-    const r = await this.pool.query<MessageDbRow & ConversationColumns & { attempt_id: string | null; recorded_reply_id: string | null; linked_customer_id: string | null }>(
+    const r = await this.pool.query<MessageDbRow & ConversationColumns & { attempt_id: string | null; recorded_reply_id: string | null; linked_customer_id: string | null }>(prepared(
       `with msg as (select * from messages where id = $1),
        conv as (select c.* from conversations c join msg on c.id = msg.conversation_id),
        reply as (select id from messages where idempotency_key = $4),
@@ -55,7 +64,8 @@ export class TurnStore {
                where i.platform = msg.platform and i.platform_user_id = coalesce(msg.author_id, conv.user_id)) as linked_customer_id
        from msg left join conv on true`,
       [a.messageId, a.workerId, a.attempt, a.replyKey],
-    );
+      this.named,
+    ));
     const row = r.rows[0];
     if (!row) return { attemptId: undefined, message: undefined, conversation: undefined, recordedReplyId: undefined, customerId: undefined };
     return {
@@ -83,20 +93,27 @@ export class TurnStore {
   }
 
   /**
-   * The message answered (`done`) and the attempt finished, in one statement; with `lease`, the
-   * conversation's lease is released in it too (the last message of the job's run).
+   * The message answered (`done`) and the attempt finished, in one statement; with `lease` and
+   * `completion` (the last message of the job's run), the conversation's lease is released and
+   * the queue's job finished in it too (the conversation's next message may start once it commits).
    */
-  async done(messageId: string, attemptId: string | undefined, lease?: HeldLease): Promise<void> {
-    await this.pool.query(
-      `with attempt as (
+  async done(messageId: string, attemptId: string | undefined, lease?: HeldLease, completion?: JobCompletion): Promise<void> {
+    const steps = `with attempt as (
          update processing_attempts set finished_at = clock_timestamp(), result = 'done', error = null where id = $2::bigint
        ), lease as (
          delete from conversation_leases where conversation_id = $3::uuid and holder = $4
-       )
-       update messages set status = 'done', error = null, processed_at = now() where id = $1`,
-      [messageId, attemptId ?? null, lease?.conversationId ?? null, lease?.holder ?? null],
-    );
+       )`;
+    const values = [messageId, attemptId ?? null, lease?.conversationId ?? null, lease?.holder ?? null];
+    const done = "update messages set status = 'done', error = null, processed_at = now() where id = $1";
+    if (!completion) {
+      await this.pool.query(prepared(`${steps} ${done}`, values, this.named));
+      lease?.released();
+      return;
+    }
+    const sql = `${steps}, message as (${done}), ${completion.ctes(values.length + 1)} select ${completion.result} as completion`;
+    const r = await this.pool.query<{ completion: unknown }>(prepared(sql, [...values, ...completion.values], this.named));
     lease?.released();
+    completion.completed(r.rows[0]?.completion);
   }
 
   /** Runs `fn` in a transaction on one connection of the pool (everything in it must use `tx`). */

@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
-import { queueName, type MessageJob } from "../../src/inbox/job-queue.ts";
+import type { MessageJob } from "../../src/inbox/job-queue.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { CACHE_DIR, freshServerDatabase, tempDataDir } from "../helpers/databases.ts";
 import { waitFor } from "./harness.ts";
@@ -67,30 +67,27 @@ describe.each(targets)("stale locks of a live worker: $name", (target) => {
     return { q, runs, workerId: q.workerId! };
   };
   const job = (conversationId: string): MessageJob => ({ messageId: randomUUID(), conversationId, platform: "http" });
-  /** Adds a job already locked (with its queue) by `workerId`, as a fetch that went through would leave it. */
-  const addLocked = async (q: GraphileJobQueue, j: MessageJob, workerId: string, what: "job" | "queue") => {
+  /** Adds a job already locked by `workerId`, as a fetch that went through would leave it (`attempts`: as many as it has then). */
+  const addLocked = async (q: GraphileJobQueue, j: MessageJob, workerId: string, attempts?: number) => {
     const client = await db.pool.connect();
     try {
       await client.query("begin");
       await q.add(client, j);
-      if (what === "job") {
-        await client.query("update graphile_worker._private_jobs set locked_by = $1, locked_at = now(), attempts = attempts + 1 where key = $2", [workerId, j.messageId]);
-      }
-      await client.query("update graphile_worker._private_job_queues set locked_by = $1, locked_at = now() where queue_name = $2", [workerId, queueName(j.conversationId)]);
+      await client.query("update graphile_worker._private_jobs set locked_by = $1, locked_at = now(), attempts = coalesce($3, attempts + 1) where key = $2", [workerId, j.messageId, attempts ?? null]);
       await client.query("commit");
     } finally {
       client.release();
     }
   };
-  const locksOf = async (workerId: string) =>
-    Number((await db.pool.query("select count(*) from graphile_worker.jobs where locked_by = $1", [workerId])).rows[0].count) +
-    Number((await db.pool.query("select count(*) from graphile_worker._private_job_queues where locked_by = $1", [workerId])).rows[0].count);
+  const locksOf = async (workerId: string) => Number((await db.pool.query("select count(*) from graphile_worker.jobs where locked_by = $1", [workerId])).rows[0].count);
+  const headOf = async (conversationId: string) =>
+    (await db.pool.query<{ head: string | null }>("select head from conversation_claims where conversation_id = $1", [conversationId])).rows[0]?.head;
 
   it("a job locked by this worker but not running is released by the same worker, and its conversation goes on in order", async () => {
     const { q, runs, workerId } = await start();
     const conversation = randomUUID();
     const [first, second] = [job(conversation), job(conversation)];
-    await addLocked(q, first, workerId, "job");
+    await addLocked(q, first, workerId);
     await q.add(db.pool, second);
     q.added();
 
@@ -105,16 +102,35 @@ describe.each(targets)("stale locks of a live worker: $name", (target) => {
     await waitFor(async () => Number((await db.pool.query("select count(*) from graphile_worker.jobs")).rows[0].count) === 0, "the queue to empty", 30_000);
   });
 
-  it("a conversation's queue locked by this worker with no job of it running is released too", async () => {
-    const { q, runs, workerId } = await start();
+  it("a conversation's claim left to a job that is gone (its hand-on lost with the connection) is released too", async () => {
+    const { q, runs } = await start();
     const j = job(randomUUID());
-    await addLocked(q, j, workerId, "queue");
+    // The claim names a head whose job graphile-worker completed without the hand-on.
+    await db.pool.query("insert into conversation_claims (conversation_id, head, head_platform) values ($1, $2, 'http')", [j.conversationId, randomUUID()]);
+    await q.add(db.pool, j);
     q.added();
 
     await waitFor(async () => runs.length >= 1, "the job to run", 30_000);
     expect(runs[0]).toMatchObject({ messageId: j.messageId, attempt: 1 });
-    expect(runs[0]!.workerId).not.toBe(workerId);
-    await waitFor(async () => (await locksOf(workerId)) === 0, "the old id's locks to be released", 30_000);
+    await waitFor(async () => (await headOf(j.conversationId)) === null, "the claim to be free", 30_000);
+  });
+
+  it("a last attempt locked by this worker but not running is released, and the conversation goes on without it", async () => {
+    const { q, runs, workerId } = await start();
+    const conversation = randomUUID();
+    const [lost, next] = [job(conversation), job(conversation)];
+    // A worker died (or lost the answer) on the job's last attempt: released, it cannot run again.
+    await addLocked(q, lost, workerId, 4);
+    await q.add(db.pool, next);
+    q.added();
+
+    await waitFor(async () => runs.length >= 1, "the next job to run", 30_000);
+    expect(runs.map((r) => r.messageId)).toEqual([next.messageId]);
+    await waitFor(async () => (await headOf(conversation)) === null, "the claim to be free", 30_000);
+    expect(await locksOf(workerId)).toBe(0);
+    // The lost job stays, as failed (its message is the next turn's to answer first).
+    expect(await q.depth()).toMatchObject({ failed: 1, running: 0 });
+    await db.pool.query("select graphile_worker.remove_job($1)", [lost.messageId]);
   });
 
   it("a job that is running is not taken for stale, however long it runs", async () => {
