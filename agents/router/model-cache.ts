@@ -20,10 +20,17 @@ const SUFFIX = ".v8";
 /** The offline router's code: a change to any of it trains anew. */
 const OFFLINE_CODE_DIR = fileURLToPath(new URL("./offline/", import.meta.url));
 
+/**
+ * The same hash, made by the build (scripts/build.mjs) from the sources: dist/ is a bundle, with
+ * no files of the offline router's own to read. Undefined when the sources run (tsx, tests).
+ */
+declare const SWITCHBOARD_OFFLINE_CODE_HASH: string | undefined;
+
 let codeHash: string | undefined;
-/** SHA-256 of the offline router's code files (the .ts sources, or the .js of dist/). */
+/** SHA-256 of the offline router's code files (agents/router/offline/*.ts). */
 function offlineCodeHash(): string {
   if (codeHash) return codeHash;
+  if (typeof SWITCHBOARD_OFFLINE_CODE_HASH === "string") return (codeHash = SWITCHBOARD_OFFLINE_CODE_HASH);
   const hash = createHash("sha256");
   for (const name of fs.readdirSync(OFFLINE_CODE_DIR).filter((f) => /\.[cm]?[jt]s$/.test(f)).sort()) {
     hash.update(name).update("\0").update(fs.readFileSync(path.join(OFFLINE_CODE_DIR, name))).update("\0");
