@@ -101,17 +101,19 @@ const fewerHighlightLanguages = {
 };
 
 /**
- * The offline router's trained-model cache is keyed by a hash of the router's code
- * (agents/router/model-cache.ts), which it reads from the files beside it; in a bundle there are
- * none, so the build hashes the same sources the same way and passes the hash in.
+ * SHA-256 of every source file, by its path from the root: caches of what the code computes
+ * (src/source-hash.ts) are keyed by the code's hash, and a bundle has no source files to read.
  */
-function offlineCodeHash() {
-  const dir = path.join(root, "agents/router/offline");
-  const hash = createHash("sha256");
-  for (const name of fs.readdirSync(dir).filter((f) => /\.[cm]?[jt]s$/.test(f)).sort()) {
-    hash.update(name).update("\0").update(fs.readFileSync(path.join(dir, name))).update("\0");
+function sourceHashes() {
+  const hashes = {};
+  for (const dir of ["src", "bots", "agents"]) {
+    for (const rel of fs.readdirSync(path.join(root, dir), { recursive: true })) {
+      const file = path.posix.join(dir, rel.split(path.sep).join("/"));
+      if (!/\.[cm]?[jt]s$/.test(file) || !fs.statSync(path.join(root, file)).isFile()) continue;
+      hashes[file] = createHash("sha256").update(fs.readFileSync(path.join(root, file))).digest("hex");
+    }
   }
-  return hash.digest("hex");
+  return hashes;
 }
 
 fs.rmSync(next, { recursive: true, force: true });
@@ -128,7 +130,7 @@ try {
     chunkNames: "chunks/[name]-[hash]",
     external: EXTERNAL,
     banner: { js: BANNER },
-    define: { SWITCHBOARD_OFFLINE_CODE_HASH: JSON.stringify(offlineCodeHash()) },
+    define: { SWITCHBOARD_SOURCE_HASHES: JSON.stringify(sourceHashes()) },
     plugins: [importMetaRelativeToDist, fewerHighlightLanguages],
     // Less to read and parse at every start; names are kept, so stack traces stay readable.
     minifyWhitespace: true,

@@ -154,7 +154,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     await listener?.start();
     await loadDemoData(config, db, registry, logger);
 
-    const knowledge = await loadKnowledgeBase(config.knowledgeDir);
+    const knowledge = await loadKnowledgeBase(config.knowledgeDir, { cacheDir: config.cacheDir });
     // The company's own lines (ROUTER_EXAMPLES) and the staff corrections stored so far teach it.
     const corrections = new RouterCorrections(db.pool, registry.routes);
     const offlineRouter = offlineRouterFor(registry, {

@@ -39,7 +39,7 @@ async function createOfflineRouter(): Promise<import("../../agents/router/offlin
   const config = loadConfig();
   return offlineRouterFor(new WorkerRegistry(), {
     routerExamples: config.routerExamples,
-    knowledge: await loadKnowledgeBase(config.knowledgeDir),
+    knowledge: await loadKnowledgeBase(config.knowledgeDir, { cacheDir: config.cacheDir }),
     cacheDir: config.cacheDir,
   });
 }
