@@ -118,7 +118,7 @@ function sourceHashes() {
 
 fs.rmSync(next, { recursive: true, force: true });
 try {
-  await esbuild.build({
+  const result = await esbuild.build({
     entryPoints: ENTRY_POINTS.map((f) => path.join(root, f)),
     outbase: root,
     outdir: next,
@@ -139,7 +139,10 @@ try {
     // Off unless NODE_OPTIONS=--enable-source-maps (see bin/switchboard.js).
     sourcemap: "linked",
     logLevel: "warning",
+    metafile: Boolean(process.env["BUILD_METAFILE"]),
   });
+  // What went where (BUILD_METAFILE=file): for esbuild's bundle analyzer, or to see what a start loads.
+  if (process.env["BUILD_METAFILE"]) fs.writeFileSync(process.env["BUILD_METAFILE"], JSON.stringify(result.metafile));
 } catch {
   fs.rmSync(next, { recursive: true, force: true });
   process.exit(1);

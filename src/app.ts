@@ -149,7 +149,8 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
   const listener = db.mode === "server" ? new PgListener({ url: db.url, logger, channels: [CHANNELS.messageFinished, CHANNELS.stepFinished] }) : undefined;
   let workerDeps: WorkerDepsSet | undefined;
   try {
-    const applied = await migrate(db.pool);
+    // A new embedded folder may come migrated (a copy of the migrated template): its migrations were applied too.
+    const applied = [...db.seededMigrations, ...(await migrate(db.pool))];
     if (applied.length) logger.info({ applied }, "database migrated");
     await listener?.start();
     await loadDemoData(config, db, registry, logger);

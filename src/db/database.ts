@@ -12,6 +12,8 @@ export interface Database {
   readonly mode: "server" | "embedded" | "embedded-shared";
   /** True when the embedded folder was empty before this start (a new database: demo data goes in). */
   readonly created: boolean;
+  /** Migrations a new embedded folder came with (copied from the migrated template): applied before it opened. */
+  readonly seededMigrations: readonly string[];
   close(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     url,
     mode: embedded ? (embedded.owner ? "embedded" : "embedded-shared") : "server",
     created: embedded?.created ?? false,
+    seededMigrations: embedded?.seededMigrations ?? [],
     close: async () => {
       await vacuum?.stop();
       await pool.end();

@@ -3,6 +3,7 @@ import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/db/database.ts";
+import { migrate, readMigrations } from "../../src/db/migrate.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { tempDataDir } from "../helpers/databases.ts";
 
@@ -35,17 +36,22 @@ describe("embedded Postgres footprint", () => {
     expect(segmentSizes(dir)).toEqual([1024 * 1024]);
   });
 
-  it("copies a new folder from the cache's initialised cluster: the same settings, a new database of its own", async () => {
+  it("copies a new folder from the cache's initialised and migrated cluster: the same settings, every migration, a new database of its own", async () => {
     const cacheDir = tempDataDir("switchboard-cache-test-");
     const dirs = [tempDataDir(), tempDataDir(), tempDataDir()];
     const opened: Database[] = [];
     try {
       // Two at once on an empty cache both make the template; each ends with a whole one.
       opened.push(...(await Promise.all(dirs.slice(0, 2).map((d) => openDatabase({ databaseUrl: undefined, dataDir: d, cacheDir, logger: silentLogger() })))));
-      expect(fs.readdirSync(cacheDir).filter((f) => f.startsWith("pglite-"))).toEqual([expect.stringMatching(/^pglite-[\d.]+-wal1mb$/)]);
+      expect(fs.readdirSync(cacheDir).filter((f) => f.startsWith("pglite-"))).toEqual([expect.stringMatching(/^pglite-[\d.]+-wal1mb-schema-[0-9a-f]{16}$/)]);
       opened.push(await openDatabase({ databaseUrl: undefined, dataDir: dirs[2]!, cacheDir, logger: silentLogger() }));
+      const names = readMigrations().map((m) => m.name);
       for (const [i, d] of opened.entries()) {
         expect(d.created).toBe(true);
+        // It came migrated: the migrations are recorded as applied, and migrating applies nothing.
+        expect(d.seededMigrations).toEqual(names);
+        expect((await d.pool.query("select name from schema_migrations order by version")).rows.map((r) => r.name)).toEqual(names);
+        expect(await migrate(d.pool)).toEqual([]);
         expect(await settings(d)).toEqual({ wal_level: "minimal", shared_buffers: "16MB", max_wal_size: "8MB", min_wal_size: "2MB", wal_segment_size: "1MB" });
         expect(segmentSizes(dirs[i]!)).toEqual([1024 * 1024]);
       }
@@ -55,6 +61,7 @@ describe("embedded Postgres footprint", () => {
       await opened[0]!.close();
       opened[0] = await openDatabase({ databaseUrl: undefined, dataDir: dirs[0]!, cacheDir, logger: silentLogger() });
       expect(opened[0].created).toBe(false);
+      expect(opened[0].seededMigrations).toEqual([]);
       expect((await opened[0].pool.query("select to_regclass('mine')::text as t")).rows).toEqual([{ t: "mine" }]);
     } finally {
       for (const d of opened) await d.close();
