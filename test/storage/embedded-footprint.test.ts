@@ -69,6 +69,21 @@ describe("embedded Postgres footprint", () => {
     }
   });
 
+  it("keeps pg_wal near max_wal_size while it runs: it checkpoints, which PGlite never does by itself", async () => {
+    dir = tempDataDir();
+    db = await openDatabase({ databaseUrl: undefined, dataDir: dir, logger: silentLogger(), maintenanceMs: 100 });
+    const walFiles = () => fs.readdirSync(path.join(dir!, "pgdata", "pg_wal")).filter((f) => /^[0-9A-F]{24}$/.test(f)).length;
+    await db.pool.query("create table filler (v text)");
+    // About 20 MB of WAL (1 MB segments), well over max_wal_size (8 MB).
+    for (let i = 0; i < 10; i++) await db.pool.query("insert into filler select repeat(md5(g::text), 60) from generate_series(1, 1000) g");
+    await db.pool.query("delete from filler");
+    for (let i = 0; i < 10; i++) await db.pool.query("insert into filler select repeat(md5(g::text), 60) from generate_series(1, 1000) g");
+    const written = Number((await db.pool.query<{ b: string }>("select wal_bytes::text as b from pg_stat_wal")).rows[0]!.b);
+    expect(written).toBeGreaterThan(16 * 1024 * 1024);
+    // Recycled at the checkpoints: 8 MB of segments kept, and the one being written.
+    await expect.poll(walFiles, { timeout: 60_000, interval: 200 }).toBeLessThanOrEqual(11);
+  });
+
   it("opens a folder made with 16 MB segments (before this setting) with WAL limits that fit them", async () => {
     dir = tempDataDir();
     const old = await PGlite.create(path.join(dir, "pgdata"));
