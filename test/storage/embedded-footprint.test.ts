@@ -36,7 +36,8 @@ describe("embedded Postgres footprint", () => {
     expect(segmentSizes(dir)).toEqual([1024 * 1024]);
   });
 
-  it("copies a new folder from the cache's initialised and migrated cluster: the same settings, every migration, a new database of its own", async () => {
+  // A hang guard for a loaded machine: two templates made at once (initdb and the migrations, ~5 s of CPU each) and four opens.
+  it("copies a new folder from the cache's initialised and migrated cluster: the same settings, every migration, a new database of its own", { timeout: 300_000 }, async () => {
     const cacheDir = tempDataDir("switchboard-cache-test-");
     const dirs = [tempDataDir(), tempDataDir(), tempDataDir()];
     const opened: Database[] = [];
