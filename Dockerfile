@@ -3,13 +3,13 @@
 
 FROM node:22-bookworm-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY package.json package-lock.json tsconfig.json ./
 COPY scripts ./scripts
 COPY src ./src
 COPY bots ./bots
 COPY agents ./agents
 COPY migrations ./migrations
-# npm ci runs `prepare`, which compiles the sources to dist/ (npm run build).
+# npm ci runs `prepare`, which bundles the sources into dist/ (npm run build).
 RUN npm ci --no-audit --no-fund
 
 FROM node:22-bookworm-slim AS deps

@@ -17,7 +17,8 @@
  *               message beside them (the server is restarted once with the extension preloaded)
  *   embedded    `switchboard serve` on a new data folder (PGlite): idle RSS, 10 HTTP clients,
  *               msg/s, p50/p99 of POST /api/messages, CPU ms per message, data-folder bytes per
- *               message (after a warm-up, with the vacuum the service runs every 60 s)
+ *               message (after a warm-up, with the vacuum and checkpoint the service runs every
+ *               15 s), and how much of it is pg_wal (bounded: recycled at each checkpoint)
  *
  *   npx tsx bench/cost.ts [sections=anchor,server,scaleOut,embedded] [messages=1000]
  *
@@ -338,11 +339,13 @@ async function embedded(messages: number, clients: number) {
     await load(Math.min(200, messages), "warm");
     const cpu0 = cpuMs(child.pid!);
     const bytes0 = duBytes(dataDir);
+    const wal0 = duBytes(path.join(dataDir, "pgdata", "pg_wal"));
     const run = await load(messages, "run");
     const cpu1 = cpuMs(child.pid!);
-    // Wait for the service's periodic vacuum (every 60 s), as a running service gets it.
-    await new Promise((resolve) => setTimeout(resolve, 61_000));
+    // Wait for the service's periodic vacuum and checkpoint (every 15 s), as a running service gets them.
+    await new Promise((resolve) => setTimeout(resolve, 16_000));
     const bytes1 = duBytes(dataDir);
+    const wal1 = duBytes(path.join(dataDir, "pgdata", "pg_wal"));
     return {
       clients,
       messages,
@@ -353,6 +356,8 @@ async function embedded(messages: number, clients: number) {
       p99Ms: Math.round(quantile(run.latencies, 0.99)),
       cpuMsPerMessage: round1((cpu1 - cpu0) / messages),
       dataFolderBytesPerMessage: Math.round((bytes1 - bytes0) / messages),
+      walBytesPerMessage: Math.round((wal1 - wal0) / messages),
+      walMb: round1(wal1 / (1024 * 1024)),
       rssAfterMb: rssMb(child.pid!),
     };
   } finally {

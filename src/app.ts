@@ -19,7 +19,6 @@ import { HandoffStore } from "./handoffs/handoff-store.ts";
 import { RefundApprovals, createRefundLookup } from "./handoffs/refund-approvals.ts";
 import { TurnStore } from "./turns/turn-store.ts";
 import { ConversationLeases } from "./inbox/conversation-leases.ts";
-import { GraphileJobQueue } from "./inbox/graphile-queue.ts";
 import { InProcessJobQueue } from "./inbox/in-process-queue.ts";
 import type { JobQueue } from "./inbox/job-queue.ts";
 import { OutcomeWaiter } from "./inbox/outcome-waiter.ts";
@@ -150,12 +149,13 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
   const listener = db.mode === "server" ? new PgListener({ url: db.url, logger, channels: [CHANNELS.messageFinished, CHANNELS.stepFinished] }) : undefined;
   let workerDeps: WorkerDepsSet | undefined;
   try {
-    const applied = await migrate(db.pool);
+    // A new embedded folder may come migrated (a copy of the migrated template): its migrations were applied too.
+    const applied = [...db.seededMigrations, ...(await migrate(db.pool))];
     if (applied.length) logger.info({ applied }, "database migrated");
     await listener?.start();
     await loadDemoData(config, db, registry, logger);
 
-    const knowledge = await loadKnowledgeBase(config.knowledgeDir);
+    const knowledge = await loadKnowledgeBase(config.knowledgeDir, { cacheDir: config.cacheDir });
     // The company's own lines (ROUTER_EXAMPLES) and the staff corrections stored so far teach it.
     const corrections = new RouterCorrections(db.pool, registry.routes);
     const offlineRouter = offlineRouterFor(registry, {
@@ -203,6 +203,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     let steps: QueuedSteps | undefined;
     if (delegating) {
       if (!listener) throw delegationNeedsServer(config, "This process");
+      const { GraphileJobQueue } = await import("./inbox/graphile-queue.ts");
       await GraphileJobQueue.installSchema(db.pool, logger, false);
       steps = new QueuedSteps({ pool: db.pool, logger, local: inProcess, listener });
       steps.start();
@@ -342,6 +343,8 @@ async function createQueue(config: Config, db: Database, logger: Logger, concurr
     return new InProcessJobQueue({ logger, concurrency, maxAttempts: config.jobMaxAttempts });
   }
   const embedded = db.mode !== "server";
+  // graphile-worker (and its dependencies) load only where it is the queue: not on embedded Postgres by default.
+  const { GraphileJobQueue } = await import("./inbox/graphile-queue.ts");
   await GraphileJobQueue.installSchema(db.pool, logger, embedded);
   return new GraphileJobQueue({ pool: db.pool, logger, concurrency, maxAttempts: config.jobMaxAttempts, embedded, leaseMs: config.workerLeaseMs });
 }

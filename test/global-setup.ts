@@ -14,7 +14,7 @@ import { dropAppDatabases, ensureTemplateDatabase } from "./helpers/databases.ts
  * `startTestApp` made there (`dropAppDatabases`).
  */
 const ROOT = path.resolve(import.meta.dirname, "..");
-const INPUTS = ["src", "bots", "agents", "migrations", "scripts/build.mjs", "tsconfig.json", "tsconfig.build.json", "package.json"];
+const INPUTS = ["src", "bots", "agents", "migrations", "scripts/build.mjs", "package.json"];
 const STAMP = path.join(ROOT, "dist", ".built");
 const LOCK = path.join(ROOT, "dist.lock");
 

@@ -11,7 +11,7 @@
  * of answering from a weak match: compare it with {@link MIN_RELEVANCE}, or use
  * {@link relevantHits}.
  */
-import { readKnowledgeDocs, type Collection, type KnowledgeDoc } from "./knowledge-docs.ts";
+import { readKnowledgeDocs, type Collection, type KnowledgeDoc, type ReadOptions } from "./knowledge-docs.ts";
 import { DEFAULT_SEARCH_LIMIT, MIN_RELEVANCE, indexSections, type KnowledgeHit } from "./knowledge-search.ts";
 
 export { COLLECTIONS, type Collection, type KnowledgeDoc, type KnowledgeSection } from "./knowledge-docs.ts";
@@ -50,11 +50,12 @@ export function knowledgeBaseOf(docs: readonly KnowledgeDoc[]): KnowledgeBase {
 
 /**
  * Loads every `*.md` file under `<dir>/faq` and `<dir>/tech` (recursively; files elsewhere in
- * `dir`, such as a README, are ignored) and indexes their sections.
+ * `dir`, such as a README, are ignored) and indexes their sections. With `options.cacheDir`, the
+ * parsed files are kept there and read back while neither they nor the parser change.
  *
  * @throws ConfigError naming KNOWLEDGE_DIR when `dir` is missing, or naming the file whose front
  *   matter is malformed.
  */
-export async function loadKnowledgeBase(dir: string): Promise<KnowledgeBase> {
-  return knowledgeBaseOf(await readKnowledgeDocs(dir));
+export async function loadKnowledgeBase(dir: string, options: ReadOptions = {}): Promise<KnowledgeBase> {
+  return knowledgeBaseOf(await readKnowledgeDocs(dir, options));
 }

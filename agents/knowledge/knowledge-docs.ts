@@ -8,7 +8,7 @@ import type { Dirent } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { ConfigError, errorMessage } from "../../src/errors.ts";
-import { unwrapMarkdown } from "./unwrap.ts";
+import { cachedKnowledgeDocs, type KnowledgeFile } from "./docs-cache.ts";
 
 export type Collection = "faq" | "tech";
 
@@ -32,6 +32,14 @@ export interface KnowledgeDoc {
   sections: KnowledgeSection[];
 }
 
+export interface ReadOptions {
+  /**
+   * `CACHE_DIR`: the parsed documents are kept there, keyed by the files' contents and this
+   * code, so an unchanged knowledge base is not parsed again at the next start. Default: none.
+   */
+  cacheDir?: string | undefined;
+}
+
 /**
  * Reads every `*.md` file under `<dir>/faq` and `<dir>/tech` (recursively; files elsewhere in
  * `dir`, such as a README, are ignored), collection by collection, each in path order.
@@ -39,7 +47,7 @@ export interface KnowledgeDoc {
  * @throws ConfigError naming KNOWLEDGE_DIR when `dir` is missing, or naming the file whose front
  *   matter is malformed.
  */
-export async function readKnowledgeDocs(dir: string): Promise<KnowledgeDoc[]> {
+export async function readKnowledgeDocs(dir: string, options: ReadOptions = {}): Promise<KnowledgeDoc[]> {
   const root = path.resolve(dir);
   const rootStat = await stat(root).catch((err: unknown) => {
     throw new ConfigError(
@@ -51,14 +59,18 @@ export async function readKnowledgeDocs(dir: string): Promise<KnowledgeDoc[]> {
     throw new ConfigError(`KNOWLEDGE_DIR: ${root} is not a directory`);
   }
 
-  const docs: KnowledgeDoc[] = [];
+  const files: KnowledgeFile[] = [];
   for (const collection of COLLECTIONS) {
     for (const relPath of await listMarkdownFiles(root, collection)) {
-      const source = await readFile(path.join(root, relPath), "utf8");
-      docs.push(parseKnowledgeFile(source, relPath, collection, root));
+      files.push({ relPath, collection, source: await readFile(path.join(root, relPath), "utf8") });
     }
   }
-  return docs;
+  // The markdown parser (micromark, behind unwrap.ts) loads only when something is parsed.
+  const parse = async (): Promise<KnowledgeDoc[]> => {
+    const { unwrapMarkdown } = await import("./unwrap.ts");
+    return files.map((f) => parseKnowledgeFile(f.source, f.relPath, f.collection, root, unwrapMarkdown));
+  };
+  return options.cacheDir ? cachedKnowledgeDocs(options.cacheDir, files, parse) : parse();
 }
 
 async function listMarkdownFiles(root: string, collection: Collection): Promise<string[]> {
@@ -98,10 +110,11 @@ function parseKnowledgeFile(
   relPath: string,
   collection: Collection,
   root: string,
+  unwrap: (markdown: string) => string,
 ): KnowledgeDoc {
   const lines = source.replace(/^\uFEFF/, "").replace(/\r\n?/g, "\n").split("\n");
   const { frontMatter, bodyStart } = parseFrontMatter(lines, path.join(root, relPath));
-  const { h1, sections } = splitSections(lines.slice(bodyStart));
+  const { h1, sections } = splitSections(lines.slice(bodyStart), unwrap);
 
   const title =
     frontMatter.title ?? h1 ?? path.basename(relPath).replace(/\.md$/i, "").replace(/[-_]+/g, " ");
@@ -170,14 +183,14 @@ function unquote(value: string): string {
 }
 
 /** Splits a markdown body at `## ` headings, ignoring headings inside fenced code blocks. */
-function splitSections(lines: string[]): { h1?: string; sections: KnowledgeSection[] } {
+function splitSections(lines: string[], unwrap: (markdown: string) => string): { h1?: string; sections: KnowledgeSection[] } {
   let h1: string | undefined;
   const sections: KnowledgeSection[] = [];
   let heading = "";
   let buffer: string[] = [];
   let inFence = false;
   const flush = (): void => {
-    const text = unwrapMarkdown(buffer.join("\n").trim());
+    const text = unwrap(buffer.join("\n").trim());
     if (text !== "") sections.push({ heading, text });
     buffer = [];
   };

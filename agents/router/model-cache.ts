@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import type { Logger } from "../../src/logger.ts";
+import { sourceFilesIn, sourcesHash } from "../../src/source-hash.ts";
 import { IntentClassifier, type ClassifierState } from "./offline/classifier.ts";
 import type { TrainingCache } from "./offline/index.ts";
 import type { LabelledExample } from "./types.ts";
@@ -17,18 +17,10 @@ const KEEP = 8;
 const PREFIX = "router-";
 const SUFFIX = ".v8";
 
-/** The offline router's code: a change to any of it trains anew. */
-const OFFLINE_CODE_DIR = fileURLToPath(new URL("./offline/", import.meta.url));
-
 let codeHash: string | undefined;
-/** SHA-256 of the offline router's code files (the .ts sources, or the .js of dist/). */
+/** The offline router's code (agents/router/offline/): a change to any of it trains anew. */
 function offlineCodeHash(): string {
-  if (codeHash) return codeHash;
-  const hash = createHash("sha256");
-  for (const name of fs.readdirSync(OFFLINE_CODE_DIR).filter((f) => /\.[cm]?[jt]s$/.test(f)).sort()) {
-    hash.update(name).update("\0").update(fs.readFileSync(path.join(OFFLINE_CODE_DIR, name))).update("\0");
-  }
-  return (codeHash = hash.digest("hex"));
+  return (codeHash ??= sourcesHash(sourceFilesIn("agents/router/offline")));
 }
 
 /**

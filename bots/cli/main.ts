@@ -39,7 +39,7 @@ async function createOfflineRouter(): Promise<import("../../agents/router/offlin
   const config = loadConfig();
   return offlineRouterFor(new WorkerRegistry(), {
     routerExamples: config.routerExamples,
-    knowledge: await loadKnowledgeBase(config.knowledgeDir),
+    knowledge: await loadKnowledgeBase(config.knowledgeDir, { cacheDir: config.cacheDir }),
     cacheDir: config.cacheDir,
   });
 }
@@ -172,7 +172,7 @@ export function buildProgram(): Command {
       const logger = createLogger(config.logLevel, undefined, config.logFormat);
       const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, cacheDir: config.cacheDir, logger });
       try {
-        const applied = await migrate(db.pool);
+        const applied = [...db.seededMigrations, ...(await migrate(db.pool))];
         // The job queue's own schema (graphile-worker), where the shared queue runs.
         if ((config.jobQueue ?? (db.mode === "server" ? "postgres" : "memory")) === "postgres") {
           const { GraphileJobQueue } = await import("../../src/inbox/graphile-queue.ts");

@@ -12,6 +12,8 @@ export interface Database {
   readonly mode: "server" | "embedded" | "embedded-shared";
   /** True when the embedded folder was empty before this start (a new database: demo data goes in). */
   readonly created: boolean;
+  /** Migrations a new embedded folder came with (copied from the migrated template): applied before it opened. */
+  readonly seededMigrations: readonly string[];
   close(): Promise<void>;
 }
 
@@ -32,6 +34,8 @@ export interface DatabaseOptions {
   connectTimeoutMs?: number;
   /** Where a new embedded folder's cluster is copied from (see `EmbeddedOptions.cacheDir`). Default: none. */
   cacheDir?: string | undefined;
+  /** How often the owner of an embedded database vacuums and checkpoints it, in ms. Default 15000. */
+  maintenanceMs?: number;
   /** Session settings of every connection (libpq `options`, e.g. `-c synchronous_commit=off`). Default: none. */
   sessionOptions?: string | undefined;
 }
@@ -78,12 +82,13 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       { cause: err },
     );
   }
-  const vacuum = embedded?.owner ? vacuumEvery(pool, opts.logger, EMBEDDED_VACUUM_MS) : undefined;
+  const vacuum = embedded?.owner ? vacuumEvery(pool, opts.logger, opts.maintenanceMs ?? EMBEDDED_VACUUM_MS) : undefined;
   return {
     pool,
     url,
     mode: embedded ? (embedded.owner ? "embedded" : "embedded-shared") : "server",
     created: embedded?.created ?? false,
+    seededMigrations: embedded?.seededMigrations ?? [],
     close: async () => {
       await vacuum?.stop();
       await pool.end();
@@ -92,14 +97,18 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   };
 }
 
-/** How often the embedded database is vacuumed, in ms. */
-const EMBEDDED_VACUUM_MS = 60_000;
+/** How often the embedded database is vacuumed and checkpointed, in ms. */
+const EMBEDDED_VACUUM_MS = 15_000;
 
 /**
- * PGlite runs no autovacuum (it is one single-user backend), so the rows every message updates or
- * deletes (statuses, leases, the replaced checkpoint) would stay as dead tuples and the data
- * folder would grow with them. The owner of an embedded database vacuums it now and then, so
- * their space is used again.
+ * PGlite runs no autovacuum and no checkpointer (it is one single-user backend), so the rows
+ * every message updates or deletes (statuses, leases, the replaced checkpoint) would stay as dead
+ * tuples and the data folder would grow with them; and it never checkpoints on its own while it
+ * runs (`pg_stat_checkpointer` stays at 0 however much WAL is written), so `pg_wal` kept every
+ * segment until the next restart: about 20 KB of WAL per message, without end. The owner of an
+ * embedded database vacuums it every few seconds, so the dead rows' space is used again before
+ * much of it piles up, and checkpoints after each vacuum, so WAL segments are recycled and
+ * `pg_wal` stays near `max_wal_size`.
  */
 function vacuumEvery(pool: pg.Pool, logger: Logger, everyMs: number): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
@@ -107,9 +116,10 @@ function vacuumEvery(pool: pg.Pool, logger: Logger, everyMs: number): { stop(): 
     if (running) return;
     running = pool
       .query("vacuum")
+      .then(() => pool.query("checkpoint"))
       .then(
         () => {},
-        (err: unknown) => logger.debug({ err: errorMessage(err) }, "vacuum of the embedded database failed; tried again later"),
+        (err: unknown) => logger.debug({ err: errorMessage(err) }, "vacuum or checkpoint of the embedded database failed; tried again later"),
       )
       .finally(() => (running = undefined));
   }, everyMs);

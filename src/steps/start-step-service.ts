@@ -50,7 +50,7 @@ export async function startStepService(config: Config, logger: Logger, agents: r
   try {
     await migrate(db.pool);
     await GraphileJobQueue.installSchema(db.pool, logger, false);
-    const knowledge = await loadKnowledgeBase(config.knowledgeDir);
+    const knowledge = await loadKnowledgeBase(config.knowledgeDir, { cacheDir: config.cacheDir });
     const metrics = new Metrics();
     const modelHealth = new ModelHealth({ pool: db.pool, logger, metrics, enabled: Boolean(overrides.model) || config.llmEnabled });
     const llm = !overrides.model && config.llmEnabled ? await import("../../agents/engines/llm.ts") : undefined;

@@ -202,3 +202,47 @@ describe("loadKnowledgeBase on your own folder", () => {
     expect((error as ConfigError).message).toMatch(/front matter/i);
   });
 });
+
+describe("the parsed knowledge base kept in CACHE_DIR", () => {
+  let dirs: string[] = [];
+  afterEach(async () => {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+    dirs = [];
+  });
+  const temp = async () => {
+    const d = await mkdtemp(path.join(tmpdir(), "switchboard-kb-cache-"));
+    dirs.push(d);
+    return d;
+  };
+
+  it("reads back what it parsed while the files stay the same, and parses an edited article anew", async () => {
+    const kbDir = await temp();
+    const cacheDir = await temp();
+    await mkdir(path.join(kbDir, "faq"));
+    const article = (price: string) => `---\ntitle: Plans\n---\n\n## Prices\n\nThe team plan costs\n${price} a month.\n`;
+    await writeFile(path.join(kbDir, "faq", "plans.md"), article("$10"));
+
+    const first = await loadKnowledgeBase(kbDir, { cacheDir });
+    const cached = (await import("node:fs")).readdirSync(cacheDir).filter((f) => f.startsWith("knowledge-"));
+    expect(cached).toHaveLength(1);
+    const again = await loadKnowledgeBase(kbDir, { cacheDir });
+    expect(again.docs).toEqual(first.docs);
+    expect(again.docs[0]?.sections[0]?.text).toBe("The team plan costs $10 a month.");
+    expect(again.search("team plan price")[0]?.doc.id).toBe("faq/plans");
+
+    await writeFile(path.join(kbDir, "faq", "plans.md"), article("$12"));
+    const edited = await loadKnowledgeBase(kbDir, { cacheDir });
+    expect(edited.docs[0]?.sections[0]?.text).toBe("The team plan costs $12 a month.");
+  });
+
+  it("parses when the cache file is unreadable, and gives what parsing without a cache gives", async () => {
+    const cacheDir = await temp();
+    const plain = await loadKnowledgeBase(DEMO_DIR);
+    await loadKnowledgeBase(DEMO_DIR, { cacheDir });
+    const fs = await import("node:fs");
+    for (const f of fs.readdirSync(cacheDir)) fs.writeFileSync(path.join(cacheDir, f), "{not json");
+    const afterDamage = await loadKnowledgeBase(DEMO_DIR, { cacheDir });
+    expect(afterDamage.docs).toEqual(plain.docs);
+    expect((await loadKnowledgeBase(DEMO_DIR, { cacheDir })).docs).toEqual(plain.docs);
+  });
+});

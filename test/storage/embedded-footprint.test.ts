@@ -3,6 +3,7 @@ import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { afterEach, describe, expect, it } from "vitest";
 import { openDatabase, type Database } from "../../src/db/database.ts";
+import { migrate, readMigrations } from "../../src/db/migrate.ts";
 import { silentLogger } from "../../src/logger.ts";
 import { tempDataDir } from "../helpers/databases.ts";
 
@@ -35,17 +36,23 @@ describe("embedded Postgres footprint", () => {
     expect(segmentSizes(dir)).toEqual([1024 * 1024]);
   });
 
-  it("copies a new folder from the cache's initialised cluster: the same settings, a new database of its own", async () => {
+  // A hang guard for a loaded machine: two templates made at once (initdb and the migrations, ~5 s of CPU each) and four opens.
+  it("copies a new folder from the cache's initialised and migrated cluster: the same settings, every migration, a new database of its own", { timeout: 300_000 }, async () => {
     const cacheDir = tempDataDir("switchboard-cache-test-");
     const dirs = [tempDataDir(), tempDataDir(), tempDataDir()];
     const opened: Database[] = [];
     try {
       // Two at once on an empty cache both make the template; each ends with a whole one.
       opened.push(...(await Promise.all(dirs.slice(0, 2).map((d) => openDatabase({ databaseUrl: undefined, dataDir: d, cacheDir, logger: silentLogger() })))));
-      expect(fs.readdirSync(cacheDir).filter((f) => f.startsWith("pglite-"))).toEqual([expect.stringMatching(/^pglite-[\d.]+-wal1mb$/)]);
+      expect(fs.readdirSync(cacheDir).filter((f) => f.startsWith("pglite-"))).toEqual([expect.stringMatching(/^pglite-[\d.]+-wal1mb-schema-[0-9a-f]{16}$/)]);
       opened.push(await openDatabase({ databaseUrl: undefined, dataDir: dirs[2]!, cacheDir, logger: silentLogger() }));
+      const names = readMigrations().map((m) => m.name);
       for (const [i, d] of opened.entries()) {
         expect(d.created).toBe(true);
+        // It came migrated: the migrations are recorded as applied, and migrating applies nothing.
+        expect(d.seededMigrations).toEqual(names);
+        expect((await d.pool.query("select name from schema_migrations order by version")).rows.map((r) => r.name)).toEqual(names);
+        expect(await migrate(d.pool)).toEqual([]);
         expect(await settings(d)).toEqual({ wal_level: "minimal", shared_buffers: "16MB", max_wal_size: "8MB", min_wal_size: "2MB", wal_segment_size: "1MB" });
         expect(segmentSizes(dirs[i]!)).toEqual([1024 * 1024]);
       }
@@ -55,11 +62,27 @@ describe("embedded Postgres footprint", () => {
       await opened[0]!.close();
       opened[0] = await openDatabase({ databaseUrl: undefined, dataDir: dirs[0]!, cacheDir, logger: silentLogger() });
       expect(opened[0].created).toBe(false);
+      expect(opened[0].seededMigrations).toEqual([]);
       expect((await opened[0].pool.query("select to_regclass('mine')::text as t")).rows).toEqual([{ t: "mine" }]);
     } finally {
       for (const d of opened) await d.close();
       for (const d of [cacheDir, ...dirs]) fs.rmSync(d, { recursive: true, force: true });
     }
+  });
+
+  it("keeps pg_wal near max_wal_size while it runs: it checkpoints, which PGlite never does by itself", async () => {
+    dir = tempDataDir();
+    db = await openDatabase({ databaseUrl: undefined, dataDir: dir, logger: silentLogger(), maintenanceMs: 100 });
+    const walFiles = () => fs.readdirSync(path.join(dir!, "pgdata", "pg_wal")).filter((f) => /^[0-9A-F]{24}$/.test(f)).length;
+    await db.pool.query("create table filler (v text)");
+    // About 20 MB of WAL (1 MB segments), well over max_wal_size (8 MB).
+    for (let i = 0; i < 10; i++) await db.pool.query("insert into filler select repeat(md5(g::text), 60) from generate_series(1, 1000) g");
+    await db.pool.query("delete from filler");
+    for (let i = 0; i < 10; i++) await db.pool.query("insert into filler select repeat(md5(g::text), 60) from generate_series(1, 1000) g");
+    const written = Number((await db.pool.query<{ b: string }>("select wal_bytes::text as b from pg_stat_wal")).rows[0]!.b);
+    expect(written).toBeGreaterThan(16 * 1024 * 1024);
+    // Recycled at the checkpoints: 8 MB of segments kept, and the one being written.
+    await expect.poll(walFiles, { timeout: 60_000, interval: 200 }).toBeLessThanOrEqual(11);
   });
 
   it("opens a folder made with 16 MB segments (before this setting) with WAL limits that fit them", async () => {
