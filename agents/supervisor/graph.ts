@@ -4,6 +4,7 @@ import { Command, END, START, Send, StateGraph, type BaseCheckpointSaver, type R
 import { errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { recordModelCalls, type ModelCallSink } from "../engines/model-calls.ts";
+import { untracedRunContext } from "../engines/untraced-context.ts";
 import type { Router } from "../router/types.ts";
 import type { WorkerRegistry } from "../workers/registry.ts";
 import type { WorkerDeps, WorkerResult } from "../workers/types.ts";
@@ -53,6 +54,8 @@ export interface SupervisorOptions {
  */
 export function createSupervisor(opts: SupervisorOptions) {
   const { registry, router } = opts;
+  // Without LangSmith tracing, LangChain's run context holds no RunTree (CPU per turn; see there).
+  untracedRunContext();
   const steps: StepRunner = opts.steps ?? new InProcessSteps(registry.workers, opts.deps, opts.model);
   const title = (name: string) => registry.get(name)?.title ?? name;
   const memory = opts.memoryMessages ?? 40;
