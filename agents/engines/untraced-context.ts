@@ -10,9 +10,10 @@ import { getEnvironmentVariable } from "@langchain/core/utils/env";
  * to look for LangSmith's tracer in it. A supervisor turn makes ~60 such calls (every node, edge,
  * channel write and stream step), so with tracing off they were 5-8 % of a worker's CPU.
  *
- * `untracedRunContext()` replaces that one method of LangChain's singleton: when LangChain would
- * not trace (none of its tracing variables is "true", the rule of its `isTracingEnabled`, and no
- * LangSmith tracer was handed in as a callback), the config is stored in a plain object of the
+ * `untracedRunContext()` replaces that one method of LangChain's singleton, unless LangChain's
+ * tracing is on (one of its tracing variables is "true", the rule of its `isTracingEnabled`; then
+ * it returns false and changes nothing). When no LangSmith tracer was handed in as a callback
+ * either, LangChain would not trace the run, and the config is stored in a plain object of the
  * same shape (`extra[lc:child_config]`, context variables carried over), which is all the readers
  * look at; otherwise the original runs, so tracing behaves as before. Installed once per process
  * (by `compileSupervisor`), and only over a `runWithConfig` that builds a `RunTree` as 1.4's does:
@@ -25,12 +26,15 @@ import { getEnvironmentVariable } from "@langchain/core/utils/env";
 export function untracedRunContext(): boolean {
   const provider = AsyncLocalStorageProviderSingleton as unknown as Provider;
   if (provider[INSTALLED]) return true;
+  // Decided once, as the service reads its settings once: an environment read costs more than
+  // the rest of the replacement, and LangChain's own tracing is on or off for the process.
+  if (TRACING_VARIABLES.some((name) => getEnvironmentVariable(name) === "true")) return false;
   const original = provider.runWithConfig;
   if (typeof original !== "function" || original.length !== 3 || !String(original).includes("new RunTree")) return false;
   provider.runWithConfig = function runWithConfig(config, callback, avoidCreatingRootRunTree) {
     // With `avoidCreatingRootRunTree` the original stores no config at all; with a tracer it
     // links the run to its trace: both stay LangChain's own.
-    if (avoidCreatingRootRunTree || tracing(config)) return original.call(this, config, callback, avoidCreatingRootRunTree);
+    if (avoidCreatingRootRunTree || handsInTracer(config)) return original.call(this, config, callback, avoidCreatingRootRunTree);
     const storage = this.getInstance();
     const previous = storage.getStore() as Record<symbol, unknown> | undefined;
     const store: Record<symbol, unknown> & { extra: Record<symbol, unknown> } = { extra: { [LC_CHILD_KEY]: config } };
@@ -41,9 +45,8 @@ export function untracedRunContext(): boolean {
   return true;
 }
 
-/** Whether LangChain would trace a run with this config: its environment rule, or a LangSmith tracer handed in. */
-function tracing(config: { callbacks?: unknown } | undefined): boolean {
-  if (TRACING_VARIABLES.some((name) => getEnvironmentVariable(name) === "true")) return true;
+/** Whether a LangSmith tracer was handed in with the config's callbacks (then LangChain traces the run). */
+function handsInTracer(config: { callbacks?: unknown } | undefined): boolean {
   const callbacks = config?.callbacks as { handlers?: unknown[] } | unknown[] | undefined;
   const handlers = Array.isArray(callbacks) ? callbacks : callbacks?.handlers;
   return handlers?.some((h) => (h as { name?: string } | null)?.name === "langchain_tracer") ?? false;
