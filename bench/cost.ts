@@ -173,7 +173,13 @@ async function serverRun(server: DisposablePostgres, opts: { workers: number; co
   const fresh = await freshServerDatabase(server.url);
   if (opts.statements) await fresh.db.pool.query("create extension if not exists pg_stat_statements");
   const slack = await SlackRecorder.start();
-  const env = queueEnv(fresh.url, slack, { LOG_LEVEL: "error", ...opts.extraEnv });
+  // BENCH_WORKER_NODE_OPTIONS reaches the workers only (the gateway runs in this process), e.g. a
+  // `--require` of a CPU profiler (`--cpu-prof` is not allowed in NODE_OPTIONS).
+  const env = queueEnv(fresh.url, slack, {
+    LOG_LEVEL: "error",
+    ...(process.env["BENCH_WORKER_NODE_OPTIONS"] ? { NODE_OPTIONS: process.env["BENCH_WORKER_NODE_OPTIONS"] } : {}),
+    ...opts.extraEnv,
+  });
   const gateway = await startGateway(env);
   const procs = Array.from({ length: opts.workers }, () => spawnWorker(env));
   const postmaster = server.pid()!;

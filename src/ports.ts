@@ -67,9 +67,11 @@ export interface DeliveryProgress {
   /**
    * The platform accepted part `index` (0-based); recorded before the next part is sent. `ref`:
    * where the platform put it, in the adapter's own terms, so a later version of the message can
-   * edit it in place (`OutboundReply.revises`).
+   * edit it in place (`OutboundReply.revises`). `of`: how many parts the message has, from an
+   * adapter that returns as soon as the last one is accepted: that last part is then recorded with
+   * the message's sent mark, in one statement (written first if the delivery throws instead).
    */
-  partSent(index: number, ref?: string): Promise<void>;
+  partSent(index: number, ref?: string, of?: number): Promise<void>;
 }
 
 export interface DeliveryResult {

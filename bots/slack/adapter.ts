@@ -267,17 +267,20 @@ class BoltSlackAdapter implements SlackAdapter {
         : new Map<number, string>();
     // A later version of a partial answer edits the messages that one posted.
     const earlier = reply.revises?.refs ?? [];
+    // Nothing follows the last part but the return (unless an earlier version's extra parts are
+    // removed): its record may go with the sent mark.
+    const of = earlier.length > messages.length ? undefined : messages.length;
     for (const [index, message] of messages.entries()) {
       if (index < partsSent) continue;
       const found = already.get(index);
       if (found !== undefined) {
         log.info({ part: index + 1, of: messages.length }, "slack: part already posted by an earlier attempt; not posting it again");
-        await progress?.partSent(index, partRef(channel, found));
+        await progress?.partSent(index, partRef(channel, found), of);
         continue;
       }
       const edit = parsePartRef(earlier[index]);
       if (edit && (await this.#update(edit, message, log))) {
-        await progress?.partSent(index, partRef(edit.channel, edit.ts));
+        await progress?.partSent(index, partRef(edit.channel, edit.ts), of);
         continue;
       }
       let ts: string | undefined;
@@ -299,7 +302,7 @@ class BoltSlackAdapter implements SlackAdapter {
         if (CANNOT_POST.has(platformError(err) ?? "")) throw new DeliveryRefused("slack", what, { cause: err });
         throw new AdapterError("slack", what, { cause: err });
       }
-      await progress?.partSent(index, ts === undefined ? undefined : partRef(channel, ts));
+      await progress?.partSent(index, ts === undefined ? undefined : partRef(channel, ts), of);
     }
     // Parts of the earlier version beyond this one's: removed, so the thread reads as one answer.
     for (const extra of earlier.slice(messages.length)) {

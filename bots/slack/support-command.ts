@@ -185,7 +185,7 @@ export async function deliverPrivately(reply: OutboundReply, ctx: SlackReplyCont
       if (err instanceof DeliveryRefused) throw err;
       throw new AdapterError("slack", `response_url post failed (${errorMessage(err)}) on part ${index + 1} of ${messages.length}`, { cause: err });
     }
-    await progress?.partSent(index);
+    await progress?.partSent(index, undefined, messages.length);
   }
 }
 

@@ -39,6 +39,11 @@ export interface ClaimedRow extends OutboxRow {
 
 const UNSENT = "('pending', 'sending', 'retry', 'no_adapter')";
 
+/** The sent mark, with the last parts' record ($4: parts sent, $5/$6: the index and ref of the last one; null: none). */
+const SENT_SET = `status = 'sent', error = null, claimed_until = null, processed_at = now(),
+  parts_sent = greatest(parts_sent, coalesce($4::int, 0)),
+  platform_refs = case when $5::text is null then platform_refs else coalesce(platform_refs, '{}'::jsonb) || jsonb_build_object($5::text, $6::text) end`;
+
 /** A conversation's undelivered messages on some platforms that may go now (the parameters: their numbers). */
 function nextWaitingSql(conversation: string, platforms: string): string {
   return `select id from messages
@@ -132,24 +137,26 @@ export class OutboxStore {
   /**
    * Sent; when the delivery moved the conversation (a thread was started for it), later messages
    * go there. Returns the conversation's next waiting messages on `platforms`, as `nextWaiting`
-   * would (asked in the same statement: one round trip less per delivery).
+   * would (asked in the same statement: one round trip less per delivery). `parts`: the last
+   * parts the platform took, recorded in the same statement (as `setPartsSent` would).
    */
-  async markSent(row: OutboxRow, moveTo?: { conversationKey: string; replyContext: Record<string, unknown> }, platforms: Platform[] = []): Promise<string[]> {
+  async markSent(row: OutboxRow, moveTo?: { conversationKey: string; replyContext: Record<string, unknown> }, platforms: Platform[] = [], parts?: { parts: number; placed?: { index: number; ref: string } }): Promise<string[]> {
+    const partsValues = [parts?.parts ?? null, parts?.placed ? String(parts.placed.index) : null, parts?.placed?.ref ?? null];
     if (!moveTo) {
       const r = await this.pool.query<{ id: string }>(
         `with sent as (
-           update messages set status = 'sent', error = null, claimed_until = null, processed_at = now() where id = $1
+           update messages set ${SENT_SET} where id = $1
          )
          ${nextWaitingSql("$2", "$3")} and id <> $1
          order by seq limit 20`,
-        [row.id, row.conversationId, platforms],
+        [row.id, row.conversationId, platforms, ...partsValues],
       );
       return r.rows.map((x) => x.id);
     }
     const client = await this.pool.connect();
     try {
       await client.query("begin");
-      await client.query("update messages set status = 'sent', error = null, claimed_until = null, processed_at = now() where id = $1", [row.id]);
+      await client.query(`update messages set ${SENT_SET.replace(/\$(\d)/g, (_, n: string) => `$${Number(n) - 2}`)} where id = $1`, [row.id, ...partsValues]);
       await client.query("update conversations set conversation_key = $2, updated_at = now() where id = $1", [row.conversationId, moveTo.conversationKey]);
       if (row.inReplyTo) await client.query("update messages set reply_context = $2 where id = $1", [row.inReplyTo, JSON.stringify(moveTo.replyContext)]);
       const next = await client.query<{ id: string }>(`${nextWaitingSql("$1", "$2")} order by seq limit 20`, [row.conversationId, platforms]);

@@ -281,12 +281,17 @@ export class Outbox {
       ...(row.revisesRefs ? { revises: { refs: row.revisesRefs } } : {}),
     };
     let partsSent = row.partsSent;
+    // The last part's record, written with the sent mark (see `DeliveryProgress.partSent`).
+    let last: PartsSent | undefined;
+    const storeParts = (parts: PartsSent) => this.#untilStored(() => this.#store.setPartsSent(row.id, parts.parts, parts.placed), log);
     const progress: DeliveryProgress = {
       partsSent,
       attempt: row.attempts,
-      partSent: async (index, ref) => {
+      partSent: async (index, ref, of) => {
         partsSent = Math.max(partsSent, index + 1);
-        await this.#untilStored(() => this.#store.setPartsSent(row.id, partsSent, ref === undefined ? undefined : { index, ref }), log);
+        const parts: PartsSent = { parts: partsSent, ...(ref === undefined ? {} : { placed: { index, ref } }) };
+        if (of !== undefined && index + 1 >= of) last = parts;
+        else await storeParts(parts);
       },
     };
     let result: DeliveryResult | void;
@@ -295,6 +300,8 @@ export class Outbox {
     try {
       result = await adapter.deliver(reply, progress);
     } catch (err) {
+      // What the platform took is recorded before the attempt is: a retry must not post it again.
+      if (last) await storeParts(last).catch((e: unknown) => log.error({ err: errorMessage(e) }, "outbox: could not record the parts the platform took"));
       clearInterval(renew);
       const error = errorMessage(err);
       const final = err instanceof DeliveryRefused || row.attempts >= this.#maxAttempts;
@@ -316,7 +323,7 @@ export class Outbox {
     let next: string[] = [];
     try {
       await this.#untilStored(async () => {
-        next = await this.#store.markSent(row, result?.moveTo, this.platforms());
+        next = await this.#store.markSent(row, result?.moveTo, this.platforms(), last);
       }, log);
     } finally {
       clearInterval(renew);
@@ -359,6 +366,12 @@ export class Outbox {
     this.#inFlight.add(tracked);
     void tracked.finally(() => this.#inFlight.delete(tracked));
   }
+}
+
+/** Parts of a message the platform took, and where the last of them is. */
+interface PartsSent {
+  parts: number;
+  placed?: { index: number; ref: string };
 }
 
 function noAdapterError(platform: Platform): string {
