@@ -48,6 +48,25 @@ async function waitForOutput(p: Running, pattern: RegExp, what: string): Promise
   }
 }
 
+/**
+ * Starts `serve` on a free port and waits for it to listen. A port free when picked can be taken
+ * before a slow start (a new embedded folder on a loaded machine) listens, e.g. by another
+ * process's outgoing connection in the ephemeral range: that start is retried on a new port.
+ */
+async function serveListening(env: Record<string, string>, what: string): Promise<{ p: Running; port: number }> {
+  for (let tries = 1; ; tries++) {
+    const port = await freePort();
+    const p = start(["serve"], { ...env, PORT: String(port) });
+    try {
+      await waitForOutput(p, /is listening on/, what);
+      return { p, port };
+    } catch (err) {
+      if (tries < 3 && /the port is in use/.test(p.output())) continue;
+      throw err;
+    }
+  }
+}
+
 describe("serve refuses to run where it cannot do its job", { timeout: 480_000 }, () => {
   const running: Running[] = [];
   const drops: Array<() => Promise<void>> = [];
@@ -87,10 +106,8 @@ describe("serve refuses to run where it cannot do its job", { timeout: 480_000 }
     expect(open.output()).toMatch(/ALLOW_OPEN_API=true/);
     expect(open.output()).not.toMatch(/is listening on/);
 
-    const port = await freePort();
-    const guarded = start(["serve"], { ...(await storage()), PORT: String(port), HOST: "0.0.0.0", API_TOKEN: "guard-api-token" });
+    const { p: guarded, port } = await serveListening({ ...(await storage()), HOST: "0.0.0.0", API_TOKEN: "guard-api-token" }, "serve to listen on every interface");
     running.push(guarded);
-    await waitForOutput(guarded, /is listening on/, "serve to listen on every interface");
     expect(guarded.output()).toContain(`listening on 0.0.0.0:${port} (every interface; on this machine http://127.0.0.1:${port})`);
     guarded.child.kill("SIGTERM");
     expect(await guarded.exited, guarded.output()).toBe(0);
@@ -98,12 +115,10 @@ describe("serve refuses to run where it cannot do its job", { timeout: 480_000 }
 
   it("a second serve on the same embedded data folder refuses; the first answers every message once", async () => {
     const dataDir = tempDataDir();
-    const [port1, port2] = [await freePort(), await freePort()];
-    const first = start(["serve"], { DATA_DIR: dataDir, PORT: String(port1), CONSOLE_TOKEN: "guard-console" });
+    const { p: first, port: port1 } = await serveListening({ DATA_DIR: dataDir, CONSOLE_TOKEN: "guard-console" }, "the first serve to listen");
     running.push(first);
-    await waitForOutput(first, /is listening on/, "the first serve to listen");
 
-    const second = start(["serve"], { DATA_DIR: dataDir, PORT: String(port2) });
+    const second = start(["serve"], { DATA_DIR: dataDir, PORT: String(await freePort()) });
     running.push(second);
     expect(await second.exited).not.toBe(0);
     expect(second.output()).toMatch(/already served by another switchboard process/);
