@@ -11,6 +11,8 @@ export interface RouteScorer {
   scores(text: string): RouteScores;
   /** Scores of every prefix `parts[from..at)` and suffix `parts[at..to)` of a stretch. */
   sweepScores(parts: readonly string[]): (from: number, to: number) => { prefix: (at: number) => RouteScores; suffix: (at: number) => RouteScores };
+  /** Each part read alone, not tempered by its evidence (the cut model's word features; optional). */
+  partScores?(parts: readonly string[]): RouteScores[];
 }
 
 export interface DecideOptions {
@@ -329,6 +331,8 @@ function forEachCut(
           rightWords: to - cut.resume,
           position: (cut.at - from) / (to - from),
           rightUpper: /^\p{Lu}/u.test(tokens[cut.resume]!.text),
+          leftWord: score.strongestWord(from, cut.at),
+          rightWord: score.strongestWord(cut.resume, to),
           placedAt: need,
           odds,
         };
@@ -378,6 +382,8 @@ function question(text: string, tokens: readonly Token[], from: number, to: numb
 interface SpanScorer {
   sides(from: number, to: number): { prefix: (at: number) => RouteScores; suffix: (at: number) => RouteScores };
   hasContent(from: number, to: number): boolean;
+  /** The word of `tokens[from..to)` that speaks most for one route by itself: its best route and probability. */
+  strongestWord(from: number, to: number): { route: RouteName; p: number };
 }
 
 function spanScorer(scorer: RouteScorer, tokens: readonly Token[]): SpanScorer {
@@ -385,6 +391,7 @@ function spanScorer(scorer: RouteScorer, tokens: readonly Token[]): SpanScorer {
   const sweep = scorer.sweepScores(texts);
   const content = texts.map(hasContent);
   const memo = new Map<number, ReturnType<SpanScorer["sides"]>>();
+  let words: Array<[RouteName, number]> | undefined;
   return {
     sides(from, to) {
       const key = from * (texts.length + 1) + to;
@@ -393,6 +400,12 @@ function spanScorer(scorer: RouteScorer, tokens: readonly Token[]): SpanScorer {
       return s;
     },
     hasContent: (from, to) => content.slice(from, to).some(Boolean),
+    strongestWord(from, to) {
+      words ??= (scorer.partScores?.(texts) ?? []).map((s) => best(s.byRoute));
+      let top: [RouteName, number] = ["", 0];
+      for (let i = from; i < to; i++) if (words[i] && words[i]![1] > top[1]) top = words[i]!;
+      return { route: top[0], p: top[1] };
+    },
   };
 }
 
