@@ -37,12 +37,19 @@ export const SINGLE_WEIGHT = 3;
 export const CUT_THRESHOLD = 0.95;
 
 /**
- * Each side of a cut the shipped model takes must be routed with at least this confidence: a
- * side no route is much surer of than a guess among four (0.25) is no request of its own
- * ("I want to talk to a human <script>window.__pwned = 1</script>" had a side read as billing
- * at 0.29). Set at 0.4 without a grid; its cost on the fitting joins is in the README.
+ * Each side of a cut the shipped model takes must be routed with at least this confidence (none:
+ * the model is fitted on and finds the joins whose short side is weakly routed; 0.3 and 0.4
+ * lost more fitting joins than the interaction terms gained).
  */
-export const CUT_MIN_SIDE = 0.4;
+export const CUT_MIN_SIDE = 0;
+
+/**
+ * …and have at least this much to go on (`RouteScores.evidence`, a share of a typical message's):
+ * "I want to talk to a human <script>window.__pwned = 1</script>" had a side of words the corpus
+ * never had (evidence 0.16) read as billing at 0.29, and the model cut it off; the shortest real
+ * requests ("Contests", "Price") have 0.5 or more. Set at 0.3 without a grid.
+ */
+export const CUT_MIN_EVIDENCE = 0.3;
 
 /**
  * How many joins made up at random (`scripts/join-styles.ts`) are fitted on beside the 65
@@ -185,8 +192,8 @@ function solve(a: Float64Array, b: Float64Array, d: number): Float64Array {
 }
 
 /** A fitted cut model with a threshold. */
-export function cutModelOf(fit: { weights: number[]; bias: number }, threshold: number, minSide: number): CutModel {
-  return { weights: fit.weights, bias: fit.bias, threshold, minSide };
+export function cutModelOf(fit: { weights: number[]; bias: number }, threshold: number, minSide: number, minEvidence = CUT_MIN_EVIDENCE): CutModel {
+  return { weights: fit.weights, bias: fit.bias, threshold, minSide, minEvidence };
 }
 
 /** A small seeded PRNG: the same folds and pairings on every run. */

@@ -67,6 +67,8 @@ const { values } = parseArgs({
     thresholds: { type: "string" },
     /** The fold cut models' side confidence to try instead of the shipped one (tuning). */
     "min-side": { type: "string" },
+    /** The fold cut models' side evidence to try instead of the shipped one (tuning). */
+    "min-evidence": { type: "string" },
     /** The fold cut models' threshold to try instead of the shipped one (tuning). */
     threshold: { type: "string" },
     /** How many made-up joins (`scripts/join-styles.ts`) the fold cut models are fitted on (tuning). */
@@ -87,6 +89,7 @@ const TRY = JSON.parse(values.options) as Partial<DecideOptions>;
 /** The fold cut models' threshold: the shipped model's. */
 const CUT_THRESHOLD = values.threshold === undefined ? DEFAULT_CUT_MODEL.threshold : Number(values.threshold);
 const CUT_MIN_SIDE = values["min-side"] === undefined ? DEFAULT_CUT_MODEL.minSide : Number(values["min-side"]);
+const CUT_MIN_EVIDENCE = values["min-evidence"] === undefined ? (DEFAULT_CUT_MODEL.minEvidence ?? 0) : Number(values["min-evidence"]);
 const STYLED = values.styled === undefined ? STYLED_JOINS : Number(values.styled);
 const PAIRS = values.pairs === undefined ? JOIN_PAIRS : Number(values.pairs);
 
@@ -379,13 +382,13 @@ function foldCutModels(seed: number, fold: number[], classifiers: IntentClassifi
   if (mode === "none") return classifiers.map(() => ({ cutModel: null }));
   if (mode === "shipped") return classifiers.map(() => ({}));
   const joins = fittingJoins(seed, STYLED);
-  const opts = decideOptions({ ...TRY, cutModel: { ...DEFAULT_CUT_MODEL, minSide: CUT_MIN_SIDE } });
+  const opts = decideOptions({ ...TRY, cutModel: { ...DEFAULT_CUT_MODEL, minSide: CUT_MIN_SIDE, minEvidence: CUT_MIN_EVIDENCE } });
   const rows: CutRows[] = classifiers.map((c, j) => cutRows(c, corpus.filter((_, i) => fold[i] === j), joins, opts, mulberry32(seed * 7919 + j), outOfScope(j), PAIRS, undefined, values["single-weight"] === undefined ? SINGLE_WEIGHT : Number(values["single-weight"])));
   return classifiers.map((_, k) => {
     const others = rows.filter((_, j) => j !== k);
     const xs = others.flatMap((r) => r.xs);
     const train: CutRows = { xs: values.linear ? xs : xs.map(withInteractions), ys: others.flatMap((r) => r.ys), ws: others.flatMap((r) => r.ws) };
-    return { cutModel: cutModelOf(fitLogistic(train, values.l2 === undefined ? CUT_L2 : Number(values.l2)), CUT_THRESHOLD, CUT_MIN_SIDE) };
+    return { cutModel: cutModelOf(fitLogistic(train, values.l2 === undefined ? CUT_L2 : Number(values.l2)), CUT_THRESHOLD, CUT_MIN_SIDE, CUT_MIN_EVIDENCE) };
   });
 }
 

@@ -18,7 +18,7 @@ import { loadDefaultCorpus, loadOutOfScopeCorpus, loadWrittenSupportCorpus } fro
 import { CUT_FEATURES, CUT_INTERACTIONS, withInteractions } from "../agents/router/offline/cut-model.ts";
 import { decideOptions } from "../agents/router/offline/index.ts";
 import { ROUTE_NAMES } from "../agents/workers/registry.ts";
-import { CUT_L2, CUT_MIN_SIDE, CUT_THRESHOLD, cutRows, fitLogistic, fittingJoins, JOIN_PAIRS, mulberry32, STYLED_JOINS, type CutRows } from "./cut-fitting.ts";
+import { CUT_L2, CUT_MIN_EVIDENCE, CUT_MIN_SIDE, CUT_THRESHOLD, cutRows, fitLogistic, fittingJoins, JOIN_PAIRS, mulberry32, STYLED_JOINS, type CutRows } from "./cut-fitting.ts";
 
 const { values } = parseArgs({ options: { folds: { type: "string", default: "10" }, seed: { type: "string", default: "1" } } });
 const K = Number(values.folds);
@@ -32,7 +32,7 @@ const fold = corpus.map(() => Math.floor(rand() * K));
 const oosFold = oos.map((_, i) => i % K);
 const joins = fittingJoins(seed);
 // Every candidate the model may be asked about: a cut model is set (its weights do not matter here).
-const opts = decideOptions({ cutModel: { weights: [], bias: 0, threshold: CUT_THRESHOLD, minSide: CUT_MIN_SIDE } });
+const opts = decideOptions({ cutModel: { weights: [], bias: 0, threshold: CUT_THRESHOLD, minSide: CUT_MIN_SIDE, minEvidence: CUT_MIN_EVIDENCE } });
 
 const rows: CutRows = { xs: [], ys: [], ws: [] };
 for (let k = 0; k < K; k++) {
@@ -59,6 +59,7 @@ ${lines}
   bias: ${fit.bias.toFixed(6)},
   threshold: ${CUT_THRESHOLD},
   minSide: ${CUT_MIN_SIDE},
+  minEvidence: ${CUT_MIN_EVIDENCE},
 };
 `;
 const file = path.resolve(import.meta.dirname, "../agents/router/offline/cut-weights.ts");

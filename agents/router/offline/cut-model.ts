@@ -18,6 +18,11 @@ export interface CutModel {
   threshold: number;
   /** Each side of a cut the model takes must be routed with at least this confidence. */
   minSide: number;
+  /**
+   * Each side of a cut the model takes must have at least this much to go on: its evidence as a
+   * share of a typical message's (`RouteScores.evidence`; words the corpus never had add none).
+   */
+  minEvidence?: number;
 }
 
 /** The features, in weight order (the names are written beside the weights in `cut-weights.ts`). */

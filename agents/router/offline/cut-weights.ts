@@ -1,182 +1,183 @@
 import type { CutModel } from "./cut-model.ts";
 
 /**
- * Written by `npx tsx scripts/fit-cuts.ts --folds 10 --seed 1`: 2139 candidate cuts (281 true)
+ * Written by `npx tsx scripts/fit-cuts.ts --folds 10 --seed 1`: 5232 candidate cuts (568 true)
  * of held-out lines alone and joined in 2 ways each: 65 written fitting joins and 0 made up
  * (`scripts/join-styles.ts`). Do not edit by hand.
  */
 export const CUT_WEIGHTS: CutModel = {
   weights: [
-    0.190293, // kind:line
-    0.673193, // kind:sentence
-    0.595676, // kind:clause
-    0.873003, // kind:cue
-    -0.671949, // kind:contrast
-    -1.660215, // kind:word
-    0.276111, // cue dropped
-    0.524099, // log two/one
-    -0.232855, // logit left best
-    0.160649, // logit right best
-    -0.184937, // logit weaker side
-    -1.056654, // logit whole best
-    0.115355, // routes differ
-    0.128705, // left none
-    -0.122348, // right none
-    -0.255813, // whole none
-    0.292429, // log two / whole best
-    -0.002694, // log left words
-    0.908854, // log right words
-    -0.244192, // position
-    0.553859, // both sides placed
-    -0.634489, // right starts upper case
-    0.124140, // log odds of the rule
-    0.063981, // inner cut × logit weaker side
-    -0.013785, // word cut × log two/one
-    0.178655, // clause cut × log two/one
-    -0.241081, // log shorter side words
-    0.598372, // whole's route is left's
-    -0.325023, // whole's route is right's
-    -0.043515, // log left evidence
-    0.065978, // log right evidence
-    0.232657, // log weaker evidence
-    -0.225843, // logit left's share of right's route
-    -0.328605, // logit right's share of left's route
-    -0.195754, // logit strongest left word
-    0.118541, // logit strongest right word
-    0.331616, // logit weaker strongest word
-    -0.460485, // strongest left word is left's route
-    0.086493, // strongest right word is right's route
-    0.007739, // log two/one × logit left best
-    -0.007851, // log two/one × logit right best
-    0.091495, // log two/one × logit whole best
-    0.796753, // log two/one × left none
-    -0.398564, // log two/one × right none
-    -0.273433, // log two/one × log left words
-    0.569567, // log two/one × log right words
-    -0.156403, // log two/one × log left evidence
-    -0.073135, // log two/one × log right evidence
-    -0.030269, // log two/one × logit strongest left word
-    -0.045954, // log two/one × logit strongest right word
-    -0.111989, // log two/one × logit left's share of right's route
-    0.049936, // log two/one × logit right's share of left's route
-    -0.738795, // log two/one × routes differ
-    0.003414, // logit left best × logit right best
-    -0.030070, // logit left best × logit whole best
-    0.409465, // logit left best × left none
-    0.109595, // logit left best × right none
-    0.591288, // logit left best × log left words
-    -0.286309, // logit left best × log right words
-    -1.129158, // logit left best × log left evidence
-    0.395625, // logit left best × log right evidence
-    0.005412, // logit left best × logit strongest left word
-    0.012118, // logit left best × logit strongest right word
-    0.019648, // logit left best × logit left's share of right's route
-    -0.021773, // logit left best × logit right's share of left's route
-    -0.279358, // logit left best × routes differ
-    0.020166, // logit right best × logit whole best
-    -0.263497, // logit right best × left none
-    -0.288504, // logit right best × right none
-    -0.493046, // logit right best × log left words
-    0.435362, // logit right best × log right words
-    0.900949, // logit right best × log left evidence
-    -0.985999, // logit right best × log right evidence
-    0.078906, // logit right best × logit strongest left word
-    -0.042795, // logit right best × logit strongest right word
-    0.139501, // logit right best × logit left's share of right's route
-    -0.050722, // logit right best × logit right's share of left's route
-    0.634153, // logit right best × routes differ
-    1.091650, // logit whole best × left none
-    0.703851, // logit whole best × right none
-    0.130113, // logit whole best × log left words
-    0.304169, // logit whole best × log right words
-    0.378352, // logit whole best × log left evidence
-    0.022431, // logit whole best × log right evidence
-    -0.045265, // logit whole best × logit strongest left word
-    -0.052334, // logit whole best × logit strongest right word
-    0.002253, // logit whole best × logit left's share of right's route
-    0.098715, // logit whole best × logit right's share of left's route
-    0.518156, // logit whole best × routes differ
-    -0.010919, // left none × right none
-    0.252195, // left none × log left words
-    -0.082573, // left none × log right words
-    -0.176640, // left none × log left evidence
-    -0.189075, // left none × log right evidence
-    0.257697, // left none × logit strongest left word
-    0.592194, // left none × logit strongest right word
-    0.148940, // left none × logit left's share of right's route
-    0.637347, // left none × logit right's share of left's route
-    0.117341, // left none × routes differ
-    -0.295370, // right none × log left words
-    -0.230602, // right none × log right words
-    -0.161020, // right none × log left evidence
-    -0.034226, // right none × log right evidence
-    0.461326, // right none × logit strongest left word
-    -1.093845, // right none × logit strongest right word
-    -0.427182, // right none × logit left's share of right's route
-    -0.338587, // right none × logit right's share of left's route
-    -0.121026, // right none × routes differ
-    0.809513, // log left words × log right words
-    -0.564491, // log left words × log left evidence
-    0.129368, // log left words × log right evidence
-    -0.026398, // log left words × logit strongest left word
-    -0.308284, // log left words × logit strongest right word
-    0.130031, // log left words × logit left's share of right's route
-    -0.223518, // log left words × logit right's share of left's route
-    0.401485, // log left words × routes differ
-    -0.165472, // log right words × log left evidence
-    0.196745, // log right words × log right evidence
-    -0.046353, // log right words × logit strongest left word
-    0.207107, // log right words × logit strongest right word
-    0.199520, // log right words × logit left's share of right's route
-    0.501436, // log right words × logit right's share of left's route
-    0.035183, // log right words × routes differ
-    0.151233, // log left evidence × log right evidence
-    0.308143, // log left evidence × logit strongest left word
-    -0.246260, // log left evidence × logit strongest right word
-    -0.082466, // log left evidence × logit left's share of right's route
-    0.778262, // log left evidence × logit right's share of left's route
-    -0.160246, // log left evidence × routes differ
-    0.206219, // log right evidence × logit strongest left word
-    -0.855373, // log right evidence × logit strongest right word
-    0.382082, // log right evidence × logit left's share of right's route
-    -0.958354, // log right evidence × logit right's share of left's route
-    -0.499800, // log right evidence × routes differ
-    0.004801, // logit strongest left word × logit strongest right word
-    0.022100, // logit strongest left word × logit left's share of right's route
-    0.076760, // logit strongest left word × logit right's share of left's route
-    0.754996, // logit strongest left word × routes differ
-    -0.056786, // logit strongest right word × logit left's share of right's route
-    -0.106310, // logit strongest right word × logit right's share of left's route
-    -0.887511, // logit strongest right word × routes differ
-    0.070164, // logit left's share of right's route × logit right's share of left's route
-    -0.272346, // logit left's share of right's route × routes differ
-    0.144899, // logit right's share of left's route × routes differ
-    0.024375, // kind:line × logit weaker side
-    0.182075, // kind:line × log two/one
-    -0.148101, // kind:line × log weaker evidence
-    0.606757, // kind:line × logit weaker strongest word
-    0.101152, // kind:sentence × logit weaker side
-    0.236211, // kind:sentence × log two/one
-    -0.484587, // kind:sentence × log weaker evidence
-    0.772594, // kind:sentence × logit weaker strongest word
-    0.453109, // kind:clause × logit weaker side
-    0.178655, // kind:clause × log two/one
-    0.882698, // kind:clause × log weaker evidence
-    -0.101885, // kind:clause × logit weaker strongest word
-    -0.810248, // kind:cue × logit weaker side
-    -0.336323, // kind:cue × log two/one
-    -0.179285, // kind:cue × log weaker evidence
-    0.470565, // kind:cue × logit weaker strongest word
-    0.435804, // kind:contrast × logit weaker side
-    0.277266, // kind:contrast × log two/one
-    -0.095488, // kind:contrast × log weaker evidence
-    -1.055535, // kind:contrast × logit weaker strongest word
-    -0.389128, // kind:word × logit weaker side
-    -0.013785, // kind:word × log two/one
-    0.257420, // kind:word × log weaker evidence
-    -0.360880, // kind:word × logit weaker strongest word
+    0.366781, // kind:line
+    1.074741, // kind:sentence
+    0.858795, // kind:clause
+    1.096888, // kind:cue
+    -0.784960, // kind:contrast
+    -2.612246, // kind:word
+    0.765097, // cue dropped
+    1.192414, // log two/one
+    0.043247, // logit left best
+    0.186621, // logit right best
+    -0.165165, // logit weaker side
+    -0.585337, // logit whole best
+    0.139337, // routes differ
+    -0.402525, // left none
+    -0.433232, // right none
+    -0.860680, // whole none
+    0.078075, // log two / whole best
+    0.264119, // log left words
+    1.722631, // log right words
+    -0.313968, // position
+    0.656502, // both sides placed
+    -0.189776, // right starts upper case
+    0.038914, // log odds of the rule
+    -0.293278, // inner cut × logit weaker side
+    0.116535, // word cut × log two/one
+    0.227225, // clause cut × log two/one
+    0.139009, // log shorter side words
+    0.905055, // whole's route is left's
+    -0.004703, // whole's route is right's
+    0.192112, // log left evidence
+    0.264323, // log right evidence
+    0.843392, // log weaker evidence
+    -0.112223, // logit left's share of right's route
+    -0.300091, // logit right's share of left's route
+    0.608687, // logit strongest left word
+    -0.214094, // logit strongest right word
+    -0.213521, // logit weaker strongest word
+    0.352290, // strongest left word is left's route
+    0.408367, // strongest right word is right's route
+    0.036219, // log two/one × logit left best
+    -0.030492, // log two/one × logit right best
+    0.084915, // log two/one × logit whole best
+    0.121635, // log two/one × left none
+    0.364445, // log two/one × right none
+    -0.457881, // log two/one × log left words
+    -0.160128, // log two/one × log right words
+    0.272311, // log two/one × log left evidence
+    0.343994, // log two/one × log right evidence
+    0.036741, // log two/one × logit strongest left word
+    -0.006201, // log two/one × logit strongest right word
+    -0.109436, // log two/one × logit left's share of right's route
+    -0.072009, // log two/one × logit right's share of left's route
+    -0.773802, // log two/one × routes differ
+    -0.069843, // logit left best × logit right best
+    -0.020141, // logit left best × logit whole best
+    -0.013373, // logit left best × left none
+    0.377542, // logit left best × right none
+    0.478112, // logit left best × log left words
+    -0.101675, // logit left best × log right words
+    -0.215766, // logit left best × log left evidence
+    -0.091551, // logit left best × log right evidence
+    -0.066535, // logit left best × logit strongest left word
+    0.028152, // logit left best × logit strongest right word
+    0.027176, // logit left best × logit left's share of right's route
+    0.008005, // logit left best × logit right's share of left's route
+    -0.025979, // logit left best × routes differ
+    -0.015375, // logit right best × logit whole best
+    -0.522011, // logit right best × left none
+    -0.648949, // logit right best × right none
+    -0.141901, // logit right best × log left words
+    0.477771, // logit right best × log right words
+    0.296942, // logit right best × log left evidence
+    -0.373131, // logit right best × log right evidence
+    -0.032159, // logit right best × logit strongest left word
+    -0.051184, // logit right best × logit strongest right word
+    0.040477, // logit right best × logit left's share of right's route
+    -0.019899, // logit right best × logit right's share of left's route
+    0.362025, // logit right best × routes differ
+    1.112272, // logit whole best × left none
+    0.652892, // logit whole best × right none
+    0.004621, // logit whole best × log left words
+    -0.161859, // logit whole best × log right words
+    -0.037681, // logit whole best × log left evidence
+    0.316690, // logit whole best × log right evidence
+    0.023798, // logit whole best × logit strongest left word
+    0.011987, // logit whole best × logit strongest right word
+    0.046242, // logit whole best × logit left's share of right's route
+    0.067719, // logit whole best × logit right's share of left's route
+    0.444334, // logit whole best × routes differ
+    -0.183446, // left none × right none
+    0.007556, // left none × log left words
+    -1.484527, // left none × log right words
+    -0.588043, // left none × log left evidence
+    -0.244267, // left none × log right evidence
+    0.423466, // left none × logit strongest left word
+    0.532625, // left none × logit strongest right word
+    -0.230880, // left none × logit left's share of right's route
+    0.129280, // left none × logit right's share of left's route
+    -0.307720, // left none × routes differ
+    -1.869992, // right none × log left words
+    -0.132498, // right none × log right words
+    0.354601, // right none × log left evidence
+    0.020039, // right none × log right evidence
+    0.077779, // right none × logit strongest left word
+    -0.320539, // right none × logit strongest right word
+    -0.651209, // right none × logit left's share of right's route
+    -0.185831, // right none × logit right's share of left's route
+    -0.386326, // right none × routes differ
+    0.297324, // log left words × log right words
+    -1.515078, // log left words × log left evidence
+    -0.379935, // log left words × log right evidence
+    -0.147073, // log left words × logit strongest left word
+    -0.095723, // log left words × logit strongest right word
+    -0.128332, // log left words × logit left's share of right's route
+    0.141504, // log left words × logit right's share of left's route
+    0.828929, // log left words × routes differ
+    0.153232, // log right words × log left evidence
+    -0.077507, // log right words × log right evidence
+    -0.012772, // log right words × logit strongest left word
+    0.075304, // log right words × logit strongest right word
+    0.133316, // log right words × logit left's share of right's route
+    0.121993, // log right words × logit right's share of left's route
+    -0.206553, // log right words × routes differ
+    0.045300, // log left evidence × log right evidence
+    0.225448, // log left evidence × logit strongest left word
+    -0.156225, // log left evidence × logit strongest right word
+    0.419663, // log left evidence × logit left's share of right's route
+    0.170887, // log left evidence × logit right's share of left's route
+    -0.031155, // log left evidence × routes differ
+    0.244032, // log right evidence × logit strongest left word
+    -0.650574, // log right evidence × logit strongest right word
+    -0.061464, // log right evidence × logit left's share of right's route
+    -0.146603, // log right evidence × logit right's share of left's route
+    -0.670455, // log right evidence × routes differ
+    0.031020, // logit strongest left word × logit strongest right word
+    0.012573, // logit strongest left word × logit left's share of right's route
+    -0.000132, // logit strongest left word × logit right's share of left's route
+    -0.051553, // logit strongest left word × routes differ
+    -0.016966, // logit strongest right word × logit left's share of right's route
+    -0.053586, // logit strongest right word × logit right's share of left's route
+    -0.446246, // logit strongest right word × routes differ
+    -0.024620, // logit left's share of right's route × logit right's share of left's route
+    -0.181448, // logit left's share of right's route × routes differ
+    -0.124687, // logit right's share of left's route × routes differ
+    -0.106430, // kind:line × logit weaker side
+    0.158468, // kind:line × log two/one
+    -0.262556, // kind:line × log weaker evidence
+    0.655254, // kind:line × logit weaker strongest word
+    -0.433469, // kind:sentence × logit weaker side
+    -0.058638, // kind:sentence × log two/one
+    -0.864262, // kind:sentence × log weaker evidence
+    0.172999, // kind:sentence × logit weaker strongest word
+    -0.114946, // kind:clause × logit weaker side
+    0.227225, // kind:clause × log two/one
+    1.155340, // kind:clause × log weaker evidence
+    0.103200, // kind:clause × logit weaker strongest word
+    0.167609, // kind:cue × logit weaker side
+    0.355384, // kind:cue × log two/one
+    0.209129, // kind:cue × log weaker evidence
+    0.033382, // kind:cue × logit weaker strongest word
+    0.500403, // kind:contrast × logit weaker side
+    0.393440, // kind:contrast × log two/one
+    -0.048808, // kind:contrast × log weaker evidence
+    -1.124963, // kind:contrast × logit weaker strongest word
+    -0.178332, // kind:word × logit weaker side
+    0.116535, // kind:word × log two/one
+    0.654548, // kind:word × log weaker evidence
+    -0.053393, // kind:word × logit weaker strongest word
   ],
-  bias: -4.789809,
+  bias: -7.831242,
   threshold: 0.95,
-  minSide: 0.4,
+  minSide: 0,
+  minEvidence: 0.3,
 };

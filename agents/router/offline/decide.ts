@@ -234,7 +234,7 @@ function split(
         return;
       }
       const model = opts.cutModel;
-      if (model && depth === 0 && !pick.rule && c.weaker >= model.minSide) {
+      if (model && depth === 0 && !pick.rule && c.weaker >= model.minSide && c.weakerEvidence >= (model.minEvidence ?? 0)) {
         const p = cutProbability(model, c.features());
         if (p > model.threshold && (!pick.model || p > pick.model.odds)) pick.model = { cut: c.cut, odds: p };
       }
@@ -265,6 +265,8 @@ interface ScoredCut {
   placed: boolean;
   /** The confidence of the side routed with less. */
   weaker: number;
+  /** The evidence share of the side with less to go on (1 where the scorer does not say). */
+  weakerEvidence: number;
   /** The cut model's features (computed when asked for). */
   features(): Float64Array;
 }
@@ -319,6 +321,7 @@ function forEachCut(
       odds,
       placed,
       weaker,
+      weakerEvidence: Math.min(left.evidence ?? 1, right.evidence ?? 1),
       features: () => {
         whole ??= prefix(to);
         const evidence = {
@@ -361,9 +364,10 @@ export function cutCandidates(scorer: RouteScorer, text: string, opts: DecideOpt
   const span = spanScorer(scorer, tokens);
   const wholeConfidence = best(scorer.scores(trimmed).byRoute)[1];
   const minSide = opts.cutModel?.minSide ?? 0;
+  const minEvidence = opts.cutModel?.minEvidence ?? 0;
   forEachCut(span, candidateCuts(trimmed, tokens), tokens, 0, tokens.length, opts, wholeConfidence, (c) => {
     // What the model never takes is not fitted on, except as what the rule takes.
-    if (c.weaker < minSide && !(c.odds > 1 && c.placed)) return;
+    if ((c.weaker < minSide || c.weakerEvidence < minEvidence) && !(c.odds > 1 && c.placed)) return;
     candidates.push({ at: c.cut.at, resume: c.cut.resume, kind: c.cut.kind, features: Float64Array.from(c.features()), ruleTakes: c.odds > 1 && c.placed });
   });
   return { tokens, candidates };
