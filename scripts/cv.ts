@@ -15,7 +15,8 @@
  * 4. two-intent set accuracy on joins of two held-out lines of different routes (same fold), on
  *    the test joins and the held-back joins (`scripts/router-joins.ts`: many connectors, a good
  *    part unknown to the code, no full stop, mid-sentence; never tuned on); the fitting joins'
- *    figures beside them; single stays single. Each fold's cut model is fitted without the fold
+ *    figures beside them; 300 join styles made up from parts (`scripts/join-styles.ts`, drawn
+ *    anew for each seed); single stays single. Each fold's cut model is fitted without the fold
  *    (`--cut-model`);
  * 5. a new company: one HINT3 source is left out of training, 8 of its lines per route (fewer
  *    where it has few) are given as ROUTER_EXAMPLES, the rest of it is scored. curekart is the
