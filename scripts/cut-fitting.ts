@@ -8,7 +8,8 @@ import { CUT_FEATURES, type CutModel } from "../agents/router/offline/cut-model.
 import { cutCandidates, type DecideOptions, type RouteScorer } from "../agents/router/offline/decide.ts";
 import { tokenize } from "../agents/router/offline/segmenter.ts";
 import type { LabelledExample } from "../agents/router/types.ts";
-import type { Join } from "./router-joins.ts";
+import { CUT_FIT_JOINS, SCORING_JOINS, TUNING_JOINS, type Join } from "./router-joins.ts";
+import { styledJoins } from "./join-styles.ts";
 
 /** The L2 penalty of the cut model's weights. */
 export const CUT_L2 = 1;
@@ -36,6 +37,38 @@ export const SINGLE_WEIGHT = 3;
 export const CUT_THRESHOLD = 0.95;
 
 /**
+ * Each side of a cut the shipped model takes must be routed with at least this confidence (none:
+ * the model is fitted on and finds the joins whose short side is weakly routed; 0.3 and 0.4
+ * lost more fitting joins than the interaction terms gained).
+ */
+export const CUT_MIN_SIDE = 0;
+
+/**
+ * …and have at least this much to go on (`RouteScores.evidence`, a share of a typical message's):
+ * "I want to talk to a human <script>window.__pwned = 1</script>" had a side of words the corpus
+ * never had (evidence 0.16) read as billing at 0.29, and the model cut it off; the shortest real
+ * requests ("Contests", "Price") have 0.5 or more. Set at 0.3 without a grid.
+ */
+export const CUT_MIN_EVIDENCE = 0.3;
+
+/**
+ * How many joins made up at random (`scripts/join-styles.ts`) are fitted on beside the 65
+ * written fitting joins, and how many joins of other routes each held-out line is in.
+ */
+export const STYLED_JOINS = 0;
+export const JOIN_PAIRS = 2;
+
+/**
+ * The joins the cut model is fitted on: the written fitting joins (`TUNING_JOINS`,
+ * `SCORING_JOINS`, `CUT_FIT_JOINS`; never `TEST_JOINS` or `HELD_BACK_JOINS`) and `styled` joins
+ * made up from parts (the same for the same seed), taken in turn.
+ */
+export function fittingJoins(seed: number, styled = STYLED_JOINS): Join[] {
+  const written = [...TUNING_JOINS, ...SCORING_JOINS, ...CUT_FIT_JOINS];
+  return [...written, ...styledJoins(styled, mulberry32(seed * 104729 + 3))];
+}
+
+/**
  * Rows from `held` (lines the scorer was not trained on): every candidate cut of each line
  * alone (none is a true cut), and of each line joined with `pairs` lines of other routes, one
  * join each, taken in turn from `joins` (true: a cut between the two lines' words); every cut
@@ -50,6 +83,7 @@ export function cutRows(
   outOfScope: readonly LabelledExample[] = [],
   pairs = 2,
   out: CutRows = { xs: [], ys: [], ws: [] },
+  singleWeight = SINGLE_WEIGHT,
 ): CutRows {
   /** Every candidate cut of a line that is one request (or none) is a cut not to take, unless the rule already cuts it. */
   const neverCut = (text: string) => {
@@ -58,7 +92,7 @@ export function cutRows(
     for (const c of alone) {
       out.xs.push(c.features);
       out.ys.push(0);
-      out.ws.push(SINGLE_WEIGHT);
+      out.ws.push(singleWeight);
     }
   };
   // Out-of-scope lines (held out too) are never cut: a cut would give them routes.
@@ -94,7 +128,7 @@ export function cutRows(
 
 /** L2-penalised logistic regression (the bias unpenalised), by Newton's method. */
 export function fitLogistic(rows: CutRows, l2 = 1, iterations = 25): { weights: number[]; bias: number } {
-  const d = CUT_FEATURES.length + 1; // last: bias
+  const d = (rows.xs[0]?.length ?? CUT_FEATURES.length) + 1; // last: bias
   const w = new Float64Array(d);
   const n = rows.xs.length;
   for (let it = 0; it < iterations; it++) {
@@ -158,8 +192,8 @@ function solve(a: Float64Array, b: Float64Array, d: number): Float64Array {
 }
 
 /** A fitted cut model with a threshold. */
-export function cutModelOf(fit: { weights: number[]; bias: number }, threshold: number, minSide: number): CutModel {
-  return { weights: fit.weights, bias: fit.bias, threshold, minSide };
+export function cutModelOf(fit: { weights: number[]; bias: number }, threshold: number, minSide: number, minEvidence = CUT_MIN_EVIDENCE): CutModel {
+  return { weights: fit.weights, bias: fit.bias, threshold, minSide, minEvidence };
 }
 
 /** A small seeded PRNG: the same folds and pairings on every run. */

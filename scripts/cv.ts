@@ -15,7 +15,8 @@
  * 4. two-intent set accuracy on joins of two held-out lines of different routes (same fold), on
  *    the test joins and the held-back joins (`scripts/router-joins.ts`: many connectors, a good
  *    part unknown to the code, no full stop, mid-sentence; never tuned on); the fitting joins'
- *    figures beside them; single stays single. Each fold's cut model is fitted without the fold
+ *    figures beside them; 300 join styles made up from parts (`scripts/join-styles.ts`, drawn
+ *    anew for each seed); single stays single. Each fold's cut model is fitted without the fold
  *    (`--cut-model`);
  * 5. a new company: one HINT3 source is left out of training, 8 of its lines per route (fewer
  *    where it has few) are given as ROUTER_EXAMPLES, the rest of it is scored. curekart is the
@@ -39,8 +40,9 @@ import type { LabelledExample } from "../agents/router/types.ts";
 import { ROUTE_NAMES } from "../agents/workers/registry.ts";
 import type { RouteName } from "../src/types.ts";
 import { CUT_FIT_JOINS, HELD_BACK_JOINS, SCORING_JOINS, TEST_JOINS, TUNING_JOINS, type Join } from "./router-joins.ts";
-import { CUT_L2, cutModelOf, cutRows, fitLogistic, mulberry32, type CutRows } from "./cut-fitting.ts";
-import { DEFAULT_CUT_MODEL } from "../agents/router/offline/cut-model.ts";
+import { CUT_L2, cutModelOf, cutRows, fitLogistic, fittingJoins, JOIN_PAIRS, mulberry32, SINGLE_WEIGHT, STYLED_JOINS, type CutRows } from "./cut-fitting.ts";
+import { styledJoins } from "./join-styles.ts";
+import { DEFAULT_CUT_MODEL, withInteractions } from "../agents/router/offline/cut-model.ts";
 import { decideOptions } from "../agents/router/offline/index.ts";
 
 const { values } = parseArgs({
@@ -66,8 +68,19 @@ const { values } = parseArgs({
     thresholds: { type: "string" },
     /** The fold cut models' side confidence to try instead of the shipped one (tuning). */
     "min-side": { type: "string" },
+    /** The fold cut models' side evidence to try instead of the shipped one (tuning). */
+    "min-evidence": { type: "string" },
     /** The fold cut models' threshold to try instead of the shipped one (tuning). */
     threshold: { type: "string" },
+    /** How many made-up joins (`scripts/join-styles.ts`) the fold cut models are fitted on (tuning). */
+    styled: { type: "string" },
+    /** The fold cut models' L2 penalty and single messages' row weight (tuning). */
+    l2: { type: "string" },
+    "single-weight": { type: "string" },
+    /** How many joins each held-out line is in when fitting the fold cut models (tuning). */
+    pairs: { type: "string" },
+    /** Fit the fold cut models without the interaction terms (`CUT_INTERACTIONS`, tuning): the features alone. */
+    linear: { type: "boolean", default: false },
   },
 });
 const K = Number(values.folds);
@@ -77,6 +90,9 @@ const TRY = JSON.parse(values.options) as Partial<DecideOptions>;
 /** The fold cut models' threshold: the shipped model's. */
 const CUT_THRESHOLD = values.threshold === undefined ? DEFAULT_CUT_MODEL.threshold : Number(values.threshold);
 const CUT_MIN_SIDE = values["min-side"] === undefined ? DEFAULT_CUT_MODEL.minSide : Number(values["min-side"]);
+const CUT_MIN_EVIDENCE = values["min-evidence"] === undefined ? (DEFAULT_CUT_MODEL.minEvidence ?? 0) : Number(values["min-evidence"]);
+const STYLED = values.styled === undefined ? STYLED_JOINS : Number(values.styled);
+const PAIRS = values.pairs === undefined ? JOIN_PAIRS : Number(values.pairs);
 
 /** Cut priors compared with the shipped one on the tuning joins (`--tune`). */
 const PRIOR_GRID: DecideOptions["cutPrior"][] = [
@@ -97,6 +113,7 @@ interface Figures {
   twoTuning: number;
   twoHeldBack: number;
   twoCutFit: number;
+  twoStyled: number;
   staysSingle: number;
   company: number;
   companyTuned: number;
@@ -121,6 +138,7 @@ if (summary.length > 1) {
     ["two-intent set accuracy, tuning joins", (x) => x.twoTuning],
     ["two-intent set accuracy, held-back joins", (x) => x.twoHeldBack],
     ["two-intent set accuracy, cut-fit joins", (x) => x.twoCutFit],
+    ["two-intent set accuracy, made-up joins", (x) => x.twoStyled],
     ["single stays single", (x) => x.staysSingle],
     ["out of scope left unsure, written", (x) => x.oosWritten],
     ["out of scope left unsure, speeches", (x) => x.oosSotu],
@@ -243,16 +261,20 @@ function crossValidate(seed: number, detailed: boolean): Figures {
   const testSet = twoIntent(TEST_JOINS);
   const heldBackSet = twoIntent(HELD_BACK_JOINS);
   const cutFitSet = twoIntent(CUT_FIT_JOINS);
+  // Made-up joins (`scripts/join-styles.ts`) drawn anew: the styles the cut model is fitted on,
+  // not the same draws, of this fold's lines.
+  const styledSet = twoIntent(styledJoins(300, mulberry32(seed * 31 + 11)));
   const setAccuracy = (set: typeof tuningSet, rs: OfflineRouter[]) => set.map((c) => sameSet(predicted(rs[c.fold]!.classify(c.text)), c.expected));
-  if (values.thresholds && detailed && values["cut-model"] === "fold") {
-    console.log("tuning: cut-model thresholds on the fitting joins (tuning + cut-fit) and singles");
+  if (values.thresholds && values["cut-model"] === "fold") {
+    console.log("tuning: cut-model thresholds on the fitting joins (tuning + cut-fit), made-up joins and singles");
     for (const t of values.thresholds.split(",").map(Number)) {
       const rs = classifiers.map((c, k) => routerFromScorer(c, { trainedOn: 0, trainMs: 0, ...TRY, cutModel: { ...cutModels[k]!.cutModel!, threshold: t } }));
       const a = setAccuracy(tuningSet, rs);
       const b = setAccuracy(cutFitSet, rs);
       const stays = corpus.filter((e, i) => rs[fold[i]!]!.classify(e.text).routes.length <= 1).length;
       const ok = [...a, ...b];
-      console.log(`  threshold ${t}: fitting joins ${ratio(ok.filter(Boolean).length, ok.length)}, single stays single ${ratio(stays, corpus.length)}`);
+      const made = setAccuracy(styledSet, rs);
+      console.log(`  threshold ${t}: fitting joins ${ratio(ok.filter(Boolean).length, ok.length)}, made-up joins ${ratio(made.filter(Boolean).length, made.length)}, single stays single ${ratio(stays, corpus.length)}`);
     }
   }
   if (TUNE && detailed) {
@@ -268,6 +290,7 @@ function crossValidate(seed: number, detailed: boolean): Figures {
   const testOk = setAccuracy(testSet, routers);
   const heldBackOk = setAccuracy(heldBackSet, routers);
   const cutFitOk = setAccuracy(cutFitSet, routers);
+  const styledOk = setAccuracy(styledSet, routers);
   const staysSingle = single.filter((d) => d.routes.length <= 1).length;
   console.log(`two-intent messages (joins of two held-out lines of different routes)`);
   const report = (name: string, set: typeof testSet, ok: boolean[], joins: Join[]) => {
@@ -284,6 +307,7 @@ function crossValidate(seed: number, detailed: boolean): Figures {
   report("held-back joins, never tuned on", heldBackSet, heldBackOk, HELD_BACK_JOINS);
   report("tuning joins", tuningSet, tuningOk, tuningJoins);
   report("cut-fit joins (the cut model is fitted on these connectors)", cutFitSet, cutFitOk, CUT_FIT_JOINS);
+  console.log(`  made-up joins, 300 styles drawn anew (scripts/join-styles.ts)    ${ratio(styledOk.filter(Boolean).length, styledOk.length)}`);
   console.log(`  single-intent lines kept single  ${ratio(staysSingle, corpus.length)}`);
   if (VERBOSE) {
     tuningSet.forEach((c, i) => !tuningOk[i] && console.log(`  miss ${c.expected.join("+")} → ${describe(routers[c.fold]!.classify(c.text))}: ${JSON.stringify(c.text)}`));
@@ -338,6 +362,7 @@ function crossValidate(seed: number, detailed: boolean): Figures {
     twoTuning: tuningOk.filter(Boolean).length / tuningOk.length,
     twoHeldBack: heldBackOk.filter(Boolean).length / heldBackOk.length,
     twoCutFit: cutFitOk.filter(Boolean).length / cutFitOk.length,
+    twoStyled: styledOk.filter(Boolean).length / styledOk.length,
     staysSingle: staysSingle / corpus.length,
     company: pp.accuracy,
     companyTuned: ck.accuracy,
@@ -357,13 +382,14 @@ function foldCutModels(seed: number, fold: number[], classifiers: IntentClassifi
   const mode = values["cut-model"];
   if (mode === "none") return classifiers.map(() => ({ cutModel: null }));
   if (mode === "shipped") return classifiers.map(() => ({}));
-  const joins = [...TUNING_JOINS, ...SCORING_JOINS, ...CUT_FIT_JOINS];
-  const opts = decideOptions({ ...TRY, cutModel: { ...DEFAULT_CUT_MODEL, minSide: CUT_MIN_SIDE } });
-  const rows: CutRows[] = classifiers.map((c, j) => cutRows(c, corpus.filter((_, i) => fold[i] === j), joins, opts, mulberry32(seed * 7919 + j), outOfScope(j)));
+  const joins = fittingJoins(seed, STYLED);
+  const opts = decideOptions({ ...TRY, cutModel: { ...DEFAULT_CUT_MODEL, minSide: CUT_MIN_SIDE, minEvidence: CUT_MIN_EVIDENCE } });
+  const rows: CutRows[] = classifiers.map((c, j) => cutRows(c, corpus.filter((_, i) => fold[i] === j), joins, opts, mulberry32(seed * 7919 + j), outOfScope(j), PAIRS, undefined, values["single-weight"] === undefined ? SINGLE_WEIGHT : Number(values["single-weight"])));
   return classifiers.map((_, k) => {
     const others = rows.filter((_, j) => j !== k);
-    const train: CutRows = { xs: others.flatMap((r) => r.xs), ys: others.flatMap((r) => r.ys), ws: others.flatMap((r) => r.ws) };
-    return { cutModel: cutModelOf(fitLogistic(train, CUT_L2), CUT_THRESHOLD, CUT_MIN_SIDE) };
+    const xs = others.flatMap((r) => r.xs);
+    const train: CutRows = { xs: values.linear ? xs : xs.map(withInteractions), ys: others.flatMap((r) => r.ys), ws: others.flatMap((r) => r.ws) };
+    return { cutModel: cutModelOf(fitLogistic(train, values.l2 === undefined ? CUT_L2 : Number(values.l2)), CUT_THRESHOLD, CUT_MIN_SIDE, CUT_MIN_EVIDENCE) };
   });
 }
 

@@ -15,11 +15,10 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { IntentClassifier } from "../agents/router/offline/classifier.ts";
 import { loadDefaultCorpus, loadOutOfScopeCorpus, loadWrittenSupportCorpus } from "../agents/router/offline/corpus.ts";
-import { CUT_FEATURES } from "../agents/router/offline/cut-model.ts";
+import { CUT_FEATURES, CUT_INTERACTIONS, withInteractions } from "../agents/router/offline/cut-model.ts";
 import { decideOptions } from "../agents/router/offline/index.ts";
 import { ROUTE_NAMES } from "../agents/workers/registry.ts";
-import { CUT_L2, CUT_THRESHOLD, cutRows, fitLogistic, mulberry32, type CutRows } from "./cut-fitting.ts";
-import { CUT_FIT_JOINS, SCORING_JOINS, TUNING_JOINS } from "./router-joins.ts";
+import { CUT_L2, CUT_MIN_EVIDENCE, CUT_MIN_SIDE, CUT_THRESHOLD, cutRows, fitLogistic, fittingJoins, JOIN_PAIRS, mulberry32, STYLED_JOINS, type CutRows } from "./cut-fitting.ts";
 
 const { values } = parseArgs({ options: { folds: { type: "string", default: "10" }, seed: { type: "string", default: "1" } } });
 const K = Number(values.folds);
@@ -31,25 +30,27 @@ const oos = loadOutOfScopeCorpus();
 const rand = mulberry32(seed);
 const fold = corpus.map(() => Math.floor(rand() * K));
 const oosFold = oos.map((_, i) => i % K);
-const joins = [...TUNING_JOINS, ...SCORING_JOINS, ...CUT_FIT_JOINS];
+const joins = fittingJoins(seed);
 // Every candidate the model may be asked about: a cut model is set (its weights do not matter here).
-const opts = decideOptions({ cutModel: { weights: [], bias: 0, threshold: CUT_THRESHOLD, minSide: 0 } });
+const opts = decideOptions({ cutModel: { weights: [], bias: 0, threshold: CUT_THRESHOLD, minSide: CUT_MIN_SIDE, minEvidence: CUT_MIN_EVIDENCE } });
 
 const rows: CutRows = { xs: [], ys: [], ws: [] };
 for (let k = 0; k < K; k++) {
   const train = [...writtenSupport, ...corpus.filter((_, i) => fold[i] !== k), ...oos.filter((_, i) => oosFold[i] !== k)];
   const classifier = IntentClassifier.train(train, { routes: ROUTE_NAMES });
-  cutRows(classifier, corpus.filter((_, i) => fold[i] === k), joins, opts, mulberry32(seed * 7919 + k), oos.filter((_, i) => oosFold[i] === k), 2, rows);
+  cutRows(classifier, corpus.filter((_, i) => fold[i] === k), joins, opts, mulberry32(seed * 7919 + k), oos.filter((_, i) => oosFold[i] === k), JOIN_PAIRS, rows);
   console.log(`fold ${k + 1}/${K}: ${rows.xs.length} rows`);
 }
-const fit = fitLogistic(rows, CUT_L2);
+const fit = fitLogistic({ ...rows, xs: rows.xs.map(withInteractions) }, CUT_L2);
 const positives = rows.ys.filter((y) => y === 1).length;
-const lines = CUT_FEATURES.map((name, k) => `    ${fit.weights[k]!.toFixed(6)}, // ${name}`).join("\n");
+const names = [...CUT_FEATURES, ...CUT_INTERACTIONS.map(([a, b]) => `${CUT_FEATURES[a]} × ${CUT_FEATURES[b]}`)];
+const lines = names.map((name, k) => `    ${fit.weights[k]!.toFixed(6)}, // ${name}`).join("\n");
 const out = `import type { CutModel } from "./cut-model.ts";
 
 /**
  * Written by \`npx tsx scripts/fit-cuts.ts --folds ${K} --seed ${seed}\`: ${rows.xs.length} candidate cuts (${positives} true)
- * of held-out lines alone and joined with ${joins.length} fitting connectors. Do not edit by hand.
+ * of held-out lines alone and joined in ${JOIN_PAIRS} ways each: ${joins.length - STYLED_JOINS} written fitting joins and ${STYLED_JOINS} made up
+ * (\`scripts/join-styles.ts\`). Do not edit by hand.
  */
 export const CUT_WEIGHTS: CutModel = {
   weights: [
@@ -57,7 +58,8 @@ ${lines}
   ],
   bias: ${fit.bias.toFixed(6)},
   threshold: ${CUT_THRESHOLD},
-  minSide: 0,
+  minSide: ${CUT_MIN_SIDE},
+  minEvidence: ${CUT_MIN_EVIDENCE},
 };
 `;
 const file = path.resolve(import.meta.dirname, "../agents/router/offline/cut-weights.ts");

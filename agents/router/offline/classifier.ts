@@ -85,6 +85,12 @@ export interface RouteScores {
   byRoute: Record<RouteName, number>;
   /** Probability that no route applies (0 when no out-of-scope lines were trained on). */
   none: number;
+  /**
+   * How much the text has to go on, as a share of a typical training message's (its word view's
+   * TF-IDF length before normalisation; uncapped): set for the runs of {@link IntentClassifier.sweepScores}.
+   * A run of common words ("I need assistance") has little, one with rarer words more.
+   */
+  evidence?: number;
 }
 
 /** A trained {@link IntentClassifier} as plain data. */
@@ -185,12 +191,28 @@ export class IntentClassifier {
     // Calibrated only when asked for: most cuts of a message are ruled out before their scores.
     const reader = (points: SweepPoint[]) => {
       const read: RouteScores[] = [];
-      return (at: number) => (read[at] ??= this.calibrated(points[at]!.z, Math.min(1, points[at]!.evidence / typical) ** this.evidencePower));
+      return (at: number) => {
+        if (read[at]) return read[at];
+        const share = points[at]!.evidence / typical;
+        const scores = this.calibrated(points[at]!.z, Math.min(1, share) ** this.evidencePower);
+        scores.evidence = share;
+        return (read[at] = scores);
+      };
     };
     return (from, to) => {
       const { prefix, suffix } = sweep(from, to);
       return { prefix: reader(prefix), suffix: reader(suffix) };
     };
+  }
+
+  /**
+   * Each part read alone, at the calibrated temperature and not tempered by its evidence: what
+   * one word says by itself ("withdrawal" speaks for billing; "I", "need", "assistance" for no
+   * route in particular).
+   */
+  partScores(parts: readonly string[]): RouteScores[] {
+    const sweep = this.vectorizer.sweeps(parts, this.model.params, this.model.classes);
+    return parts.map((_, i) => this.calibrated(sweep(i, i + 1).prefix[i + 1]!.z));
   }
 
   private calibrated(z: Float64Array, evidence = 1): RouteScores {

@@ -18,6 +18,11 @@ export interface CutModel {
   threshold: number;
   /** Each side of a cut the model takes must be routed with at least this confidence. */
   minSide: number;
+  /**
+   * Each side of a cut the model takes must have at least this much to go on: its evidence as a
+   * share of a typical message's (`RouteScores.evidence`; words the corpus never had add none).
+   */
+  minEvidence?: number;
 }
 
 /** The features, in weight order (the names are written beside the weights in `cut-weights.ts`). */
@@ -51,7 +56,59 @@ export const CUT_FEATURES = [
   "log shorter side words",
   "whole's route is left's",
   "whole's route is right's",
+  "log left evidence",
+  "log right evidence",
+  "log weaker evidence",
+  "logit left's share of right's route",
+  "logit right's share of left's route",
+  "logit strongest left word",
+  "logit strongest right word",
+  "logit weaker strongest word",
+  "strongest left word is left's route",
+  "strongest right word is right's route",
 ] as const;
+
+/**
+ * Products of pairs of features the model also weighs (after the features, in this order): a
+ * side's confidence means more when the other side is also a request, a bare word boundary's
+ * evidence less than a full stop's.
+ */
+const INTERACTING = [
+  "log two/one",
+  "logit left best",
+  "logit right best",
+  "logit whole best",
+  "left none",
+  "right none",
+  "log left words",
+  "log right words",
+  "log left evidence",
+  "log right evidence",
+  "logit strongest left word",
+  "logit strongest right word",
+  "logit left's share of right's route",
+  "logit right's share of left's route",
+  "routes differ",
+] as const;
+const KIND_INTERACTING = ["logit weaker side", "log two/one", "log weaker evidence", "logit weaker strongest word"] as const;
+
+/** Index pairs of the interaction terms, in weight order after {@link CUT_FEATURES}. */
+export const CUT_INTERACTIONS: ReadonlyArray<readonly [number, number]> = (() => {
+  const at = (name: string) => (CUT_FEATURES as readonly string[]).indexOf(name);
+  const out: Array<[number, number]> = [];
+  for (let a = 0; a < INTERACTING.length; a++) for (let b = a + 1; b < INTERACTING.length; b++) out.push([at(INTERACTING[a]!), at(INTERACTING[b]!)]);
+  for (let k = 0; k < 6; k++) for (const f of KIND_INTERACTING) out.push([k, at(f)]);
+  return out;
+})();
+
+/** The features followed by their interaction terms (what a model with more weights than features reads). */
+export function withInteractions(features: ArrayLike<number>): Float64Array {
+  const n = CUT_FEATURES.length;
+  const out = new Float64Array(n + CUT_INTERACTIONS.length);
+  for (let k = 0; k < n; k++) out[k] = features[k]!;
+  CUT_INTERACTIONS.forEach(([a, b], k) => (out[n + k] = features[a]! * features[b]!));
+  return out;
+}
 
 /** What the features of a cut are computed from. */
 export interface CutEvidence {
@@ -66,6 +123,9 @@ export interface CutEvidence {
   /** Where the cut is in its stretch, 0..1. */
   position: number;
   rightUpper: boolean;
+  /** The word of each side that speaks most for one route by itself (read alone): its route and probability. */
+  leftWord?: { route: string; p: number };
+  rightWord?: { route: string; p: number };
   /** Confidence each side needs to count as placed. */
   placedAt: number;
   /** The odds rule's odds (prior × two / one, `decide.ts`). */
@@ -120,7 +180,30 @@ export function cutFeatures(e: CutEvidence, two: number, one: number, out: Float
   out[i++] = Math.log(Math.min(e.leftWords, e.rightWords));
   out[i++] = wr === lr ? 1 : 0;
   out[i++] = wr === rr ? 1 : 0;
+  // How much each side has to go on (its words' TF-IDF weight against a typical message's): a
+  // side of common words ("I need assistance") reads as a request by itself, but says little.
+  const le = logEvidence(e.left);
+  const re = logEvidence(e.right);
+  out[i++] = le;
+  out[i++] = re;
+  out[i++] = Math.min(le, re);
+  // Whether a side also speaks for the other side's route (one request told in two parts).
+  out[i++] = logit(e.left.byRoute[rr] ?? 0);
+  out[i++] = logit(e.right.byRoute[lr] ?? 0);
+  // Whether each side has a word of its own that speaks for a route ("withdrawal"), or only
+  // words every route has ("I need assistance").
+  const lw = logit(e.leftWord?.p ?? 0.5);
+  const rw = logit(e.rightWord?.p ?? 0.5);
+  out[i++] = lw;
+  out[i++] = rw;
+  out[i++] = Math.min(lw, rw);
+  out[i++] = e.leftWord?.route === lr ? 1 : 0;
+  out[i++] = e.rightWord?.route === rr ? 1 : 0;
   return out;
+}
+
+function logEvidence(s: RouteScores): number {
+  return clamp(Math.log(Math.max(s.evidence ?? 1, 1e-3)), 5);
 }
 
 function clamp(x: number, bound: number): number {
@@ -130,7 +213,14 @@ function clamp(x: number, bound: number): number {
 /** The probability that a new request starts at a cut with these features. */
 export function cutProbability(model: CutModel, features: ArrayLike<number>): number {
   let z = model.bias;
-  for (let k = 0; k < features.length; k++) z += model.weights[k]! * features[k]!;
+  const n = Math.min(features.length, model.weights.length);
+  for (let k = 0; k < n; k++) z += model.weights[k]! * features[k]!;
+  if (model.weights.length > features.length) {
+    for (let k = 0; k < CUT_INTERACTIONS.length; k++) {
+      const [a, b] = CUT_INTERACTIONS[k]!;
+      z += model.weights[features.length + k]! * features[a]! * features[b]!;
+    }
+  }
   return 1 / (1 + Math.exp(-z));
 }
 

@@ -11,6 +11,8 @@ export interface RouteScorer {
   scores(text: string): RouteScores;
   /** Scores of every prefix `parts[from..at)` and suffix `parts[at..to)` of a stretch. */
   sweepScores(parts: readonly string[]): (from: number, to: number) => { prefix: (at: number) => RouteScores; suffix: (at: number) => RouteScores };
+  /** Each part read alone, not tempered by its evidence (the cut model's word features; optional). */
+  partScores?(parts: readonly string[]): RouteScores[];
 }
 
 export interface DecideOptions {
@@ -232,7 +234,7 @@ function split(
         return;
       }
       const model = opts.cutModel;
-      if (model && depth === 0 && !pick.rule && c.weaker >= model.minSide) {
+      if (model && depth === 0 && !pick.rule && c.weaker >= model.minSide && c.weakerEvidence >= (model.minEvidence ?? 0)) {
         const p = cutProbability(model, c.features());
         if (p > model.threshold && (!pick.model || p > pick.model.odds)) pick.model = { cut: c.cut, odds: p };
       }
@@ -263,6 +265,8 @@ interface ScoredCut {
   placed: boolean;
   /** The confidence of the side routed with less. */
   weaker: number;
+  /** The evidence share of the side with less to go on (1 where the scorer does not say). */
+  weakerEvidence: number;
   /** The cut model's features (computed when asked for). */
   features(): Float64Array;
 }
@@ -317,6 +321,7 @@ function forEachCut(
       odds,
       placed,
       weaker,
+      weakerEvidence: Math.min(left.evidence ?? 1, right.evidence ?? 1),
       features: () => {
         whole ??= prefix(to);
         const evidence = {
@@ -329,6 +334,8 @@ function forEachCut(
           rightWords: to - cut.resume,
           position: (cut.at - from) / (to - from),
           rightUpper: /^\p{Lu}/u.test(tokens[cut.resume]!.text),
+          leftWord: score.strongestWord(from, cut.at),
+          rightWord: score.strongestWord(cut.resume, to),
           placedAt: need,
           odds,
         };
@@ -357,9 +364,10 @@ export function cutCandidates(scorer: RouteScorer, text: string, opts: DecideOpt
   const span = spanScorer(scorer, tokens);
   const wholeConfidence = best(scorer.scores(trimmed).byRoute)[1];
   const minSide = opts.cutModel?.minSide ?? 0;
+  const minEvidence = opts.cutModel?.minEvidence ?? 0;
   forEachCut(span, candidateCuts(trimmed, tokens), tokens, 0, tokens.length, opts, wholeConfidence, (c) => {
     // What the model never takes is not fitted on, except as what the rule takes.
-    if (c.weaker < minSide && !(c.odds > 1 && c.placed)) return;
+    if ((c.weaker < minSide || c.weakerEvidence < minEvidence) && !(c.odds > 1 && c.placed)) return;
     candidates.push({ at: c.cut.at, resume: c.cut.resume, kind: c.cut.kind, features: Float64Array.from(c.features()), ruleTakes: c.odds > 1 && c.placed });
   });
   return { tokens, candidates };
@@ -378,6 +386,8 @@ function question(text: string, tokens: readonly Token[], from: number, to: numb
 interface SpanScorer {
   sides(from: number, to: number): { prefix: (at: number) => RouteScores; suffix: (at: number) => RouteScores };
   hasContent(from: number, to: number): boolean;
+  /** The word of `tokens[from..to)` that speaks most for one route by itself: its best route and probability. */
+  strongestWord(from: number, to: number): { route: RouteName; p: number };
 }
 
 function spanScorer(scorer: RouteScorer, tokens: readonly Token[]): SpanScorer {
@@ -385,6 +395,7 @@ function spanScorer(scorer: RouteScorer, tokens: readonly Token[]): SpanScorer {
   const sweep = scorer.sweepScores(texts);
   const content = texts.map(hasContent);
   const memo = new Map<number, ReturnType<SpanScorer["sides"]>>();
+  let words: Array<[RouteName, number]> | undefined;
   return {
     sides(from, to) {
       const key = from * (texts.length + 1) + to;
@@ -393,6 +404,12 @@ function spanScorer(scorer: RouteScorer, tokens: readonly Token[]): SpanScorer {
       return s;
     },
     hasContent: (from, to) => content.slice(from, to).some(Boolean),
+    strongestWord(from, to) {
+      words ??= (scorer.partScores?.(texts) ?? []).map((s) => best(s.byRoute));
+      let top: [RouteName, number] = ["", 0];
+      for (let i = from; i < to; i++) if (words[i] && words[i]![1] > top[1]) top = words[i]!;
+      return { route: top[0], p: top[1] };
+    },
   };
 }
 
