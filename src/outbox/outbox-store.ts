@@ -91,9 +91,10 @@ export class OutboxStore {
    * where it goes now: the conversation's key and user, and the reply context of the message it
    * answers (read in the same statement; an earlier message's move is committed by then), and,
    * when it revises a message, where that one's parts are (it was delivered first: it is earlier).
+   * On `tx` (the transaction that records the message), the claim commits with the record.
    */
-  async claim(id: string): Promise<ClaimedRow | undefined> {
-    const r = await this.pool.query<DbRow & { target_key: string; target_user: string; target_context: Record<string, unknown> | null; revised_status: string | null; revised_refs: Record<string, string> | null; revised_parts: number | null }>(
+  async claim(id: string, tx: Pick<pg.ClientBase, "query"> = this.pool): Promise<ClaimedRow | undefined> {
+    const r = await tx.query<DbRow & { target_key: string; target_user: string; target_context: Record<string, unknown> | null; revised_status: string | null; revised_refs: Record<string, string> | null; revised_parts: number | null }>(
       `update messages m set status = 'sending', attempts = m.attempts + 1,
               claimed_until = clock_timestamp() + $2 * interval '1 millisecond'
        from conversations c

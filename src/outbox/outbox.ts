@@ -161,9 +161,17 @@ export class Outbox {
    * Records the message on `tx`, a transaction of the caller's, without delivering it; the
    * caller calls `committed` once `tx` committed (then it is announced, and may be delivered).
    */
-  async recordIn(tx: Pick<pg.ClientBase, "query">, message: OutboundMessage): Promise<{ id: string; created: boolean; committed: () => void }> {
+  async recordIn(tx: Pick<pg.ClientBase, "query">, message: OutboundMessage): Promise<RecordedIn> {
     const recorded = await this.#store.record(message, tx);
-    return { ...recorded, committed: () => recorded.created && void this.#recorded.emit("recorded", message.conversationId) };
+    // Claimed for delivery in the same transaction (one commit less per message): once `tx`
+    // commits, the message is this caller's to deliver (`deliver`). If the caller dies first, the
+    // claim runs out and the sweep (or the job's retry) delivers it, as after any claim.
+    const claimed = await this.#store.claim(recorded.id, tx);
+    return {
+      ...recorded,
+      committed: () => recorded.created && void this.#recorded.emit("recorded", message.conversationId),
+      deliver: () => (claimed ? this.#deliverNow(claimed) : this.deliver(recorded.id)),
+    };
   }
 
   /** The message recorded under a key, if any. */
@@ -208,6 +216,10 @@ export class Outbox {
       }
       return { messageId: id, status: standing(current), ...(current.error ? { error: current.error } : {}) };
     }
+    return this.#deliverNow(row);
+  }
+
+  #deliverNow(row: ClaimedRow): Promise<Omit<SendResult, "created">> {
     const work = this.#deliverClaimed(row);
     this.#track(work);
     return work;
@@ -366,6 +378,19 @@ export class Outbox {
     this.#inFlight.add(tracked);
     void tracked.finally(() => this.#inFlight.delete(tracked));
   }
+}
+
+/** A message recorded (and, when its turn, claimed) on a transaction of the caller's (`Outbox.recordIn`). */
+export interface RecordedIn {
+  id: string;
+  created: boolean;
+  /** Call once the transaction committed: the message is announced (server-sent events wake). */
+  committed: () => void;
+  /**
+   * Call once the transaction committed: delivers the message with the claim taken in it, or,
+   * when it was not its turn (an earlier message of the conversation is undelivered), as `deliver`.
+   */
+  deliver: () => Promise<Omit<SendResult, "created">>;
 }
 
 /** Parts of a message the platform took, and where the last of them is. */

@@ -184,15 +184,16 @@ export class TurnRunner {
     const handoff = state.handoff ? await this.#openHandoff(conversation.id, messageId, state.handoff.reason, state.handoff.detail) : null;
     // The user is told once, in this reply, what the intake removed from their message.
     const reply = withNotes(state.reply ?? composeReply({}), [redactionNote(placeholdersIn(message.text)), await this.#notice(handoff)]);
-    // The turn's log (routing, worker runs), its memory (the checkpoint) and its reply commit
-    // together: one transaction (one commit instead of three), then the reply is delivered.
+    // The turn's log (routing, worker runs), its memory (the checkpoint), its reply and the reply's
+    // claim for delivery commit together: one transaction (one commit instead of four), then the
+    // reply is delivered.
     const recorded = await this.#o.store.transaction(async (tx) => {
       if (!state.handoff) await this.#record(messageId, conversation.id, state, tx);
       await memory?.write(tx);
       return this.#o.outbox.recordIn(tx, { conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId), ...(revises ? { revises } : {}) });
     });
     recorded.committed();
-    this.#delivered(await this.#o.outbox.deliver(recorded.id), conversation.platform);
+    this.#delivered(await recorded.deliver(), conversation.platform);
     await this.#finish(message, "answered", run);
 
     const latencyMs = Date.now() - started;
