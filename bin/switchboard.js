@@ -4,6 +4,9 @@
 import { existsSync } from "node:fs";
 import module from "node:module";
 
+/** Commands whose work ends when their action returns. */
+const ONE_SHOT = new Set(["ask", "chat", "route", "eval"]);
+
 const entry = new URL("../dist/bots/cli/main.js", import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write("switchboard: the compiled JavaScript (dist/) is missing: run `npm run build` (`npm ci` runs it too).\n");
@@ -17,3 +20,8 @@ if (!existsSync(entry)) {
 module.enableCompileCache?.();
 const { main } = await import(entry.href);
 await main();
+// A one-shot command is done when main returns: its database is closed, its output written (stdout
+// and stderr are synchronous on Linux for files, pipes and terminals; the logger writes
+// synchronously too). Node would still spend 0.1–0.3 s after the last handle closed (the embedded
+// database's sockets) before exiting, measured on `ask`; exit now. `serve` and `worker` keep running after main returns.
+if (ONE_SHOT.has(process.argv[2] ?? "")) process.exit();

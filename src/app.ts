@@ -11,7 +11,7 @@ import type { Config } from "./config.ts";
 import { ModelCallLog } from "./conversations/model-call-log.ts";
 import { PgConversationLog } from "./conversations/pg-conversation-log.ts";
 import { LatestCheckpointSaver } from "./db/checkpoint-saver.ts";
-import { openDatabase, type Database } from "./db/database.ts";
+import { appDatabaseOptions, openDatabase, type Database } from "./db/database.ts";
 import { migrate } from "./db/migrate.ts";
 import { GraphMemory, type BotMemory } from "./handoffs/bot-memory.ts";
 import { HandoffService } from "./handoffs/handoff-service.ts";
@@ -122,6 +122,11 @@ export interface AppOverrides {
    * connections are limited (`max_connections`).
    */
   poolMax?: number;
+  /**
+   * The database, already being opened with `appDatabaseOptions(config, logger, poolMax)` (the CLI
+   * starts it while this module loads). The app owns it from here: `close` (or a failed start) closes it.
+   */
+  database?: Promise<Database>;
 }
 
 /**
@@ -134,17 +139,15 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
   // AGENTS: the workers run here; the others' steps are delegated (said before anything is opened).
   const local = localWorkers(config.agents, registry);
   const delegating = local !== undefined && local.length < registry.workers.length;
-  if (delegating && !config.databaseUrl) throw delegationNeedsServer(config, "This process");
-  const db = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    cacheDir: config.cacheDir,
-    logger: logger.child({ component: "db" }),
-    // graphile-worker keeps a connection for LISTEN and runs its workers' queries beside the
-    // app's: on embedded Postgres it needs more than the one connection used there otherwise.
-    ...(!config.databaseUrl && config.jobQueue === "postgres" ? { max: 8 } : {}),
-    ...(overrides.poolMax !== undefined ? { max: overrides.poolMax } : {}),
-  });
+  if (delegating && !config.databaseUrl) {
+    await overrides.database?.then((d) => d.close()).catch(() => {});
+    throw delegationNeedsServer(config, "This process");
+  }
+  // The knowledge base (files, or its parsed cache) is read while the database opens; a failure
+  // to read it is thrown below, where it is awaited.
+  const knowledgeLoad = loadKnowledgeBase(config.knowledgeDir, { cacheDir: config.cacheDir });
+  knowledgeLoad.catch(() => {});
+  const db = await (overrides.database ?? openDatabase(appDatabaseOptions(config, logger, overrides.poolMax)));
   // The process's one LISTEN connection (a server): message outcomes and delegated steps' results.
   const listener = db.mode === "server" ? new PgListener({ url: db.url, logger, channels: [CHANNELS.messageFinished, CHANNELS.stepFinished] }) : undefined;
   let workerDeps: WorkerDepsSet | undefined;
@@ -155,7 +158,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     await listener?.start();
     await loadDemoData(config, db, registry, logger);
 
-    const knowledge = await loadKnowledgeBase(config.knowledgeDir, { cacheDir: config.cacheDir });
+    const knowledge = await knowledgeLoad;
     // The company's own lines (ROUTER_EXAMPLES) and the staff corrections stored so far teach it.
     const corrections = new RouterCorrections(db.pool, registry.routes);
     const offlineRouter = offlineRouterFor(registry, {

@@ -277,7 +277,18 @@ async function withApp(fn: (app: App) => Promise<void>): Promise<void> {
   const config: Config = loadConfig();
   // One-shot commands log only warnings unless LOG_LEVEL asks for more.
   const logger: Logger = createLogger(process.env["LOG_LEVEL"] ? config.logLevel : "warn", undefined, config.logFormat);
-  const app = await createApp(config, logger);
+  // The database starts opening (PGlite: compiling Postgres, starting it on the folder) while
+  // the app's modules load; createApp takes it over (and closes it, also when it fails).
+  const database = import("../../src/db/database.ts").then((m) => m.openDatabase(m.appDatabaseOptions(config, logger)));
+  database.catch(() => {});
+  let appModule: typeof import("../../src/app.ts");
+  try {
+    appModule = await import("../../src/app.ts");
+  } catch (err) {
+    await database.then((d) => d.close()).catch(() => {});
+    throw err;
+  }
+  const app = await appModule.createApp(config, logger, { database });
   try {
     await app.intake.recover();
     await fn(app);

@@ -1,5 +1,6 @@
 import pg from "pg";
 import { StorageError, errorMessage } from "../errors.ts";
+import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import { DatabaseUnavailableError, guardClientErrors, guardConnectionErrors } from "./connection-errors.ts";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "./embedded.ts";
@@ -46,6 +47,23 @@ function connectingWithin(ms: number): typeof pg.Client {
     constructor(config?: string | pg.ClientConfig) {
       super(typeof config === "string" ? { connectionString: config, connectionTimeoutMillis: ms } : { ...config, connectionTimeoutMillis: ms });
     }
+  };
+}
+
+/**
+ * How the app opens the configured database (`createApp`, and the CLI, which starts opening it
+ * while the rest of the app's modules load). `poolMax` overrides the pool size.
+ */
+export function appDatabaseOptions(config: Config, logger: Logger, poolMax?: number): DatabaseOptions {
+  return {
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    cacheDir: config.cacheDir,
+    logger: logger.child({ component: "db" }),
+    // graphile-worker keeps a connection for LISTEN and runs its workers' queries beside the
+    // app's: on embedded Postgres it needs more than the one connection used there otherwise.
+    ...(!config.databaseUrl && config.jobQueue === "postgres" ? { max: 8 } : {}),
+    ...(poolMax !== undefined ? { max: poolMax } : {}),
   };
 }
 

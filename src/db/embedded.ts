@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
+import net from "node:net";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -135,6 +136,7 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger, opt
     // Concurrent queries from several connections must not interleave (see wire-queue.ts).
     useSequencedQueue(server, db, { password });
     await server.start();
+    sendAtOnce(server);
     const port = Number(server.getServerConn().split(":").pop());
     writeLock(lockPath, { pid: process.pid, port }, "w");
     openHere.set(path.resolve(dataDir), port);
@@ -265,4 +267,19 @@ function writeLock(lockPath: string, info: LockInfo, flag: "w" | "wx"): void {
     }
     throw err;
   }
+}
+
+/**
+ * Turns Nagle's algorithm off on the server's connections (pglite-socket leaves it on; `pg` turns
+ * it off on its side). PGlite's answer to one message goes out in several small writes: with
+ * Nagle a write waits for the ACK of the previous one, which loopback's delayed ACK holds back
+ * for up to 40–200 ms, so a connection's first query took ~0.5 s and every reply of several
+ * parts waited as well. pglite-socket gives no option for it: this reaches its `net.Server`.
+ */
+function sendAtOnce(server: PGLiteSocketServer): void {
+  const inner = (server as unknown as { server?: unknown }).server;
+  if (!(inner instanceof net.Server)) {
+    throw new Error("pglite-socket changed: PGLiteSocketServer has no net.Server in `server` once started; check sendAtOnce in src/db/embedded.ts against its new version");
+  }
+  inner.on("connection", (socket: net.Socket) => socket.setNoDelay(true));
 }
