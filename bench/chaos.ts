@@ -22,6 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { DisposablePostgres, freePort } from "../test/inbox/disposable-postgres.ts";
+import { QUESTIONS as BENCH_QUESTIONS } from "./questions.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
 const args = process.argv.slice(2);
@@ -32,14 +33,7 @@ const OUTAGE_MS = numbers[2] ?? 3000;
 const SCRIPTED = args.includes("scripted");
 const TOTAL = CONVERSATIONS * PER_CONVERSATION;
 
-const QUESTIONS = [
-  "How do I reset my password?",
-  "Why was I charged twice on my last invoice?",
-  "What are the API rate limits?",
-  "Can I get a refund for last month?",
-  "Which plans do you offer?",
-  "The dashboard shows error 502 since this morning",
-];
+const QUESTIONS = [...BENCH_QUESTIONS, "The dashboard shows error 502 since this morning"];
 
 interface Proc {
   name: string;

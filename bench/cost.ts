@@ -38,15 +38,9 @@ import { freshServerDatabase, tempDataDir } from "../test/helpers/databases.ts";
 import { DisposablePostgres, freePort } from "../test/inbox/disposable-postgres.ts";
 import { liveWorkers, queueEnv, slackMessage, SlackRecorder, spawnWorker, startGateway, stopWorker, waitFor } from "../test/inbox/harness.ts";
 import { startOpenAIStandIn, structured, structuredOutputName, text } from "../test/stand-ins/openai.ts";
+import { QUESTIONS } from "./questions.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "..");
-const QUESTIONS = [
-  "How do I reset my password?",
-  "Why was I charged twice on my last invoice?",
-  "What are the API rate limits?",
-  "Can I get a refund for last month?",
-  "Which plans do you offer?",
-];
 const TICK_MS = 1000 / Number(execSync("getconf CLK_TCK").toString().trim() || 100);
 
 // ---- /proc ------------------------------------------------------------------------------------

@@ -18,14 +18,8 @@ import { offlineRouterFor } from "../agents/trained-router.ts";
 import { WorkerRegistry } from "../agents/workers/registry.ts";
 import { loadConfig } from "../src/config.ts";
 import { silentLogger } from "../src/logger.ts";
+import { QUESTIONS } from "./questions.ts";
 
-const QUESTIONS = [
-  "How do I reset my password?",
-  "Why was I charged twice on my last invoice?",
-  "What are the API rate limits?",
-  "Can I get a refund for last month?",
-  "Which plans do you offer?",
-];
 const turns = Number(process.argv[2] ?? 2000);
 const config = loadConfig({ DATABASE_URL: process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres", LOG_LEVEL: "silent" });
 const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });

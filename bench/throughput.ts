@@ -15,14 +15,8 @@
  */
 import { freshServerDatabase } from "../test/helpers/databases.ts";
 import { queueEnv, slackMessage, SlackRecorder, spawnWorker, startGateway, stopWorker, waitFor, liveWorkers } from "../test/inbox/harness.ts";
+import { QUESTIONS } from "./questions.ts";
 
-const QUESTIONS = [
-  "How do I reset my password?",
-  "Why was I charged twice on my last invoice?",
-  "What are the API rate limits?",
-  "Can I get a refund for last month?",
-  "Which plans do you offer?",
-];
 
 async function run(server: string, workers: number, conversations: number, perConversation: number, scripted: boolean) {
   const fresh = await freshServerDatabase(server);

@@ -6,9 +6,10 @@
  * under a name of its own and renamed into place, so a process never reads half of one; a
  * missing or unreadable file, or a folder that cannot be written, only means parsing.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { markUsed, writeCacheFile, type CacheKind } from "../../src/cache-files.ts";
 import { sourcesHash } from "../../src/source-hash.ts";
 import type { Collection, KnowledgeDoc } from "./knowledge-docs.ts";
 
@@ -21,10 +22,8 @@ export interface KnowledgeFile {
 
 /** Raised when what a cache file holds changes shape without the parsing code changing. */
 const FORMAT = 1;
-/** Parsed knowledge bases kept; the least recently used beyond these are removed. */
-const KEEP = 8;
-const PREFIX = "knowledge-";
-const SUFFIX = ".json";
+/** Parsed knowledge bases kept: the 8 most recently used. */
+const KIND: CacheKind = { prefix: "knowledge-", suffix: ".json", keep: 8 };
 const CODE = ["agents/knowledge/knowledge-docs.ts", "agents/knowledge/unwrap.ts", "agents/knowledge/docs-cache.ts"];
 
 interface Stored {
@@ -37,7 +36,7 @@ export async function cachedKnowledgeDocs(cacheDir: string, files: readonly Know
   const hash = createHash("sha256").update(JSON.stringify({ FORMAT, code: sourcesHash(CODE) }));
   for (const f of files) hash.update("\0").update(f.relPath).update("\0").update(f.collection).update("\0").update(f.source);
   const key = hash.digest("hex");
-  const file = path.join(cacheDir, `${PREFIX}${key.slice(0, 32)}${SUFFIX}`);
+  const file = path.join(cacheDir, `${KIND.prefix}${key.slice(0, 32)}${KIND.suffix}`);
   const stored = read(file, key);
   if (stored) return stored;
   const docs = await parse();
@@ -49,9 +48,7 @@ function read(file: string, key: string): KnowledgeDoc[] | undefined {
   try {
     const stored = JSON.parse(fs.readFileSync(file, "utf8")) as Partial<Stored> | null;
     if (stored?.format !== FORMAT || stored.key !== key || !Array.isArray(stored.docs)) return undefined;
-    // Recently used: kept when the folder is pruned.
-    const now = new Date();
-    fs.utimesSync(file, now, now);
+    markUsed(file);
     return stored.docs;
   } catch {
     return undefined;
@@ -59,18 +56,9 @@ function read(file: string, key: string): KnowledgeDoc[] | undefined {
 }
 
 function write(dir: string, file: string, stored: Stored): void {
-  const temp = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
   try {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(temp, JSON.stringify(stored));
-    fs.renameSync(temp, file);
-    const kept = fs
-      .readdirSync(dir)
-      .filter((f) => f.startsWith(PREFIX) && f.endsWith(SUFFIX))
-      .map((f) => ({ f, at: fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
-      .sort((a, b) => b.at - a.at);
-    for (const { f } of kept.slice(KEEP)) fs.rmSync(path.join(dir, f), { force: true });
+    writeCacheFile(dir, file, JSON.stringify(stored), KIND);
   } catch {
-    fs.rmSync(temp, { force: true });
+    // A folder that cannot be written only means parsing again next start.
   }
 }

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import v8 from "node:v8";
+import { markUsed, writeCacheFile, type CacheKind } from "../../src/cache-files.ts";
 import type { Logger } from "../../src/logger.ts";
 import { sourceFilesIn, sourcesHash } from "../../src/source-hash.ts";
 import { IntentClassifier, type ClassifierState } from "./offline/classifier.ts";
@@ -11,11 +12,8 @@ import type { LabelledExample } from "./types.ts";
 /** Raised when what a cache file holds changes shape without the offline router's code changing. */
 const FORMAT = 1;
 
-/** Trained models kept in the folder; the least recently used beyond these are removed. */
-const KEEP = 8;
-
-const PREFIX = "router-";
-const SUFFIX = ".v8";
+/** Trained models kept in the folder: the 8 most recently used. */
+const KIND: CacheKind = { prefix: "router-", suffix: ".v8", keep: 8 };
 
 let codeHash: string | undefined;
 /** The offline router's code (agents/router/offline/): a change to any of it trains anew. */
@@ -55,7 +53,7 @@ interface Stored {
 export function diskTrainingCache(dir: string, logger?: Logger): TrainingCache {
   return (examples, routes, train) => {
     const key = trainingKey(examples, routes);
-    const file = path.join(dir, `${PREFIX}${key.slice(0, 32)}${SUFFIX}`);
+    const file = path.join(dir, `${KIND.prefix}${key.slice(0, 32)}${KIND.suffix}`);
     const stored = read(file, key, logger);
     if (stored) return stored;
     const classifier = train();
@@ -75,9 +73,7 @@ function read(file: string, key: string, logger: Logger | undefined): IntentClas
     const stored = v8.deserialize(bytes) as Partial<Stored> | null;
     if (stored?.format !== FORMAT || stored.key !== key || !stored.state) return undefined;
     const classifier = IntentClassifier.fromState(stored.state);
-    // Recently used: kept when the folder is pruned.
-    const now = new Date();
-    fs.utimesSync(file, now, now);
+    markUsed(file);
     return classifier;
   } catch (err) {
     logger?.debug({ err: String(err), file }, "unreadable trained-router cache file; training");
@@ -86,28 +82,9 @@ function read(file: string, key: string, logger: Logger | undefined): IntentClas
 }
 
 function write(dir: string, file: string, stored: Stored, logger: Logger | undefined): void {
-  const temp = `${file}.${process.pid}-${randomBytes(4).toString("hex")}.tmp`;
   try {
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(temp, v8.serialize(stored));
-    fs.renameSync(temp, file);
-    prune(dir);
+    writeCacheFile(dir, file, v8.serialize(stored), KIND);
   } catch (err) {
-    try {
-      fs.rmSync(temp, { force: true });
-    } catch {
-      // Nothing was written there either.
-    }
     logger?.debug({ err: String(err), dir }, "could not store the trained router; it is trained again next start");
   }
-}
-
-/** Removes all but the {@link KEEP} most recently used models (code and examples change over time). */
-function prune(dir: string): void {
-  const files = fs
-    .readdirSync(dir)
-    .filter((f) => f.startsWith(PREFIX) && f.endsWith(SUFFIX))
-    .map((f) => ({ f, at: fs.statSync(path.join(dir, f), { throwIfNoEntry: false })?.mtimeMs ?? 0 }))
-    .sort((a, b) => b.at - a.at);
-  for (const { f } of files.slice(KEEP)) fs.rmSync(path.join(dir, f), { force: true });
 }
