@@ -17,6 +17,7 @@ import { registerStaffHandlers, type SlackStaffOptions } from "./staff.ts";
 import { readReplyContext } from "./reply-context.ts";
 import { CANNOT_POST, deliverPrivately, deliverQuestion, platformError, registerSupportCommand } from "./support-command.ts";
 import { findPostedParts, partMetadata, POST_RETRY } from "./posted-parts.ts";
+import { webApiFetch } from "./web-api-fetch.ts";
 
 export type SlackConfig = Pick<Config, "slackBotToken" | "slackSigningSecret" | "slackAppToken" | "slackApiUrl">;
 export type SlackTransport = "http" | "socket";
@@ -132,6 +133,7 @@ class BoltSlackAdapter implements SlackAdapter {
     const boltLogger = createBoltLogger(this.#log.child({ lib: "bolt" }), secrets);
     const clientOptions: webApi.WebClientOptions = {
       retryConfig: options.retryConfig ?? DEFAULT_RETRY,
+      fetch: webApiFetch,
       ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}),
     };
 
