@@ -15,7 +15,8 @@
  * The service runs in this process; "Slack" runs in two child processes: the load generator, and
  * the Web API stand-in the service posts to (on the load generator's event loop, serving those
  * posts delayed its reading of the acks). Besides the latencies it prints the service's CPU per
- * request over the measured rounds (its ack and the posts after it, from `process.cpuUsage`) and
+ * request over the measured rounds (its ack and the posts after it, from `process.cpuUsage`; the
+ * posts wait their turn behind the acks, so it counts until the last post is out) and
  * each side's event-loop delay: on a shared machine, a burst's last ack waits for the CPU the
  * burst needs, and the CPU per request is the stable figure.
  *
