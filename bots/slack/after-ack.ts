@@ -54,11 +54,6 @@ export class AfterAckTurns {
     });
   }
 
-  /** How many wait for a turn now. */
-  get waiting(): number {
-    return this.#waiting.length;
-  }
-
   #schedule(): void {
     if (this.#scheduled || this.#waiting.length === 0) return;
     this.#scheduled = true;
