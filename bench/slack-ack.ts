@@ -15,7 +15,8 @@
  * The service runs in this process; "Slack" runs in two child processes: the load generator, and
  * the Web API stand-in the service posts to (on the load generator's event loop, serving those
  * posts delayed its reading of the acks). Besides the latencies it prints the service's CPU per
- * request over the measured rounds (its ack and the posts after it, from `process.cpuUsage`) and
+ * request over the measured rounds (its ack and the posts after it, from `process.cpuUsage`; the
+ * posts wait their turn behind the acks, so it counts until the last post is out) and
  * each side's event-loop delay: on a shared machine, a burst's last ack waits for the CPU the
  * burst needs, and the CPU per request is the stable figure.
  *
@@ -49,7 +50,7 @@ interface LoopDelay {
   max: number;
 }
 
-type FromSlack = { kind: "api"; apiUrl: string } | { kind: "measuring" } | { kind: "done"; slash: number[][]; mention: number[][]; loop: LoopDelay };
+type FromSlack = { kind: "api"; apiUrl: string } | { kind: "warmed" } | { kind: "done"; slash: number[][]; mention: number[][]; loop: LoopDelay };
 
 function loopDelay(h: ReturnType<typeof monitorEventLoopDelay>): LoopDelay {
   const ms = (ns: number) => Number((ns / 1e6).toFixed(1));
@@ -113,13 +114,20 @@ async function service(): Promise<void> {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   load.proc.send({ url: `${base}/slack/events` });
 
-  // The load generator says when its warm-up is over: the event-loop delay counts the measured rounds.
-  if ((await load.next()).kind !== "measuring") throw new Error("bench: the load generator did not start measuring");
+  // The load generator says when its warm-up is over; the measured rounds start once the warm-up's
+  // posts are all out, and the CPU is counted until the measured rounds' posts are: posting runs
+  // after the acks (at its turn, after-ack.ts), and its CPU is part of each request's cost.
+  // Per request: `/support` posts its question and the answer, a mention the answer.
+  const postsPerRound = settings.concurrency * 3;
+  if ((await load.next()).kind !== "warmed") throw new Error("bench: the load generator did not finish its warm-up");
+  if (mode !== "floor") await sink.waitForDeliveries(settings.rounds * postsPerRound);
   loop.enable();
   const cpuBefore = process.cpuUsage();
+  load.proc.send({ go: true });
   const result = await load.next();
-  const cpu = process.cpuUsage(cpuBefore);
   loop.disable();
+  if (mode !== "floor") await sink.waitForDeliveries(2 * settings.rounds * postsPerRound);
+  const cpu = process.cpuUsage(cpuBefore);
   if (mode !== "floor") await adapter.stop();
   await server.close();
   api.proc.send({ stop: true });
@@ -138,7 +146,7 @@ async function service(): Promise<void> {
   report("  /support, all rounds", measured(serverSide.slash));
   report("  app_mention, all rounds", measured(serverSide.mention));
   const requests = settings.rounds * settings.concurrency * 2;
-  console.log(`Service CPU per request over the measured rounds (its ack and the posts after it): ${((cpu.user + cpu.system) / 1000 / requests).toFixed(2)} ms`);
+  console.log(`Service CPU per request over the measured rounds (its ack and the posts after it, until the last is out): ${((cpu.user + cpu.system) / 1000 / requests).toFixed(2)} ms`);
   console.log(`Event-loop delay (ms), service: ${JSON.stringify(loopDelay(loop))}; load generator: ${JSON.stringify(result.loop)}`);
   console.log(`stored ${sink.stored.length} messages, delivered ${sink.deliveries.length} replies; node ${process.version}; load average ${fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")}`);
 }
@@ -186,7 +194,9 @@ async function slack(): Promise<void> {
     await burst(slash);
     await burst(mention);
   }
-  send({ kind: "measuring" });
+  const go = new Promise((resolve) => process.once("message", resolve));
+  send({ kind: "warmed" });
+  await go;
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
   const result = { kind: "done" as const, slash: [] as number[][], mention: [] as number[][] };

@@ -6,7 +6,7 @@ import { AdapterError, ConfigError, errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { DeliveryRefused } from "../../src/outbox/delivery-refused.ts";
 import type { OutboundReply } from "../../src/types.ts";
-import { AckGate, createAfterAck } from "./after-ack.ts";
+import { AckGate, AfterAckTurns, createAfterAck } from "./after-ack.ts";
 import { createBoltLogger } from "./bolt-logger.ts";
 import { parseConversationKey } from "./conversation-key.ts";
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_EVENTS_PATH, FastifyReceiver } from "./http-receiver.ts";
@@ -17,6 +17,7 @@ import { registerStaffHandlers, type SlackStaffOptions } from "./staff.ts";
 import { readReplyContext } from "./reply-context.ts";
 import { CANNOT_POST, deliverPrivately, deliverQuestion, platformError, registerSupportCommand } from "./support-command.ts";
 import { findPostedParts, partMetadata, POST_RETRY } from "./posted-parts.ts";
+import { webApiFetch } from "./web-api-fetch.ts";
 
 export type SlackConfig = Pick<Config, "slackBotToken" | "slackSigningSecret" | "slackAppToken" | "slackApiUrl">;
 export type SlackTransport = "http" | "socket";
@@ -116,6 +117,8 @@ class BoltSlackAdapter implements SlackAdapter {
   readonly #socket: SocketModeReceiver | undefined;
   readonly #threads: BoundedSet;
   readonly #gate = new AckGate();
+  /** Posting waits its turn: Slack's requests are read and acknowledged first (after-ack.ts). */
+  readonly #turns = new AfterAckTurns();
   readonly #ackWaitMs: number;
   readonly #background = new Set<Promise<unknown>>();
   #sink: MessageSink | undefined;
@@ -130,6 +133,7 @@ class BoltSlackAdapter implements SlackAdapter {
     const boltLogger = createBoltLogger(this.#log.child({ lib: "bolt" }), secrets);
     const clientOptions: webApi.WebClientOptions = {
       retryConfig: options.retryConfig ?? DEFAULT_RETRY,
+      fetch: webApiFetch,
       ...(config.slackApiUrl ? { slackApiUrl: config.slackApiUrl } : {}),
     };
 
@@ -141,6 +145,7 @@ class BoltSlackAdapter implements SlackAdapter {
         processBeforeResponse: options.processBeforeResponse ?? false,
         unhandledRequestTimeoutMs: options.unhandledRequestTimeoutMs ?? 3001,
         track: (work) => this.#track(work),
+        turns: this.#turns,
       });
     }
     if (config.slackAppToken) {
@@ -171,7 +176,7 @@ class BoltSlackAdapter implements SlackAdapter {
     this.#poster = new webApi.WebClient(botToken, { ...clientOptions, retryConfig: POST_RETRY, logger: boltLogger });
     this.#threads = new BoundedSet(options.memorySize ?? 10_000);
     this.#ackWaitMs = options.ackWaitMs ?? 3000;
-    const afterAck = createAfterAck((work) => this.#track(work));
+    const afterAck = createAfterAck((work) => this.#track(work), this.#turns);
     const submit: MessageSink["submit"] = async (message, submitOptions) => {
       if (!this.#sink) throw new AdapterError("slack", "the Slack adapter is not started");
       return this.#sink.submit(message, submitOptions);
@@ -241,6 +246,8 @@ class BoltSlackAdapter implements SlackAdapter {
       log.debug({ kind: reply.kind ?? "message" }, "slack: holding the delivery until Slack has its ack");
       await this.#gate.wait(reply.conversationKey, this.#ackWaitMs);
     }
+    // Rendering and posting are CPU the requests of a burst must not queue behind.
+    await this.#turns.turn();
     if (reply.kind === "question_post") {
       const result = await deliverQuestion(this.#poster, reply, where, ctx, log, progress);
       if (result.moveTo) this.#threads.add(result.moveTo.conversationKey);
@@ -270,8 +277,11 @@ class BoltSlackAdapter implements SlackAdapter {
     // Nothing follows the last part but the return (unless an earlier version's extra parts are
     // removed): its record may go with the sent mark.
     const of = earlier.length > messages.length ? undefined : messages.length;
+    let turnTaken = true;
     for (const [index, message] of messages.entries()) {
       if (index < partsSent) continue;
+      if (!turnTaken) await this.#turns.turn();
+      turnTaken = false;
       const found = already.get(index);
       if (found !== undefined) {
         log.info({ part: index + 1, of: messages.length }, "slack: part already posted by an earlier attempt; not posting it again");

@@ -11,7 +11,7 @@ import {
 } from "@slack/bolt";
 import type { Logger } from "../../src/logger.ts";
 import { errorMessage } from "../../src/errors.ts";
-import { AFTER_ACK_PROPERTY, AfterAckQueue } from "./after-ack.ts";
+import { AFTER_ACK_PROPERTY, AfterAckQueue, type AfterAckTurns } from "./after-ack.ts";
 
 /**
  * Largest request body `POST /slack/events` accepts: 1 MiB. Slack's own payloads stay far below it
@@ -37,6 +37,8 @@ export interface FastifyReceiverOptions {
    * keeping it visible to the adapter's `stop()`; failures are the tracker's to log.
    */
   track(work: Promise<unknown>): void;
+  /** When that work runs: at its turn, after the requests waiting to be read (after-ack.ts). */
+  turns: AfterAckTurns;
 }
 
 interface SlackResponse {
@@ -150,7 +152,8 @@ export class FastifyReceiver implements Receiver {
       return reply.code(503).header("retry-after", "1").send({ error: "not_ready" });
     }
 
-    const afterAck = new AfterAckQueue((work) => this.#options.track(Promise.resolve().then(work)));
+    const { track, turns } = this.#options;
+    const afterAck = new AfterAckQueue((work) => track(turns.turn().then(work)));
     // 'finish': the response was handed to the OS; 'close': the connection went first (Slack gave up).
     reply.raw.once("finish", () => afterAck.open());
     reply.raw.once("close", () => afterAck.open());

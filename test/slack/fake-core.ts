@@ -202,6 +202,11 @@ export class FakeCore implements MessageSink {
     return this.#changes.until(() => this.deliveries.find((r) => r.kind !== "question_post" && predicate(r)), what);
   }
 
+  /** Resolves once `deliver` took this many (question posts and replies together). */
+  waitForDeliveries(count: number): Promise<OutboundReply[]> {
+    return this.#changes.until(() => this.deliveries.length >= count && this.deliveries, `${count} deliveries`);
+  }
+
   waitForDeliveryError(what = "a failed delivery"): Promise<unknown> {
     return this.#changes.until(() => this.deliveryErrors[0], what);
   }
