@@ -238,6 +238,8 @@ async function startOnThread(o: ServeOptions, logger: Logger): Promise<Served> {
     throw err;
   });
   worker.removeAllListeners();
+  let exited = false;
+  worker.once("exit", () => (exited = true));
   const died = (why: string) => {
     if (stopping) return;
     logger.fatal({ why }, "the embedded database's thread died; stopping");
@@ -252,6 +254,7 @@ async function startOnThread(o: ServeOptions, logger: Logger): Promise<Served> {
     stop: async () => {
       if (stopping) return;
       stopping = true;
+      if (exited) return;
       const ended = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
       const answer = new Promise<void>((resolve, reject) => {
         worker.on("message", (m: unknown) => (m === "stopped" ? resolve() : reject(new Error((m as { error?: string }).error ?? String(m)))));
