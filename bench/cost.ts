@@ -18,7 +18,9 @@
  *   embedded    `switchboard serve` on a new data folder (PGlite): idle RSS, 10 HTTP clients,
  *               msg/s, p50/p99 of POST /api/messages, CPU ms per message, data-folder bytes per
  *               message (after a warm-up, with the vacuum and checkpoint the service runs every
- *               15 s), and how much of it is pg_wal (bounded: recycled at each checkpoint)
+ *               15 s), and how much of it is pg_wal (bounded: recycled at each checkpoint); the
+ *               CPU per message of serve's main thread and of its busiest other thread (the
+ *               database's), and the load average when the run ended
  *
  *   npx tsx bench/cost.ts [sections=anchor,server,scaleOut,embedded] [messages=1000]
  *
@@ -56,6 +58,33 @@ function cpuMs(pid: number, children = false): number {
   } catch {
     return 0;
   }
+}
+
+/** utime + stime of each thread of a process, in ms, by thread id (the main thread's id is the pid). */
+function threadCpuMs(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(Number(tid), (Number(f[11]) + Number(f[12])) * TICK_MS);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return out;
+}
+
+/**
+ * CPU per message of the main thread and of the busiest other thread (embedded `serve`: the
+ * database's thread; before it had one, a V8 helper). One thread cannot go faster than one
+ * core: 1000 / the larger of the two is the rate this process can reach with the cores it needs.
+ */
+function threadSplit(before: Map<number, number>, after: Map<number, number>, pid: number, messages: number) {
+  const delta = [...after].map(([tid, ms]) => [tid, ms - (before.get(tid) ?? 0)] as const);
+  const main = delta.find(([tid]) => tid === pid)?.[1] ?? 0;
+  const other = Math.max(0, ...delta.filter(([tid]) => tid !== pid).map(([, ms]) => ms));
+  return { mainThreadCpuMsPerMessage: round1(main / messages), busiestOtherThreadCpuMsPerMessage: round1(other / messages) };
 }
 
 function childrenOf(pid: number): number[] {
@@ -291,7 +320,9 @@ async function scaleOut(server: DisposablePostgres, conversations: number) {
 async function embedded(messages: number, clients: number) {
   const dataDir = tempDataDir("switchboard-bench-embedded-");
   const port = await freePort();
-  const child = spawn(process.execPath, [path.join(ROOT, "bin/switchboard.js"), "serve", "--port", String(port)], {
+  // BENCH_SERVE_NODE_ARGS: Node flags for `serve`, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` (written when it exits).
+  const nodeArgs = (process.env["BENCH_SERVE_NODE_ARGS"] ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, path.join(ROOT, "bin/switchboard.js"), "serve", "--port", String(port)], {
     cwd: ROOT,
     env: { PATH: process.env["PATH"] ?? "", HOME: process.env["HOME"] ?? "", DATA_DIR: dataDir, LOG_LEVEL: "error", API_TOKEN: "" },
     stdio: ["ignore", "ignore", "pipe"],
@@ -338,10 +369,12 @@ async function embedded(messages: number, clients: number) {
     // Warm-up: the first conversations' rows, the first checkpoints, the first WAL segments.
     await load(Math.min(200, messages), "warm");
     const cpu0 = cpuMs(child.pid!);
+    const threads0 = threadCpuMs(child.pid!);
     const bytes0 = duBytes(dataDir);
     const wal0 = duBytes(path.join(dataDir, "pgdata", "pg_wal"));
     const run = await load(messages, "run");
     const cpu1 = cpuMs(child.pid!);
+    const threads1 = threadCpuMs(child.pid!);
     // Wait for the service's periodic vacuum and checkpoint (every 15 s), as a running service gets them.
     await new Promise((resolve) => setTimeout(resolve, 16_000));
     const bytes1 = duBytes(dataDir);
@@ -355,6 +388,8 @@ async function embedded(messages: number, clients: number) {
       p50Ms: Math.round(quantile(run.latencies, 0.5)),
       p99Ms: Math.round(quantile(run.latencies, 0.99)),
       cpuMsPerMessage: round1((cpu1 - cpu0) / messages),
+      ...threadSplit(threads0, threads1, child.pid!, messages),
+      loadAverage: fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
       dataFolderBytesPerMessage: Math.round((bytes1 - bytes0) / messages),
       walBytesPerMessage: Math.round((wal1 - wal0) / messages),
       walMb: round1(wal1 / (1024 * 1024)),

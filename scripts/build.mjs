@@ -29,8 +29,8 @@ const old = path.join(root, `dist.old-${process.pid}`);
 // Sources edited while this runs are newer than the stamp (below), so the next check rebuilds.
 const started = new Date();
 
-/** What other processes import from dist/ besides bin/switchboard.js's entry (test/inbox/worker-main.mjs, test/steps/step-main.mjs). */
-const ENTRY_POINTS = ["bots/cli/main.ts", "bots/cli/worker.ts", "src/config.ts", "src/logger.ts", "agents/workers/registry.ts"];
+/** What other processes (test/inbox/worker-main.mjs, test/steps/step-main.mjs) and threads (the embedded database of `serve`) import from dist/ besides bin/switchboard.js's entry. */
+const ENTRY_POINTS = ["bots/cli/main.ts", "bots/cli/worker.ts", "src/config.ts", "src/logger.ts", "agents/workers/registry.ts", "src/db/embedded-thread.ts"];
 
 /**
  * Packages loaded from node_modules as they are, not bundled: PGlite finds its WebAssembly and

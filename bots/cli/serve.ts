@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import { createApp, type App, type AppOverrides } from "../../src/app.ts";
 import { describeConfig, type Config } from "../../src/config.ts";
+import { appDatabaseOptions, openDatabase } from "../../src/db/database.ts";
 import { ConfigError, SwitchboardError, errorMessage } from "../../src/errors.ts";
 import type { Logger } from "../../src/logger.ts";
 import { createHttpServer } from "../http/server.ts";
@@ -99,7 +100,10 @@ export async function startService(
 ): Promise<RunningService> {
   const role = options.role ?? "all";
   refuseOpenApiOnNetwork(config);
-  const app = await createApp(config, logger, { ...options.overrides, startWorker: false });
+  // An embedded database runs on a thread of its own here: Postgres gets the second core, and this
+  // thread keeps HTTP and the turns (see `EmbeddedOptions.thread`).
+  const database = options.overrides?.database ?? openDatabase({ ...appDatabaseOptions(config, logger, options.overrides?.poolMax), embeddedThread: true });
+  const app = await createApp(config, logger, { ...options.overrides, database, startWorker: false });
   if (app.db.mode === "embedded-shared") {
     await app.close();
     throw new ConfigError(

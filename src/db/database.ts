@@ -35,6 +35,8 @@ export interface DatabaseOptions {
   connectTimeoutMs?: number;
   /** Where a new embedded folder's cluster is copied from (see `EmbeddedOptions.cacheDir`). Default: none. */
   cacheDir?: string | undefined;
+  /** Embedded: PGlite on a worker thread of its own (see `EmbeddedOptions.thread`; `serve` asks for it). Default false. */
+  embeddedThread?: boolean;
   /** How often the owner of an embedded database vacuums and checkpoints it, in ms. Default 15000. */
   maintenanceMs?: number;
   /** Session settings of every connection (libpq `options`, e.g. `-c synchronous_commit=off`). Default: none. */
@@ -73,7 +75,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   if (opts.databaseUrl) {
     url = opts.databaseUrl;
   } else {
-    embedded = await startEmbeddedPostgres(opts.dataDir, opts.logger, { cacheDir: opts.cacheDir });
+    embedded = await startEmbeddedPostgres(opts.dataDir, opts.logger, { cacheDir: opts.cacheDir, thread: opts.embeddedThread });
     url = embedded.url;
   }
   const pool = new pg.Pool({

@@ -3,9 +3,11 @@ import fs from "node:fs";
 import net from "node:net";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import { PGlite } from "@electric-sql/pglite";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
-import { StorageError } from "../errors.ts";
+import { StorageError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { applyMigrations, migrationsHash, readMigrations, type MigrationClient } from "./migrate.ts";
 import { useSequencedQueue } from "./wire-queue.ts";
@@ -96,6 +98,13 @@ export interface EmbeddedOptions {
    * `initdb`, and the migrations run when the app migrates).
    */
   cacheDir?: string | undefined;
+  /**
+   * Run PGlite and its wire server on a worker thread of their own (`switchboard serve`): Postgres
+   * then has a core of its own instead of sharing the main thread with HTTP and the turns. One-shot
+   * commands leave it off: a second thread costs them a start and memory and buys nothing.
+   * Default false.
+   */
+  thread?: boolean | undefined;
 }
 
 export async function startEmbeddedPostgres(dataDir: string, logger: Logger, opts: EmbeddedOptions = {}): Promise<EmbeddedPostgres> {
@@ -124,24 +133,21 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger, opt
   // Claim the folder before opening it; `wx` fails if another process won the race.
   writeLock(lockPath, { pid: process.pid, port: 0 }, "wx");
   const created = !fs.existsSync(path.join(pgDir, "PG_VERSION"));
-  let db: PGlite | undefined;
-  let server: PGLiteSocketServer | undefined;
+  let served: Served | undefined;
   try {
     const seededMigrations = created && opts.cacheDir ? await seedFromTemplate(pgDir, opts.cacheDir, logger) : [];
-    db = await PGlite.create(pgDir, {
+    const serveOptions: ServeOptions = {
+      pgDir,
+      password,
       postgresqlconf: [...EMBEDDED_SETTINGS, ...walSettings(pgDir)],
       initDbStartParams: [`--wal-segsize=${WAL_SEGMENT_MB}`],
-    });
-    server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
-    // Concurrent queries from several connections must not interleave (see wire-queue.ts).
-    useSequencedQueue(server, db, { password });
-    await server.start();
-    sendAtOnce(server);
-    const port = Number(server.getServerConn().split(":").pop());
+    };
+    served = opts.thread ? await startOnThread(serveOptions, logger) : await servePglite(serveOptions);
+    const { port } = served;
     writeLock(lockPath, { pid: process.pid, port }, "w");
     openHere.set(path.resolve(dataDir), port);
-    logger.debug({ port, dataDir }, "embedded postgres listening");
-    const started = { db, server };
+    logger.debug({ port, dataDir, thread: Boolean(opts.thread) }, "embedded postgres listening");
+    const started = served;
     return {
       url: urlFor(port, password),
       created,
@@ -149,17 +155,119 @@ export async function startEmbeddedPostgres(dataDir: string, logger: Logger, opt
       seededMigrations,
       stop: async () => {
         openHere.delete(path.resolve(dataDir));
+        await started.stop();
+        fs.rmSync(lockPath, { force: true });
+      },
+    };
+  } catch (err) {
+    await served?.stop().catch(() => {});
+    fs.rmSync(lockPath, { force: true });
+    throw new StorageError(`Could not open the embedded database in ${pgDir}: ${String(err)}`, { cause: err });
+  }
+}
+
+/** What `servePglite` needs: plain data, so that it crosses to a worker thread as `workerData`. */
+export interface ServeOptions {
+  pgDir: string;
+  password: string;
+  postgresqlconf: string[];
+  initDbStartParams: string[];
+}
+
+/** A PGlite served on a loopback port. */
+interface Served {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Opens PGlite on `pgDir` and serves it on a free loopback port, in the calling thread (the
+ * folder's lock is the caller's business). Exported for embedded-thread.ts.
+ */
+export async function servePglite(o: ServeOptions): Promise<Served> {
+  let db: PGlite | undefined;
+  let server: PGLiteSocketServer | undefined;
+  try {
+    db = await PGlite.create(o.pgDir, { postgresqlconf: o.postgresqlconf, initDbStartParams: o.initDbStartParams });
+    server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: MAX_CONNECTIONS });
+    // Concurrent queries from several connections must not interleave (see wire-queue.ts).
+    useSequencedQueue(server, db, { password: o.password });
+    await server.start();
+    sendAtOnce(server);
+    const started = { db, server };
+    return {
+      port: Number(server.getServerConn().split(":").pop()),
+      stop: async () => {
         await started.server.stop();
         await started.db.close();
-        fs.rmSync(lockPath, { force: true });
       },
     };
   } catch (err) {
     await server?.stop().catch(() => {});
     await db?.close().catch(() => {});
-    fs.rmSync(lockPath, { force: true });
-    throw new StorageError(`Could not open the embedded database in ${pgDir}: ${String(err)}`, { cause: err });
+    throw err;
   }
+}
+
+/**
+ * `servePglite` on a worker thread of its own (embedded-thread.ts). The thread belongs to this
+ * process: it ends with it (a crash, SIGKILL), so nothing is left running. If it dies while
+ * serving, the database is gone and the process with it: the error is thrown where nothing
+ * catches it, as PGlite's own failure on the main thread would be, and the next start recovers
+ * the unfinished messages.
+ */
+async function startOnThread(o: ServeOptions, logger: Logger): Promise<Served> {
+  const source = import.meta.url.endsWith(".ts");
+  const entry = new URL(source ? "./embedded-thread.ts" : "./embedded-thread.js", import.meta.url);
+  // From the sources (tests, `tsx`) the thread reads TypeScript through tsx's loader (a worker
+  // does not take `--import` loaders in its execArgv on Node 20); dist/ is JavaScript.
+  const worker = source
+    ? new Worker(`import(${JSON.stringify(pathToFileURL(path.join(path.dirname(createRequire(import.meta.url).resolve("tsx/package.json")), "dist/esm/api/index.mjs")).href)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(import.meta.url)}))`, { eval: true, workerData: o, name: "switchboard-embedded-postgres" })
+    : new Worker(entry, { workerData: o, name: "switchboard-embedded-postgres" });
+  let stopping = false;
+  const port = await new Promise<number>((resolve, reject) => {
+    const failed = (err: unknown) => reject(err instanceof Error ? err : new Error(String(err)));
+    worker.once("error", failed);
+    worker.once("exit", (code) => failed(new Error(`the embedded database's thread ended (exit code ${code}) before it listened`)));
+    worker.once("message", (m: { port?: number; error?: string }) => {
+      if (typeof m.port === "number") resolve(m.port);
+      else failed(new Error(m.error ?? "the embedded database's thread failed to start"));
+    });
+  }).catch(async (err: unknown) => {
+    await worker.terminate();
+    throw err;
+  });
+  worker.removeAllListeners();
+  let exited = false;
+  worker.once("exit", () => (exited = true));
+  const died = (why: string) => {
+    if (stopping) return;
+    logger.fatal({ why }, "the embedded database's thread died; stopping");
+    setImmediate(() => {
+      throw new StorageError(`The embedded database's thread died: ${why}`);
+    });
+  };
+  worker.on("error", (err) => died(errorMessage(err)));
+  worker.on("exit", (code) => died(`exit code ${code}`));
+  return {
+    port,
+    stop: async () => {
+      if (stopping) return;
+      stopping = true;
+      if (exited) return;
+      const ended = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+      const answer = new Promise<void>((resolve, reject) => {
+        worker.on("message", (m: unknown) => (m === "stopped" ? resolve() : reject(new Error((m as { error?: string }).error ?? String(m)))));
+        worker.once("exit", () => resolve());
+      });
+      worker.postMessage("stop");
+      try {
+        await answer;
+      } finally {
+        await ended;
+      }
+    },
+  };
 }
 
 /**
