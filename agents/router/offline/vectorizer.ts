@@ -30,6 +30,11 @@ export class TfidfVectorizer {
    */
   typicalEvidence = 1;
 
+  /** See {@link TfidfVectorizer.partCounts}. */
+  private readonly partCache = new Map<string, PartCounts>();
+  /** Term frequencies of the running vector being swept (all zero between sweeps). */
+  private scratch: Float64Array | undefined;
+
   private constructor(
     private readonly vocabulary: Map<string, number>,
     private readonly idf: Float64Array,
@@ -122,41 +127,85 @@ export class TfidfVectorizer {
    * twice. `weights` is feature-major (`weights[feature * classes + c]`), as the softmax model's.
    */
   sweeps(parts: readonly string[], weights: Float64Array, classes: number): (from: number, to: number) => Sweep {
-    const counts = parts.map((p) => this.counts(textFeatures(p)));
+    const counts = parts.map((p) => this.partCounts(p));
     const edge = (a: string, b: string) => this.vocabulary.get(bigram(a, b));
-    return (from, to) => {
+    const prefixPass = (from: number, to: number): SweepPoint[] => {
       const prefix: SweepPoint[] = [];
-      const suffix: SweepPoint[] = [];
-      let run = new RunningVector(this.idf, weights, classes);
-      let prev: string = START;
-      let empty: SweepPoint = { z: new Float64Array(classes), evidence: 0 };
-      for (let at = from + 1; at <= to; at++) {
-        const c = counts[at - 1]!;
-        if (c.first !== null && c.last !== null) {
-          run.add("word", edge(prev, c.first));
-          for (const [i, n] of c.word) run.add("word", i, n);
-          for (const [i, n] of c.char) run.add("char", i, n);
-          prev = c.last;
-          empty = run.readWith(edge(prev, END));
+      const run = this.runningVector(weights, classes);
+      try {
+        let prev: string = START;
+        let empty: SweepPoint = { z: new Float64Array(classes), evidence: 0 };
+        for (let at = from + 1; at <= to; at++) {
+          const c = counts[at - 1]!;
+          if (c.first !== null && c.last !== null) {
+            run.add(true, edge(prev, c.first));
+            run.addAll(c);
+            prev = c.last;
+            empty = run.readWith(edge(prev, END));
+          }
+          prefix[at] = empty;
         }
-        prefix[at] = empty;
+      } finally {
+        run.release();
       }
-      run = new RunningVector(this.idf, weights, classes);
-      let next: string | null = null;
-      empty = { z: new Float64Array(classes), evidence: 0 };
-      for (let at = to - 1; at >= from; at--) {
-        const c = counts[at]!;
-        if (c.first !== null && c.last !== null) {
-          run.add("word", next === null ? edge(c.last, END) : edge(c.last, next));
-          for (const [i, n] of c.word) run.add("word", i, n);
-          for (const [i, n] of c.char) run.add("char", i, n);
-          next = c.first;
-          empty = run.readWith(edge(START, c.first));
-        }
-        suffix[at] = empty;
-      }
-      return { prefix, suffix };
+      return prefix;
     };
+    const suffixPass = (from: number, to: number): SweepPoint[] => {
+      const suffix: SweepPoint[] = [];
+      const run = this.runningVector(weights, classes);
+      try {
+        let next: string | null = null;
+        let empty: SweepPoint = { z: new Float64Array(classes), evidence: 0 };
+        for (let at = to - 1; at >= from; at--) {
+          const c = counts[at]!;
+          if (c.first !== null && c.last !== null) {
+            run.add(true, next === null ? edge(c.last, END) : edge(c.last, next));
+            run.addAll(c);
+            next = c.first;
+            empty = run.readWith(edge(START, c.first));
+          }
+          suffix[at] = empty;
+        }
+      } finally {
+        run.release();
+      }
+      return suffix;
+    };
+    // Each pass is made when first read: a stretch that is only scored whole (a side of a cut
+    // that is not cut again) needs its prefixes only.
+    return (from, to) => {
+      let prefix: SweepPoint[] | undefined;
+      let suffix: SweepPoint[] | undefined;
+      return {
+        get prefix() {
+          return (prefix ??= prefixPass(from, to));
+        },
+        get suffix() {
+          return (suffix ??= suffixPass(from, to));
+        },
+      };
+    };
+  }
+
+  /**
+   * A part's known features as flat arrays, kept for the next messages (users repeat their
+   * words): reading a word's stems and character n-grams is most of what scoring a cut costs.
+   */
+  private partCounts(part: string): PartCounts {
+    let c = this.partCache.get(part);
+    if (c === undefined) {
+      if (this.partCache.size >= PART_CACHE_SIZE) this.partCache.clear();
+      const { word, char, first, last } = this.counts(textFeatures(part));
+      c = { word: flat(word), char: flat(char), first, last };
+      this.partCache.set(part, c);
+    }
+    return c;
+  }
+
+  /** A running vector over this vectorizer's shared term-frequency scratch (one at a time; `release` it). */
+  private runningVector(weights: Float64Array, classes: number): RunningVector {
+    this.scratch ??= new Float64Array(this.idf.length);
+    return new RunningVector(this.idf, weights, classes, this.scratch);
   }
 
   private norm(view: Map<number, number>): number {
@@ -214,54 +263,100 @@ export interface Sweep {
   suffix: SweepPoint[];
 }
 
+/** A part's known features: `[index, count, index, count, …]` per view, in the order `textFeatures` gives them. */
+interface PartCounts {
+  word: Float64Array;
+  char: Float64Array;
+  first: string | null;
+  last: string | null;
+}
+
+/** Parts kept by {@link TfidfVectorizer.partCounts} before the cache starts over. */
+const PART_CACHE_SIZE = 50_000;
+
+function flat(view: Map<number, number>): Float64Array {
+  const out = new Float64Array(2 * view.size);
+  let k = 0;
+  for (const [i, n] of view) {
+    out[k++] = i;
+    out[k++] = n;
+  }
+  return out;
+}
+
+/** `1 + ln(tf)` for small counts (the same doubles `Math.log` gives). */
+const LOG_TF = Float64Array.from({ length: 64 }, (_, tf) => (tf > 0 ? 1 + Math.log(tf) : 0));
+const logTf = (tf: number) => (tf < LOG_TF.length ? LOG_TF[tf]! : 1 + Math.log(tf));
+
 /**
  * A TF-IDF vector built up one count at a time, keeping per view the dot products with each
- * class's weights and the squared norm, so its normalised scores are read at any point.
+ * class's weights and the squared norm, so its normalised scores are read at any point. Its
+ * term frequencies live in a dense scratch array shared by the vectorizer's sweeps (no map per
+ * sweep); `release` sets the ones it touched back to zero.
  */
 class RunningVector {
-  private readonly tf = { word: new Map<number, number>(), char: new Map<number, number>() };
-  private readonly dot: { word: Float64Array; char: Float64Array };
-  private readonly sq = { word: 0, char: 0 };
+  private readonly touched: number[] = [];
+  private readonly dotWord: Float64Array;
+  private readonly dotChar: Float64Array;
+  private sqWord = 0;
+  private sqChar = 0;
 
   constructor(
     private readonly idf: Float64Array,
     private readonly weights: Float64Array,
     private readonly classes: number,
+    private readonly tf: Float64Array,
   ) {
-    this.dot = { word: new Float64Array(classes), char: new Float64Array(classes) };
+    this.dotWord = new Float64Array(classes);
+    this.dotChar = new Float64Array(classes);
   }
 
-  add(view: "word" | "char", index: number | undefined, n = 1): void {
+  /** Adds `n` of feature `index` to the word view (`word`) or the character view. */
+  add(word: boolean, index: number | undefined, n = 1): void {
     if (index === undefined) return;
-    const tf = this.tf[view];
-    const before = tf.get(index) ?? 0;
+    const before = this.tf[index]!;
     const after = before + n;
     const idf = this.idf[index]!;
-    const u0 = before > 0 ? (1 + Math.log(before)) * idf : 0;
-    const u1 = after > 0 ? (1 + Math.log(after)) * idf : 0;
-    if (after > 0) tf.set(index, after);
-    else tf.delete(index);
+    const u0 = before > 0 ? logTf(before) * idf : 0;
+    const u1 = after > 0 ? logTf(after) * idf : 0;
+    if (before === 0) this.touched.push(index);
+    this.tf[index] = after > 0 ? after : 0;
     const d = u1 - u0;
-    const dot = this.dot[view];
+    const dot = word ? this.dotWord : this.dotChar;
     const base = index * this.classes;
     for (let c = 0; c < this.classes; c++) dot[c]! += d * this.weights[base + c]!;
-    this.sq[view] += u1 * u1 - u0 * u0;
+    if (word) this.sqWord += u1 * u1 - u0 * u0;
+    else this.sqChar += u1 * u1 - u0 * u0;
+  }
+
+  /** Adds a part's word and character features. */
+  addAll(c: PartCounts): void {
+    const { word, char } = c;
+    for (let k = 0; k < word.length; k += 2) this.add(true, word[k]!, word[k + 1]!);
+    for (let k = 0; k < char.length; k += 2) this.add(false, char[k]!, char[k + 1]!);
   }
 
   /** The scores with one more word feature counted (an edge bigram), which is then taken away. */
   readWith(index: number | undefined): SweepPoint {
-    this.add("word", index);
+    this.add(true, index);
     const z = new Float64Array(this.classes);
-    for (const view of ["word", "char"] as const) {
-      const sq = this.sq[view];
-      if (sq <= 1e-12) continue;
-      const scale = VIEW_WEIGHT / Math.sqrt(sq);
-      const dot = this.dot[view];
-      for (let c = 0; c < this.classes; c++) z[c]! += dot[c]! * scale;
+    if (this.sqWord > 1e-12) {
+      const scale = VIEW_WEIGHT / Math.sqrt(this.sqWord);
+      for (let c = 0; c < this.classes; c++) z[c]! += this.dotWord[c]! * scale;
     }
-    const evidence = Math.sqrt(Math.max(0, this.sq.word));
-    this.add("word", index, -1);
+    if (this.sqChar > 1e-12) {
+      const scale = VIEW_WEIGHT / Math.sqrt(this.sqChar);
+      for (let c = 0; c < this.classes; c++) z[c]! += this.dotChar[c]! * scale;
+    }
+    const evidence = Math.sqrt(Math.max(0, this.sqWord));
+    this.add(true, index, -1);
     return { z, evidence };
+  }
+
+  /** Sets the shared term frequencies back to zero. */
+  release(): void {
+    for (const i of this.touched) this.tf[i] = 0;
+    this.touched.length = 0;
   }
 }
 
