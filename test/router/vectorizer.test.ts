@@ -51,3 +51,20 @@ describe("TfidfVectorizer.sweeps, read again", () => {
     }
   });
 });
+
+describe("TfidfVectorizer.transform", () => {
+  const texts = loadDefaultCorpus().map((e) => e.text);
+  const vectorizer = TfidfVectorizer.fit(texts);
+
+  it("is exactly the vector of the text read as one run (each word's features cached, read twice)", () => {
+    const some = [...texts.slice(0, 200), "", "  ", "Refund REFUND refund!! and my app's crashing 123 4567", "ünïcödé café ½ ™"];
+    for (let round = 0; round < 2; round++) {
+      for (const text of some) {
+        const own = vectorizer.weighedSpans([text])(0, 1).vector;
+        const got = vectorizer.transform(text);
+        expect([...got.index]).toEqual([...own.index]);
+        expect([...got.value]).toEqual([...own.value]);
+      }
+    }
+  });
+});

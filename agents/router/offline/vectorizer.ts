@@ -1,4 +1,4 @@
-import { bigram, END, START, textFeatures, type TextFeatures } from "./text.ts";
+import { bigram, END, START, textFeatures, words, type TextFeatures } from "./text.ts";
 
 /** A sparse vector: parallel arrays of feature indexes and values. */
 export interface SparseVector {
@@ -32,6 +32,8 @@ export class TfidfVectorizer {
 
   /** See {@link TfidfVectorizer.partCounts}. */
   private readonly partCache = new Map<string, PartCounts>();
+  /** See {@link TfidfVectorizer.wordCounts}. */
+  private readonly wordCache = new Map<string, WordCounts>();
   /** Term frequencies of the running vector being swept (all zero between sweeps). */
   private scratch: Float64Array | undefined;
 
@@ -84,7 +86,63 @@ export class TfidfVectorizer {
 
   /** The unit-length TF-IDF vector of a text; features never seen in training are ignored. */
   transform(text: string): SparseVector {
-    return this.spans([text])(0, 1);
+    // What `spans([text])(0, 1)` gives (the same features in the same order, so the same doubles),
+    // from each word's features read once and kept (`wordCounts`): scoring a message and its
+    // content words is then mostly a walk over cached arrays, not building n-gram strings.
+    const tokens = words(text);
+    if (tokens.length === 0) return { index: new Int32Array(0), value: new Float64Array(0) };
+    const tf = (this.scratch ??= new Float64Array(this.idf.length));
+    const word: number[] = [];
+    const char: number[] = [];
+    const count = (touched: number[], index: number | undefined, n = 1) => {
+      if (index === undefined) return;
+      if (tf[index] === 0) touched.push(index);
+      tf[index]! += n;
+    };
+    try {
+      const counts = tokens.map((t) => this.wordCounts(t));
+      count(word, this.vocabulary.get(bigram(START, counts[0]!.stem)));
+      let prev: string | null = null;
+      for (const c of counts) {
+        count(word, c.unigram);
+        if (prev !== null) count(word, this.vocabulary.get(bigram(prev, c.stem)));
+        prev = c.stem;
+        for (let k = 0; k < c.char.length; k += 2) count(char, c.char[k]!, c.char[k + 1]!);
+      }
+      count(word, this.vocabulary.get(bigram(prev!, END)));
+      const index = new Int32Array(word.length + char.length);
+      const value = new Float64Array(index.length);
+      let k = 0;
+      for (const view of [word, char]) {
+        const start = k;
+        let norm = 0;
+        for (const i of view) {
+          const v = logTf(tf[i]!) * this.idf[i]!;
+          index[k] = i;
+          value[k++] = v;
+          norm += v * v;
+        }
+        const scale = norm > 0 ? VIEW_WEIGHT / Math.sqrt(norm) : 0;
+        for (let j = start; j < k; j++) value[j] = value[j]! * scale;
+      }
+      return { index, value };
+    } finally {
+      for (const i of word) tf[i] = 0;
+      for (const i of char) tf[i] = 0;
+    }
+  }
+
+  /** One word's (a `words()` token's) stem, unigram feature and character n-grams, kept for the next messages. */
+  private wordCounts(token: string): WordCounts {
+    let c = this.wordCache.get(token);
+    if (c === undefined) {
+      if (this.wordCache.size >= PART_CACHE_SIZE) this.wordCache.clear();
+      const f = textFeatures(token);
+      const known = this.counts(f);
+      c = { stem: f.first!, unigram: this.vocabulary.get(`w:${f.first!}`), char: flat(known.char) };
+      this.wordCache.set(token, c);
+    }
+    return c;
   }
 
   /**
@@ -173,18 +231,7 @@ export class TfidfVectorizer {
     };
     // Each pass is made when first read: a stretch that is only scored whole (a side of a cut
     // that is not cut again) needs its prefixes only.
-    return (from, to) => {
-      let prefix: SweepPoint[] | undefined;
-      let suffix: SweepPoint[] | undefined;
-      return {
-        get prefix() {
-          return (prefix ??= prefixPass(from, to));
-        },
-        get suffix() {
-          return (suffix ??= suffixPass(from, to));
-        },
-      };
-    };
+    return (from, to) => new LazySweep(() => prefixPass(from, to), () => suffixPass(from, to));
   }
 
   /**
@@ -263,19 +310,49 @@ export interface Sweep {
   suffix: SweepPoint[];
 }
 
+/**
+ * A {@link Sweep} whose passes are made when first read. A class, so that its getters are its
+ * prototype's: an object literal with getters of its own gets a hidden class of its own each
+ * time, which the garbage collector then has to keep and copy (scavenges of ~2 MB).
+ */
+class LazySweep implements Sweep {
+  private prefixPoints: SweepPoint[] | undefined;
+  private suffixPoints: SweepPoint[] | undefined;
+
+  constructor(
+    private readonly prefixPass: () => SweepPoint[],
+    private readonly suffixPass: () => SweepPoint[],
+  ) {}
+
+  get prefix(): SweepPoint[] {
+    return (this.prefixPoints ??= this.prefixPass());
+  }
+
+  get suffix(): SweepPoint[] {
+    return (this.suffixPoints ??= this.suffixPass());
+  }
+}
+
 /** A part's known features: `[index, count, index, count, …]` per view, in the order `textFeatures` gives them. */
 interface PartCounts {
-  word: Float64Array;
-  char: Float64Array;
+  word: number[];
+  char: number[];
   first: string | null;
   last: string | null;
+}
+
+/** A word's features (see {@link TfidfVectorizer.wordCounts}); `char` as in {@link PartCounts}. */
+interface WordCounts {
+  stem: string;
+  unigram: number | undefined;
+  char: number[];
 }
 
 /** Parts kept by {@link TfidfVectorizer.partCounts} before the cache starts over. */
 const PART_CACHE_SIZE = 50_000;
 
-function flat(view: Map<number, number>): Float64Array {
-  const out = new Float64Array(2 * view.size);
+function flat(view: Map<number, number>): number[] {
+  const out: number[] = new Array(2 * view.size);
   let k = 0;
   for (const [i, n] of view) {
     out[k++] = i;
