@@ -348,8 +348,12 @@ interface WordCounts {
   char: number[];
 }
 
-/** Parts kept by {@link TfidfVectorizer.partCounts} before the cache starts over. */
-const PART_CACHE_SIZE = 50_000;
+/**
+ * Parts (and words) kept by {@link TfidfVectorizer.partCounts} (and `wordCounts`) before the
+ * cache starts over: a few hundred bytes each, so a few MB at most; the corpus has ~6,000
+ * distinct words.
+ */
+const PART_CACHE_SIZE = 10_000;
 
 function flat(view: Map<number, number>): number[] {
   const out: number[] = new Array(2 * view.size);
