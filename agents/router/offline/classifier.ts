@@ -1,6 +1,6 @@
 import type { RouteName } from "../../../src/types.ts";
 import type { LabelledExample } from "../types.ts";
-import { logits, softmax, trainSoftmax, type SoftmaxModel } from "./softmax.ts";
+import { logits, trainSoftmax, type SoftmaxModel } from "./softmax.ts";
 import { TfidfVectorizer, type SweepPoint, type VectorizerState } from "./vectorizer.ts";
 
 /** Options of {@link IntentClassifier.train}. */
@@ -189,10 +189,13 @@ export class IntentClassifier {
     const sweep = this.vectorizer.sweeps(parts, this.model.params, this.model.classes);
     const typical = this.vectorizer.typicalEvidence;
     // Calibrated only when asked for: most cuts of a message are ruled out before their scores.
-    const reader = (points: SweepPoint[]) => {
+    // (and each pass of the sweep made only when one of its points is read).
+    const reader = (pass: () => SweepPoint[]) => {
       const read: RouteScores[] = [];
+      let points: SweepPoint[] | undefined;
       return (at: number) => {
         if (read[at]) return read[at];
+        points ??= pass();
         const share = points[at]!.evidence / typical;
         const scores = this.calibrated(points[at]!.z, Math.min(1, share) ** this.evidencePower);
         scores.evidence = share;
@@ -200,8 +203,8 @@ export class IntentClassifier {
       };
     };
     return (from, to) => {
-      const { prefix, suffix } = sweep(from, to);
-      return { prefix: reader(prefix), suffix: reader(suffix) };
+      const s = sweep(from, to);
+      return { prefix: reader(() => s.prefix), suffix: reader(() => s.suffix) };
     };
   }
 
@@ -216,13 +219,22 @@ export class IntentClassifier {
   }
 
   private calibrated(z: Float64Array, evidence = 1): RouteScores {
-    const p = softmax(z, this.temperature / Math.max(evidence, 1e-6));
+    // `softmax(z, temperature)` written out (the same arithmetic, so the same doubles), without
+    // its arrays: every candidate cut of a message reads two of these.
+    const temperature = this.temperature / Math.max(evidence, 1e-6);
+    let max = -Infinity;
+    for (let c = 0; c < z.length; c++) max = Math.max(max, z[c]! / temperature);
+    let sum = 0;
+    for (let c = 0; c < z.length; c++) sum += Math.exp(z[c]! / temperature - max);
+    const logSum = max + Math.log(sum);
     const byRoute: Record<RouteName, number> = {};
     let none = 0;
-    this.classes.forEach((c, i) => {
-      if (c === OUT_OF_SCOPE) none = p[i] ?? 0;
-      else byRoute[c] = p[i] ?? 0;
-    });
+    for (let i = 0; i < this.classes.length; i++) {
+      const p = i < z.length ? Math.exp(z[i]! / temperature - logSum) : 0;
+      if (this.classes[i] === OUT_OF_SCOPE) none = p;
+      else byRoute[this.classes[i]!] = p;
+    }
     return { byRoute, none };
   }
+
 }

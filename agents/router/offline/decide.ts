@@ -177,13 +177,6 @@ const BOUND = new Set("of for from to with by at than as into about".split(" "))
 /** Object pronouns that point back to something the other side named. */
 const BACK = new Set(["it", "this", "that", "them", "these", "those"]);
 
-/** Whether `tokens[from..to)` points back (see {@link BACK}) and has at most one content word. */
-function pointsBackThin(tokens: readonly Token[], from: number, to: number): boolean {
-  const side = tokens.slice(from, to).map((t) => t.text);
-  if (!side.some((w) => BACK.has(w.toLowerCase()))) return false;
-  return contentWords(side.join(" ")).split(" ").filter(Boolean).length <= 1;
-}
-
 function lower(t: Token): string {
   return t.text.toLowerCase();
 }
@@ -294,7 +287,7 @@ function forEachCut(
     if (!score.hasContent(from, cut.at) || !score.hasContent(cut.resume, to)) continue;
     // A side that points back with one word of its own ("…, where can I find it?") goes on
     // about the other side's request: it is not a request of its own.
-    if (pointsBackThin(tokens, from, cut.at) || pointsBackThin(tokens, cut.resume, to)) continue;
+    if (score.pointsBackThin(from, cut.at) || score.pointsBackThin(cut.resume, to)) continue;
     // Inside a sentence, a request does not end on "my" or "to", nor start with "of".
     // A number continues the words before it ("the bill #00108", "completed 33 not added").
     if (
@@ -386,14 +379,29 @@ function question(text: string, tokens: readonly Token[], from: number, to: numb
 interface SpanScorer {
   sides(from: number, to: number): { prefix: (at: number) => RouteScores; suffix: (at: number) => RouteScores };
   hasContent(from: number, to: number): boolean;
+  /** Whether `tokens[from..to)` points back (see {@link BACK}) and has at most one content word. */
+  pointsBackThin(from: number, to: number): boolean;
   /** The word of `tokens[from..to)` that speaks most for one route by itself: its best route and probability. */
   strongestWord(from: number, to: number): { route: RouteName; p: number };
 }
 
+/**
+ * Every candidate cut asks the same questions of its two sides; what is read of each word is
+ * counted once per message (running counts), so a question costs O(1), not O(words).
+ */
 function spanScorer(scorer: RouteScorer, tokens: readonly Token[]): SpanScorer {
   const texts = tokens.map((t) => t.text);
   const sweep = scorer.sweepScores(texts);
-  const content = texts.map(hasContent);
+  // Running counts: `count[i]` of tokens[0..i).
+  const running = (of: (t: string) => number) => {
+    const out = new Int32Array(texts.length + 1);
+    for (let i = 0; i < texts.length; i++) out[i + 1] = out[i]! + of(texts[i]!);
+    return out;
+  };
+  const content = running((t) => (hasContent(t) ? 1 : 0));
+  // A token's content words are those of its text (contentWords of a run is that of its tokens joined).
+  const contentCount = running((t) => contentWords(t).split(" ").filter(Boolean).length);
+  const back = running((t) => (BACK.has(t.toLowerCase()) ? 1 : 0));
   const memo = new Map<number, ReturnType<SpanScorer["sides"]>>();
   let words: Array<[RouteName, number]> | undefined;
   return {
@@ -403,7 +411,8 @@ function spanScorer(scorer: RouteScorer, tokens: readonly Token[]): SpanScorer {
       if (!s) memo.set(key, (s = sweep(from, to)));
       return s;
     },
-    hasContent: (from, to) => content.slice(from, to).some(Boolean),
+    hasContent: (from, to) => content[to]! - content[from]! > 0,
+    pointsBackThin: (from, to) => back[to]! - back[from]! > 0 && contentCount[to]! - contentCount[from]! <= 1,
     strongestWord(from, to) {
       words ??= (scorer.partScores?.(texts) ?? []).map((s) => best(s.byRoute));
       let top: [RouteName, number] = ["", 0];
@@ -423,12 +432,13 @@ function twoOrOne(left: RouteScores, right: RouteScores): { two: number; one: nu
   let one = Number.MIN_VALUE;
   let bestLeft = 0;
   let bestRight = 0;
-  for (const [a, pa] of Object.entries(left.byRoute)) {
+  for (const a in left.byRoute) {
+    const pa = left.byRoute[a]!;
     const ra = right.byRoute[a] ?? 0;
     one = Math.max(one, pa * ra);
     bestLeft = Math.max(bestLeft, pa);
     bestRight = Math.max(bestRight, ra);
-    for (const [b, pb] of Object.entries(right.byRoute)) if (a !== b) two = Math.max(two, pa * pb);
+    for (const b in right.byRoute) if (a !== b) two = Math.max(two, pa * right.byRoute[b]!);
   }
   one = Math.max(one, bestLeft * right.none, left.none * bestRight);
   return { two, one };
@@ -451,6 +461,9 @@ function merge(found: readonly RoutedPart[]): RoutedPart[] {
 function best(p: Record<RouteName, number>): [RouteName, number] {
   let top: RouteName | undefined;
   let max = -1;
-  for (const [r, v] of Object.entries(p)) if (v > max) [top, max] = [r, v];
+  for (const r in p) {
+    const v = p[r]!;
+    if (v > max) [top, max] = [r, v];
+  }
   return [top ?? "", Math.max(0, max)];
 }
