@@ -134,7 +134,17 @@ export class ConversationLeases {
       // A lease of this process whose release failed is free for the next run here: runs of one
       // conversation in this process take turns (`#local`).
       const unreleased = this.#unreleasedOf(conversationId);
-      const taken = await statement({ ctes: LEASE_CTES, values: [conversationId, holder, `${this.#leaseMs} milliseconds`, unreleased], taken: LEASE_TAKEN, clear: LEASE_CLEAR });
+      let taken: { taken: boolean; value: unknown };
+      try {
+        taken = await statement({ ctes: LEASE_CTES, values: [conversationId, holder, `${this.#leaseMs} milliseconds`, unreleased], taken: LEASE_TAKEN, clear: LEASE_CLEAR });
+      } catch (err) {
+        // The statement may have committed with its answer lost (the connection went away): the
+        // lease may be held under `holder`, so it is released as a failed release is (and the
+        // next run here may take it over) instead of waiting for it to expire.
+        this.#unreleased.set(holder, conversationId);
+        this.#retryReleases();
+        throw err;
+      }
       if (taken.taken) {
         value = taken.value;
         for (const stale of unreleased) this.#unreleased.delete(stale);
