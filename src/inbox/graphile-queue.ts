@@ -119,13 +119,8 @@ function handOnCtes(first: number): string {
   )`;
 }
 
-/**
- * How long graphile-worker gathers job completions into one statement (`completeJobBatchDelay`).
- * Nothing waits for them (the job's own hand-on already deleted it; a job does not await its
- * completion), so a longer batch costs no latency: 200 ms share one commit among more jobs (at
- * 20 ms it was about every other job's commit).
- */
-const COMPLETE_BATCH_MS = 200;
+/** How long graphile-worker gathers job completions into one statement (`completeJobBatchDelay`). */
+const COMPLETE_BATCH_MS = 20;
 
 /** The hand-on on its own; `started` counts the jobs it made due (0 or 1). */
 const HAND_ON = `with ${handOnCtes(1)} select (select count(*) from handed_on)::int as started`;
@@ -377,7 +372,7 @@ export class GraphileJobQueue implements JobQueue {
       parsedCronItems: [],
       // graphile-worker's own completion of a job finds nothing to do (the handler's last
       // statement deleted the job, see `handOnCtes`), yet costs a statement and a commit per job:
-      // batched, the completions of the jobs that finish within `COMPLETE_BATCH_MS` share one. (It is not
+      // batched, the completions of the jobs that finish within 20 ms share one. (It is not
       // awaited by the job either way; a failed job's retry is recorded at once, unbatched.)
       preset: { worker: { completeJobBatchDelay: COMPLETE_BATCH_MS } },
       ...(skipPlatforms ? { forbiddenFlags: () => skipPlatforms().map(platformFlag) } : {}),
