@@ -236,7 +236,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
     });
     await outcomes.start();
     const leases = new ConversationLeases({ pool: db.pool, logger, leaseMs: config.workerLeaseMs, waitMs: 2 * config.workerLeaseMs, preparedStatements: db.mode === "server" });
-    const outbox = new Outbox({ pool: db.pool, logger, metrics, ...(overrides.outboxSweepMs !== undefined ? { sweepMs: overrides.outboxSweepMs } : {}) });
+    const outbox = new Outbox({ pool: db.pool, logger, metrics, preparedStatements: db.mode === "server", ...(overrides.outboxSweepMs !== undefined ? { sweepMs: overrides.outboxSweepMs } : {}) });
     // HTTP and terminal users get their messages in this process; chat platforms through the adapters attached later.
     for (const channel of defaultChannels(config, logger)) outbox.attach(channel);
     outbox.start();

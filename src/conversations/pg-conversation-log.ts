@@ -21,34 +21,37 @@ export class PgConversationLog implements ConversationLog {
     const client = await this.pool.connect();
     try {
       await client.query("begin");
-      const conv = await client.query<ConversationDbRow>(
-        `insert into conversations (platform, conversation_key, user_id)
-         values ($1, $2, $3)
-         on conflict (platform, conversation_key) do update set updated_at = now()
-         returning *`,
-        [m.platform, m.conversationKey, m.userId],
-      );
-      const conversation = toConversation(conv.rows[0]!);
-      const inserted = await client.query<{ id: string }>(
-        `insert into messages (conversation_id, direction, author_kind, author_id, text, platform,
-                               platform_message_id, reply_context, status, created_at)
-         values ($1, 'in', 'user', $2, $3, $4, $5, $6, 'received', coalesce($7, clock_timestamp()))
-         on conflict (platform, platform_message_id) do nothing
-         returning id`,
+      // The conversation and the message in one statement (one round trip less per message).
+      const stored = await client.query<ConversationDbRow & { inserted_id: string | null }>(
+        `with conv as (
+           insert into conversations (platform, conversation_key, user_id)
+           values ($1, $2, $3)
+           on conflict (platform, conversation_key) do update set updated_at = now()
+           returning *
+         ), inserted as (
+           insert into messages (conversation_id, direction, author_kind, author_id, text, platform,
+                                 platform_message_id, reply_context, status, created_at)
+           select conv.id, 'in', 'user', $3, $4, $1, $5, $6, 'received', coalesce($7, clock_timestamp()) from conv
+           on conflict (platform, platform_message_id) do nothing
+           returning id
+         )
+         select conv.*, (select id from inserted) as inserted_id from conv`,
         [
-          conversation.id,
+          m.platform,
+          m.conversationKey,
           m.userId,
           m.text,
-          m.platform,
           m.platformMessageId,
           m.replyContext ? JSON.stringify(m.replyContext) : null,
           m.receivedAt ?? null,
         ],
       );
-      if (inserted.rows[0]) {
-        await hooks.onAccepted?.(client, { messageId: inserted.rows[0].id, conversationId: conversation.id });
+      const { inserted_id: insertedId, ...convRow } = stored.rows[0]!;
+      const conversation = toConversation(convRow);
+      if (insertedId) {
+        await hooks.onAccepted?.(client, { messageId: insertedId, conversationId: conversation.id });
         await client.query("commit");
-        return { status: "accepted", messageId: inserted.rows[0].id, conversation };
+        return { status: "accepted", messageId: insertedId, conversation };
       }
       // A redelivery: keep nothing of this attempt (not even the updated_at bump). The lookups
       // use this client: with a one-connection pool (embedded), asking the pool would deadlock.

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { RunnableConfig } from "@langchain/core/runnables";
-import type { ChannelVersions, Checkpoint, CheckpointMetadata } from "@langchain/langgraph-checkpoint";
+import type { ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import type pg from "pg";
 
@@ -30,6 +30,69 @@ delete from checkpoint_blobs
 where thread_id = $1 and checkpoint_ns = $2
   and version is distinct from ($5::jsonb -> 'channel_versions' ->> channel)`;
 
+/** A thread's latest checkpoint as `PostgresSaver.getTuple` reads it (its `SELECT_SQL`). */
+export interface CheckpointRow {
+  checkpoint_id: string;
+  parent_checkpoint_id: string | null;
+  checkpoint: Omit<Checkpoint, "pending_sends" | "channel_values"> & { v: number };
+  metadata: Record<string, unknown>;
+  channel_values: [Uint8Array, Uint8Array, Uint8Array][] | null;
+  pending_writes: [Uint8Array, Uint8Array, Uint8Array, Uint8Array][] | null;
+}
+
+/** `LATEST_CHECKPOINT_COLUMNS` as a row holds them. */
+export interface CheckpointColumns {
+  cp_checkpoint_id: string | null;
+  cp_parent_checkpoint_id: string | null;
+  cp_checkpoint: CheckpointRow["checkpoint"] | null;
+  cp_metadata: Record<string, unknown> | null;
+  cp_channel_values: CheckpointRow["channel_values"];
+  cp_pending_writes: CheckpointRow["pending_writes"];
+}
+
+/**
+ * The columns and the join that read a thread's latest checkpoint in another statement (the one
+ * that begins a turn: one round trip less per message), as `PostgresSaver.getTuple` reads it;
+ * `thread` is a SQL expression of the thread id. Hand the row to `deferring` (`checkpointRowOf`).
+ */
+export const LATEST_CHECKPOINT_COLUMNS = `cp.checkpoint_id as cp_checkpoint_id, cp.parent_checkpoint_id as cp_parent_checkpoint_id,
+  cp.checkpoint as cp_checkpoint, cp.metadata as cp_metadata, cp.channel_values as cp_channel_values, cp.pending_writes as cp_pending_writes`;
+
+export function LATEST_CHECKPOINT_JOIN(thread: string): string {
+  return `left join lateral (
+    select c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint, c.metadata,
+      (select array_agg(array[bl.channel::bytea, bl.type::bytea, bl.blob])
+       from jsonb_each_text(c.checkpoint -> 'channel_versions')
+       join checkpoint_blobs bl on bl.thread_id = c.thread_id and bl.checkpoint_ns = c.checkpoint_ns
+         and bl.channel = jsonb_each_text.key and bl.version = jsonb_each_text.value) as channel_values,
+      (select array_agg(array[cw.task_id::text::bytea, cw.channel::bytea, cw.type::bytea, cw.blob] order by cw.task_id, cw.idx)
+       from checkpoint_writes cw
+       where cw.thread_id = c.thread_id and cw.checkpoint_ns = c.checkpoint_ns and cw.checkpoint_id = c.checkpoint_id) as pending_writes
+    from checkpoints c where c.thread_id = ${thread} and c.checkpoint_ns = ''
+    order by c.checkpoint_id desc limit 1
+  ) cp on true`;
+}
+
+/** The checkpoint a row read with `LATEST_CHECKPOINT_COLUMNS`: null when the thread has none. */
+export function checkpointRowOf(r: Partial<CheckpointColumns>): CheckpointRow | null {
+  if (!r.cp_checkpoint_id || !r.cp_checkpoint) return null;
+  return {
+    checkpoint_id: r.cp_checkpoint_id,
+    parent_checkpoint_id: r.cp_parent_checkpoint_id ?? null,
+    checkpoint: r.cp_checkpoint,
+    metadata: r.cp_metadata ?? {},
+    channel_values: r.cp_channel_values ?? null,
+    pending_writes: r.cp_pending_writes ?? null,
+  };
+}
+
+/** A thread's latest checkpoint, read beforehand for a graph run (see `deferring`). */
+export interface PrefetchedCheckpoint {
+  threadId: string;
+  /** Null: the thread has no checkpoint. */
+  row: CheckpointRow | null;
+}
+
 /**
  * LangGraph's `PostgresSaver`, keeping only what a later turn reads: the latest checkpoint of a
  * thread. Every turn of the supervisor starts a fresh run from START (it never resumes an
@@ -54,16 +117,41 @@ export class LatestCheckpointSaver extends PostgresSaver {
    * writes them (`held.write(tx)`) in the transaction that records the turn's outcome, so the
    * memory of a turn commits with its reply (one commit less, and no memory of a turn whose reply
    * was never recorded), or drops them when the turn failed and will be retried. Puts outside
-   * `fn`, or after `write`, go to the database at once.
+   * `fn`, or after `write`, go to the database at once. With `prefetched` (the thread's latest
+   * checkpoint, read by the caller in a statement of its own), the run's first read of that
+   * thread's latest checkpoint is answered with it instead of a query.
    */
-  async deferring<T>(fn: () => Promise<T>): Promise<{ result: T; held: HeldCheckpoints }> {
+  async deferring<T>(fn: () => Promise<T>, prefetched?: PrefetchedCheckpoint): Promise<{ result: T; held: HeldCheckpoints }> {
     const held = new HeldCheckpoints();
+    held.prefetched = prefetched;
     try {
       return { result: await this.#deferred.run(held, fn), held };
     } catch (err) {
       held.drop();
       throw err;
     }
+  }
+
+  override async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    const held = this.#deferred.getStore();
+    const prefetched = held?.prefetched;
+    const { thread_id, checkpoint_ns = "", checkpoint_id } = (config.configurable ?? {}) as { thread_id?: string; checkpoint_ns?: string; checkpoint_id?: string };
+    // Only the read it stands for: the latest checkpoint of its thread, once (what a run reads after
+    // its own puts is held, not in the database either way). A checkpoint of the format before v4
+    // needs PostgresSaver's migration: read as usual.
+    if (!held || !prefetched || checkpoint_id || checkpoint_ns !== "" || thread_id !== prefetched.threadId || (prefetched.row && prefetched.row.checkpoint.v < 4)) {
+      return super.getTuple(config);
+    }
+    held.prefetched = undefined;
+    const row = prefetched.row;
+    if (!row) return undefined;
+    return {
+      config: { configurable: { thread_id, checkpoint_ns, checkpoint_id: row.checkpoint_id } },
+      checkpoint: await this._loadCheckpoint(row.checkpoint, row.channel_values ?? []),
+      metadata: await this._loadMetadata(row.metadata),
+      ...(row.parent_checkpoint_id ? { parentConfig: { configurable: { thread_id, checkpoint_ns, checkpoint_id: row.parent_checkpoint_id } } } : {}),
+      pendingWrites: await this._loadWrites(row.pending_writes ?? []),
+    };
   }
 
   override async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
@@ -93,6 +181,8 @@ export class LatestCheckpointSaver extends PostgresSaver {
 export class HeldCheckpoints {
   /** Each put's statement values, in order. */
   readonly puts: unknown[][] = [];
+  /** The thread's latest checkpoint, read beforehand; used (and cleared) by the run's first read of it. */
+  prefetched: PrefetchedCheckpoint | undefined;
   #open = true;
 
   get open(): boolean {

@@ -20,3 +20,17 @@ export function prepared(text: string, values: readonly unknown[], named: boolea
   }
   return { name, text, values: [...values] };
 }
+
+/**
+ * Part of a statement that another component's statement runs with its own (one round trip and
+ * one commit less): common table expressions for its `with`, and a scalar expression over them
+ * that the statement selects (a `with` query that nothing reads still runs; the expression
+ * brings back what the part needs to know).
+ */
+export interface StatementPart {
+  /** The CTEs, comma-separated, without `with`; their parameters are numbered from `first`. */
+  ctes(first: number): string;
+  readonly values: readonly unknown[];
+  /** A scalar SQL expression over the CTEs. */
+  readonly result: string;
+}

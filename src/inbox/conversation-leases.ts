@@ -24,7 +24,7 @@ export interface HeldLease {
   readonly conversationId: string;
   /** Unique to this run: what a statement releasing the lease matches on. */
   readonly holder: string;
-  /** What the `alongside` query of `run` returned, read in the statement that took the lease. */
+  /** What the caller's statement that took the lease returned (`LeaseStatement`); undefined without one. */
   readonly alongside: unknown;
   /**
    * The lease was released by a statement of the caller's that committed (one round trip
@@ -33,15 +33,49 @@ export interface HeldLease {
   released(): void;
 }
 
-/**
- * A query `run` asks in the statement that takes the lease (one round trip instead of two): a
- * SQL expression of one value, `$5` its one parameter (e.g. `array(select …)`). It runs on the
- * statement's snapshot, taken as the lease is; its value comes with the attempt that took it.
- */
-export interface LeaseAlongside {
-  sql: string;
-  value: unknown;
+/** The lease's part of a statement of the caller's (`LeaseStatement`). */
+export interface LeaseSql {
+  /** CTEs (comma-separated, without `with`) that take the lease; parameters `$1`–`$4`. */
+  readonly ctes: string;
+  /** The values of `$1`–`$4`. */
+  readonly values: readonly unknown[];
+  /** A boolean SQL expression over `ctes`: the lease was taken. */
+  readonly taken: string;
+  /**
+   * A boolean SQL expression over `ctes`: the statement's snapshot saw no other live holder, so
+   * what it reads is after every earlier holder's last commit. (A snapshot is taken as the
+   * statement starts; a holder that released the lease an instant later, while the insert
+   * waited, lets the lease be taken by a statement that read before its release. Its reads are
+   * then stale: read again, holding the lease.)
+   */
+  readonly clear: string;
 }
+
+/**
+ * A statement that takes the lease and reads (or writes) what the holder starts from, in one round
+ * trip instead of two: it starts its `with` with `lease.ctes`, and whatever else it writes must
+ * depend on `lease.taken`. Resolves to whether the lease was taken, and a value for `run`'s
+ * function (`HeldLease.alongside`). Not taken: asked again after `retryMs`, as the plain lease is.
+ */
+export type LeaseStatement = (lease: LeaseSql) => Promise<{ taken: boolean; value: unknown }>;
+
+/**
+ * Takes the lease: `$1` conversation, `$2` holder, `$3` lease time (an interval), `$4` holders of
+ * this process whose release failed. `lease_seen` is what the statement's snapshot saw (see
+ * `LeaseSql.clear`).
+ */
+const LEASE_CTES = `lease as (
+    insert into conversation_leases (conversation_id, holder, expires_at)
+    values ($1::uuid, $2::text, now() + $3::interval)
+    on conflict (conversation_id) do update set holder = excluded.holder, expires_at = excluded.expires_at
+      where conversation_leases.expires_at < now() or conversation_leases.holder = any($4::text[])
+    returning holder
+  ), lease_seen as (
+    select not exists (select 1 from conversation_leases l
+                       where l.conversation_id = $1::uuid and l.expires_at >= now() and l.holder <> all($4::text[])) as clear
+  )`;
+const LEASE_TAKEN = "exists (select 1 from lease)";
+const LEASE_CLEAR = "(select clear from lease_seen)";
 
 /**
  * One holder at a time per conversation, across processes: the job answering a message, or a
@@ -67,9 +101,9 @@ export class ConversationLeases {
   }
 
   /** Runs `fn` holding the conversation's lease, after whoever holds it now. */
-  run<T>(conversationId: string, fn: (lease: HeldLease) => Promise<T>, alongside?: LeaseAlongside): Promise<T> {
+  run<T>(conversationId: string, fn: (lease: HeldLease) => Promise<T>, statement?: LeaseStatement): Promise<T> {
     return this.#local.enqueue(conversationId, async () => {
-      const { holder, value } = await this.#acquire(conversationId, alongside);
+      const { holder, value } = await this.#acquire(conversationId, statement);
       let released = false;
       try {
         return await fn({ conversationId, holder, alongside: value, released: () => (released = true) });
@@ -92,29 +126,28 @@ export class ConversationLeases {
     return this.#o.leaseMs ?? 30_000;
   }
 
-  async #acquire(conversationId: string, alongside?: LeaseAlongside): Promise<{ holder: string; value: unknown }> {
+  async #acquire(conversationId: string, statement: LeaseStatement = (lease) => this.#plain(lease)): Promise<{ holder: string; value: unknown }> {
     const holder = `${this.#prefix}${randomUUID()}`;
     const deadline = Date.now() + (this.#o.waitMs ?? 30_000);
     let value: unknown;
     for (;;) {
-      const r = await this.#o.pool.query<{ holder: string | null; alongside: unknown }>(prepared(
-        `with lease as (
-           insert into conversation_leases (conversation_id, holder, expires_at)
-           values ($1, $2, now() + $3::interval)
-           on conflict (conversation_id) do update set holder = excluded.holder, expires_at = excluded.expires_at
-             where conversation_leases.expires_at < now() or conversation_leases.holder = any($4::text[])
-           returning holder
-         )
-         select (select holder from lease) as holder, ${alongside ? alongside.sql : "null::text"} as alongside`,
-        // A lease of this process whose release failed is free for the next run here: runs of one
-        // conversation in this process take turns (`#local`).
-        [conversationId, holder, `${this.#leaseMs} milliseconds`, this.#unreleasedOf(conversationId), ...(alongside ? [alongside.value] : [])],
-        this.#o.preparedStatements ?? false,
-      ));
-      const row = r.rows[0];
-      if (row?.holder) {
-        value = row.alongside;
-        for (const stale of this.#unreleasedOf(conversationId)) this.#unreleased.delete(stale);
+      // A lease of this process whose release failed is free for the next run here: runs of one
+      // conversation in this process take turns (`#local`).
+      const unreleased = this.#unreleasedOf(conversationId);
+      let taken: { taken: boolean; value: unknown };
+      try {
+        taken = await statement({ ctes: LEASE_CTES, values: [conversationId, holder, `${this.#leaseMs} milliseconds`, unreleased], taken: LEASE_TAKEN, clear: LEASE_CLEAR });
+      } catch (err) {
+        // The statement may have committed with its answer lost (the connection went away): the
+        // lease may be held under `holder`, so it is released as a failed release is (and the
+        // next run here may take it over) instead of waiting for it to expire.
+        this.#unreleased.set(holder, conversationId);
+        this.#retryReleases();
+        throw err;
+      }
+      if (taken.taken) {
+        value = taken.value;
+        for (const stale of unreleased) this.#unreleased.delete(stale);
         break;
       }
       if (Date.now() > deadline) {
@@ -125,6 +158,12 @@ export class ConversationLeases {
     this.#held.set(conversationId, holder);
     this.#ensureRenewing();
     return { holder, value };
+  }
+
+  /** The lease on its own. */
+  async #plain(lease: LeaseSql): Promise<{ taken: boolean; value: unknown }> {
+    const r = await this.#o.pool.query<{ taken: boolean }>(prepared(`with ${lease.ctes} select ${lease.taken} as taken`, lease.values, this.#o.preparedStatements ?? false));
+    return { taken: r.rows[0]?.taken === true, value: undefined };
   }
 
   async #release(conversationId: string, holder: string): Promise<void> {

@@ -81,9 +81,8 @@ export class Intake implements MessageSink {
       return { status: "duplicate", messageId: received.messageId, conversationId };
     }
     const job: MessageJob = { messageId: received.messageId, conversationId, platform: message.platform };
-    const done = this.#o.outcomes.wait(job.messageId, conversationId);
-    // `done` is also awaited by callers that want the outcome; this keeps an unobserved failure from crashing the process.
-    done.catch(() => {});
+    // Waited for (and its outcome read back from another process's worker) only when asked for.
+    const done = this.#o.outcomes.later(job.messageId, conversationId);
     // The question post goes out while the message is answered (the adapter holds it until it acknowledged the platform).
     if (questionPost) {
       void this.#o.outbox.deliver(questionPost).catch((err: unknown) => this.#log.warn({ conversationId, err: errorMessage(err) }, "question post not delivered yet"));

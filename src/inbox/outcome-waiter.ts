@@ -28,6 +28,49 @@ export interface OutcomeWaiterOptions {
   timeoutMs?: number;
 }
 
+/** Messages submitted here whose outcome nobody asked for yet, remembered at most (then a late ask polls). */
+const UNASKED_MAX = 5000;
+
+/** What became of a message submitted here before anyone asked for its outcome. */
+interface Unasked {
+  /** The database said it finished (NOTIFY): read it as soon as someone asks. */
+  finished: boolean;
+  /** Settled by this process's worker. */
+  outcome?: Outcome;
+}
+
+/**
+ * A promise of an outcome that starts waiting when it is first asked for (`then`, `catch`,
+ * `finally`, `await`): a message nobody waits for (a chat event, acknowledged at once, whose reply
+ * goes out through the outbox) costs no read of its outcome, and a wait never asked for cannot
+ * fail unobserved.
+ */
+class LazyOutcome implements Promise<Outcome> {
+  readonly [Symbol.toStringTag] = "Promise";
+  readonly #start: () => Promise<Outcome>;
+  #started: Promise<Outcome> | undefined;
+
+  constructor(start: () => Promise<Outcome>) {
+    this.#start = start;
+  }
+
+  #promise(): Promise<Outcome> {
+    return (this.#started ??= this.#start());
+  }
+
+  then<A = Outcome, B = never>(onFulfilled?: ((value: Outcome) => A | PromiseLike<A>) | null, onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<A | B> {
+    return this.#promise().then(onFulfilled, onRejected);
+  }
+
+  catch<B = never>(onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<Outcome | B> {
+    return this.#promise().catch(onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<Outcome> {
+    return this.#promise().finally(onFinally);
+  }
+}
+
 interface Waiting {
   conversationId: string;
   resolve: (outcome: Outcome) => void;
@@ -45,6 +88,7 @@ export class OutcomeWaiter {
   readonly #o: OutcomeWaiterOptions;
   readonly #log: Logger;
   readonly #waiting = new Map<string, Waiting>();
+  readonly #unasked = new Map<string, Unasked>();
   #unlisten: (() => void) | undefined;
   #poller: NodeJS.Timeout | undefined;
   #polling = false;
@@ -60,8 +104,14 @@ export class OutcomeWaiter {
     // A finished message is read back; `undefined`: the connection is (back) in place, and
     // whatever finished while it was not is read too.
     this.#unlisten = this.#o.listener?.on(CHANNELS.messageFinished, (id) => {
-      if (id === undefined) void this.#check([...this.#waiting.keys()]);
-      else if (this.#waiting.has(id)) void this.#check([id]);
+      if (id === undefined) {
+        void this.#check([...this.#waiting.keys()]);
+        for (const u of this.#unasked.values()) u.finished = true;
+      } else if (this.#waiting.has(id)) void this.#check([id]);
+      else {
+        const u = this.#unasked.get(id);
+        if (u) u.finished = true;
+      }
     });
   }
 
@@ -74,6 +124,7 @@ export class OutcomeWaiter {
       w.reject(new SwitchboardError("shutting_down", `Stopped waiting for message ${messageId}: the service is shutting down.`));
     }
     this.#waiting.clear();
+    this.#unasked.clear();
     this.#unlisten?.();
   }
 
@@ -89,6 +140,24 @@ export class OutcomeWaiter {
     });
   }
 
+  /**
+   * `wait`, started when the outcome is first asked for (see `LazyOutcome`); the timeout counts
+   * from then. What happened meanwhile is remembered (this process settled it, or the database
+   * said it finished), so a late ask is answered at once.
+   */
+  later(messageId: string, conversationId: string, timeoutMs?: number): Promise<Outcome> {
+    this.#unasked.set(messageId, { finished: false });
+    if (this.#unasked.size > UNASKED_MAX) this.#unasked.delete(this.#unasked.keys().next().value!);
+    return new LazyOutcome(() => {
+      const seen = this.#unasked.get(messageId);
+      this.#unasked.delete(messageId);
+      if (seen?.outcome) return Promise.resolve(seen.outcome);
+      const waiting = this.wait(messageId, conversationId, timeoutMs);
+      if (seen?.finished) void this.#check([messageId]);
+      return waiting;
+    });
+  }
+
   /** The recorded outcome of a finished message; undefined while it is unfinished. */
   async read(messageId: string): Promise<Outcome | undefined> {
     return (await readOutcomes(this.#o.pool, [messageId])).get(messageId);
@@ -97,7 +166,11 @@ export class OutcomeWaiter {
   /** The outcome of a message processed in this process. */
   settle(messageId: string, outcome: Outcome): void {
     const w = this.#waiting.get(messageId);
-    if (!w) return;
+    if (!w) {
+      const u = this.#unasked.get(messageId);
+      if (u) u.outcome = outcome;
+      return;
+    }
     clearTimeout(w.timer);
     this.#waiting.delete(messageId);
     w.resolve(outcome);

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { OutboundPayload } from "../conversations/conversation-log.ts";
+import { prepared, type StatementPart } from "../db/prepared.ts";
 import type { OutboundKind, Platform } from "../types.ts";
 import type { OutboundAuthor, OutboundMessage } from "./outbox.ts";
 
@@ -46,7 +47,7 @@ const SENT_SET = `status = 'sent', error = null, claimed_until = null, processed
 
 /** A conversation's undelivered messages on some platforms that may go now (the parameters: their numbers). */
 function nextWaitingSql(conversation: string, platforms: string): string {
-  return `select id from messages
+  return `select id, seq from messages
   where conversation_id = ${conversation} and direction = 'out' and platform = any(${platforms})
     and (status in ('pending', 'no_adapter') or (status = 'retry' and next_attempt_at <= clock_timestamp()))`;
 }
@@ -55,7 +56,7 @@ function nextWaitingSql(conversation: string, platforms: string): string {
 export class OutboxStore {
   constructor(
     private readonly pool: pg.Pool,
-    private readonly timing: { claimMs: number; graceMs: number },
+    private readonly timing: { claimMs: number; graceMs: number; named?: boolean },
   ) {}
 
   async record(m: OutboundMessage, tx: Pick<pg.ClientBase, "query"> = this.pool): Promise<{ id: string; created: boolean }> {
@@ -140,9 +141,29 @@ export class OutboxStore {
    * go there. Returns the conversation's next waiting messages on `platforms`, as `nextWaiting`
    * would (asked in the same statement: one round trip less per delivery). `parts`: the last
    * parts the platform took, recorded in the same statement (as `setPartsSent` would).
+   * `withSent`: a part of another component's to commit with the sent mark (the turn's end);
+   * its result comes back with the next messages.
    */
-  async markSent(row: OutboxRow, moveTo?: { conversationKey: string; replyContext: Record<string, unknown> }, platforms: Platform[] = [], parts?: { parts: number; placed?: { index: number; ref: string } }): Promise<string[]> {
+  async markSent(
+    row: OutboxRow,
+    moveTo?: { conversationKey: string; replyContext: Record<string, unknown> },
+    platforms: Platform[] = [],
+    parts?: { parts: number; placed?: { index: number; ref: string } },
+    withSent?: StatementPart,
+  ): Promise<{ next: string[]; withSent?: { result: unknown } }> {
     const partsValues = [parts?.parts ?? null, parts?.placed ? String(parts.placed.index) : null, parts?.placed?.ref ?? null];
+    if (!moveTo && withSent) {
+      const r = await this.pool.query<{ next: string[]; with_sent: unknown }>(prepared(
+        `with sent as (
+           update messages set ${SENT_SET} where id = $1
+         ), ${withSent.ctes(7)}
+         select array(select n.id::text from (${nextWaitingSql("$2", "$3")} and id <> $1 order by seq limit 20) n order by n.seq) as next,
+                ${withSent.result} as with_sent`,
+        [row.id, row.conversationId, platforms, ...partsValues, ...withSent.values],
+        this.timing.named ?? false,
+      ));
+      return { next: r.rows[0]?.next ?? [], withSent: { result: r.rows[0]?.with_sent } };
+    }
     if (!moveTo) {
       const r = await this.pool.query<{ id: string }>(
         `with sent as (
@@ -152,7 +173,7 @@ export class OutboxStore {
          order by seq limit 20`,
         [row.id, row.conversationId, platforms, ...partsValues],
       );
-      return r.rows.map((x) => x.id);
+      return { next: r.rows.map((x) => x.id) };
     }
     const client = await this.pool.connect();
     try {
@@ -161,8 +182,9 @@ export class OutboxStore {
       await client.query("update conversations set conversation_key = $2, updated_at = now() where id = $1", [row.conversationId, moveTo.conversationKey]);
       if (row.inReplyTo) await client.query("update messages set reply_context = $2 where id = $1", [row.inReplyTo, JSON.stringify(moveTo.replyContext)]);
       const next = await client.query<{ id: string }>(`${nextWaitingSql("$1", "$2")} order by seq limit 20`, [row.conversationId, platforms]);
+      const also = withSent ? await client.query<{ with_sent: unknown }>(`with ${withSent.ctes(1)} select ${withSent.result} as with_sent`, [...withSent.values]) : undefined;
       await client.query("commit");
-      return next.rows.map((x) => x.id);
+      return { next: next.rows.map((x) => x.id), ...(also ? { withSent: { result: also.rows[0]?.with_sent } } : {}) };
     } catch (err) {
       await client.query("rollback").catch(() => {});
       throw err;

@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import type pg from "pg";
+import type { StatementPart } from "../db/prepared.ts";
 import { errorMessage, isDatabaseUnavailable } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
@@ -73,6 +74,8 @@ export interface OutboxOptions {
   claimMs?: number;
   /** A `pending` message younger than this is its recorder's to deliver; the sweep leaves it alone. Default 5000 ms. */
   graceMs?: number;
+  /** Named prepared statements for the sent mark (a Postgres server; not embedded Postgres, see `prepared`). Default false. */
+  preparedStatements?: boolean;
 }
 
 /** Backoff before attempt n+1: 2, 4, 8 … s, at most 5 minutes. */
@@ -106,7 +109,7 @@ export class Outbox {
 
   constructor(options: OutboxOptions) {
     this.#claimMs = options.claimMs ?? 15_000;
-    this.#store = new OutboxStore(options.pool, { claimMs: this.#claimMs, graceMs: options.graceMs ?? 5000 });
+    this.#store = new OutboxStore(options.pool, { claimMs: this.#claimMs, graceMs: options.graceMs ?? 5000, named: options.preparedStatements ?? false });
     this.#log = options.logger.child({ component: "outbox" });
     this.#metrics = options.metrics;
     this.#maxAttempts = options.maxAttempts ?? 8;
@@ -170,7 +173,7 @@ export class Outbox {
     return {
       ...recorded,
       committed: () => recorded.created && void this.#recorded.emit("recorded", message.conversationId),
-      deliver: () => (claimed ? this.#deliverNow(claimed) : this.deliver(recorded.id)),
+      deliver: (withSent) => (claimed ? this.#deliverNow(claimed, withSent) : this.deliver(recorded.id)),
     };
   }
 
@@ -219,8 +222,8 @@ export class Outbox {
     return this.#deliverNow(row);
   }
 
-  #deliverNow(row: ClaimedRow): Promise<Omit<SendResult, "created">> {
-    const work = this.#deliverClaimed(row);
+  #deliverNow(row: ClaimedRow, withSent?: StatementPart): Promise<Delivered> {
+    const work = this.#deliverClaimed(row, withSent);
     this.#track(work);
     return work;
   }
@@ -263,7 +266,7 @@ export class Outbox {
     }
   }
 
-  async #deliverClaimed(row: ClaimedRow): Promise<Omit<SendResult, "created">> {
+  async #deliverClaimed(row: ClaimedRow, withSent?: StatementPart): Promise<Delivered> {
     const log = this.#log.child({ messageId: row.id, conversationId: row.conversationId, platform: row.platform });
     const adapter = this.#adapters.get(row.platform);
     if (!adapter) {
@@ -332,10 +335,10 @@ export class Outbox {
     }
     // The platform has it: record that even if the database is away right now, or a retry would
     // post it again. (Its claim is renewed meanwhile, so nobody else takes it over.)
-    let next: string[] = [];
+    let marked: { next: string[]; withSent?: { result: unknown } } = { next: [] };
     try {
       await this.#untilStored(async () => {
-        next = await this.#store.markSent(row, result?.moveTo, this.platforms(), last);
+        marked = await this.#store.markSent(row, result?.moveTo, this.platforms(), last, withSent);
       }, log);
     } finally {
       clearInterval(renew);
@@ -343,8 +346,8 @@ export class Outbox {
     this.#metrics.outboxDeliveries.inc({ platform: row.platform, result: "sent" });
     // The next message of the conversation may have been waiting for this one (read with the
     // sent mark).
-    if (next.length) this.#track(this.#flush(row.conversationId, next));
-    return { messageId: row.id, status: "sent" };
+    if (marked.next.length) this.#track(this.#flush(row.conversationId, marked.next));
+    return { messageId: row.id, status: "sent", ...(marked.withSent ? { withSent: marked.withSent } : {}) };
   }
 
   /**
@@ -389,9 +392,15 @@ export interface RecordedIn {
   /**
    * Call once the transaction committed: delivers the message with the claim taken in it, or,
    * when it was not its turn (an earlier message of the conversation is undelivered), as `deliver`.
+   * `withSent` (the caller's next statement, e.g. the turn's end) is run in the statement that
+   * marks it sent, when this call marks it sent: then the result says so (`withSent`), and
+   * otherwise the caller runs it itself.
    */
-  deliver: () => Promise<Omit<SendResult, "created">>;
+  deliver: (withSent?: StatementPart) => Promise<Delivered>;
 }
+
+/** Where a delivery stands; `withSent`: the part given to `RecordedIn.deliver` committed with the sent mark, and its result. */
+export type Delivered = Omit<SendResult, "created"> & { withSent?: { result: unknown } };
 
 /** Parts of a message the platform took, and where the last of them is. */
 interface PartsSent {

@@ -17,7 +17,7 @@ import type { HandoffInfo, HandoffReason, Outcome, Platform } from "../types.ts"
 import { composeReply, withNotes } from "./compose-reply.ts";
 import { giveUpKey, relayedOutcome, replyKey, replyOutcome } from "./outcome.ts";
 import { PartialReplies } from "./partial-replies.ts";
-import type { BegunTurn, TurnStore } from "./turn-store.ts";
+import type { BegunTurn, FirstTurn, TurnStore } from "./turn-store.ts";
 
 export interface TurnRunnerOptions {
   log: ConversationLog;
@@ -77,24 +77,26 @@ export class TurnRunner {
    * finishes the job (`attempt.completion`).
    */
   async runJob(job: MessageJob, attempt: JobAttempt): Promise<void> {
-    // The unfinished messages are read in the statement that takes the lease, and the last one's
-    // `done` releases it.
+    const workerId = attempt.workerId ?? this.#o.queue.workerId ?? "unknown";
+    // The statement that takes the lease reads the unfinished messages and begins the first one
+    // (with its memory, the checkpoint); the last one's `done` releases the lease.
     await this.#o.leases.run(
       job.conversationId,
       async (lease) => {
-        const unfinished = (lease.alongside as string[] | null) ?? [];
+        const { unfinished, first } = lease.alongside as FirstTurn;
         for (const [i, messageId] of unfinished.entries()) {
           const last = i === unfinished.length - 1;
-          await this.#attempt(messageId, job.conversationId, attempt, last ? { lease, completion: attempt.completion } : undefined);
+          await this.#attempt(messageId, job.conversationId, attempt, last ? { lease, completion: attempt.completion } : undefined, i === 0 ? first : undefined);
         }
       },
-      this.#o.store.unfinishedUpTo(job.messageId),
+      (lease) => this.#o.store.beginFirst(lease, { messageId: job.messageId, workerId, attempt: attempt.number, checkpoint: this.#o.checkpoints !== undefined }),
     );
   }
 
-  async #attempt(messageId: string, conversationId: string, attempt: JobAttempt, ending?: RunEnd): Promise<void> {
-    // The attempt's row, the message and everything the turn starts from: one statement.
-    const begun = await this.#o.store.begin({ messageId, workerId: attempt.workerId ?? this.#o.queue.workerId ?? "unknown", attempt: attempt.number, replyKey: replyKey(messageId) });
+  async #attempt(messageId: string, conversationId: string, attempt: JobAttempt, ending?: RunEnd, begunAlready?: BegunTurn): Promise<void> {
+    // The attempt's row, the message and everything the turn starts from: one statement (the
+    // first message's, the lease's statement).
+    const begun = begunAlready ?? (await this.#o.store.begin({ messageId, workerId: attempt.workerId ?? this.#o.queue.workerId ?? "unknown", attempt: attempt.number, replyKey: replyKey(messageId) }));
     const run: AttemptRun = { begun, finished: false, ...(ending ? { ending } : {}) };
     let outcome: Outcome;
     try {
@@ -151,7 +153,8 @@ export class TurnRunner {
     let memory: HeldCheckpoints | undefined;
     try {
       const runGraph = () => (partials ? this.#streamed(turn, conversation.id, partials) : this.#o.supervisor.invoke({ turn }, { configurable: { thread_id: conversation.id } }));
-      if (this.#o.checkpoints) ({ result: state, held: memory } = await this.#o.checkpoints.deferring(runGraph));
+      const prefetched = run.begun.checkpoint === undefined ? undefined : { threadId: conversation.id, row: run.begun.checkpoint };
+      if (this.#o.checkpoints) ({ result: state, held: memory } = await this.#o.checkpoints.deferring(runGraph, prefetched));
       else state = await runGraph();
     } catch (err) {
       await partials?.settle();
@@ -193,8 +196,13 @@ export class TurnRunner {
       return this.#o.outbox.recordIn(tx, { conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId), ...(revises ? { revises } : {}) });
     });
     recorded.committed();
-    this.#delivered(await recorded.deliver(), conversation.platform);
-    await this.#finish(message, "answered", run);
+    // The turn's end (the message done, the attempt, the lease, the job) commits with the
+    // reply's sent mark when this delivery is the one that sends it.
+    const end = this.#o.store.ending(message.id, run.begun.attemptId, run.ending?.lease, run.ending?.completion);
+    const delivered = await recorded.deliver(end.part);
+    this.#delivered(delivered, conversation.platform);
+    if (delivered.withSent) this.#finished(message, "answered", run, () => end.committed(delivered.withSent!.result));
+    else await this.#finish(message, "answered", run);
 
     const latencyMs = Date.now() - started;
     this.#o.metrics.messages.inc({ platform: conversation.platform, outcome: handoff ? "handoff" : "reply" });
@@ -302,6 +310,12 @@ export class TurnRunner {
   /** The message done and the attempt finished: one statement. */
   async #finish(message: MessageRow, result: "answered" | "relayed", run: AttemptRun): Promise<void> {
     await this.#o.store.done(message.id, run.begun.attemptId, run.ending?.lease, run.ending?.completion);
+    this.#finished(message, result, run);
+  }
+
+  /** The turn's end committed (by `#finish`, or with the reply's sent mark: `committed` tells its owners). */
+  #finished(message: MessageRow, result: "answered" | "relayed", run: AttemptRun, committed?: () => void): void {
+    committed?.();
     run.finished = true;
     this.#observeJob(message, result);
   }

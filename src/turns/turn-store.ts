@@ -1,7 +1,8 @@
 import type pg from "pg";
 import type { ConversationRow, MessageRow } from "../conversations/conversation-log.ts";
-import { prepared } from "../db/prepared.ts";
-import type { HeldLease, LeaseAlongside } from "../inbox/conversation-leases.ts";
+import { prepared, type StatementPart } from "../db/prepared.ts";
+import { LATEST_CHECKPOINT_COLUMNS, LATEST_CHECKPOINT_JOIN, checkpointRowOf, type CheckpointColumns, type CheckpointRow } from "../db/checkpoint-saver.ts";
+import type { HeldLease, LeaseSql } from "../inbox/conversation-leases.ts";
 import type { JobCompletion } from "../inbox/job-queue.ts";
 import { toConversation, toMessage, type ConversationDbRow, type MessageDbRow } from "../conversations/pg-conversation-log.ts";
 
@@ -19,6 +20,19 @@ export interface BegunTurn {
   recordedReplyId: string | undefined;
   /** The customer the message's author is linked to, if any. */
   customerId: string | undefined;
+  /**
+   * The conversation's latest checkpoint (its memory), read in the same statement when asked
+   * for: null when it has none; undefined when not read.
+   */
+  checkpoint?: CheckpointRow | null;
+}
+
+/** What `beginFirst` read: the job's unfinished messages and, begun, the first of them. */
+export interface FirstTurn {
+  /** The conversation's unfinished inbound messages up to the job's, oldest first. */
+  unfinished: string[];
+  /** The first of them begun; undefined when none is unfinished, or the lease's snapshot was not clear (begin it with `begin`). */
+  first: BegunTurn | undefined;
 }
 
 /**
@@ -43,53 +57,52 @@ export class TurnStore {
   ) {}
 
   async begin(a: { messageId: string; workerId: string; attempt: number; replyKey: string }): Promise<BegunTurn> {
-    const r = await this.pool.query<MessageDbRow & ConversationColumns & { attempt_id: string | null; recorded_reply_id: string | null; linked_customer_id: string | null }>(prepared(
+    const r = await this.pool.query<BeginRow>(prepared(
       `with msg as (select * from messages where id = $1),
-       conv as (select c.* from conversations c join msg on c.id = msg.conversation_id),
-       reply as (select id from messages where idempotency_key = $4),
-       attempt as (
-         insert into processing_attempts (message_id, conversation_id, worker_id, attempt)
-         select msg.id, msg.conversation_id, $2, $3 from msg
-         returning id
-       ),
-       mark as (
-         update messages m set status = 'processing', error = null
-         where m.id = $1 and m.status not in ('done', 'failed') and not exists (select 1 from reply)
-       )
-       select msg.*, (select id::text from attempt) as attempt_id, (select id from reply) as recorded_reply_id,
-              conv.id as c_id, conv.platform as c_platform, conv.conversation_key as c_conversation_key, conv.user_id as c_user_id,
-              conv.customer_id as c_customer_id, conv.status as c_status, conv.assignee as c_assignee,
-              conv.unclear_streak as c_unclear_streak, conv.created_at as c_created_at, conv.updated_at as c_updated_at,
-              (select i.customer_id from identities i
-               where i.platform = msg.platform and i.platform_user_id = coalesce(msg.author_id, conv.user_id)) as linked_customer_id
+       ${beginCtes("$1", "$4", "$2", "$3")}
+       ${BEGIN_SELECT}
        from msg left join conv on true`,
       [a.messageId, a.workerId, a.attempt, a.replyKey],
       this.named,
     ));
-    const row = r.rows[0];
-    if (!row) return { attemptId: undefined, message: undefined, conversation: undefined, recordedReplyId: undefined, customerId: undefined };
-    return {
-      attemptId: row.attempt_id ?? undefined,
-      message: toMessage(row),
-      conversation: row.c_id ? toConversation(conversationOf(row)) : undefined,
-      recordedReplyId: row.recorded_reply_id ?? undefined,
-      customerId: row.linked_customer_id ?? undefined,
-    };
+    return begun(r.rows[0]);
   }
 
   /**
-   * The conversation's unfinished inbound messages up to `messageId`, oldest first: asked in the
-   * statement that takes the conversation's lease (`ConversationLeases.run`).
+   * The statement that starts a job (`ConversationLeases.run`'s `LeaseStatement`): it takes the
+   * conversation's lease, reads the conversation's unfinished inbound messages up to the job's
+   * (`messageId`), and, holding the lease, begins the first of them as `begin` does (with
+   * `checkpoint`, its conversation's latest checkpoint is read too): one round trip and one
+   * commit instead of three. When the statement's snapshot may predate an earlier holder's
+   * last commit (`LeaseSql.clear`), nothing is begun and `first` is undefined.
    */
-  unfinishedUpTo(messageId: string): LeaseAlongside {
-    return {
-      sql: `array(select m.id::text from messages m join messages self on self.id = $5::uuid
-                  where m.conversation_id = self.conversation_id and m.direction = 'in'
-                    and m.status in ('received', 'processing')
-                    and (m.created_at, m.id) <= (self.created_at, self.id)
-                  order by m.created_at, m.id)`,
-      value: messageId,
-    };
+  async beginFirst(lease: LeaseSql, a: { messageId: string; workerId: string; attempt: number; checkpoint: boolean }): Promise<{ taken: boolean; value: FirstTurn }> {
+    const r = await this.pool.query<BeginRow & Partial<CheckpointColumns> & { taken: boolean; clear: boolean; unfinished: string[] | null }>(prepared(
+      `with ${lease.ctes},
+       unfinished as (
+         select array(select m.id::text from messages m join messages self on self.id = $5::uuid
+                      where m.conversation_id = self.conversation_id and m.direction = 'in'
+                        and m.status in ('received', 'processing')
+                        and (m.created_at, m.id) <= (self.created_at, self.id)
+                      order by m.created_at, m.id) as ids
+       ),
+       target as (select ids[1]::uuid as id from unfinished where ${lease.taken} and ${lease.clear}),
+       msg as (select * from messages where id = (select id from target)),
+       ${beginCtes("(select id from target)", "'reply:' || (select id from target)::text", "$6", "$7")}
+       ${BEGIN_SELECT}, ${lease.taken} as taken, ${lease.clear} as clear, (select ids from unfinished) as unfinished
+              ${a.checkpoint ? `, ${LATEST_CHECKPOINT_COLUMNS}` : ""}
+       from (select) one left join msg on true left join conv on true
+       ${a.checkpoint ? LATEST_CHECKPOINT_JOIN("msg.conversation_id::text") : ""}`,
+      [...lease.values, a.messageId, a.workerId, a.attempt],
+      this.named,
+    ));
+    const row = r.rows[0];
+    if (!row?.taken) return { taken: false, value: { unfinished: [], first: undefined } };
+    const unfinished = row.unfinished ?? [];
+    if (!row.clear || !row.id) return { taken: true, value: { unfinished, first: undefined } };
+    const first = begun(row);
+    if (a.checkpoint) first.checkpoint = checkpointRowOf(row);
+    return { taken: true, value: { unfinished, first } };
   }
 
   /**
@@ -98,22 +111,37 @@ export class TurnStore {
    * the queue's job finished in it too (the conversation's next message may start once it commits).
    */
   async done(messageId: string, attemptId: string | undefined, lease?: HeldLease, completion?: JobCompletion): Promise<void> {
-    const steps = `with attempt as (
-         update processing_attempts set finished_at = clock_timestamp(), result = 'done', error = null where id = $2::bigint
-       ), lease as (
-         delete from conversation_leases where conversation_id = $3::uuid and holder = $4
+    const end = this.ending(messageId, attemptId, lease, completion);
+    const r = await this.pool.query<{ result: unknown }>(prepared(`with ${end.part.ctes(1)} select ${end.part.result} as result`, end.part.values, this.named));
+    end.committed(r.rows[0]?.result);
+  }
+
+  /**
+   * `done` as a part of another statement (the reply's sent mark, `Outbox`): call `committed`
+   * with its result once that statement committed.
+   */
+  ending(messageId: string, attemptId: string | undefined, lease?: HeldLease, completion?: JobCompletion): { part: StatementPart; committed(result: unknown): void } {
+    return {
+      part: {
+        ctes: (first) => {
+          const [message, attempt, conversation, holder] = [0, 1, 2, 3].map((i) => `$${first + i}`);
+          const own = `attempt_done as (
+         update processing_attempts set finished_at = clock_timestamp(), result = 'done', error = null where id = ${attempt}::bigint
+       ), lease_released as (
+         delete from conversation_leases where conversation_id = ${conversation}::uuid and holder = ${holder}::text
+       ), message_done as (
+         update messages set status = 'done', error = null, processed_at = now() where id = ${message}::uuid
        )`;
-    const values = [messageId, attemptId ?? null, lease?.conversationId ?? null, lease?.holder ?? null];
-    const done = "update messages set status = 'done', error = null, processed_at = now() where id = $1";
-    if (!completion) {
-      await this.pool.query(prepared(`${steps} ${done}`, values, this.named));
-      lease?.released();
-      return;
-    }
-    const sql = `${steps}, message as (${done}), ${completion.ctes(values.length + 1)} select ${completion.result} as completion`;
-    const r = await this.pool.query<{ completion: unknown }>(prepared(sql, [...values, ...completion.values], this.named));
-    lease?.released();
-    completion.completed(r.rows[0]?.completion);
+          return completion ? `${own}, ${completion.ctes(first + 4)}` : own;
+        },
+        values: [messageId, attemptId ?? null, lease?.conversationId ?? null, lease?.holder ?? null, ...(completion?.values ?? [])],
+        result: completion ? completion.result : "null::int",
+      },
+      committed: (result) => {
+        lease?.released();
+        completion?.completed(result);
+      },
+    };
   }
 
   /** Runs `fn` in a transaction on one connection of the pool (everything in it must use `tx`). */
@@ -135,6 +163,45 @@ export class TurnStore {
   async finishAttempt(attemptId: string, result: AttemptResult, error?: string): Promise<void> {
     await this.pool.query("update processing_attempts set finished_at = clock_timestamp(), result = $2, error = $3 where id = $1", [attemptId, result, error ?? null]);
   }
+}
+
+/**
+ * The begin's CTEs after `msg` (the message, or none): its conversation, a recorded reply (key
+ * `replyKey`), the attempt's row and the `processing` mark; SQL expressions for the message id,
+ * the reply key, the worker id and the attempt number.
+ */
+function beginCtes(messageId: string, replyKey: string, workerId: string, attempt: string): string {
+  return `conv as (select c.* from conversations c join msg on c.id = msg.conversation_id),
+       reply as (select id from messages where idempotency_key = ${replyKey}),
+       attempt as (
+         insert into processing_attempts (message_id, conversation_id, worker_id, attempt)
+         select msg.id, msg.conversation_id, ${workerId}, ${attempt} from msg
+         returning id
+       ),
+       mark as (
+         update messages m set status = 'processing', error = null
+         where m.id = ${messageId} and m.status not in ('done', 'failed') and not exists (select 1 from reply)
+       )`;
+}
+
+const BEGIN_SELECT = `select msg.*, (select id::text from attempt) as attempt_id, (select id from reply) as recorded_reply_id,
+              conv.id as c_id, conv.platform as c_platform, conv.conversation_key as c_conversation_key, conv.user_id as c_user_id,
+              conv.customer_id as c_customer_id, conv.status as c_status, conv.assignee as c_assignee,
+              conv.unclear_streak as c_unclear_streak, conv.created_at as c_created_at, conv.updated_at as c_updated_at,
+              (select i.customer_id from identities i
+               where i.platform = msg.platform and i.platform_user_id = coalesce(msg.author_id, conv.user_id)) as linked_customer_id`;
+
+type BeginRow = MessageDbRow & ConversationColumns & { attempt_id: string | null; recorded_reply_id: string | null; linked_customer_id: string | null };
+
+function begun(row: BeginRow | undefined): BegunTurn {
+  if (!row?.id) return { attemptId: undefined, message: undefined, conversation: undefined, recordedReplyId: undefined, customerId: undefined };
+  return {
+    attemptId: row.attempt_id ?? undefined,
+    message: toMessage(row),
+    conversation: row.c_id ? toConversation(conversationOf(row)) : undefined,
+    recordedReplyId: row.recorded_reply_id ?? undefined,
+    customerId: row.linked_customer_id ?? undefined,
+  };
 }
 
 interface ConversationColumns {
