@@ -4,13 +4,20 @@
  * LangGraph's in-memory checkpointer, on the cost benchmark's questions, one conversation per
  * five messages. Prints one JSON object: CPU ms per turn (process.cpuUsage), turns.
  *
+ * Beside it, measured in the same run (rounds of each in turn, so the machine's load weighs on
+ * all alike), LangGraph's own floor: a graph of the same shape whose nodes do nothing
+ * (load_context → route → Send to one worker → deferred merge → decide, durability "exit", the
+ * same checkpointer and run context), `floorMsPerTurn` without and `floorSubgraphMsPerTurn` with
+ * the worker node invoking a one-node compiled subgraph, as a worker does. The real figure minus
+ * the latter is ours (nodes, state, the worker's tools); the floor is LangGraph's.
+ *
  *   npx tsx bench/graph-cpu.ts [turns=2000]
  *
  * What it leaves out (queue, SQL of the turn, Slack rendering) is what bench/cost.ts adds.
  */
 import fs from "node:fs";
 import inspector from "node:inspector";
-import { MemorySaver } from "@langchain/langgraph";
+import { Annotation, END, MemorySaver, START, Send, StateGraph } from "@langchain/langgraph";
 import pg from "pg";
 import { loadKnowledgeBase } from "../agents/knowledge/knowledge-base.ts";
 import { compileSupervisor } from "../agents/supervisor/graph.ts";
@@ -45,24 +52,100 @@ const turn = async (i: number) => {
   );
   if (!state.answered) throw new Error("no answer");
 };
+// LangGraph's floor: the supervisor's shape with nodes that do nothing (see the top of the file).
+const FloorState = Annotation.Root({
+  turn: Annotation<{ messageId: string }>(),
+  results: Annotation<string[]>({ reducer: (a, b) => a.concat(b), default: () => [] }),
+  answered: Annotation<boolean>({ reducer: (_a, b) => b, default: () => false }),
+});
+const floorSubgraph = new StateGraph(Annotation.Root({ q: Annotation<string>(), a: Annotation<string>() }))
+  .addNode("answer", (s: { q: string }) => ({ a: s.q }))
+  .addEdge(START, "answer")
+  .addEdge("answer", END)
+  .compile({ name: "floor_offline", checkpointer: false });
+const floorGraph = (withSubgraph: boolean) =>
+  new StateGraph(FloorState)
+    .addNode("load_context", () => ({}))
+    .addNode("route", () => ({}))
+    .addNode(
+      "worker",
+      async (task: { turn: { messageId: string } }) => ({ results: [withSubgraph ? (await floorSubgraph.invoke({ q: task.turn.messageId }, { configurable: {} })).a : task.turn.messageId] }),
+      withSubgraph ? { subgraphs: [floorSubgraph] } : {},
+    )
+    .addNode("merge", () => ({}), { defer: true })
+    .addNode("decide", () => ({ answered: true }))
+    .addEdge(START, "load_context")
+    .addEdge("load_context", "route")
+    .addConditionalEdges("route", (s: typeof FloorState.State) => [new Send("worker", { turn: s.turn })], ["worker"])
+    .addEdge("worker", "merge")
+    .addEdge("merge", "decide")
+    .addEdge("decide", END)
+    .compile({ checkpointer: new MemorySaver(), name: "floor" })
+    .withConfig({ durability: "exit" });
+const floors = { floorMsPerTurn: floorGraph(false), floorSubgraphMsPerTurn: floorGraph(true) };
+const floorTurn = (graph: (typeof floors)[keyof typeof floors]) => async (i: number) => {
+  const state = await graph.invoke({ turn: { messageId: String(i) } }, { configurable: { thread_id: String(Math.floor(i / 5)) } });
+  if (!state.answered) throw new Error("no answer");
+};
+
+const runs: Record<string, (i: number) => Promise<void>> = { cpuMsPerTurn: turn, floorMsPerTurn: floorTurn(floors.floorMsPerTurn), floorSubgraphMsPerTurn: floorTurn(floors.floorSubgraphMsPerTurn) };
 // Warm-up: JIT, the knowledge base's first searches.
-for (let i = 0; i < 200; i++) await turn(i);
-// GRAPH_CPU_PROFILE=FILE: a CPU profile of the measured turns (not the warm-up), for chrome://inspect.
+for (const run of Object.values(runs)) for (let i = 0; i < 200; i++) await run(i);
+// GRAPH_CPU_PROFILE=FILE: a CPU profile of the measured turns of the real graph (not the warm-up, not the floor), for chrome://inspect.
 const profileFile = process.env["GRAPH_CPU_PROFILE"];
 const session = profileFile ? new inspector.Session() : undefined;
 if (session) {
   session.connect();
   await post(session, "Profiler.enable");
-  await post(session, "Profiler.start");
 }
-const before = process.cpuUsage();
-const t0 = performance.now();
-for (let i = 0; i < turns; i++) await turn(1000 + i);
-const cpu = process.cpuUsage(before);
-process.stdout.write(`${JSON.stringify({ turns, cpuMsPerTurn: Math.round(((cpu.user + cpu.system) / 1000 / turns) * 100) / 100, wallMsPerTurn: Math.round(((performance.now() - t0) / turns) * 100) / 100 })}\n`);
-if (session && profileFile) fs.writeFileSync(profileFile, JSON.stringify(((await post(session, "Profiler.stop")) as { profile: unknown }).profile));
+// Rounds of each in turn, so a change of the machine's load weighs on all of them alike.
+const ROUNDS = 10;
+const cpuMs: Record<string, number> = {};
+let wallMs = 0;
+for (let round = 0; round < ROUNDS; round++) {
+  const from = 1000 + Math.floor((round * turns) / ROUNDS);
+  const to = 1000 + Math.floor(((round + 1) * turns) / ROUNDS);
+  for (const [name, run] of Object.entries(runs)) {
+    const profiled = session && name === "cpuMsPerTurn";
+    if (profiled) await post(session, "Profiler.start");
+    const before = process.cpuUsage();
+    const t0 = performance.now();
+    for (let i = from; i < to; i++) await run(i);
+    const cpu = process.cpuUsage(before);
+    if (name === "cpuMsPerTurn") wallMs += performance.now() - t0;
+    cpuMs[name] = (cpuMs[name] ?? 0) + (cpu.user + cpu.system) / 1000;
+    if (profiled) profiles.push(((await post(session, "Profiler.stop")) as { profile: CpuProfile }).profile);
+  }
+}
+const perTurn = (ms: number) => Math.round((ms / turns) * 100) / 100;
+const figures = Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, perTurn(ms)]));
+process.stdout.write(`${JSON.stringify({ turns, ...figures, oursMsPerTurn: perTurn(cpuMs["cpuMsPerTurn"]! - cpuMs["floorSubgraphMsPerTurn"]!), wallMsPerTurn: perTurn(wallMs) })}\n`);
+if (profileFile) fs.writeFileSync(profileFile, JSON.stringify(mergeProfiles(profiles)));
 await pool.end();
 
 function post(s: inspector.Session, method: string): Promise<unknown> {
   return new Promise((resolve, reject) => s.post(method, (err, result) => (err ? reject(err) : resolve(result))));
+}
+
+interface CpuProfile {
+  nodes: Array<{ id: number }>;
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+const profiles: CpuProfile[] = [];
+
+/** One profile of the rounds' profiles (node ids renumbered apart), so the measured turns read as one. */
+function mergeProfiles(parts: CpuProfile[]): CpuProfile | undefined {
+  let offset = 0;
+  const merged: CpuProfile = { nodes: [], startTime: parts[0]?.startTime ?? 0, endTime: parts.at(-1)?.endTime ?? 0, samples: [], timeDeltas: [] };
+  for (const p of parts) {
+    const shift = (id: number) => id + offset;
+    merged.nodes.push(...p.nodes.map((n) => ({ ...n, id: shift(n.id), ...((n as { children?: number[] }).children ? { children: (n as { children: number[] }).children.map(shift) } : {}) })));
+    merged.samples.push(...p.samples.map(shift));
+    merged.timeDeltas.push(...p.timeDeltas);
+    offset += Math.max(0, ...p.nodes.map((n) => n.id));
+  }
+  return parts.length ? merged : undefined;
 }
