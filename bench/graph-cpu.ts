@@ -94,6 +94,7 @@ for (const run of Object.values(runs)) for (let i = 0; i < 200; i++) await run(i
 // GRAPH_CPU_PROFILE=FILE: a CPU profile of the measured turns of the real graph (not the warm-up, not the floor), for chrome://inspect.
 const profileFile = process.env["GRAPH_CPU_PROFILE"];
 const session = profileFile ? new inspector.Session() : undefined;
+const profiles: CpuProfile[] = [];
 if (session) {
   session.connect();
   await post(session, "Profiler.enable");
@@ -128,21 +129,19 @@ function post(s: inspector.Session, method: string): Promise<unknown> {
 }
 
 interface CpuProfile {
-  nodes: Array<{ id: number }>;
+  nodes: Array<{ id: number; children?: number[] }>;
   startTime: number;
   endTime: number;
   samples: number[];
   timeDeltas: number[];
 }
-const profiles: CpuProfile[] = [];
-
 /** One profile of the rounds' profiles (node ids renumbered apart), so the measured turns read as one. */
 function mergeProfiles(parts: CpuProfile[]): CpuProfile | undefined {
   let offset = 0;
   const merged: CpuProfile = { nodes: [], startTime: parts[0]?.startTime ?? 0, endTime: parts.at(-1)?.endTime ?? 0, samples: [], timeDeltas: [] };
   for (const p of parts) {
     const shift = (id: number) => id + offset;
-    merged.nodes.push(...p.nodes.map((n) => ({ ...n, id: shift(n.id), ...((n as { children?: number[] }).children ? { children: (n as { children: number[] }).children.map(shift) } : {}) })));
+    merged.nodes.push(...p.nodes.map((n) => ({ ...n, id: shift(n.id), ...(n.children ? { children: n.children.map(shift) } : {}) })));
     merged.samples.push(...p.samples.map(shift));
     merged.timeDeltas.push(...p.timeDeltas);
     offset += Math.max(0, ...p.nodes.map((n) => n.id));
