@@ -2,7 +2,8 @@
  * CPU of the supervisor graph alone, per turn, in this process: the compiled graph as the
  * composition root builds it (offline engine, the real registry and knowledge base), with
  * LangGraph's in-memory checkpointer, on the cost benchmark's questions, one conversation per
- * five messages. Prints one JSON object: CPU ms per turn (process.cpuUsage), turns.
+ * five messages, the tools' SQL on a new migrated database of the Postgres server of
+ * DATABASE_URL (default the local one), as in bench/cost.ts's server run. Prints one JSON object: CPU ms per turn (process.cpuUsage), turns.
  *
  * Beside it, measured in the same run (rounds of each in turn, so the machine's load weighs on
  * all alike), LangGraph's own floor: a graph of the same shape whose nodes do nothing
@@ -18,18 +19,21 @@
 import fs from "node:fs";
 import inspector from "node:inspector";
 import { Annotation, END, MemorySaver, START, Send, StateGraph } from "@langchain/langgraph";
-import pg from "pg";
 import { loadKnowledgeBase } from "../agents/knowledge/knowledge-base.ts";
 import { compileSupervisor } from "../agents/supervisor/graph.ts";
 import { offlineRouterFor } from "../agents/trained-router.ts";
 import { WorkerRegistry } from "../agents/workers/registry.ts";
 import { loadConfig } from "../src/config.ts";
 import { silentLogger } from "../src/logger.ts";
+import { freshServerDatabase } from "../test/helpers/databases.ts";
 import { QUESTIONS } from "./questions.ts";
 
 const turns = Number(process.argv[2] ?? 2000);
-const config = loadConfig({ DATABASE_URL: process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres", LOG_LEVEL: "silent" });
-const pool = new pg.Pool({ connectionString: config.databaseUrl, max: 2 });
+// A new migrated database on the server of DATABASE_URL (as bench/cost.ts's server run): the
+// tools' tables exist, so every question is answered, none fails and is retried.
+const fresh = await freshServerDatabase(process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres");
+const config = loadConfig({ DATABASE_URL: fresh.url, LOG_LEVEL: "silent" });
+const pool = fresh.db.pool;
 const registry = new WorkerRegistry();
 const knowledge = await loadKnowledgeBase(config.knowledgeDir);
 const router = offlineRouterFor(registry, { knowledge });
@@ -51,6 +55,9 @@ const turn = async (i: number) => {
     { configurable: { thread_id: conversationId } },
   );
   if (!state.answered) throw new Error("no answer");
+  // A failed worker would measure its error path and retry, not the answer.
+  const failed = state.results.find((r) => r.status === "failed" || r.status === "timeout");
+  if (failed) throw new Error(`the ${failed.worker} worker failed: ${failed.error}`);
 };
 // LangGraph's floor: the supervisor's shape with nodes that do nothing (see the top of the file).
 const FloorState = Annotation.Root({
@@ -122,7 +129,7 @@ const perTurn = (ms: number) => Math.round((ms / turns) * 100) / 100;
 const figures = Object.fromEntries(Object.entries(cpuMs).map(([name, ms]) => [name, perTurn(ms)]));
 process.stdout.write(`${JSON.stringify({ turns, ...figures, oursMsPerTurn: perTurn(cpuMs["cpuMsPerTurn"]! - cpuMs["floorSubgraphMsPerTurn"]!), wallMsPerTurn: perTurn(wallMs) })}\n`);
 if (profileFile) fs.writeFileSync(profileFile, JSON.stringify(mergeProfiles(profiles)));
-await pool.end();
+await fresh.drop();
 
 function post(s: inspector.Session, method: string): Promise<unknown> {
   return new Promise((resolve, reject) => s.post(method, (err, result) => (err ? reject(err) : resolve(result))));
