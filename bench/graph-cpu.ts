@@ -1,7 +1,7 @@
 /**
  * CPU of the supervisor graph alone, per turn, in this process: the compiled graph as the
  * composition root builds it (offline engine, the real registry and knowledge base), with
- * LangGraph's in-memory checkpointer, on the cost benchmark's questions, one conversation per
+ * LangGraph's in-memory checkpointer (with the service checkpointer's serializer), on the cost benchmark's questions, one conversation per
  * five messages, the tools' SQL on a new migrated database of the Postgres server of
  * DATABASE_URL (default the local one), as in bench/cost.ts's server run. Prints one JSON object: CPU ms per turn (process.cpuUsage), turns.
  *
@@ -25,6 +25,7 @@ import { offlineRouterFor } from "../agents/trained-router.ts";
 import { WorkerRegistry } from "../agents/workers/registry.ts";
 import { loadConfig } from "../src/config.ts";
 import { silentLogger } from "../src/logger.ts";
+import { CheckpointSerializer } from "../src/db/checkpoint-serde.ts";
 import { freshServerDatabase } from "../test/helpers/databases.ts";
 import { QUESTIONS } from "./questions.ts";
 
@@ -37,7 +38,7 @@ const pool = fresh.db.pool;
 const registry = new WorkerRegistry();
 const knowledge = await loadKnowledgeBase(config.knowledgeDir);
 const router = offlineRouterFor(registry, { knowledge });
-const supervisor = compileSupervisor({ registry, router, deps: { pool, knowledge, config, now: () => new Date() }, logger: silentLogger() }, new MemorySaver());
+const supervisor = compileSupervisor({ registry, router, deps: { pool, knowledge, config, now: () => new Date() }, logger: silentLogger() }, new MemorySaver(new CheckpointSerializer()));
 
 const turn = async (i: number) => {
   const conversationId = `00000000-0000-4000-8000-${String(Math.floor(i / 5)).padStart(12, "0")}`;
@@ -87,7 +88,7 @@ const floorGraph = (withSubgraph: boolean) =>
     .addEdge("worker", "merge")
     .addEdge("merge", "decide")
     .addEdge("decide", END)
-    .compile({ checkpointer: new MemorySaver(), name: "floor" })
+    .compile({ checkpointer: new MemorySaver(new CheckpointSerializer()), name: "floor" })
     .withConfig({ durability: "exit" });
 const floors = { floorMsPerTurn: floorGraph(false), floorSubgraphMsPerTurn: floorGraph(true) };
 const floorTurn = (graph: (typeof floors)[keyof typeof floors]) => async (i: number) => {
