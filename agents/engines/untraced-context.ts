@@ -45,6 +45,15 @@ export function untracedRunContext(): boolean {
   return true;
 }
 
+/**
+ * Whether {@link untracedRunContext} is installed in this process: LangChain's tracing is off, so
+ * code that no one observes (the offline engine's tool calls) may skip LangChain's callback
+ * managers, whose only listener would be a tracer.
+ */
+export function isUntraced(): boolean {
+  return (AsyncLocalStorageProviderSingleton as unknown as Provider)[INSTALLED] === true;
+}
+
 /** Whether a LangSmith tracer was handed in with the config's callbacks (then LangChain traces the run). */
 function handsInTracer(config: { callbacks?: unknown } | undefined): boolean {
   const callbacks = config?.callbacks as { handlers?: unknown[] } | unknown[] | undefined;

@@ -5,6 +5,7 @@ import { Annotation, END, MessagesAnnotation, START, StateGraph } from "@langcha
 import { ToolNode } from "@langchain/langgraph/prebuilt";
 import { z } from "zod";
 import { errorMessage } from "../../src/errors.ts";
+import { isUntraced } from "../engines/untraced-context.ts";
 import { citedSources } from "../knowledge/citation.ts";
 import { defineTool } from "./define-tool.ts";
 import { handoffFromSignals, signalOf, signalsIn, type LoggedToolCall } from "./tool-signals.ts";
@@ -188,10 +189,13 @@ export class WorkerRunner {
     callbacks: Callbacks | undefined,
   ): Promise<WorkerOutput> {
     const configurable: ToolRunConfig = { caller: input.caller, toolLog, ...(signal ? { cancelled: signal } : {}) };
-    const state = await graph.invoke(
-      { input },
-      { configurable, recursionLimit: MAX_AGENT_STEPS * 2 + 5, ...(signal ? { signal } : {}), ...(callbacks ? { callbacks } : {}) },
-    );
+    // The offline graph gets its cancellation as `configurable.cancelled` only: it has one node,
+    // which LangGraph could not stop once started anyway, and whose tools refuse to start once it
+    // fired; the budget's own race ends the step at the deadline. A `signal` in its config cost
+    // LangGraph's signal combining on every task (~0.15 ms a run) for nothing. The agent loop
+    // keeps it: it stops between rounds.
+    const withSignal = signal && graph !== this.offlineGraph ? { signal } : {};
+    const state = await graph.invoke({ input }, { configurable, recursionLimit: MAX_AGENT_STEPS * 2 + 5, ...withSignal, ...(callbacks ? { callbacks } : {}) });
     if (!state.output) throw new Error(`worker ${this.def.name} produced no answer`);
     return state.output;
   }
@@ -203,10 +207,15 @@ export class WorkerRunner {
  */
 function toolKit(tools: ReturnType<WorkerDefinition["tools"]>, configurable: ToolRunConfig): ToolKit {
   let calls = 0;
+  // Without tracing nothing listens for the offline engine's tool runs (model calls are recorded
+  // from chat-model events, streaming does not go through callbacks): the call leaves out the
+  // graph's callbacks (an empty list replaces the inherited ones), so LangChain starts no tool run
+  // in their handlers for it (~0.1 ms a call).
+  const quiet = isUntraced() ? { callbacks: [] } : {};
   const run: ToolKit["run"] = async (name, args = {}) => {
     const t = tools.find((x) => x.name === name);
     if (!t) throw new Error(`no tool named ${name}`);
-    const out: unknown = await t.invoke({ type: "tool_call", id: `offline_${++calls}`, name, args }, { configurable, ...(configurable.cancelled ? { signal: configurable.cancelled } : {}) });
+    const out: unknown = await t.invoke({ type: "tool_call", id: `offline_${++calls}`, name, args }, { configurable, ...(configurable.cancelled ? { signal: configurable.cancelled } : {}), ...quiet });
     if (!ToolMessage.isInstance(out)) return { text: String(out) };
     const signal = signalOf(out.artifact);
     return signal ? { text: out.text, signal } : { text: out.text };

@@ -3,6 +3,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import type { ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import type pg from "pg";
+import { CheckpointSerializer } from "./checkpoint-serde.ts";
 
 /**
  * Saves a checkpoint and forgets the thread's older ones, in one statement (one round trip, one
@@ -102,13 +103,14 @@ export interface PrefetchedCheckpoint {
  * by the supervisor) lives in that latest checkpoint, so it survives restarts as before.
  *
  * Writers of one thread take turns (the conversation lease), so no two `put`s of a thread race.
+ * Checkpoints are read with {@link CheckpointSerializer} (LangGraph's format, a faster reader).
  */
 export class LatestCheckpointSaver extends PostgresSaver {
   readonly #pool: pg.Pool;
   readonly #deferred = new AsyncLocalStorage<HeldCheckpoints>();
 
   constructor(pool: pg.Pool) {
-    super(pool);
+    super(pool, new CheckpointSerializer());
     this.#pool = pool;
   }
 
