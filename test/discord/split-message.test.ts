@@ -1,19 +1,9 @@
 import { describe, expect, test } from "vitest";
 import { DISCORD_MESSAGE_LIMIT, splitMessage } from "../../bots/discord/split-message.ts";
+import { random } from "../helpers/random.ts";
 
 const fences = (chunk: string) => chunk.split("\n").filter((line) => /^ {0,3}```/.test(line)).length;
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Deterministic pseudo-random numbers (mulberry32), so a failure can be replayed. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("splitMessage", () => {
   test("a short message is one chunk, trimmed", () => {

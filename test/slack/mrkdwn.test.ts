@@ -1,17 +1,7 @@
 import slackify from "slackify-markdown";
 import { describe, expect, it } from "vitest";
 import { markdownToMrkdwn } from "../../bots/slack/mrkdwn.ts";
-
-/** A small deterministic generator (mulberry32), so a failure names the text it failed on. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { random } from "../helpers/random.ts";
 
 describe("markdownToMrkdwn on one plain line", () => {
   it("gives what slackify gives, for lines of words and punctuation (it skips remark for them)", () => {
