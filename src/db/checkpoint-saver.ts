@@ -59,7 +59,7 @@ export interface CheckpointColumns {
 export const LATEST_CHECKPOINT_COLUMNS = `cp.checkpoint_id as cp_checkpoint_id, cp.parent_checkpoint_id as cp_parent_checkpoint_id,
   cp.checkpoint as cp_checkpoint, cp.metadata as cp_metadata, cp.channel_values as cp_channel_values, cp.pending_writes as cp_pending_writes`;
 
-export function LATEST_CHECKPOINT_JOIN(thread: string): string {
+export function latestCheckpointJoin(thread: string): string {
   return `left join lateral (
     select c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint, c.metadata,
       (select array_agg(array[bl.channel::bytea, bl.type::bytea, bl.blob])

@@ -25,9 +25,12 @@ export function relayedOutcome(conversationId: string, messageId: string, handof
   return { kind: "relayed", conversationId, messageId, handoffId };
 }
 
+/** What {@link replyKey} puts before the message id (SQL that builds the key itself uses it too). */
+export const REPLY_KEY_PREFIX = "reply:";
+
 /** The idempotency key of the bot's reply to an inbound message. */
 export function replyKey(messageId: string): string {
-  return `reply:${messageId}`;
+  return `${REPLY_KEY_PREFIX}${messageId}`;
 }
 
 /** The idempotency key of the notice sent when answering a message was given up (a person takes over). */

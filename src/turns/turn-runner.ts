@@ -77,7 +77,7 @@ export class TurnRunner {
    * finishes the job (`attempt.completion`).
    */
   async runJob(job: MessageJob, attempt: JobAttempt): Promise<void> {
-    const workerId = attempt.workerId ?? this.#o.queue.workerId ?? "unknown";
+    const workerId = this.#workerId(attempt);
     // The statement that takes the lease reads the unfinished messages and begins the first one
     // (with its memory, the checkpoint); the last one's `done` releases the lease.
     await this.#o.leases.run(
@@ -93,10 +93,14 @@ export class TurnRunner {
     );
   }
 
+  #workerId(attempt: JobAttempt): string {
+    return attempt.workerId ?? this.#o.queue.workerId ?? "unknown";
+  }
+
   async #attempt(messageId: string, conversationId: string, attempt: JobAttempt, ending?: RunEnd, begunAlready?: BegunTurn): Promise<void> {
     // The attempt's row, the message and everything the turn starts from: one statement (the
     // first message's, the lease's statement).
-    const begun = begunAlready ?? (await this.#o.store.begin({ messageId, workerId: attempt.workerId ?? this.#o.queue.workerId ?? "unknown", attempt: attempt.number, replyKey: replyKey(messageId) }));
+    const begun = begunAlready ?? (await this.#o.store.begin({ messageId, workerId: this.#workerId(attempt), attempt: attempt.number, replyKey: replyKey(messageId) }));
     const run: AttemptRun = { begun, finished: false, ...(ending ? { ending } : {}) };
     let outcome: Outcome;
     try {
@@ -201,8 +205,10 @@ export class TurnRunner {
     const end = this.#o.store.ending(message.id, run.begun.attemptId, run.ending?.lease, run.ending?.completion);
     const delivered = await recorded.deliver(end.part);
     this.#delivered(delivered, conversation.platform);
-    if (delivered.withSent) this.#finished(message, "answered", run, () => end.committed(delivered.withSent!.result));
-    else await this.#finish(message, "answered", run);
+    if (delivered.withSent) {
+      end.committed(delivered.withSent.result);
+      this.#finished(message, "answered", run);
+    } else await this.#finish(message, "answered", run);
 
     const latencyMs = Date.now() - started;
     this.#o.metrics.messages.inc({ platform: conversation.platform, outcome: handoff ? "handoff" : "reply" });
@@ -313,9 +319,8 @@ export class TurnRunner {
     this.#finished(message, result, run);
   }
 
-  /** The turn's end committed (by `#finish`, or with the reply's sent mark: `committed` tells its owners). */
-  #finished(message: MessageRow, result: "answered" | "relayed", run: AttemptRun, committed?: () => void): void {
-    committed?.();
+  /** The turn's end committed (by `#finish`, or with the reply's sent mark). */
+  #finished(message: MessageRow, result: "answered" | "relayed", run: AttemptRun): void {
     run.finished = true;
     this.#observeJob(message, result);
   }

@@ -1,9 +1,10 @@
 import type pg from "pg";
 import type { ConversationRow, MessageRow } from "../conversations/conversation-log.ts";
 import { prepared, type StatementPart } from "../db/prepared.ts";
-import { LATEST_CHECKPOINT_COLUMNS, LATEST_CHECKPOINT_JOIN, checkpointRowOf, type CheckpointColumns, type CheckpointRow } from "../db/checkpoint-saver.ts";
+import { LATEST_CHECKPOINT_COLUMNS, latestCheckpointJoin, checkpointRowOf, type CheckpointColumns, type CheckpointRow } from "../db/checkpoint-saver.ts";
 import type { HeldLease, LeaseSql } from "../inbox/conversation-leases.ts";
 import type { JobCompletion } from "../inbox/job-queue.ts";
+import { REPLY_KEY_PREFIX } from "./outcome.ts";
 import { toConversation, toMessage, type ConversationDbRow, type MessageDbRow } from "../conversations/pg-conversation-log.ts";
 
 /** How an attempt at a message ended (`processing_attempts.result`). */
@@ -88,12 +89,12 @@ export class TurnStore {
        ),
        target as (select ids[1]::uuid as id from unfinished where ${lease.taken} and ${lease.clear}),
        msg as (select * from messages where id = (select id from target)),
-       ${beginCtes("(select id from target)", "'reply:' || (select id from target)::text", "$6", "$7")}
+       ${beginCtes("(select id from target)", "$8::text || (select id from target)::text", "$6", "$7")}
        ${BEGIN_SELECT}, ${lease.taken} as taken, ${lease.clear} as clear, (select ids from unfinished) as unfinished
               ${a.checkpoint ? `, ${LATEST_CHECKPOINT_COLUMNS}` : ""}
        from (select) one left join msg on true left join conv on true
-       ${a.checkpoint ? LATEST_CHECKPOINT_JOIN("msg.conversation_id::text") : ""}`,
-      [...lease.values, a.messageId, a.workerId, a.attempt],
+       ${a.checkpoint ? latestCheckpointJoin("msg.conversation_id::text") : ""}`,
+      [...lease.values, a.messageId, a.workerId, a.attempt, REPLY_KEY_PREFIX],
       this.named,
     ));
     const row = r.rows[0];
