@@ -188,7 +188,9 @@ export function createDiscordIntake(options: DiscordIntakeOptions): DiscordIntak
       thread ? { replyContext: (stored) => ({ ...thread, threadName: threadName(stored, message.author.username) }) } : {},
     );
     if (!submission) return;
-    watch(submission.done);
+    // Only for a debug line: `done` is lazy, and waiting on it where another process answers
+    // (server mode) reads the outcome back from the database. The worker logs its own failures.
+    if (logger.isLevelEnabled("debug")) watch(submission.done);
   }
 
   async function onSupportCommand(interaction: ChatInputCommandInteraction): Promise<void> {

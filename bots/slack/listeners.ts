@@ -227,8 +227,14 @@ function teamOf(body: unknown, fallback: string | undefined): string | undefined
   return typeof team === "string" ? team : fallback;
 }
 
-/** The core's `done` is not awaited here (replies come through `deliver`); its failure is logged. */
+/**
+ * The core's `done` is not awaited here (replies come through `deliver`); at debug level its
+ * outcome is logged. Only then: `done` is lazy, and waiting on it where another process answers
+ * (server mode) reads the outcome back from the database, a query per message for a debug line.
+ * The worker that answers logs its own failures.
+ */
 export function observe(log: Logger, submission: Extract<Submission, { status: "accepted" }>): void {
+  if (!log.isLevelEnabled("debug")) return;
   const { conversationId } = submission;
   submission.done.then(
     (outcome) => log.debug({ conversationId, outcome: outcome.kind }, "slack: message processed"),

@@ -2,7 +2,7 @@ import type pg from "pg";
 import { CHANNELS, type PgListener } from "../db/pg-listener.ts";
 import { SwitchboardError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
-import { relayedOutcome, replyOutcome } from "../turns/outcome.ts";
+import { GIVE_UP_KEY_PREFIX, REPLY_KEY_PREFIX, relayedOutcome, replyOutcome } from "../turns/outcome.ts";
 import type { HandoffReason, Outcome, ReplySection, RouteScore } from "../types.ts";
 
 /** The message was stored and queued, but no worker finished it in time; it will still be answered. */
@@ -239,12 +239,12 @@ export async function readOutcomes(pool: pg.Pool, messageIds: string[]): Promise
      left join lateral (
        -- the reply, or the notice sent when answering was given up
        select text, payload from messages o
-       where o.idempotency_key in ('reply:' || m.id::text, 'giveup:' || m.id::text)
-       order by (o.idempotency_key like 'giveup:%') desc limit 1) o on true
+       where o.idempotency_key in ($2::text || m.id::text, $3::text || m.id::text)
+       order by starts_with(o.idempotency_key, $3::text) desc limit 1) o on true
      left join lateral (select routes, engine from routing_decisions where message_id = m.id order by created_at desc limit 1) rd on true
      left join lateral (select id, reason, detail from handoffs where message_id = m.id order by created_at desc limit 1) h on true
      where m.id = any($1::uuid[]) and m.direction = 'in' and m.status in ('done', 'failed')`,
-    [messageIds],
+    [messageIds, REPLY_KEY_PREFIX, GIVE_UP_KEY_PREFIX],
   );
   const outcomes = new Map<string, Outcome>();
   for (const row of r.rows) {

@@ -33,7 +33,10 @@ export function replyKey(messageId: string): string {
   return `${REPLY_KEY_PREFIX}${messageId}`;
 }
 
+/** What {@link giveUpKey} puts before the message id. */
+export const GIVE_UP_KEY_PREFIX = "giveup:";
+
 /** The idempotency key of the notice sent when answering a message was given up (a person takes over). */
 export function giveUpKey(messageId: string): string {
-  return `giveup:${messageId}`;
+  return `${GIVE_UP_KEY_PREFIX}${messageId}`;
 }

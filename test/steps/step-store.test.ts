@@ -112,11 +112,12 @@ describe.skipIf(skipWithoutServer("test/steps/step-store.test.ts"))("delegated s
       await store.finish(queued.id, "svc-test", { result: result("from the service") });
       await expect(answered).resolves.toMatchObject({ reply: "from the service" });
 
-      const failing = steps.run("billing", input("f"), new AbortController().signal, later());
+      // Expected from the start: the failure may arrive (on NOTIFY) while `finish` is still being awaited.
+      const failing = expect(steps.run("billing", input("f"), new AbortController().signal, later())).rejects.toThrow("the billing service failed: the billing database refused");
       const f = await waitFor(async () => (await fresh.db.pool.query("select id::text from agent_steps where status = 'queued' and input->>'question' = 'f'")).rows[0], "the second step");
       await store.claim(f.id, "svc-test", process.pid);
       await store.finish(f.id, "svc-test", { error: "the billing database refused" });
-      await expect(failing).rejects.toThrow("the billing service failed: the billing database refused");
+      await failing;
 
       // The budget runs out while it waits: the wait ends with the budget's reason, the step is cancelled.
       const budget = new AbortController();
