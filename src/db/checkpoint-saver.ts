@@ -4,6 +4,7 @@ import type { ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple }
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import type pg from "pg";
 import { CheckpointSerializer } from "./checkpoint-serde.ts";
+import type { StatementPart } from "./prepared.ts";
 
 /**
  * Saves a checkpoint and forgets the thread's older ones, in one statement (one round trip, one
@@ -12,24 +13,29 @@ import { CheckpointSerializer } from "./checkpoint-serde.ts";
  * are deleted. All of one statement's parts see the same snapshot, so the rows it inserts are
  * never among those it deletes.
  */
-const PUT_LATEST_SQL = `
-with blobs as (
+function putLatestCtes(first: number): string {
+  const [thread, ns, id, parent, checkpoint, metadata, channels, versions, types, blobs] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `$${first + i}`);
+  return `cp_blobs as (
   insert into checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
-  select $1, $2, b.channel, b.version, b.type, b.blob
-  from unnest($7::text[], $8::text[], $9::text[], $10::bytea[]) as b(channel, version, type, blob)
+  select ${thread}, ${ns}, b.channel, b.version, b.type, b.blob
+  from unnest(${channels}::text[], ${versions}::text[], ${types}::text[], ${blobs}::bytea[]) as b(channel, version, type, blob)
   on conflict (thread_id, checkpoint_ns, channel, version) do nothing
-), saved as (
+), cp_saved as (
   insert into checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
-  values ($1, $2, $3, $4, $5, $6)
+  values (${thread}, ${ns}, ${id}, ${parent}, ${checkpoint}, ${metadata})
   on conflict (thread_id, checkpoint_ns, checkpoint_id) do update set checkpoint = excluded.checkpoint, metadata = excluded.metadata
-), old_checkpoints as (
-  delete from checkpoints where thread_id = $1 and checkpoint_ns = $2 and checkpoint_id <> $3
-), old_writes as (
-  delete from checkpoint_writes where thread_id = $1 and checkpoint_ns = $2 and checkpoint_id <> $3
-)
-delete from checkpoint_blobs
-where thread_id = $1 and checkpoint_ns = $2
-  and version is distinct from ($5::jsonb -> 'channel_versions' ->> channel)`;
+), cp_old_checkpoints as (
+  delete from checkpoints where thread_id = ${thread} and checkpoint_ns = ${ns} and checkpoint_id <> ${id}
+), cp_old_writes as (
+  delete from checkpoint_writes where thread_id = ${thread} and checkpoint_ns = ${ns} and checkpoint_id <> ${id}
+), cp_old_blobs as (
+  delete from checkpoint_blobs
+  where thread_id = ${thread} and checkpoint_ns = ${ns}
+    and version is distinct from (${checkpoint}::jsonb -> 'channel_versions' ->> channel)
+)`;
+}
+
+const PUT_LATEST_SQL = `with ${putLatestCtes(1)} select 1`;
 
 /** A thread's latest checkpoint as `PostgresSaver.getTuple` reads it (its `SELECT_SQL`). */
 export interface CheckpointRow {
@@ -195,6 +201,19 @@ export class HeldCheckpoints {
   async write(tx: Pick<pg.ClientBase, "query">): Promise<void> {
     this.#open = false;
     for (const values of this.puts.splice(0)) await tx.query(PUT_LATEST_SQL, values);
+  }
+
+  /**
+   * The held checkpoint as a part of another component's statement (the reply's record), which
+   * then writes it; undefined when there is none. Only for at most one held checkpoint (a run
+   * with `durability: "exit"`): several would be written by one statement's parts, which all see
+   * the same snapshot, and the later would not replace the earlier. With more, use `write`.
+   */
+  takePart(): StatementPart | undefined {
+    if (this.puts.length > 1) throw new Error("several held checkpoints cannot be one statement's part: write them on a transaction");
+    this.#open = false;
+    const values = this.puts.pop();
+    return values && { ctes: putLatestCtes, values, result: "null::int" };
   }
 
   /** Forgets them: the run failed, and its retry starts from the memory before it. */
