@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { StatementPart } from "../db/prepared.ts";
+import { prepared, type StatementPart } from "../db/prepared.ts";
 import type { InboundMessage, Platform, RoutingDecision } from "../types.ts";
 import type {
   ConversationLog,
@@ -16,14 +16,25 @@ import type {
 
 /** `ConversationLog` on Postgres through `pg` (a server, or the embedded one over its wire port). */
 export class PgConversationLog implements ConversationLog {
-  constructor(private readonly pool: pg.Pool) {}
+  readonly #named: boolean;
+
+  /**
+   * `preparedStatements`: the intake's statement is a named prepared statement, parsed and planned
+   * once per connection (see `prepared`); not on embedded Postgres. Default false.
+   */
+  constructor(
+    private readonly pool: pg.Pool,
+    options: { preparedStatements?: boolean } = {},
+  ) {
+    this.#named = options.preparedStatements ?? false;
+  }
 
   async receive(m: InboundMessage, hooks: ReceiveHooks = {}): Promise<ReceiveResult> {
     const client = await this.pool.connect();
     try {
       await client.query("begin");
       // The conversation and the message in one statement (one round trip less per message).
-      const stored = await client.query<ConversationDbRow & { inserted_id: string | null }>(
+      const stored = await client.query<ConversationDbRow & { inserted_id: string | null }>(prepared(
         `with conv as (
            insert into conversations (platform, conversation_key, user_id)
            values ($1, $2, $3)
@@ -46,7 +57,8 @@ export class PgConversationLog implements ConversationLog {
           m.replyContext ? JSON.stringify(m.replyContext) : null,
           m.receivedAt ?? null,
         ],
-      );
+        this.#named,
+      ));
       const { inserted_id: insertedId, ...convRow } = stored.rows[0]!;
       const conversation = toConversation(convRow);
       if (insertedId) {
