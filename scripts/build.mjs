@@ -101,6 +101,28 @@ const fewerHighlightLanguages = {
 };
 
 /**
+ * @langchain/core's copy of `uuid` draws 16 random bytes from `crypto.getRandomValues` for every
+ * id, and LangGraph makes a time-ordered id (uuid6) for every checkpoint of every superstep, a
+ * dozen a turn. Each draw is a call into OpenSSL (5–13 µs here, where system calls are slow);
+ * `uuid`'s own Node build draws 256 bytes at a time and hands them out 16 by 16, as this does.
+ */
+const pooledUuidRandom = {
+  name: "pooled-uuid-random",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]@langchain[\\/]core[\\/]dist[\\/]utils[\\/]uuid[\\/]rng\.js$/ }, () => ({
+      contents: `import { randomFillSync } from "node:crypto";
+const pool = new Uint8Array(256);
+let next = pool.length;
+export default function rng() {
+  if (next > pool.length - 16) { randomFillSync(pool); next = 0; }
+  return pool.slice(next, (next += 16));
+}`,
+      loader: "js",
+    }));
+  },
+};
+
+/**
  * SHA-256 of every source file, by its path from the root: caches of what the code computes
  * (src/source-hash.ts) are keyed by the code's hash, and a bundle has no source files to read.
  */
@@ -131,7 +153,7 @@ try {
     external: EXTERNAL,
     banner: { js: BANNER },
     define: { SWITCHBOARD_SOURCE_HASHES: JSON.stringify(sourceHashes()) },
-    plugins: [importMetaRelativeToDist, fewerHighlightLanguages],
+    plugins: [importMetaRelativeToDist, fewerHighlightLanguages, pooledUuidRandom],
     // Less to read and parse at every start; names are kept, so stack traces stay readable.
     minifyWhitespace: true,
     minifySyntax: true,

@@ -223,7 +223,7 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
       logger: logger.child({ component: "supervisor" }),
     }, checkpointer);
 
-    const log = new PgConversationLog(db.pool);
+    const log = new PgConversationLog(db.pool, { preparedStatements: db.mode === "server" });
     const handoffs = new HandoffStore(db.pool);
     const queue = await createQueue(config, db, logger, overrides.concurrency ?? config.workerConcurrency);
     metrics.observeQueue(() => queue.depth());

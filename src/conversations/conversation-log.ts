@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { StatementPart } from "../db/prepared.ts";
 import type {
   RoutingDecision,
   ConversationStatus,
@@ -42,6 +43,11 @@ export interface ConversationLog {
    * `tx` when given, to commit with the turn's other writes (its reply, its memory).
    */
   recordTurn(messageId: string, conversationId: string, turn: TurnRecord, tx?: Pick<pg.ClientBase, "query">): Promise<void>;
+  /**
+   * `recordTurn`'s writes as a part of another component's statement (the reply's record,
+   * `Outbox.recordWith`): they commit with it, with no transaction around them.
+   */
+  turnPart(messageId: string, conversationId: string, turn: TurnRecord): StatementPart;
   /** The customer linked to a platform account, or undefined when it is not linked. */
   linkedCustomer(platform: Platform, platformUserId: string): Promise<string | undefined>;
   linkIdentity(platform: Platform, platformUserId: string, customerId: string): Promise<void>;

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { prepared, type StatementPart } from "../db/prepared.ts";
 import type { InboundMessage, Platform, RoutingDecision } from "../types.ts";
 import type {
   ConversationLog,
@@ -15,14 +16,25 @@ import type {
 
 /** `ConversationLog` on Postgres through `pg` (a server, or the embedded one over its wire port). */
 export class PgConversationLog implements ConversationLog {
-  constructor(private readonly pool: pg.Pool) {}
+  readonly #named: boolean;
+
+  /**
+   * `preparedStatements`: the intake's statement is a named prepared statement, parsed and planned
+   * once per connection (see `prepared`); not on embedded Postgres. Default false.
+   */
+  constructor(
+    private readonly pool: pg.Pool,
+    options: { preparedStatements?: boolean } = {},
+  ) {
+    this.#named = options.preparedStatements ?? false;
+  }
 
   async receive(m: InboundMessage, hooks: ReceiveHooks = {}): Promise<ReceiveResult> {
     const client = await this.pool.connect();
     try {
       await client.query("begin");
       // The conversation and the message in one statement (one round trip less per message).
-      const stored = await client.query<ConversationDbRow & { inserted_id: string | null }>(
+      const stored = await client.query<ConversationDbRow & { inserted_id: string | null }>(prepared(
         `with conv as (
            insert into conversations (platform, conversation_key, user_id)
            values ($1, $2, $3)
@@ -45,7 +57,8 @@ export class PgConversationLog implements ConversationLog {
           m.replyContext ? JSON.stringify(m.replyContext) : null,
           m.receivedAt ?? null,
         ],
-      );
+        this.#named,
+      ));
       const { inserted_id: insertedId, ...convRow } = stored.rows[0]!;
       const conversation = toConversation(convRow);
       if (insertedId) {
@@ -159,30 +172,40 @@ export class PgConversationLog implements ConversationLog {
   }
 
   async recordTurn(messageId: string, conversationId: string, turn: TurnRecord, tx: Pick<pg.ClientBase, "query"> = this.pool): Promise<void> {
+    const part = this.turnPart(messageId, conversationId, turn);
+    await tx.query(`with ${part.ctes(1)} select ${part.result}`, [...part.values]);
+  }
+
+  turnPart(messageId: string, conversationId: string, turn: TurnRecord): StatementPart {
     const d = turn.decision;
-    await tx.query(
-      `with routing as (
+    return {
+      ctes: (first) => {
+        const [message, conversation, decision, runs, streak] = [0, 1, 2, 3, 4].map((i) => `$${first + i}`);
+        return `turn_routing as (
          insert into routing_decisions (message_id, routes, scores, unsure, engine, latency_ms, error, plan)
-         select $1, $3::jsonb -> 'routes', $3::jsonb -> 'scores', ($3::jsonb ->> 'unsure')::boolean, $3::jsonb ->> 'engine',
-                ($3::jsonb ->> 'latencyMs')::real, $3::jsonb ->> 'error', $3::jsonb -> 'plan'
-         where $3::jsonb is not null
-       ), runs as (
+         select ${message}, ${decision}::jsonb -> 'routes', ${decision}::jsonb -> 'scores', (${decision}::jsonb ->> 'unsure')::boolean, ${decision}::jsonb ->> 'engine',
+                (${decision}::jsonb ->> 'latencyMs')::real, ${decision}::jsonb ->> 'error', ${decision}::jsonb -> 'plan'
+         where ${decision}::jsonb is not null
+       ), turn_runs as (
          -- clock_timestamp(): each run a later created_at, so they read back in this order.
          insert into worker_runs (message_id, worker, question, status, reply, sources, tool_calls, error, latency_ms, engine, step, reassigned_from, created_at)
-         select $1, r.worker, r.question, r.status, r.reply, r.sources, r."toolCalls", r.error, r."latencyMs", r.engine, r.step, r."reassignedFrom", clock_timestamp()
-         from jsonb_array_elements($4::jsonb) with ordinality as e(run, n),
+         select ${message}, r.worker, r.question, r.status, r.reply, r.sources, r."toolCalls", r.error, r."latencyMs", r.engine, r.step, r."reassignedFrom", clock_timestamp()
+         from jsonb_array_elements(${runs}::jsonb) with ordinality as e(run, n),
               jsonb_to_record(e.run) as r(worker text, question text, status text, reply text, sources jsonb, "toolCalls" jsonb, error text, "latencyMs" real, engine text, step text, "reassignedFrom" text)
          order by e.n
-       )
-       update conversations set unclear_streak = $5, updated_at = now() where id = $2`,
-      [
+       ), turn_streak as (
+         update conversations set unclear_streak = ${streak}, updated_at = now() where id = ${conversation}
+       )`;
+      },
+      values: [
         messageId,
         conversationId,
         d ? JSON.stringify({ routes: d.routes, scores: d.scores, unsure: d.unsure, engine: d.engine, latencyMs: d.latencyMs, error: d.error ?? null }) : null,
         JSON.stringify(turn.runs),
         turn.unclearStreak,
       ],
-    );
+      result: "null::int",
+    };
   }
 
   async setUnclearStreak(conversationId: string, streak: number): Promise<void> {

@@ -4,6 +4,7 @@ import type { ChannelVersions, Checkpoint, CheckpointMetadata, CheckpointTuple }
 import { PostgresSaver } from "@langchain/langgraph-checkpoint-postgres";
 import type pg from "pg";
 import { CheckpointSerializer } from "./checkpoint-serde.ts";
+import type { StatementPart } from "./prepared.ts";
 
 /**
  * Saves a checkpoint and forgets the thread's older ones, in one statement (one round trip, one
@@ -12,24 +13,29 @@ import { CheckpointSerializer } from "./checkpoint-serde.ts";
  * are deleted. All of one statement's parts see the same snapshot, so the rows it inserts are
  * never among those it deletes.
  */
-const PUT_LATEST_SQL = `
-with blobs as (
+function putLatestCtes(first: number): string {
+  const [thread, ns, id, parent, checkpoint, metadata, channels, versions, types, blobs] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) => `$${first + i}`);
+  return `cp_blobs as (
   insert into checkpoint_blobs (thread_id, checkpoint_ns, channel, version, type, blob)
-  select $1, $2, b.channel, b.version, b.type, b.blob
-  from unnest($7::text[], $8::text[], $9::text[], $10::bytea[]) as b(channel, version, type, blob)
+  select ${thread}, ${ns}, b.channel, b.version, b.type, b.blob
+  from unnest(${channels}::text[], ${versions}::text[], ${types}::text[], ${blobs}::bytea[]) as b(channel, version, type, blob)
   on conflict (thread_id, checkpoint_ns, channel, version) do nothing
-), saved as (
+), cp_saved as (
   insert into checkpoints (thread_id, checkpoint_ns, checkpoint_id, parent_checkpoint_id, checkpoint, metadata)
-  values ($1, $2, $3, $4, $5, $6)
+  values (${thread}, ${ns}, ${id}, ${parent}, ${checkpoint}, ${metadata})
   on conflict (thread_id, checkpoint_ns, checkpoint_id) do update set checkpoint = excluded.checkpoint, metadata = excluded.metadata
-), old_checkpoints as (
-  delete from checkpoints where thread_id = $1 and checkpoint_ns = $2 and checkpoint_id <> $3
-), old_writes as (
-  delete from checkpoint_writes where thread_id = $1 and checkpoint_ns = $2 and checkpoint_id <> $3
-)
-delete from checkpoint_blobs
-where thread_id = $1 and checkpoint_ns = $2
-  and version is distinct from ($5::jsonb -> 'channel_versions' ->> channel)`;
+), cp_old_checkpoints as (
+  delete from checkpoints where thread_id = ${thread} and checkpoint_ns = ${ns} and checkpoint_id <> ${id}
+), cp_old_writes as (
+  delete from checkpoint_writes where thread_id = ${thread} and checkpoint_ns = ${ns} and checkpoint_id <> ${id}
+), cp_old_blobs as (
+  delete from checkpoint_blobs
+  where thread_id = ${thread} and checkpoint_ns = ${ns}
+    and version is distinct from (${checkpoint}::jsonb -> 'channel_versions' ->> channel)
+)`;
+}
+
+const PUT_LATEST_SQL = `with ${putLatestCtes(1)} select 1`;
 
 /** A thread's latest checkpoint as `PostgresSaver.getTuple` reads it (its `SELECT_SQL`). */
 export interface CheckpointRow {
@@ -47,7 +53,8 @@ export interface CheckpointColumns {
   cp_parent_checkpoint_id: string | null;
   cp_checkpoint: CheckpointRow["checkpoint"] | null;
   cp_metadata: Record<string, unknown> | null;
-  cp_channel_values: CheckpointRow["channel_values"];
+  /** [channel, type, blob in base64][] (see `latestCheckpointJoin`); a null blob is an "empty" channel's, which is not read. */
+  cp_channel_values: [string, string, string | null][] | null;
   cp_pending_writes: CheckpointRow["pending_writes"];
 }
 
@@ -55,6 +62,9 @@ export interface CheckpointColumns {
  * The columns and the join that read a thread's latest checkpoint in another statement (the one
  * that begins a turn: one round trip less per message), as `PostgresSaver.getTuple` reads it;
  * `thread` is a SQL expression of the thread id. Hand the row to `deferring` (`checkpointRowOf`).
+ * The channels' blobs come as JSON with base64 strings, not as `PostgresSaver`'s `bytea[][]`:
+ * `pg` reads an array's text character by character in JavaScript (0.3 ms a turn for the memory
+ * of a short conversation, more as it grows), JSON and base64 natively.
  */
 export const LATEST_CHECKPOINT_COLUMNS = `cp.checkpoint_id as cp_checkpoint_id, cp.parent_checkpoint_id as cp_parent_checkpoint_id,
   cp.checkpoint as cp_checkpoint, cp.metadata as cp_metadata, cp.channel_values as cp_channel_values, cp.pending_writes as cp_pending_writes`;
@@ -62,7 +72,7 @@ export const LATEST_CHECKPOINT_COLUMNS = `cp.checkpoint_id as cp_checkpoint_id, 
 export function latestCheckpointJoin(thread: string): string {
   return `left join lateral (
     select c.checkpoint_id, c.parent_checkpoint_id, c.checkpoint, c.metadata,
-      (select array_agg(array[bl.channel::bytea, bl.type::bytea, bl.blob])
+      (select json_agg(json_build_array(bl.channel, bl.type, encode(bl.blob, 'base64')))
        from jsonb_each_text(c.checkpoint -> 'channel_versions')
        join checkpoint_blobs bl on bl.thread_id = c.thread_id and bl.checkpoint_ns = c.checkpoint_ns
          and bl.channel = jsonb_each_text.key and bl.version = jsonb_each_text.value) as channel_values,
@@ -82,7 +92,7 @@ export function checkpointRowOf(r: Partial<CheckpointColumns>): CheckpointRow | 
     parent_checkpoint_id: r.cp_parent_checkpoint_id ?? null,
     checkpoint: r.cp_checkpoint,
     metadata: r.cp_metadata ?? {},
-    channel_values: r.cp_channel_values ?? null,
+    channel_values: r.cp_channel_values?.map(([channel, type, blob]) => [Buffer.from(channel), Buffer.from(type), Buffer.from(blob ?? "", "base64")]) ?? null,
     pending_writes: r.cp_pending_writes ?? null,
   };
 }
@@ -195,6 +205,19 @@ export class HeldCheckpoints {
   async write(tx: Pick<pg.ClientBase, "query">): Promise<void> {
     this.#open = false;
     for (const values of this.puts.splice(0)) await tx.query(PUT_LATEST_SQL, values);
+  }
+
+  /**
+   * The held checkpoint as a part of another component's statement (the reply's record), which
+   * then writes it; undefined when there is none. Only for at most one held checkpoint (a run
+   * with `durability: "exit"`): several would be written by one statement's parts, which all see
+   * the same snapshot, and the later would not replace the earlier. With more, use `write`.
+   */
+  takePart(): StatementPart | undefined {
+    if (this.puts.length > 1) throw new Error("several held checkpoints cannot be one statement's part: write them on a transaction");
+    this.#open = false;
+    const values = this.puts.pop();
+    return values && { ctes: putLatestCtes, values, result: "null::int" };
   }
 
   /** Forgets them: the run failed, and its retry starts from the memory before it. */

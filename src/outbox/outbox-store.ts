@@ -76,6 +76,61 @@ export class OutboxStore {
     return { id: existing.rows[0].id, created: false };
   }
 
+  /**
+   * `record` and `claim` in one statement, with `alongside` (other components' writes that commit
+   * with the message: the turn's log and memory) and no transaction around it: the message is
+   * inserted claimed when it is its turn (no message of its conversation is undelivered; every
+   * one the statement sees is earlier than the one it inserts), else pending. `claimed` is the
+   * claimed row, with where it goes; `created: false` (the key was recorded before): nothing is
+   * claimed, the caller delivers it as after `record`. `results`: each part's `result`.
+   */
+  async recordClaimed(m: OutboundMessage, alongside: readonly StatementPart[]): Promise<{ id: string; created: boolean; claimed?: ClaimedRow; results: unknown[] }> {
+    const payload: OutboundPayload | null = m.sections?.length || m.footer ? { sections: m.sections ?? [], ...(m.footer ? { footer: m.footer } : {}) } : null;
+    const values: unknown[] = [m.conversationId, m.author.kind, m.author.kind === "agent" ? m.author.name : null, m.text, m.inReplyTo, m.idempotencyKey, payload && JSON.stringify(payload), m.kind ?? "message", m.revises ?? null, this.timing.claimMs];
+    const ctes: string[] = [];
+    for (const part of alongside) {
+      ctes.push(part.ctes(values.length + 1));
+      values.push(...part.values);
+    }
+    const r = await this.pool.query<DbRow & { target_key: string | null; target_user: string; target_context: Record<string, unknown> | null; revised_status: string | null; revised_refs: Record<string, string> | null; revised_parts: number | null } & Record<string, unknown>>(
+      prepared(
+        `with ${ctes.map((c) => `${c}, `).join("")}ours as (
+           select not exists (
+             select 1 from messages e where e.conversation_id = $1 and e.direction = 'out' and e.status in ${UNSENT}) as now
+         ), inserted as (
+           insert into messages (conversation_id, direction, author_kind, author_id, text, platform, status,
+                                 in_reply_to, idempotency_key, payload, kind, revises, created_at, attempts, claimed_until)
+           select $1, 'out', $2, $3, $4, c.platform, case when ours.now then 'sending' else 'pending' end, $5, $6, $7, $8, $9, clock_timestamp(),
+                  case when ours.now then 1 else 0 end, case when ours.now then clock_timestamp() + $10 * interval '1 millisecond' end
+           from conversations c, ours where c.id = $1
+           on conflict (idempotency_key) do nothing
+           returning *
+         )
+         select i.*, c.conversation_key as target_key, c.user_id as target_user,
+                (select x.reply_context from messages x where x.id = i.in_reply_to) as target_context,
+                p.status as revised_status, p.platform_refs as revised_refs, p.parts_sent as revised_parts
+                ${alongside.map((part, n) => `, ${part.result} as part_${n}`).join("")}
+         from (select 1) as one
+         left join inserted i on true
+         left join conversations c on c.id = i.conversation_id
+         left join lateral (select status, platform_refs, parts_sent from messages r where r.idempotency_key = i.revises) p on true`,
+        values,
+        this.timing.named ?? false,
+      ),
+    );
+    const row = r.rows[0];
+    const results = alongside.map((_, n) => row?.[`part_${n}`]);
+    if (!row?.id) {
+      const existing = await this.pool.query<{ id: string }>("select id from messages where idempotency_key = $1", [m.idempotencyKey]);
+      if (!existing.rows[0]) throw new Error(`conversation ${m.conversationId} does not exist`);
+      return { id: existing.rows[0].id, created: false, results };
+    }
+    if (row.status !== "sending") return { id: row.id, created: true, results };
+    const target = { conversationKey: row.target_key ?? "", userId: row.target_user, replyContext: row.target_context ?? undefined };
+    const revisesRefs = row.revised_status === "sent" ? refsOf(row.revised_refs, row.revised_parts ?? 0) : undefined;
+    return { id: row.id, created: true, claimed: { ...toRow(row), target, ...(revisesRefs ? { revisesRefs } : {}) }, results };
+  }
+
   async get(id: string): Promise<OutboxRow | undefined> {
     const r = await this.pool.query<DbRow>("select * from messages where id = $1 and direction = 'out'", [id]);
     return r.rows[0] && toRow(r.rows[0]);

@@ -177,6 +177,22 @@ export class Outbox {
     };
   }
 
+  /**
+   * `recordIn` without a transaction: the message, claimed when it is its turn, and `alongside`
+   * (the caller's other writes, as statement parts) in one statement, so they commit together
+   * in one round trip; then `committed` and `deliver` as after `recordIn`.
+   */
+  async recordWith(message: OutboundMessage, alongside: readonly StatementPart[]): Promise<RecordedIn> {
+    const recorded = await this.#store.recordClaimed(message, alongside);
+    const claimed = recorded.claimed;
+    return {
+      id: recorded.id,
+      created: recorded.created,
+      committed: () => recorded.created && void this.#recorded.emit("recorded", message.conversationId),
+      deliver: (withSent) => (claimed ? this.#deliverNow(claimed, withSent) : this.deliver(recorded.id)),
+    };
+  }
+
   /** The message recorded under a key, if any. */
   find(idempotencyKey: string): Promise<OutboxRow | undefined> {
     return this.#store.findByKey(idempotencyKey);

@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { ConversationLog, ConversationRow, MessageRow } from "../conversations/conversation-log.ts";
+import type { ConversationLog, ConversationRow, MessageRow, TurnRecord } from "../conversations/conversation-log.ts";
 import type { HeldCheckpoints, LatestCheckpointSaver } from "../db/checkpoint-saver.ts";
 import { AdapterError, errorMessage } from "../errors.ts";
 import type { HandoffStore } from "../handoffs/handoff-store.ts";
@@ -192,13 +192,22 @@ export class TurnRunner {
     // The user is told once, in this reply, what the intake removed from their message.
     const reply = withNotes(state.reply ?? composeReply({}), [redactionNote(placeholdersIn(message.text)), await this.#notice(handoff)]);
     // The turn's log (routing, worker runs), its memory (the checkpoint), its reply and the reply's
-    // claim for delivery commit together: one transaction (one commit instead of four), then the
-    // reply is delivered.
-    const recorded = await this.#o.store.transaction(async (tx) => {
-      if (!state.handoff) await this.#record(messageId, conversation.id, state, tx);
-      await memory?.write(tx);
-      return this.#o.outbox.recordIn(tx, { conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId), ...(revises ? { revises } : {}) });
-    });
+    // claim for delivery commit together, then the reply is delivered: one statement (one round
+    // trip instead of six: begin, four statements, commit), or, with several held checkpoints
+    // (a graph that checkpoints as it goes), one transaction.
+    const outbound = { conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" } as const, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId), ...(revises ? { revises } : {}) };
+    const memoryPart = (memory?.puts.length ?? 0) <= 1 ? { part: memory?.takePart() } : undefined;
+    const recorded = memoryPart
+      ? await this.#o.outbox.recordWith(outbound, [
+          ...(state.handoff ? [] : [this.#o.log.turnPart(messageId, conversation.id, this.#turnRecord(state))]),
+          ...(memoryPart.part ? [memoryPart.part] : []),
+        ])
+      : await this.#o.store.transaction(async (tx) => {
+          if (!state.handoff) await this.#o.log.recordTurn(messageId, conversation.id, this.#turnRecord(state), tx);
+          await memory?.write(tx);
+          return this.#o.outbox.recordIn(tx, outbound);
+        });
+    if (!state.handoff) this.#observeTurn(state);
     recorded.committed();
     // The turn's end (the message done, the attempt, the lease, the job) commits with the
     // reply's sent mark when this delivery is the one that sends it.
@@ -276,6 +285,11 @@ export class TurnRunner {
 
   /** Routing decision, worker runs and unclear streak, as the graph left them (one write). */
   async #record(messageId: string, conversationId: string, state: TurnResult, tx: Pick<pg.ClientBase, "query">): Promise<void> {
+    await this.#o.log.recordTurn(messageId, conversationId, this.#turnRecord(state), tx);
+    this.#observeTurn(state);
+  }
+
+  #turnRecord(state: TurnResult): TurnRecord {
     const runs = state.results.map((run) => ({
       worker: run.worker,
       question: run.question,
@@ -287,7 +301,11 @@ export class TurnRunner {
       latencyMs: run.latencyMs,
       engine: run.engine,
     }));
-    await this.#o.log.recordTurn(messageId, conversationId, { decision: state.decision ?? null, runs, unclearStreak: state.unclearStreak }, tx);
+    return { decision: state.decision ?? null, runs, unclearStreak: state.unclearStreak };
+  }
+
+  /** The turn's routing and worker figures in the metrics, once its log is written. */
+  #observeTurn(state: TurnResult): void {
     if (state.decision) {
       this.#o.metrics.routingLatency.observe({ engine: state.decision.engine }, state.decision.latencyMs / 1000);
       for (const r of state.decision.routes) this.#o.metrics.routes.inc({ route: r.route, engine: state.decision.engine });

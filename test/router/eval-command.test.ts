@@ -76,7 +76,8 @@ describe("runEval (tables)", () => {
     expect(out).toMatch(/Accuracy \(top route is the expected one\)\s+75\.0%  \(3 of 4\)/);
     expect(out).toMatch(/Set accuracy \(routes are exactly the expected set\)\s+100\.0%  \(1 of 1\)/);
     expect(out).toMatch(/Would go to the LLM in hybrid mode \(confidence < 0\.6, or a request left unplaced\)\s+20\.0%/);
-    expect(out).toMatch(/p50 \d+\.\d\d ms, p99 \d+\.\d\d ms/);
+    // Two decimals below 10 ms, whole milliseconds above (on a loaded machine p99 can be either).
+    expect(out).toMatch(/p50 (\d\.\d\d|\d{2,}) ms, p99 (\d\.\d\d|\d{2,}) ms/);
     // human: 1 of 2 found, every human prediction right
     expect(out).toMatch(/human\s+100\.0%\s+50\.0%\s+66\.7%\s+2\s+1/);
     expect(out).toMatch(/expected \\ predicted\s+billing\s+tech_support\s+faq\s+human/);
