@@ -3,9 +3,13 @@
 // `prepare`): nothing is transpiled at start, and a few dozen files load instead of ~1,500 modules.
 import { existsSync } from "node:fs";
 import module from "node:module";
+import { applyV8Flags } from "./v8-flags.js";
 
 /** Commands whose work ends when their action returns. */
 const ONE_SHOT = new Set(["ask", "chat", "route", "eval"]);
+
+// Before any module loads PGlite (see v8-flags.js: one-shot database commands keep baseline WebAssembly code).
+applyV8Flags(process.argv);
 
 const entry = new URL("../dist/bots/cli/main.js", import.meta.url);
 if (!existsSync(entry)) {

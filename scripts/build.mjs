@@ -123,6 +123,25 @@ export default function rng() {
 };
 
 /**
+ * pg asks at load whether it runs in a Cloudflare Worker (pg/lib/stream.js): with no `navigator`
+ * (Node 20) it builds a `Response`, and that loads Node's fetch implementation (undici), about
+ * 40 ms of CPU at every start of a command that opens a database, for an answer that is always
+ * "no" here (Switchboard runs on Node). The bundled copy answers at once. A pg whose stream.js
+ * no longer has the function fails the build, so the check is looked at again, not left wrong.
+ */
+const pgOnNodeOnly = {
+  name: "pg-on-node-only",
+  setup(build) {
+    build.onLoad({ filter: /[\\/]node_modules[\\/]pg[\\/]lib[\\/]stream\.js$/ }, async (args) => {
+      const contents = await fs.promises.readFile(args.path, "utf8");
+      const check = "function isCloudflareRuntime() {";
+      if (!contents.includes(check)) throw new Error(`${args.path}: no \`${check}\` any more: see pgOnNodeOnly in scripts/build.mjs`);
+      return { contents: contents.replace(check, `${check}\n  return false;`), loader: "js" };
+    });
+  },
+};
+
+/**
  * SHA-256 of every source file, by its path from the root: caches of what the code computes
  * (src/source-hash.ts) are keyed by the code's hash, and a bundle has no source files to read.
  */
@@ -153,7 +172,7 @@ try {
     external: EXTERNAL,
     banner: { js: BANNER },
     define: { SWITCHBOARD_SOURCE_HASHES: JSON.stringify(sourceHashes()) },
-    plugins: [importMetaRelativeToDist, fewerHighlightLanguages, pooledUuidRandom],
+    plugins: [importMetaRelativeToDist, fewerHighlightLanguages, pooledUuidRandom, pgOnNodeOnly],
     // Less to read and parse at every start; names are kept, so stack traces stay readable.
     minifyWhitespace: true,
     minifySyntax: true,

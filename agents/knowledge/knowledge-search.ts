@@ -129,13 +129,34 @@ function processTerm(term: string): string | null {
   return stemmer(word);
 }
 
-function analyze(text: string): string[] {
+function analyze(text: string, process: (term: string) => string | null = processTerm): string[] {
   const terms: string[] = [];
   for (const token of tokenize(text)) {
-    const term = processTerm(token);
+    const term = process(token);
     if (term !== null) terms.push(term);
   }
   return terms;
+}
+
+/**
+ * {@link processTerm} remembering its answers. Indexing sees each word many times (the same words
+ * recur across sections, and every section is read twice: by MiniSearch and for the document
+ * frequencies), and normalizing and stemming them was most of building the index, which every
+ * start of `ask` and `serve` does; each distinct word is now processed once.
+ */
+function rememberingProcessTerm(): { process: (term: string) => string | null; forget: () => void } {
+  const known = new Map<string, string | null>();
+  return {
+    process: (term) => {
+      let processed = known.get(term);
+      if (processed === undefined) {
+        processed = processTerm(term);
+        known.set(term, processed);
+      }
+      return processed;
+    },
+    forget: () => known.clear(),
+  };
 }
 
 /** Prefix matching on very short stems ("re", "ap") would match half the vocabulary. */
@@ -145,11 +166,14 @@ const maxTypoDistance = (term: string): number =>
   term.length < 5 ? 0 : term.length < 9 ? 1 : 2;
 
 function buildIndex(docs: readonly KnowledgeDoc[]): SearchIndex {
+  const indexing = rememberingProcessTerm();
   const search = new MiniSearch<SectionRecord>({
     fields: ["title", "tags", "heading", "text"],
     tokenize,
-    processTerm,
+    // Indexing remembers its words (see rememberingProcessTerm); searches process their own.
+    processTerm: indexing.process,
     searchOptions: {
+      processTerm,
       boost: { ...FIELD_BOOST },
       prefix: allowPrefix,
       fuzzy: maxTypoDistance,
@@ -171,11 +195,12 @@ function buildIndex(docs: readonly KnowledgeDoc[]): SearchIndex {
       };
       records.push(record);
       sections.set(record.id, { doc, section });
-      const terms = new Set(analyze(`${record.title} ${record.tags} ${record.heading} ${record.text}`));
+      const terms = new Set(analyze(`${record.title} ${record.tags} ${record.heading} ${record.text}`, indexing.process));
       for (const term of terms) documentFrequency.set(term, (documentFrequency.get(term) ?? 0) + 1);
     });
   }
   search.addAll(records);
+  indexing.forget();
   return { search, sections, documentFrequency };
 }
 
