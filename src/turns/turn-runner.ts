@@ -193,11 +193,14 @@ export class TurnRunner {
     const reply = withNotes(state.reply ?? composeReply({}), [redactionNote(placeholdersIn(message.text)), await this.#notice(handoff)]);
     // The turn's log (routing, worker runs), its memory (the checkpoint), its reply and the reply's
     // claim for delivery commit together: one transaction (one commit instead of four), then the
-    // reply is delivered.
+    // reply is delivered. Its statements are issued together, none waiting for another's answer:
+    // on the embedded database they reach its one session at once, which the transaction then
+    // holds only while Postgres runs it (see `pipelinedTransaction`).
     const recorded = await this.#o.store.transaction(async (tx) => {
-      if (!state.handoff) await this.#record(messageId, conversation.id, state, tx);
-      await memory?.write(tx);
-      return this.#o.outbox.recordIn(tx, { conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId), ...(revises ? { revises } : {}) });
+      const written = Promise.all([state.handoff ? undefined : this.#record(messageId, conversation.id, state, tx), memory?.write(tx)]);
+      const recording = this.#o.outbox.recordIn(tx, { conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" }, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId), ...(revises ? { revises } : {}) });
+      const [, recordedIn] = await Promise.all([written, recording]);
+      return recordedIn;
     });
     recorded.committed();
     // The turn's end (the message done, the attempt, the lease, the job) commits with the
