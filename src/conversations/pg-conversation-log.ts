@@ -30,58 +30,51 @@ export class PgConversationLog implements ConversationLog {
   }
 
   async receive(m: InboundMessage, hooks: ReceiveHooks = {}): Promise<ReceiveResult> {
+    const values = [m.platform, m.conversationKey, m.userId, m.text, m.platformMessageId, m.replyContext ? JSON.stringify(m.replyContext) : null, m.receivedAt ?? null];
+    if (!hooks.onAccepted) {
+      // Nothing else commits with it: one statement is its own transaction, and holds the database
+      // for no round trip (on the embedded database, no other connection waits for this one).
+      const stored = await this.pool.query<StoredRow>(prepared(STORE_SQL, values, this.#named));
+      const row = stored.rows[0];
+      if (row?.inserted_id) return accepted(row, row.inserted_id);
+      return this.#duplicate(this.pool, m, row);
+    }
     const client = await this.pool.connect();
     try {
-      await client.query("begin");
-      // The conversation and the message in one statement (one round trip less per message).
-      const stored = await client.query<ConversationDbRow & { inserted_id: string | null }>(prepared(
-        `with conv as (
-           insert into conversations (platform, conversation_key, user_id)
-           values ($1, $2, $3)
-           on conflict (platform, conversation_key) do update set updated_at = now()
-           returning *
-         ), inserted as (
-           insert into messages (conversation_id, direction, author_kind, author_id, text, platform,
-                                 platform_message_id, reply_context, status, created_at)
-           select conv.id, 'in', 'user', $3, $4, $1, $5, $6, 'received', coalesce($7, clock_timestamp()) from conv
-           on conflict (platform, platform_message_id) do nothing
-           returning id
-         )
-         select conv.*, (select id from inserted) as inserted_id from conv`,
-        [
-          m.platform,
-          m.conversationKey,
-          m.userId,
-          m.text,
-          m.platformMessageId,
-          m.replyContext ? JSON.stringify(m.replyContext) : null,
-          m.receivedAt ?? null,
-        ],
-        this.#named,
-      ));
-      const { inserted_id: insertedId, ...convRow } = stored.rows[0]!;
-      const conversation = toConversation(convRow);
-      if (insertedId) {
-        await hooks.onAccepted?.(client, { messageId: insertedId, conversationId: conversation.id });
+      // Issued with the statement after it: on a pipelining connection (the embedded database's)
+      // they travel together, and the transaction holds the database's one session a round trip less.
+      const begun = client.query("begin");
+      const [, stored] = await Promise.all([begun, client.query<StoredRow>(prepared(STORE_SQL, values, this.#named))]);
+      const row = stored.rows[0];
+      if (row?.inserted_id) {
+        await hooks.onAccepted(client, { messageId: row.inserted_id, conversationId: row.id });
         await client.query("commit");
-        return { status: "accepted", messageId: insertedId, conversation };
+        return accepted(row, row.inserted_id);
       }
-      // A redelivery: keep nothing of this attempt (not even the updated_at bump). The lookups
-      // use this client: with a one-connection pool (embedded), asking the pool would deadlock.
+      // A redelivery: keep nothing of this attempt. The lookups use this client: with a
+      // one-connection pool, asking the pool would deadlock.
       await client.query("rollback");
-      const existing = await client.query<{ id: string; conversation_id: string }>(
-        "select id, conversation_id from messages where platform = $1 and platform_message_id = $2",
-        [m.platform, m.platformMessageId],
-      );
-      const row = existing.rows[0]!;
-      const original = await client.query<ConversationDbRow>("select * from conversations where id = $1", [row.conversation_id]);
-      return { status: "duplicate", messageId: row.id, conversation: original.rows[0] ? toConversation(original.rows[0]) : conversation };
+      return await this.#duplicate(client, m, row);
     } catch (err) {
       await client.query("rollback").catch(() => {});
       throw err;
     } finally {
       client.release();
     }
+  }
+
+  /** The message stored before under the same platform message id, and its conversation. */
+  async #duplicate(db: Pick<pg.ClientBase, "query">, m: InboundMessage, row: StoredRow | undefined): Promise<ReceiveResult> {
+    const existing = await db.query<{ id: string; conversation_id: string }>(
+      "select id, conversation_id from messages where platform = $1 and platform_message_id = $2",
+      [m.platform, m.platformMessageId],
+    );
+    const found = existing.rows[0];
+    if (!found) throw new Error(`message ${m.platformMessageId} was neither stored nor found`);
+    const original = await db.query<ConversationDbRow>("select * from conversations where id = $1", [found.conversation_id]);
+    const conversation = original.rows[0] ?? (row && withoutInserted(row));
+    if (!conversation) throw new Error(`conversation ${found.conversation_id} of message ${found.id} not found`);
+    return { status: "duplicate", messageId: found.id, conversation: toConversation(conversation) };
   }
 
   async getConversation(id: string): Promise<ConversationRow | undefined> {
@@ -424,4 +417,38 @@ export function isUuid(s: string): boolean {
 
 function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/**
+ * Stores an inbound message and its conversation in one statement (one round trip less per
+ * message). A message stored before under its platform message id (a redelivery) leaves
+ * everything as it was, its conversation's `updated_at` too: then no row comes back. (One that
+ * the statement's snapshot cannot see yet, a redelivery racing its first delivery on a server,
+ * is not inserted either: `inserted_id` is null.)
+ */
+const STORE_SQL = `with dup as (
+     select 1 from messages where platform = $1 and platform_message_id = $5
+   ), conv as (
+     insert into conversations (platform, conversation_key, user_id)
+     select $1, $2, $3 where not exists (select 1 from dup)
+     on conflict (platform, conversation_key) do update set updated_at = now()
+     returning *
+   ), inserted as (
+     insert into messages (conversation_id, direction, author_kind, author_id, text, platform,
+                           platform_message_id, reply_context, status, created_at)
+     select conv.id, 'in', 'user', $3, $4, $1, $5, $6, 'received', coalesce($7, clock_timestamp()) from conv
+     on conflict (platform, platform_message_id) do nothing
+     returning id
+   )
+   select conv.*, (select id from inserted) as inserted_id from conv`;
+
+type StoredRow = ConversationDbRow & { inserted_id: string | null };
+
+function withoutInserted(row: StoredRow): ConversationDbRow {
+  const { inserted_id: _, ...conversation } = row;
+  return conversation;
+}
+
+function accepted(row: StoredRow, messageId: string): ReceiveResult {
+  return { status: "accepted", messageId, conversation: toConversation(withoutInserted(row)) };
 }

@@ -201,10 +201,13 @@ export class HeldCheckpoints {
     return this.#open;
   }
 
-  /** Writes the held checkpoints on `tx` (one statement each; one per turn with `durability: "exit"`). */
+  /**
+   * Writes the held checkpoints on `tx` (one statement each; one per turn with `durability:
+   * "exit"`), issued at once, in order (they may share a pipelined transaction's round trip).
+   */
   async write(tx: Pick<pg.ClientBase, "query">): Promise<void> {
     this.#open = false;
-    for (const values of this.puts.splice(0)) await tx.query(PUT_LATEST_SQL, values);
+    await Promise.all(this.puts.splice(0).map((values) => tx.query(PUT_LATEST_SQL, values)));
   }
 
   /**

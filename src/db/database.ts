@@ -23,10 +23,13 @@ export interface DatabaseOptions {
   dataDir: string;
   logger: Logger;
   /**
-   * Pool size. Default 10; embedded: 1. PGlite runs one statement at a time anyway, and its socket
-   * server interleaves extended-protocol messages of concurrent connections
-   * (electric-sql/pglite#1046: "unnamed prepared statement does not exist", then a stuck queue),
-   * so one connection is both correct and no slower.
+   * Pool size. Default 10; embedded: 4. PGlite runs one statement at a time whatever the pool,
+   * but with one connection every statement waited for the answer of the one before it to come
+   * back to this thread and be read (each turn's statements and the HTTP intake's took turns):
+   * the database sat idle while this thread was busy and this thread while it ran. Several
+   * connections keep statements queued at the database (its wire queue keeps each connection's
+   * messages together, see wire-queue.ts); the transactions on the hot path are pipelined so
+   * that they hold its one session only while it runs them (`pipelinedTransaction`).
    */
   max?: number;
   /** How long a query waits for a free connection of the pool, in ms. Default 60000. */
@@ -80,7 +83,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   }
   const pool = new pg.Pool({
     connectionString: url,
-    max: opts.max ?? (embedded ? 1 : 10),
+    max: opts.max ?? (embedded ? EMBEDDED_POOL_MAX : 10),
+    // Embedded: statements issued together (a pipelined transaction) go out together.
+    ...(embedded ? { pipeline: true } : {}),
     // pg-pool counts the wait for a free connection against this too: a burst of messages queued
     // behind a full pool (one connection, embedded) is busy, not "the database is unreachable".
     // So the queue may wait a minute, and a connection attempt itself still gives up after 10 s.
@@ -116,6 +121,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     },
   };
 }
+
+/** The embedded database's pool size (see `DatabaseOptions.max`). */
+const EMBEDDED_POOL_MAX = 4;
 
 /** How often the embedded database is vacuumed and checkpointed, in ms. */
 const EMBEDDED_VACUUM_MS = 15_000;

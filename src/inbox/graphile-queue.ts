@@ -220,6 +220,7 @@ function platformFlag(platform: Platform): string {
  */
 export class GraphileJobQueue implements JobQueue {
   readonly kind = "postgres" as const;
+  readonly addWrites = true;
   readonly #o: GraphileQueueOptions;
   readonly #log: Logger;
   readonly #maxAttempts: number;

@@ -22,6 +22,7 @@ export interface InProcessQueueOptions {
  */
 export class InProcessJobQueue implements JobQueue {
   readonly kind = "memory" as const;
+  readonly addWrites = false;
   /** Chains per conversation, unbounded: the slots below bound the work, not the waiting. */
   readonly #inbox = new Inbox(Number.POSITIVE_INFINITY);
   readonly #slots: Slots;

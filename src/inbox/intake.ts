@@ -59,20 +59,23 @@ export class Intake implements MessageSink {
     if (options.replyContext) toStore.replyContext = options.replyContext(redacted.text);
     let questionPost: string | undefined;
     // Store, then acknowledge: the message, its job (and the question post) commit together.
+    // With nothing to write beside it, the message is stored in one statement.
     const received = await this.#o.log.receive(
       toStore,
-      {
-        onAccepted: async (tx, stored) => {
-          await this.#o.queue.add(tx, { ...stored, platform: message.platform });
-          if (options.questionPost) {
-            const post = await this.#o.outbox.record(
-              { conversationId: stored.conversationId, inReplyTo: stored.messageId, author: { kind: "bot" }, text: redacted.text, idempotencyKey: `question:${stored.messageId}`, kind: "question_post" },
-              tx,
-            );
-            questionPost = post.id;
+      this.#o.queue.addWrites || options.questionPost
+        ? {
+            onAccepted: async (tx, stored) => {
+              await this.#o.queue.add(tx, { ...stored, platform: message.platform });
+              if (options.questionPost) {
+                const post = await this.#o.outbox.record(
+                  { conversationId: stored.conversationId, inReplyTo: stored.messageId, author: { kind: "bot" }, text: redacted.text, idempotencyKey: `question:${stored.messageId}`, kind: "question_post" },
+                  tx,
+                );
+                questionPost = post.id;
+              }
+            },
           }
-        },
-      },
+        : {},
     );
     const conversationId = received.conversation.id;
     if (received.status === "duplicate") {

@@ -16,6 +16,11 @@ export interface JobQueue {
    * same message twice makes one job.
    */
   add(tx: Queryable, job: MessageJob): Promise<void>;
+  /**
+   * Whether `add` writes anything. False for the in-process queue (the message row is the job):
+   * the intake then stores a message in one statement, with no transaction held around it.
+   */
+  readonly addWrites: boolean;
   /** Tells the queue the transaction of `add` committed (the in-process queue starts it here). */
   added(job: MessageJob): void;
   /**

@@ -59,21 +59,31 @@ export class OutboxStore {
     private readonly timing: { claimMs: number; graceMs: number; named?: boolean },
   ) {}
 
+  /**
+   * Records the message, or finds the one recorded under its key before: one statement, so that
+   * it can share a pipelined transaction's round trip (see `pipelinedTransaction`).
+   */
   async record(m: OutboundMessage, tx: Pick<pg.ClientBase, "query"> = this.pool): Promise<{ id: string; created: boolean }> {
     const payload: OutboundPayload | null = m.sections?.length || m.footer ? { sections: m.sections ?? [], ...(m.footer ? { footer: m.footer } : {}) } : null;
-    const inserted = await tx.query<{ id: string }>(
-      `insert into messages (conversation_id, direction, author_kind, author_id, text, platform, status,
-                             in_reply_to, idempotency_key, payload, kind, revises, created_at)
-       select $1, 'out', $2, $3, $4, c.platform, 'pending', $5, $6, $7, $8, $9, clock_timestamp()
-       from conversations c where c.id = $1
-       on conflict (idempotency_key) do nothing
-       returning id`,
+    // On a conflict the insert returns nothing, and the row recorded before is read: a committed
+    // row, which the statement's snapshot sees (the insert's own row it could not).
+    const r = await tx.query<{ id: string; created: boolean }>(
+      `with inserted as (
+         insert into messages (conversation_id, direction, author_kind, author_id, text, platform, status,
+                               in_reply_to, idempotency_key, payload, kind, revises, created_at)
+         select $1, 'out', $2, $3, $4, c.platform, 'pending', $5, $6, $7, $8, $9, clock_timestamp()
+         from conversations c where c.id = $1
+         on conflict (idempotency_key) do nothing
+         returning id
+       )
+       select id, true as created from inserted
+       union all
+       select id, false as created from messages where idempotency_key = $6 and not exists (select 1 from inserted)`,
       [m.conversationId, m.author.kind, m.author.kind === "agent" ? m.author.name : null, m.text, m.inReplyTo, m.idempotencyKey, payload && JSON.stringify(payload), m.kind ?? "message", m.revises ?? null],
     );
-    if (inserted.rows[0]) return { id: inserted.rows[0].id, created: true };
-    const existing = await tx.query<{ id: string }>("select id from messages where idempotency_key = $1", [m.idempotencyKey]);
-    if (!existing.rows[0]) throw new Error(`conversation ${m.conversationId} does not exist`);
-    return { id: existing.rows[0].id, created: false };
+    const row = r.rows[0];
+    if (!row) throw new Error(`conversation ${m.conversationId} does not exist`);
+    return { id: row.id, created: row.created };
   }
 
   /**
@@ -149,13 +159,16 @@ export class OutboxStore {
    * when it revises a message, where that one's parts are (it was delivered first: it is earlier).
    * On `tx` (the transaction that records the message), the claim commits with the record.
    */
-  async claim(id: string, tx: Pick<pg.ClientBase, "query"> = this.pool): Promise<ClaimedRow | undefined> {
+  async claim(id: string | { key: string }, tx: Pick<pg.ClientBase, "query"> = this.pool): Promise<ClaimedRow | undefined> {
+    // By its idempotency key: the claim can be issued with the statement that records the message
+    // (the same transaction, no wait for its id).
+    const by = typeof id === "string" ? "id" : "idempotency_key";
     const r = await tx.query<DbRow & { target_key: string; target_user: string; target_context: Record<string, unknown> | null; revised_status: string | null; revised_refs: Record<string, string> | null; revised_parts: number | null }>(
       `update messages m set status = 'sending', attempts = m.attempts + 1,
               claimed_until = clock_timestamp() + $2 * interval '1 millisecond'
        from conversations c
-       left join lateral (select status, platform_refs, parts_sent from messages r where r.idempotency_key = (select revises from messages x where x.id = $1)) p on true
-       where m.id = $1 and m.direction = 'out' and c.id = m.conversation_id
+       left join lateral (select status, platform_refs, parts_sent from messages r where r.idempotency_key = (select revises from messages x where x.${by} = $1)) p on true
+       where m.${by} = $1 and m.direction = 'out' and c.id = m.conversation_id
          and (m.status in ('pending', 'retry', 'no_adapter') or (m.status = 'sending' and m.claimed_until < clock_timestamp()))
          and not exists (
            select 1 from messages e
@@ -163,7 +176,7 @@ export class OutboxStore {
        returning m.*, c.conversation_key as target_key, c.user_id as target_user,
                  (select i.reply_context from messages i where i.id = m.in_reply_to) as target_context,
                  p.status as revised_status, p.platform_refs as revised_refs, p.parts_sent as revised_parts`,
-      [id, this.timing.claimMs],
+      [typeof id === "string" ? id : id.key, this.timing.claimMs],
     );
     const row = r.rows[0];
     if (!row) return undefined;

@@ -165,11 +165,12 @@ export class Outbox {
    * caller calls `committed` once `tx` committed (then it is announced, and may be delivered).
    */
   async recordIn(tx: Pick<pg.ClientBase, "query">, message: OutboundMessage): Promise<RecordedIn> {
-    const recorded = await this.#store.record(message, tx);
     // Claimed for delivery in the same transaction (one commit less per message): once `tx`
     // commits, the message is this caller's to deliver (`deliver`). If the caller dies first, the
-    // claim runs out and the sweep (or the job's retry) delivers it, as after any claim.
-    const claimed = await this.#store.claim(recorded.id, tx);
+    // claim runs out and the sweep (or the job's retry) delivers it, as after any claim. The
+    // claim finds the message by its key, so both statements are issued at once (they may share
+    // a pipelined transaction's round trip; `tx` runs them in this order).
+    const [recorded, claimed] = await Promise.all([this.#store.record(message, tx), this.#store.claim({ key: message.idempotencyKey }, tx)]);
     return {
       ...recorded,
       committed: () => recorded.created && void this.#recorded.emit("recorded", message.conversationId),

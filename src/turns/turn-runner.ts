@@ -203,9 +203,10 @@ export class TurnRunner {
           ...(memoryPart.part ? [memoryPart.part] : []),
         ])
       : await this.#o.store.transaction(async (tx) => {
-          if (!state.handoff) await this.#o.log.recordTurn(messageId, conversation.id, this.#turnRecord(state), tx);
-          await memory?.write(tx);
-          return this.#o.outbox.recordIn(tx, outbound);
+          // Every statement issued before the first await (see `pipelinedTransaction`).
+          const written = Promise.all([state.handoff ? undefined : this.#o.log.recordTurn(messageId, conversation.id, this.#turnRecord(state), tx), memory?.write(tx)]);
+          const [, recordedIn] = await Promise.all([written, this.#o.outbox.recordIn(tx, outbound)]);
+          return recordedIn;
         });
     if (!state.handoff) this.#observeTurn(state);
     recorded.committed();

@@ -1,5 +1,6 @@
 import type pg from "pg";
 import type { ConversationRow, MessageRow } from "../conversations/conversation-log.ts";
+import { pipelinedTransaction, type PipelinedTx } from "../db/pipelined-transaction.ts";
 import { prepared, type StatementPart } from "../db/prepared.ts";
 import { LATEST_CHECKPOINT_COLUMNS, latestCheckpointJoin, checkpointRowOf, type CheckpointColumns, type CheckpointRow } from "../db/checkpoint-saver.ts";
 import type { HeldLease, LeaseSql } from "../inbox/conversation-leases.ts";
@@ -145,20 +146,12 @@ export class TurnStore {
     };
   }
 
-  /** Runs `fn` in a transaction on one connection of the pool (everything in it must use `tx`). */
-  async transaction<T>(fn: (tx: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query("begin");
-      const result = await fn(client);
-      await client.query("commit");
-      return result;
-    } catch (err) {
-      await client.query("rollback").catch(() => {});
-      throw err;
-    } finally {
-      client.release();
-    }
+  /**
+   * Runs `fn`'s statements in one transaction on one connection of the pool, issued together
+   * (everything in it must use `tx`, and be issued before its first await: see `pipelinedTransaction`).
+   */
+  transaction<T>(fn: (tx: PipelinedTx) => Promise<T>): Promise<T> {
+    return pipelinedTransaction(this.pool, fn);
   }
 
   async finishAttempt(attemptId: string, result: AttemptResult, error?: string): Promise<void> {
