@@ -2,7 +2,7 @@
  * k-fold cross-validation of the offline router: every figure is measured on lines the scoring
  * model was not trained on, and nothing it prints as a result was tuned on.
  *
- *   npx tsx scripts/cv.ts [--folds 10] [--seed 1] [--repeats 1] [--verbose] [--tune]
+ *   npx tsx scripts/cv.ts [--folds 10] [--seed 1] [--repeats 1] [--verbose] [--tune] [--only joins]
  *
  * Data: the default corpus (1,548 support lines), the out-of-scope corpus (200 lines written for
  * Switchboard in 20 topics, 400 State of the Union sentences). Folds: stratified by route for the
@@ -23,11 +23,15 @@
  *    company the weight was chosen on, powerplay11 the one reported.
  *
  * `--tune` also prints the grids the defaults were chosen on (tuning joins, curekart only).
+ * `--only joins` (tuning the cut, about half the time): the fitting and made-up joins and the
+ * singles kept single only — no out-of-scope, no company, and the test and held-back joins are
+ * not scored at all.
  */
 import { parseArgs } from "node:util";
 import { DEFAULT_TEMPERATURE, IntentClassifier, OUT_OF_SCOPE } from "../agents/router/offline/classifier.ts";
 import { loadDefaultCorpus, loadOutOfScopeCorpus, loadWrittenSupportCorpus } from "../agents/router/offline/corpus.ts";
-import type { DecideOptions, OfflineDecision } from "../agents/router/offline/decide.ts";
+import { cutCandidates, type DecideOptions, type OfflineDecision } from "../agents/router/offline/decide.ts";
+import { tokenize } from "../agents/router/offline/segmenter.ts";
 import {
   DEFAULT_COMPANY_WEIGHT,
   DEFAULT_CUT_PRIOR,
@@ -42,7 +46,7 @@ import type { RouteName } from "../src/types.ts";
 import { CUT_FIT_JOINS, HELD_BACK_JOINS, SCORING_JOINS, TEST_JOINS, TUNING_JOINS, type Join } from "./router-joins.ts";
 import { CUT_L2, cutModelOf, cutRows, fitLogistic, fittingJoins, JOIN_PAIRS, mulberry32, SINGLE_WEIGHT, STYLED_JOINS, type CutRows } from "./cut-fitting.ts";
 import { styledJoins } from "./join-styles.ts";
-import { DEFAULT_CUT_MODEL, withInteractions } from "../agents/router/offline/cut-model.ts";
+import { CUT_FEATURES, cutProbability, DEFAULT_CUT_MODEL, withInteractions } from "../agents/router/offline/cut-model.ts";
 import { decideOptions } from "../agents/router/offline/index.ts";
 
 const { values } = parseArgs({
@@ -53,6 +57,8 @@ const { values } = parseArgs({
     verbose: { type: "boolean", default: false },
     tune: { type: "boolean", default: false },
     "no-company": { type: "boolean", default: false },
+    /** "joins": only the fitting and made-up joins and the singles kept single (tuning). */
+    only: { type: "string" },
     /** Decide options to try instead of the shipped ones, as JSON (tuning). */
     options: { type: "string", default: "{}" },
     /** A classifier's evidence power to try instead of the shipped one (tuning). */
@@ -86,6 +92,8 @@ const { values } = parseArgs({
 const K = Number(values.folds);
 const VERBOSE = values.verbose;
 const TUNE = values.tune;
+const ONLY_JOINS = values.only === "joins";
+if (values.only !== undefined && !ONLY_JOINS) throw new Error(`--only: "joins" is the one part that runs alone, not ${JSON.stringify(values.only)}`);
 const TRY = JSON.parse(values.options) as Partial<DecideOptions>;
 /** The fold cut models' threshold: the shipped model's. */
 const CUT_THRESHOLD = values.threshold === undefined ? DEFAULT_CUT_MODEL.threshold : Number(values.threshold);
@@ -215,41 +223,43 @@ function crossValidate(seed: number, detailed: boolean): Figures {
   const single = corpus.map((e, i) => routers[fold[i]!]!.classify(e.text));
   const kept = single.filter((d) => !d.unsure).length;
   const keptRight = single.filter((d, i) => !d.unsure && d.routes[0]?.route === corpus[i]!.route).length;
-  const writtenUnsure = written.filter((e, i) => routers[writtenFold[i]!]!.classify(e.text).unsure).length;
-  const sotuUnsure = sotu.filter((e, i) => routers[sotuFold[i]!]!.classify(e.text).unsure).length;
-  console.log("out of scope (held-out folds; written lines held out by topic)");
-  console.log(`  written out-of-scope left unsure      ${ratio(writtenUnsure, written.length)}`);
-  // Settings of the out-of-scope decision are chosen on the first half of the topics (sorted by
-  // name) and the speeches; the second half is the figure to trust.
-  for (const [half, keep] of [["topics A (tuned on)", (t: string) => t < topics[topics.length / 2]!], ["topics B (never tuned on)", (t: string) => t >= topics[topics.length / 2]!]] as const) {
-    const idx = written.flatMap((e, i) => (keep(e.source!) ? [i] : []));
-    const ok = idx.filter((i) => routers[writtenFold[i]!]!.classify(written[i]!.text).unsure).length;
-    console.log(`    ${half.padEnd(34)} ${ratio(ok, idx.length)}`);
-  }
-  console.log(`  speech sentences left unsure          ${ratio(sotuUnsure, sotu.length)}`);
-  console.log(`  support lines routed (not unsure)     ${ratio(kept, corpus.length)}; routed and right ${ratio(keptRight, corpus.length)}`);
-  log("  unsure threshold: support lines routed, and right among those");
-  for (const t of [0.4, 0.5, 0.6, 0.7, 0.8]) {
-    const routed = corpus.flatMap((_, i) => (Math.max(...softmax(oofLogits[i]!, DEFAULT_TEMPERATURE).slice(0, ROUTE_NAMES.length)) >= t ? [i] : []));
-    log(`    ${t.toFixed(1)}: routed ${pct(routed.length / corpus.length)}, right ${pct(routed.filter((i) => hit[i]).length / routed.length)}${t === DEFAULT_MIN_CONFIDENCE ? "  <- DEFAULT_MIN_CONFIDENCE" : ""}`);
-  }
-  if (VERBOSE) {
-    written.forEach((e, i) => {
-      const d = routers[writtenFold[i]!]!.classify(e.text);
-      if (!d.unsure) console.log(`  oos routed ${describe(d)}: ${JSON.stringify(e.text)}`);
-    });
+  const writtenUnsure = ONLY_JOINS ? NaN : written.filter((e, i) => routers[writtenFold[i]!]!.classify(e.text).unsure).length;
+  const sotuUnsure = ONLY_JOINS ? NaN : sotu.filter((e, i) => routers[sotuFold[i]!]!.classify(e.text).unsure).length;
+  if (!ONLY_JOINS) {
+    console.log("out of scope (held-out folds; written lines held out by topic)");
+    console.log(`  written out-of-scope left unsure      ${ratio(writtenUnsure, written.length)}`);
+    // Settings of the out-of-scope decision are chosen on the first half of the topics (sorted by
+    // name) and the speeches; the second half is the figure to trust.
+    for (const [half, keep] of [["topics A (tuned on)", (t: string) => t < topics[topics.length / 2]!], ["topics B (never tuned on)", (t: string) => t >= topics[topics.length / 2]!]] as const) {
+      const idx = written.flatMap((e, i) => (keep(e.source!) ? [i] : []));
+      const ok = idx.filter((i) => routers[writtenFold[i]!]!.classify(written[i]!.text).unsure).length;
+      console.log(`    ${half.padEnd(34)} ${ratio(ok, idx.length)}`);
+    }
+    console.log(`  speech sentences left unsure          ${ratio(sotuUnsure, sotu.length)}`);
+    console.log(`  support lines routed (not unsure)     ${ratio(kept, corpus.length)}; routed and right ${ratio(keptRight, corpus.length)}`);
+    log("  unsure threshold: support lines routed, and right among those");
+    for (const t of [0.4, 0.5, 0.6, 0.7, 0.8]) {
+      const routed = corpus.flatMap((_, i) => (Math.max(...softmax(oofLogits[i]!, DEFAULT_TEMPERATURE).slice(0, ROUTE_NAMES.length)) >= t ? [i] : []));
+      log(`    ${t.toFixed(1)}: routed ${pct(routed.length / corpus.length)}, right ${pct(routed.filter((i) => hit[i]).length / routed.length)}${t === DEFAULT_MIN_CONFIDENCE ? "  <- DEFAULT_MIN_CONFIDENCE" : ""}`);
+    }
+    if (VERBOSE) {
+      written.forEach((e, i) => {
+        const d = routers[writtenFold[i]!]!.classify(e.text);
+        if (!d.unsure) console.log(`  oos routed ${describe(d)}: ${JSON.stringify(e.text)}`);
+      });
+    }
   }
 
   // 5. Two-intent messages: each held-out line joined with a held-out line of another route.
   const twoIntent = (joins: Join[]) => {
-    const out: { text: string; expected: RouteName[]; fold: number; join: Join }[] = [];
+    const out: { text: string; expected: RouteName[]; fold: number; join: Join; parts: [string, string] }[] = [];
     for (let k = 0; k < K; k++) {
       const held = corpus.filter((_, i) => fold[i] === k);
       held.forEach((a, n) => {
         const others = held.filter((b) => b.route !== a.route);
         const b = others[Math.floor(random() * others.length)]!;
         const join = joins[n % joins.length]!;
-        out.push({ text: join.join(a.text, b.text), expected: [a.route, b.route], fold: k, join });
+        out.push({ text: join.join(a.text, b.text), expected: [a.route, b.route], fold: k, join, parts: [a.text, b.text] });
       });
     }
     return out;
@@ -286,9 +296,26 @@ function crossValidate(seed: number, detailed: boolean): Figures {
       console.log(`  ${JSON.stringify(cutPrior)}: tuning joins ${ratio(ok.filter(Boolean).length, ok.length)}, single stays single ${ratio(stays, corpus.length)}`);
     }
   }
+  /** The candidates at the true boundary of a join the router left whole: what the model said of them. */
+  const trueCuts = (k: number, text: string, [a, b]: [string, string]) => {
+    const model = cutModels[k]?.cutModel;
+    if (!model) return "";
+    const { tokens, candidates } = cutCandidates(classifiers[k]!, text, decideOptions({ ...TRY, cutModel: model }));
+    const lead = tokens[0]?.text.toLowerCase() === tokenize(a)[0]?.text.toLowerCase() ? 0 : 1;
+    const from = lead + tokenize(a).length;
+    const to = tokens.length - tokenize(b).length;
+    const f = (x: Float64Array, name: string) => x[(CUT_FEATURES as readonly string[]).indexOf(name)]!;
+    const sig = (z: number) => 1 / (1 + Math.exp(-z));
+    const at = candidates.filter((x) => x.at >= from && x.at <= to);
+    if (at.length === 0) return " | true cut: no candidate";
+    return at
+      .map((x) => ` | ${x.kind}@${x.at}: p ${cutProbability(model, x.features).toFixed(3)}, sides ${sig(f(x.features, "logit left best")).toFixed(2)}/${sig(f(x.features, "logit right best")).toFixed(2)}, differ ${f(x.features, "routes differ")}, evidence ${Math.exp(f(x.features, "log left evidence")).toFixed(2)}/${Math.exp(f(x.features, "log right evidence")).toFixed(2)}, rule odds ${Math.exp(f(x.features, "log odds of the rule")).toPrecision(2)}`)
+      .join("");
+  };
   const tuningOk = setAccuracy(tuningSet, routers);
-  const testOk = setAccuracy(testSet, routers);
-  const heldBackOk = setAccuracy(heldBackSet, routers);
+  // --only joins: the sets are still drawn (the same pairs for the others), not scored.
+  const testOk = ONLY_JOINS ? [] : setAccuracy(testSet, routers);
+  const heldBackOk = ONLY_JOINS ? [] : setAccuracy(heldBackSet, routers);
   const cutFitOk = setAccuracy(cutFitSet, routers);
   const styledOk = setAccuracy(styledSet, routers);
   const staysSingle = single.filter((d) => d.routes.length <= 1).length;
@@ -303,14 +330,37 @@ function crossValidate(seed: number, detailed: boolean): Figures {
       log(`      ${j.name.padEnd(34)} ${ratio(idx.filter((i) => ok[i]).length, idx.length)}`);
     }
   };
-  report("test joins, never tuned on", testSet, testOk, TEST_JOINS);
-  report("held-back joins, never tuned on", heldBackSet, heldBackOk, HELD_BACK_JOINS);
+  if (!ONLY_JOINS) {
+    report("test joins, never tuned on", testSet, testOk, TEST_JOINS);
+    report("held-back joins, never tuned on", heldBackSet, heldBackOk, HELD_BACK_JOINS);
+  }
   report("tuning joins", tuningSet, tuningOk, tuningJoins);
   report("cut-fit joins (the cut model is fitted on these connectors)", cutFitSet, cutFitOk, CUT_FIT_JOINS);
   console.log(`  made-up joins, 300 styles drawn anew (scripts/join-styles.ts)    ${ratio(styledOk.filter(Boolean).length, styledOk.length)}`);
   console.log(`  single-intent lines kept single  ${ratio(staysSingle, corpus.length)}`);
   if (VERBOSE) {
     tuningSet.forEach((c, i) => !tuningOk[i] && console.log(`  miss ${c.expected.join("+")} → ${describe(routers[c.fold]!.classify(c.text))}: ${JSON.stringify(c.text)}`));
+    // Why the fitting and made-up joins are missed: a line misrouted or unsure even alone, or the cut.
+    const why = new Map<string, number>();
+    const fitting: Array<[typeof tuningSet, boolean[]]> = [[tuningSet, tuningOk], [cutFitSet, cutFitOk], [styledSet, styledOk]];
+    for (const [set, ok] of fitting) {
+      set.forEach((c, i) => {
+        if (ok[i]) return;
+        const router = routers[c.fold]!;
+        const alone = c.parts.map((p) => router.classify(p));
+        const d = router.classify(c.text);
+        const reason = alone.some((a, n) => (a.routes[0]?.route ?? predicted(a)[0]) !== c.expected[n])
+          ? "a line misrouted alone"
+          : alone.some((a) => a.unsure)
+            ? "a line unsure alone"
+            : d.routes.length <= 1
+              ? "no cut"
+              : "cut, wrong routes";
+        why.set(reason, (why.get(reason) ?? 0) + 1);
+        if (reason === "no cut" || reason === "cut, wrong routes") console.log(`  ${reason} ${c.expected.join("+")} → ${describe(d)}: ${JSON.stringify(c.text)}${reason === "no cut" ? trueCuts(c.fold, c.text, c.parts) : ""}`);
+      });
+    }
+    console.log(`  misses of the fitting and made-up joins: ${JSON.stringify(Object.fromEntries(why))}`);
     single.forEach((d, i) => d.routes.length > 1 && console.log(`  split ${corpus[i]!.route} → ${describe(d)}: ${JSON.stringify(corpus[i]!.text)}`));
   }
 
@@ -346,8 +396,8 @@ function crossValidate(seed: number, detailed: boolean): Figures {
     for (const w of [1, 2, 4, 8, 16]) console.log(`  weight ${w}: ${company("hint3_curekart", w).accuracy.toFixed(4)}`);
   }
   const none = { accuracy: NaN, without: NaN, n: 0 };
-  const pp = values["no-company"] ? none : company("hint3_powerplay11", DEFAULT_COMPANY_WEIGHT);
-  const ck = values["no-company"] ? none : company("hint3_curekart", DEFAULT_COMPANY_WEIGHT);
+  const pp = values["no-company"] || ONLY_JOINS ? none : company("hint3_powerplay11", DEFAULT_COMPANY_WEIGHT);
+  const ck = values["no-company"] || ONLY_JOINS ? none : company("hint3_curekart", DEFAULT_COMPANY_WEIGHT);
   console.log("a new company (its source left out of training; 8 of its lines per route as ROUTER_EXAMPLES; 3 draws)");
   console.log(`  hint3_powerplay11 (${pp.n} scored)   ${pp.accuracy.toFixed(4)} (without its lines ${pp.without.toFixed(4)})`);
   console.log(`  hint3_curekart (${ck.n} scored, weight tuned here)   ${ck.accuracy.toFixed(4)} (without ${ck.without.toFixed(4)})`);
