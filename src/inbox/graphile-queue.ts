@@ -119,9 +119,6 @@ function handOnCtes(first: number): string {
   )`;
 }
 
-/** How long graphile-worker gathers job completions into one statement (`completeJobBatchDelay`). */
-const COMPLETE_BATCH_MS = 20;
-
 /** The hand-on on its own; `started` counts the jobs it made due (0 or 1). */
 const HAND_ON = `with ${handOnCtes(1)} select (select count(*) from handed_on)::int as started`;
 
@@ -372,10 +369,11 @@ export class GraphileJobQueue implements JobQueue {
       events,
       parsedCronItems: [],
       // graphile-worker's own completion of a job finds nothing to do (the handler's last
-      // statement deleted the job, see `handOnCtes`), yet costs a statement and a commit per job:
-      // batched, the completions of the jobs that finish within 20 ms share one. (It is not
-      // awaited by the job either way; a failed job's retry is recorded at once, unbatched.)
-      preset: { worker: { completeJobBatchDelay: COMPLETE_BATCH_MS } },
+      // statement deleted the job, see `handOnCtes`), yet costs a statement and a commit. It is
+      // not batched (`completeJobBatchDelay`): in graphile-worker 0.18 a batch whose statement
+      // fails (the database gone mid-run) shuts the worker pool down "in an inconsistent state",
+      // and that shutdown was seen to hang with jobs waiting (test/inbox/database-outage.test.ts,
+      // kill -9 case, 2 runs in 6); unbatched, a completion is retried until the database is back.
       ...(skipPlatforms ? { forbiddenFlags: () => skipPlatforms().map(platformFlag) } : {}),
       taskList: { [MESSAGE_TASK]: (payload, helpers) => this.#runTask(payload, helpers, running) },
     });

@@ -158,7 +158,8 @@ describe.skipIf(MISSING !== undefined && !CI)("the database server dies and come
     await waitFor(async () => slack.posted.length >= total && (await finishedMessages(gateway)) >= total, `${total} answers after the restart`, 180_000, 200).catch(
       async (err: unknown) => {
         // What was left, so a failure here can be explained (it has been seen once, under load).
-        throw new Error(`${(err as Error).message}; posted ${slack.posted.length}, held ${slack.held.length}; ${await stateOf(gateway)}`);
+        const logs = workers.map((w) => `worker ${w.child.pid} (exit ${w.child.exitCode ?? "-"}): ${w.output().slice(-3000)}`).join("\n");
+        throw new Error(`${(err as Error).message}; posted ${slack.posted.length}, held ${slack.held.length}; ${await stateOf(gateway)}\n${logs}`);
       },
     );
     await waitFor(async () => (await jobsLeft(gateway)) === 0, "the queue to empty", 60_000, 200);
