@@ -336,6 +336,9 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
   }
 }
 
+/** How often outcomes are read back when this process's own queue settles them (see `OutcomeWaiter`). */
+const IN_PROCESS_OUTCOME_POLL_MS = 2000;
+
 /**
  * The inbox: graphile-worker on a Postgres server, the in-process queue on embedded Postgres
  * (JOB_QUEUE overrides either). graphile-worker also runs over PGlite's wire port: without named
@@ -344,9 +347,6 @@ export async function createApp(config: Config, logger: Logger, overrides: AppOv
  * at once. It is not the embedded default: one process owns an embedded database anyway, and
  * graphile-worker needs several connections there (see `createApp`).
  */
-/** How often outcomes are read back when this process's own queue settles them (see `OutcomeWaiter`). */
-const IN_PROCESS_OUTCOME_POLL_MS = 2000;
-
 async function createQueue(config: Config, db: Database, logger: Logger, concurrency: number): Promise<JobQueue> {
   const kind = config.jobQueue ?? (db.mode === "server" ? "postgres" : "memory");
   if (kind === "memory") {

@@ -66,7 +66,8 @@ export function appDatabaseOptions(config: Config, logger: Logger, poolMax?: num
     cacheDir: config.cacheDir,
     logger: logger.child({ component: "db" }),
     // graphile-worker keeps a connection for LISTEN and runs its workers' queries beside the
-    // app's: on embedded Postgres it needs more than the one connection used there otherwise.
+    // app's: on embedded Postgres it needs more than the few connections used there otherwise
+    // (`EMBEDDED_POOL_MAX`).
     ...(!config.databaseUrl && config.jobQueue === "postgres" ? { max: 8 } : {}),
     ...(poolMax !== undefined ? { max: poolMax } : {}),
   };
@@ -87,7 +88,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     // Embedded: statements issued together (a pipelined transaction) go out together.
     ...(embedded ? { pipeline: true } : {}),
     // pg-pool counts the wait for a free connection against this too: a burst of messages queued
-    // behind a full pool (one connection, embedded) is busy, not "the database is unreachable".
+    // behind a full pool (a few connections, embedded) is busy, not "the database is unreachable".
     // So the queue may wait a minute, and a connection attempt itself still gives up after 10 s.
     connectionTimeoutMillis: opts.poolWaitMs ?? 60_000,
     Client: connectingWithin(opts.connectTimeoutMs ?? 10_000),

@@ -64,7 +64,6 @@ export class OutboxStore {
    * it can share a pipelined transaction's round trip (see `pipelinedTransaction`).
    */
   async record(m: OutboundMessage, tx: Pick<pg.ClientBase, "query"> = this.pool): Promise<{ id: string; created: boolean }> {
-    const payload: OutboundPayload | null = m.sections?.length || m.footer ? { sections: m.sections ?? [], ...(m.footer ? { footer: m.footer } : {}) } : null;
     // On a conflict the insert returns nothing, and the row recorded before is read: a committed
     // row, which the statement's snapshot sees (the insert's own row it could not).
     const r = await tx.query<{ id: string; created: boolean }>(
@@ -79,7 +78,7 @@ export class OutboxStore {
        select id, true as created from inserted
        union all
        select id, false as created from messages where idempotency_key = $6 and not exists (select 1 from inserted)`,
-      [m.conversationId, m.author.kind, m.author.kind === "agent" ? m.author.name : null, m.text, m.inReplyTo, m.idempotencyKey, payload && JSON.stringify(payload), m.kind ?? "message", m.revises ?? null],
+      insertValues(m),
     );
     const row = r.rows[0];
     if (!row) throw new Error(`conversation ${m.conversationId} does not exist`);
@@ -95,8 +94,7 @@ export class OutboxStore {
    * claimed, the caller delivers it as after `record`. `results`: each part's `result`.
    */
   async recordClaimed(m: OutboundMessage, alongside: readonly StatementPart[]): Promise<{ id: string; created: boolean; claimed?: ClaimedRow; results: unknown[] }> {
-    const payload: OutboundPayload | null = m.sections?.length || m.footer ? { sections: m.sections ?? [], ...(m.footer ? { footer: m.footer } : {}) } : null;
-    const values: unknown[] = [m.conversationId, m.author.kind, m.author.kind === "agent" ? m.author.name : null, m.text, m.inReplyTo, m.idempotencyKey, payload && JSON.stringify(payload), m.kind ?? "message", m.revises ?? null, this.timing.claimMs];
+    const values: unknown[] = [...insertValues(m), this.timing.claimMs];
     const ctes: string[] = [];
     for (const part of alongside) {
       ctes.push(part.ctes(values.length + 1));
@@ -388,4 +386,10 @@ function toRow(r: DbRow): OutboxRow {
     error: r.error,
     createdAt: r.created_at,
   };
+}
+
+/** A message's values for an insert into `messages`, as `record` and `recordClaimed` number them ($1–$9). */
+function insertValues(m: OutboundMessage): unknown[] {
+  const payload: OutboundPayload | null = m.sections?.length || m.footer ? { sections: m.sections ?? [], ...(m.footer ? { footer: m.footer } : {}) } : null;
+  return [m.conversationId, m.author.kind, m.author.kind === "agent" ? m.author.name : null, m.text, m.inReplyTo, m.idempotencyKey, payload && JSON.stringify(payload), m.kind ?? "message", m.revises ?? null];
 }

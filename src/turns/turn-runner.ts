@@ -196,11 +196,12 @@ export class TurnRunner {
     // trip instead of six: begin, four statements, commit), or, with several held checkpoints
     // (a graph that checkpoints as it goes), one transaction.
     const outbound = { conversationId: conversation.id, inReplyTo: messageId, author: { kind: "bot" } as const, text: reply.text, sections: reply.sections, footer: reply.footer, idempotencyKey: replyKey(messageId), ...(revises ? { revises } : {}) };
-    const memoryPart = (memory?.puts.length ?? 0) <= 1 ? { part: memory?.takePart() } : undefined;
-    const recorded = memoryPart
+    const oneStatement = (memory?.puts.length ?? 0) <= 1;
+    const memoryPart = oneStatement ? memory?.takePart() : undefined;
+    const recorded = oneStatement
       ? await this.#o.outbox.recordWith(outbound, [
           ...(state.handoff ? [] : [this.#o.log.turnPart(messageId, conversation.id, this.#turnRecord(state))]),
-          ...(memoryPart.part ? [memoryPart.part] : []),
+          ...(memoryPart ? [memoryPart] : []),
         ])
       : await this.#o.store.transaction(async (tx) => {
           // Every statement issued before the first await (see `pipelinedTransaction`).
