@@ -119,6 +119,24 @@ function handOnCtes(first: number): string {
   )`;
 }
 
+/**
+ * A job this pool locked but will not run (it is stopping) goes back as it was: unlocked, its
+ * attempt not counted (graphile-worker's own `returnJobs`, for the jobs its local queue gives
+ * back). `$1` the job's id, `$2` its `locked_by`.
+ */
+const RETURN_JOB = `update graphile_worker._private_jobs set attempts = greatest(0, attempts - 1), locked_by = null, locked_at = null
+  where id = $1::bigint and locked_by = $2::text`;
+
+/**
+ * Thrown by a task given back by a stopping pool, so that graphile-worker does not complete (delete)
+ * it; its failure write then finds the job unlocked and changes nothing.
+ */
+class JobReturned extends Error {
+  constructor(jobId: string) {
+    super(`job ${jobId} went back to the queue: this worker is stopping`);
+  }
+}
+
 /** The hand-on on its own; `started` counts the jobs it made due (0 or 1). */
 const HAND_ON = `with ${handOnCtes(1)} select (select count(*) from handed_on)::int as started`;
 
@@ -359,6 +377,8 @@ export class GraphileJobQueue implements JobQueue {
       this.#log.error({ jobId: job.id, payload: job.payload, err: errorMessage(error) }, "job out of attempts");
     });
     const skipPlatforms = this.#startOptions.skipPlatforms;
+    let made: Generation | undefined;
+    const stopping = () => this.#stopping?.signal.aborted === true || made?.retiring === true;
     const runner = await run({
       pgPool: this.#o.pool,
       concurrency: this.#o.concurrency ?? 8,
@@ -375,7 +395,7 @@ export class GraphileJobQueue implements JobQueue {
       // and that shutdown was seen to hang with jobs waiting (test/inbox/database-outage.test.ts,
       // kill -9 case, 2 runs in 6); unbatched, a completion is retried until the database is back.
       ...(skipPlatforms ? { forbiddenFlags: () => skipPlatforms().map(platformFlag) } : {}),
-      taskList: { [MESSAGE_TASK]: (payload, helpers) => this.#runTask(payload, helpers, running) },
+      taskList: { [MESSAGE_TASK]: (payload, helpers) => this.#runTask(payload, helpers, running, stopping) },
     });
     const started = workerPool as WorkerPool | undefined;
     if (!started) {
@@ -390,6 +410,7 @@ export class GraphileJobQueue implements JobQueue {
       throw err;
     }
     const generation: Generation = { id: started.id, runner, workerPool: started, liveness, running, suspects: new Map(), retiring: false, ended: false };
+    made = generation;
     // The pool stopping on its own (graphile-worker gives up on something) must not leave a
     // process that looks alive and takes no jobs: it is replaced.
     void runner.promise
@@ -408,11 +429,19 @@ export class GraphileJobQueue implements JobQueue {
    * what keeps a lost connection from leaving the job locked. The job counts as running (for
    * `#sweep`) until the hand-on is in.
    */
-  async #runTask(payload: unknown, helpers: JobHelpers, running: Map<string, string>): Promise<void> {
+  async #runTask(payload: unknown, helpers: JobHelpers, running: Map<string, string>, stopping: () => boolean): Promise<void> {
     const job = Payload.parse(payload);
     const { id, attempts, max_attempts: max } = helpers.job;
     const final = attempts >= max;
     const lockedBy = helpers.job.locked_by ?? "";
+    // graphile-worker runs the job of a fetch that was on its way when the pool was told to stop.
+    if (stopping()) {
+      await this.#o.pool.query(RETURN_JOB, [id, lockedBy]).catch((err: unknown) =>
+        this.#log.warn({ jobId: id, err: errorMessage(err) }, "could not give back a job taken while stopping; it is released with this worker's locks"),
+      );
+      this.#log.debug({ jobId: id, conversationId: job.conversationId }, "job taken while stopping went back to the queue");
+      throw new JobReturned(id);
+    }
     let handedOn = false;
     const completion: JobCompletion = {
       ctes: handOnCtes,
@@ -652,8 +681,10 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 /** graphile-worker's logger on ours. Its per-job `info` lines go to debug. */
 export function graphileLogger(logger: Logger): GraphileLogger {
   const log = logger.child({ component: "graphile-worker" });
-  return new GraphileLogger(() => (level: LogLevel, message: string) => {
-    if (level === "error") log.error(message);
+  return new GraphileLogger(() => (level: LogLevel, message: string, meta?: { error?: unknown }) => {
+    // A job given back by a stopping pool is no failure (`JobReturned`).
+    if (meta?.error instanceof JobReturned) log.debug(message);
+    else if (level === "error") log.error(message);
     else if (level === "warning") log.warn(message);
     else log.debug(message);
   });
