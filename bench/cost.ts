@@ -17,8 +17,9 @@
  *               message beside them (the server is restarted once with the extension preloaded)
  *   embedded    `switchboard serve` on a new data folder (PGlite): idle RSS, 10 HTTP clients,
  *               msg/s, p50/p99 of POST /api/messages, CPU ms per message, data-folder bytes per
- *               message (after a warm-up, with the vacuum and checkpoint the service runs every
- *               15 s), and how much of it is pg_wal (bounded: recycled at each checkpoint); the
+ *               message (from a settled folder: after 600 messages of warm-up, which fill pg_wal
+ *               to its bound, and the vacuum and checkpoint the service runs every 15 s; to after
+ *               the next ones), how much of it is pg_wal, and the folder's size when settled; the
  *               CPU per message of serve's main thread and of its busiest other thread (the
  *               database's), and the load average when the run ended
  *
@@ -36,7 +37,8 @@ import { makeWorkerUtils, run, type Runner } from "graphile-worker";
 import pg from "pg";
 import { GraphileJobQueue, graphileLogger } from "../src/inbox/graphile-queue.ts";
 import { silentLogger } from "../src/logger.ts";
-import { freshServerDatabase, tempDataDir } from "../test/helpers/databases.ts";
+import { openDatabase } from "../src/db/database.ts";
+import { CACHE_DIR, freshServerDatabase, tempDataDir } from "../test/helpers/databases.ts";
 import { DisposablePostgres, freePort } from "../test/inbox/disposable-postgres.ts";
 import { liveWorkers, queueEnv, slackMessage, SlackRecorder, spawnWorker, startGateway, stopWorker, waitFor } from "../test/inbox/harness.ts";
 import { startOpenAIStandIn, structured, structuredOutputName, text } from "../test/stand-ins/openai.ts";
@@ -368,19 +370,35 @@ async function embedded(messages: number, clients: number) {
       );
       return { seconds: (performance.now() - started) / 1000, latencies: latencies.sort((a, b) => a - b) };
     };
-    // Warm-up: the first conversations' rows, the first checkpoints, the first WAL segments.
-    await load(Math.min(200, messages), "warm");
-    const cpu0 = cpuMs(child.pid!);
-    const threads0 = threadCpuMs(child.pid!);
+    // Warm-up: the first conversations' rows and memories, pg_wal filled to its bound
+    // (`max_wal_size`, recycled from then on), the space the memory's rewritten rows need between
+    // two vacuums; then the service's periodic vacuum and checkpoint (every 15 s). What the data
+    // folder grows by from there is what each message adds for good; what it held at that point
+    // is reported beside it (`settledMb`, of it `walMb0`).
+    await load(600, "warm");
+    await new Promise((resolve) => setTimeout(resolve, 16_000));
+    // The tables' sizes are read over serve's own database (another process's connection to it).
+    const shared = await openDatabase({ databaseUrl: undefined, dataDir, cacheDir: CACHE_DIR, logger: silentLogger(), max: 1 });
+    const tables0 = await tableBytes(shared.pool);
     const bytes0 = duBytes(dataDir);
     const wal0 = duBytes(path.join(dataDir, "pgdata", "pg_wal"));
+    const cpu0 = cpuMs(child.pid!);
+    const threads0 = threadCpuMs(child.pid!);
     const run = await load(messages, "run");
     const cpu1 = cpuMs(child.pid!);
     const threads1 = threadCpuMs(child.pid!);
-    // Wait for the service's periodic vacuum and checkpoint (every 15 s), as a running service gets them.
+    // Wait for the service's periodic vacuum and checkpoint, as a running service gets them.
     await new Promise((resolve) => setTimeout(resolve, 16_000));
     const bytes1 = duBytes(dataDir);
     const wal1 = duBytes(path.join(dataDir, "pgdata", "pg_wal"));
+    const tables1 = await tableBytes(shared.pool);
+    await shared.close();
+    const tablesBytesPerMessage = Object.fromEntries(
+      [...tables1]
+        .map(([table, bytes]) => [table, Math.round((bytes - (tables0.get(table) ?? 0)) / messages)] as const)
+        .filter(([, perMessage]) => perMessage !== 0)
+        .sort((a, b) => b[1] - a[1]),
+    );
     return {
       clients,
       messages,
@@ -394,7 +412,10 @@ async function embedded(messages: number, clients: number) {
       loadAverage: fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" "),
       dataFolderBytesPerMessage: Math.round((bytes1 - bytes0) / messages),
       walBytesPerMessage: Math.round((wal1 - wal0) / messages),
+      settledMb: round1(bytes0 / (1024 * 1024)),
+      walMb0: round1(wal0 / (1024 * 1024)),
       walMb: round1(wal1 / (1024 * 1024)),
+      tablesBytesPerMessage,
       rssAfterMb: rssMb(child.pid!),
     };
   } finally {
@@ -402,6 +423,16 @@ async function embedded(messages: number, clients: number) {
     await new Promise((resolve) => child.once("exit", resolve));
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Each table's size with its indexes and TOAST (public and graphile_worker), bytes. */
+async function tableBytes(pool: pg.Pool): Promise<Map<string, number>> {
+  const r = await pool.query<{ name: string; bytes: string }>(
+    `select n.nspname || '.' || c.relname as name, pg_total_relation_size(c.oid) as bytes
+     from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where c.relkind = 'r' and n.nspname in ('public', 'graphile_worker')`,
+  );
+  return new Map(r.rows.map((row) => [row.name, Number(row.bytes)]));
 }
 
 // ---- main -----------------------------------------------------------------------------------------
@@ -436,7 +467,7 @@ try {
     for (const s of statements ?? []) process.stdout.write(`${s.perMessage.toFixed(2).padStart(6)}  ${s.query}\n`);
   }
   if (server && sections.has("scaleOut")) out("scaleOut", await scaleOut(server, 60));
-  if (sections.has("embedded")) out("embedded", await embedded(Math.min(messages, 600), 10));
+  if (sections.has("embedded")) out("embedded", await embedded(Math.min(messages, 1000), 10));
 } finally {
   await server?.destroy();
 }

@@ -40,7 +40,7 @@ export interface DatabaseOptions {
   cacheDir?: string | undefined;
   /** Embedded: PGlite on a worker thread of its own (see `EmbeddedOptions.thread`; `serve` asks for it). Default false. */
   embeddedThread?: boolean;
-  /** How often the owner of an embedded database vacuums and checkpoints it, in ms. Default 15000. */
+  /** How often the owner of an embedded database vacuums its memory tables, in ms; every 5th time the whole database, and checkpoints it. Default 3000. */
   maintenanceMs?: number;
   /** Session settings of every connection (libpq `options`, e.g. `-c synchronous_commit=off`). Default: none. */
   sessionOptions?: string | undefined;
@@ -126,8 +126,11 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 /** The embedded database's pool size (see `DatabaseOptions.max`). */
 const EMBEDDED_POOL_MAX = 4;
 
-/** How often the embedded database is vacuumed and checkpointed, in ms. */
-const EMBEDDED_VACUUM_MS = 15_000;
+/** How often the embedded database's memory tables are vacuumed, in ms; the whole database every 5th time, and checkpointed. */
+const EMBEDDED_VACUUM_MS = 3_000;
+const MEMORY_VACUUMS_PER_VACUUM = 5;
+/** LangGraph's checkpoint tables: the conversations' memories. */
+const MEMORY_TABLES = "checkpoint_blobs, checkpoints, checkpoint_writes";
 
 /**
  * PGlite runs no autovacuum and no checkpointer (it is one single-user backend), so the rows
@@ -141,11 +144,14 @@ const EMBEDDED_VACUUM_MS = 15_000;
  */
 function vacuumEvery(pool: pg.Pool, logger: Logger, everyMs: number): { stop(): Promise<void> } {
   let running: Promise<void> | undefined;
+  let ticks = 0;
   const timer = setInterval(() => {
     if (running) return;
-    running = pool
-      .query("vacuum")
-      .then(() => pool.query("checkpoint"))
+    // The memory's rows are rewritten whole at every turn (a conversation's last 40 messages):
+    // between two vacuums of the whole database their dead copies would take some MB, so they
+    // are vacuumed more often (a few ms: the tables hold one live memory per conversation).
+    const whole = ticks++ % MEMORY_VACUUMS_PER_VACUUM === 0;
+    running = (whole ? pool.query("vacuum").then(() => pool.query("checkpoint")) : pool.query(`vacuum ${MEMORY_TABLES}`))
       .then(
         () => {},
         (err: unknown) => logger.debug({ err: errorMessage(err) }, "vacuum or checkpoint of the embedded database failed; tried again later"),
