@@ -62,6 +62,11 @@ export interface ReceiveHooks {
    * the job queue adds the message's job here, so both commit or neither does.
    */
   onAccepted?(tx: Pick<pg.ClientBase, "query">, stored: { messageId: string; conversationId: string }): Promise<void>;
+  /**
+   * Written by the statement that stores the message, in it (`JobQueue.addPart`): its CTEs read
+   * `stored (message_id, conversation_id, created_at)`, the new message's row (none for a duplicate).
+   */
+  part?: StatementPart;
 }
 
 export type ReceiveResult =

@@ -30,11 +30,13 @@ export class PgConversationLog implements ConversationLog {
   }
 
   async receive(m: InboundMessage, hooks: ReceiveHooks = {}): Promise<ReceiveResult> {
-    const values = [m.platform, m.conversationKey, m.userId, m.text, m.platformMessageId, m.replyContext ? JSON.stringify(m.replyContext) : null, m.receivedAt ?? null];
+    const values = [m.platform, m.conversationKey, m.userId, m.text, m.platformMessageId, m.replyContext ? JSON.stringify(m.replyContext) : null, m.receivedAt ?? null, ...(hooks.part?.values ?? [])];
+    const sql = hooks.part ? storeSql(hooks.part) : STORE_SQL;
     if (!hooks.onAccepted) {
-      // Nothing else commits with it: one statement is its own transaction, and holds the database
-      // for no round trip (on the embedded database, no other connection waits for this one).
-      const stored = await this.pool.query<StoredRow>(prepared(STORE_SQL, values, this.#named));
+      // Nothing else commits with it (or only what rides in the statement): one statement is its
+      // own transaction, and holds the database for no round trip (on the embedded database, no
+      // other connection waits for this one).
+      const stored = await this.pool.query<StoredRow>(prepared(sql, values, this.#named));
       const row = stored.rows[0];
       if (row?.inserted_id) return accepted(row, row.inserted_id);
       return this.#duplicate(this.pool, m, row);
@@ -44,7 +46,7 @@ export class PgConversationLog implements ConversationLog {
       // Issued with the statement after it: on a pipelining connection (the embedded database's)
       // they travel together, and the transaction holds the database's one session a round trip less.
       const begun = client.query("begin");
-      const [, stored] = await Promise.all([begun, client.query<StoredRow>(prepared(STORE_SQL, values, this.#named))]);
+      const [, stored] = await Promise.all([begun, client.query<StoredRow>(prepared(sql, values, this.#named))]);
       const row = stored.rows[0];
       if (row?.inserted_id) {
         await hooks.onAccepted(client, { messageId: row.inserted_id, conversationId: row.id });
@@ -426,7 +428,8 @@ function escapeLike(s: string): string {
  * the statement's snapshot cannot see yet, a redelivery racing its first delivery on a server,
  * is not inserted either: `inserted_id` is null.)
  */
-const STORE_SQL = `with dup as (
+function storeSql(part?: StatementPart): string {
+  return `with dup as (
      select 1 from messages where platform = $1 and platform_message_id = $5
    ), conv as (
      insert into conversations (platform, conversation_key, user_id)
@@ -438,9 +441,15 @@ const STORE_SQL = `with dup as (
                            platform_message_id, reply_context, status, created_at)
      select conv.id, 'in', 'user', $3, $4, $1, $5, $6, 'received', coalesce($7, clock_timestamp()) from conv
      on conflict (platform, platform_message_id) do nothing
-     returning id
-   )
-   select conv.*, (select id from inserted) as inserted_id from conv`;
+     returning id, conversation_id, created_at
+   ), stored as (
+     select id as message_id, conversation_id, created_at from inserted
+   )${part ? `, ${part.ctes(8)}` : ""}
+   select conv.*, (select id from inserted) as inserted_id${part ? `, ${part.result} as part_result` : ""} from conv`;
+}
+
+/** `storeSql()`: the statement without another component's part. */
+const STORE_SQL = storeSql();
 
 type StoredRow = ConversationDbRow & { inserted_id: string | null };
 

@@ -3,7 +3,7 @@ import { Logger as GraphileLogger, run, runMigrations, type JobHelpers, type Log
 import type pg from "pg";
 import { z } from "zod";
 import { isConnectionError } from "../db/connection-errors.ts";
-import { prepared } from "../db/prepared.ts";
+import { prepared, type StatementPart } from "../db/prepared.ts";
 import { DatabaseProbe } from "../db/probe.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -58,8 +58,8 @@ const PARKED = "'infinity'::timestamptz";
  * apart. The flag names the reply's platform, for workers that cannot deliver there. `$1` is the
  * task, `$2` max_attempts (or `task`, `max`).
  */
-function addJob(m: string, p: string, c: string, mode: "unsafe_dedupe" | "replace", runAt?: string, task = "$1", max = "$2"): string {
-  const arrival = `least((select created_at from messages where id = ${m}::uuid), clock_timestamp())`;
+function addJob(m: string, p: string, c: string, mode: "unsafe_dedupe" | "replace", runAt?: string, task = "$1", max = "$2", arrivedAt = `(select created_at from messages where id = ${m}::uuid)`): string {
+  const arrival = `least(${arrivedAt}, clock_timestamp())`;
   return `graphile_worker.add_job(${task}::text,
     json_build_object('messageId', ${m}::text, 'conversationId', ${c}::text, 'platform', ${p}::text),
     max_attempts => ${max}::int, job_key => ${m}::text, job_key_mode => '${mode}', flags => array['platform:' || ${p}::text],
@@ -77,19 +77,36 @@ function addJob(m: string, p: string, c: string, mode: "unsafe_dedupe" | "replac
  * already head or waiting is left alone, and no row comes back: `queued` counts what this call
  * queued.
  */
-const ENQUEUE = `with claim as (
-    insert into conversation_claims as c (conversation_id, head, head_platform) values ($4::uuid, $3::uuid, $5::text)
+const ENQUEUE = `with claim as (${claimUpsert("values ($4::uuid, $3::uuid, $5::text)")})
+  select count((${addJob("$3", "$5", "$4", "unsafe_dedupe", `case when claim.head = $3::uuid then $ARRIVAL else ${PARKED} end`)}).id)::int as queued
+  from claim`;
+
+/** `ENQUEUE`'s claim of the message in `source` (a `values` or `select` of conversation, message, platform). */
+function claimUpsert(source: string): string {
+  return `insert into conversation_claims as c (conversation_id, head, head_platform) ${source}
     on conflict (conversation_id) do update
       set head = coalesce(c.head, excluded.head),
           head_platform = case when c.head is null then excluded.head_platform else c.head_platform end,
           waiting = case when c.head is null then c.waiting
-                    else c.waiting || jsonb_build_array(jsonb_build_object('messageId', $3::text, 'platform', $5::text)) end
+                    else c.waiting || jsonb_build_array(jsonb_build_object('messageId', excluded.head::text, 'platform', excluded.head_platform)) end
       where c.head is distinct from excluded.head
-        and not c.waiting @> jsonb_build_array(jsonb_build_object('messageId', $3::text))
-    returning c.head
-  )
-  select count((${addJob("$3", "$5", "$4", "unsafe_dedupe", `case when claim.head = $3::uuid then $ARRIVAL else ${PARKED} end`)}).id)::int as queued
-  from claim`;
+        and not c.waiting @> jsonb_build_array(jsonb_build_object('messageId', excluded.head::text))
+    returning c.head`;
+}
+
+/**
+ * `ENQUEUE` as CTEs (`claim`, `enqueued`) of the statement that stores the message: they read its
+ * CTE `stored (message_id, conversation_id, created_at)`, empty for a duplicate. Parameters from
+ * `$first`: task, max_attempts, the message's platform. Its arrival is the stored row's (the
+ * statement's own insert is not visible to a lookup in `messages`).
+ */
+function enqueueStoredCtes(first: number): string {
+  const [task, max, platform] = [0, 1, 2].map((i) => `$${first + i}`);
+  const [m, c, arrived] = ["message_id", "conversation_id", "created_at"].map((col) => `(select ${col} from stored)`);
+  const runAt = `case when claim.head = ${m}::uuid then $ARRIVAL else ${PARKED} end`;
+  return `claim as (${claimUpsert(`select stored.conversation_id, stored.message_id, ${platform}::text from stored`)}),
+  enqueued as (select (${addJob(m!, platform!, c!, "unsafe_dedupe", runAt, task, max, arrived)}).id from claim)`;
+}
 
 /** Moves the next waiting message of the claim `c` up to head (null when none waits). */
 const MOVE_UP = `head = (c.waiting->0->>'messageId')::uuid, head_platform = c.waiting->0->>'platform', waiting = c.waiting - 0`;
@@ -271,6 +288,10 @@ export class GraphileJobQueue implements JobQueue {
 
   async add(tx: Queryable, job: MessageJob): Promise<void> {
     await this.#enqueue(tx, job);
+  }
+
+  addPart(platform: Platform): StatementPart {
+    return { ctes: enqueueStoredCtes, values: [MESSAGE_TASK, this.#maxAttempts, platform], result: "(select count(*) from enqueued)::int" };
   }
 
   /** `ENQUEUE`: whether this call queued the message (it was neither head nor waiting). */

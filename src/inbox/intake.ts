@@ -1,4 +1,4 @@
-import type { ConversationLog } from "../conversations/conversation-log.ts";
+import type { ConversationLog, ReceiveHooks } from "../conversations/conversation-log.ts";
 import { InputError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import type { Metrics } from "../metrics.ts";
@@ -59,24 +59,26 @@ export class Intake implements MessageSink {
     if (options.replyContext) toStore.replyContext = options.replyContext(redacted.text);
     let questionPost: string | undefined;
     // Store, then acknowledge: the message, its job (and the question post) commit together.
-    // With nothing to write beside it, the message is stored in one statement.
-    const received = await this.#o.log.receive(
-      toStore,
-      this.#o.queue.addWrites || options.questionPost
-        ? {
-            onAccepted: async (tx, stored) => {
-              await this.#o.queue.add(tx, { ...stored, platform: message.platform });
-              if (options.questionPost) {
-                const post = await this.#o.outbox.record(
-                  { conversationId: stored.conversationId, inReplyTo: stored.messageId, author: { kind: "bot" }, text: redacted.text, idempotencyKey: `question:${stored.messageId}`, kind: "question_post" },
-                  tx,
-                );
-                questionPost = post.id;
-              }
-            },
+    // With nothing to write beside it, or only its job where the queue can add it in the same
+    // statement, the message is stored in one statement.
+    const queue = this.#o.queue;
+    let hooks: ReceiveHooks = {};
+    if (queue.addWrites && !options.questionPost && queue.addPart) hooks = { part: queue.addPart(message.platform) };
+    else if (queue.addWrites || options.questionPost) {
+      hooks = {
+        onAccepted: async (tx, stored) => {
+          await queue.add(tx, { ...stored, platform: message.platform });
+          if (options.questionPost) {
+            const post = await this.#o.outbox.record(
+              { conversationId: stored.conversationId, inReplyTo: stored.messageId, author: { kind: "bot" }, text: redacted.text, idempotencyKey: `question:${stored.messageId}`, kind: "question_post" },
+              tx,
+            );
+            questionPost = post.id;
           }
-        : {},
-    );
+        },
+      };
+    }
+    const received = await this.#o.log.receive(toStore, hooks);
     const conversationId = received.conversation.id;
     if (received.status === "duplicate") {
       this.#o.metrics.messages.inc({ platform: message.platform, outcome: "duplicate" });

@@ -1,4 +1,5 @@
 import type pg from "pg";
+import type { StatementPart } from "../db/prepared.ts";
 import type { Platform } from "../types.ts";
 
 /**
@@ -21,6 +22,13 @@ export interface JobQueue {
    * the intake then stores a message in one statement, with no transaction held around it.
    */
   readonly addWrites: boolean;
+  /**
+   * `add` as part of the statement that stores the message (one statement, no transaction around
+   * it): CTEs that read the statement's `stored (message_id, conversation_id, created_at)`, which
+   * holds the new message's row (none for a duplicate). Absent: the intake calls `add` in a
+   * transaction around the store.
+   */
+  addPart?(platform: Platform): StatementPart;
   /** Tells the queue the transaction of `add` committed (the in-process queue starts it here). */
   added(job: MessageJob): void;
   /**
