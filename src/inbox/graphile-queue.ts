@@ -4,6 +4,7 @@ import type pg from "pg";
 import { z } from "zod";
 import { isConnectionError } from "../db/connection-errors.ts";
 import { prepared, type StatementPart } from "../db/prepared.ts";
+import { interceptClientQueries, statementText } from "../db/intercepted-pool.ts";
 import { DatabaseProbe } from "../db/probe.ts";
 import { errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
@@ -154,6 +155,40 @@ class JobReturned extends Error {
   }
 }
 
+/** graphile-worker 0.18's completion of a job that has no named queue (`batchCompleteJobs` with one job). */
+const COMPLETE_JOB = /^delete from "graphile_worker"\._private_jobs as jobs\s+where id = \$1::bigint$/;
+
+/**
+ * `pool` as graphile-worker is given it: its completion of a job in `deleted` (one this queue's
+ * task finished, whose row the hand-on deleted) is answered here, as the database would answer it
+ * (no row), and costs no statement and no commit. Every other statement goes to the database, and
+ * so does the completion itself if a graphile-worker upgrade words it otherwise
+ * (test/inbox/graphile-completions.test.ts then fails).
+ */
+function withoutRedundantCompletions(pool: pg.Pool, deleted: BoundedSet): pg.Pool {
+  return interceptClientQueries(pool, (query, send) => {
+    const values = (query as { values?: unknown[] } | null)?.values;
+    const text = statementText(query);
+    if (values?.length === 1 && text && COMPLETE_JOB.test(text) && deleted.delete(String(values[0]))) {
+      return Promise.resolve({ command: "DELETE", rowCount: 0, rows: [], fields: [], oid: 0 });
+    }
+    return send();
+  });
+}
+
+/** A set that forgets its oldest entries past `max` (entries nobody asked for, should a completion never come). */
+class BoundedSet {
+  readonly #items = new Set<string>();
+  constructor(private readonly max: number) {}
+  add(item: string): void {
+    this.#items.add(item);
+    if (this.#items.size > this.max) this.#items.delete(this.#items.values().next().value!);
+  }
+  delete(item: string): boolean {
+    return this.#items.delete(item);
+  }
+}
+
 /** The hand-on on its own; `started` counts the jobs it made due (0 or 1). */
 const HAND_ON = `with ${handOnCtes(1)} select (select count(*) from handed_on)::int as started`;
 
@@ -257,6 +292,10 @@ export class GraphileJobQueue implements JobQueue {
   readonly #log: Logger;
   readonly #maxAttempts: number;
   readonly #probe: DatabaseProbe;
+  /** Jobs a task of this queue finished, whose row graphile-worker's completion must leave alone (see `withoutRedundantCompletions`). */
+  readonly #deletedJobs = new BoundedSet(1000);
+  /** The pool graphile-worker runs on. */
+  readonly #graphilePool: pg.Pool;
   #handler: JobHandler | undefined;
   #startOptions: WorkerStartOptions = {};
   /** The worker pool taking jobs now. */
@@ -275,6 +314,7 @@ export class GraphileJobQueue implements JobQueue {
     this.#log = options.logger.child({ component: "queue" });
     this.#maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.#probe = new DatabaseProbe(options.pool);
+    this.#graphilePool = withoutRedundantCompletions(options.pool, this.#deletedJobs);
   }
 
   /** Installs or upgrades graphile-worker's schema (`graphile_worker`). Safe from several processes. */
@@ -401,7 +441,7 @@ export class GraphileJobQueue implements JobQueue {
     let made: Generation | undefined;
     const stopping = () => this.#stopping?.signal.aborted === true || made?.retiring === true;
     const runner = await run({
-      pgPool: this.#o.pool,
+      pgPool: this.#graphilePool,
       concurrency: this.#o.concurrency ?? 8,
       pollInterval: this.#o.pollIntervalMs ?? (this.#o.embedded ? 500 : 2000),
       noHandleSignals: true,
@@ -410,11 +450,12 @@ export class GraphileJobQueue implements JobQueue {
       events,
       parsedCronItems: [],
       // graphile-worker's own completion of a job finds nothing to do (the handler's last
-      // statement deleted the job, see `handOnCtes`), yet costs a statement and a commit. It is
-      // not batched (`completeJobBatchDelay`): in graphile-worker 0.18 a batch whose statement
-      // fails (the database gone mid-run) shuts the worker pool down "in an inconsistent state",
-      // and that shutdown was seen to hang with jobs waiting (test/inbox/database-outage.test.ts,
-      // kill -9 case, 2 runs in 6); unbatched, a completion is retried until the database is back.
+      // statement deleted the job, see `handOnCtes`), yet costs a statement and a commit: the
+      // pool it is given answers it without the database (`withoutRedundantCompletions`). It is
+      // not batched (`completeJobBatchDelay`) either: in graphile-worker 0.18 a batch whose
+      // statement fails (the database gone mid-run) shuts the worker pool down "in an
+      // inconsistent state", and that shutdown was seen to hang with jobs waiting
+      // (test/inbox/database-outage.test.ts, kill -9 case, 2 runs in 6).
       ...(skipPlatforms ? { forbiddenFlags: () => skipPlatforms().map(platformFlag) } : {}),
       taskList: { [MESSAGE_TASK]: (payload, helpers) => this.#runTask(payload, helpers, running, stopping) },
     });
@@ -495,6 +536,9 @@ export class GraphileJobQueue implements JobQueue {
         throw err;
       }
       if (!handedOn) await this.#handOn(job, { id, lockedBy });
+      // The job's row is gone (deleted with the hand-on), or another pool holds it (this one's
+      // lock was released meanwhile): either way graphile-worker's completion must not touch it.
+      this.#deletedJobs.add(id);
     } finally {
       running.delete(id);
     }

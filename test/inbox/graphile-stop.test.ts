@@ -1,16 +1,14 @@
 import { randomUUID } from "node:crypto";
-import fs from "node:fs";
+import { PassThrough } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import type { Database } from "../../src/db/database.ts";
+import { interceptClientQueries, statementText } from "../../src/db/intercepted-pool.ts";
 import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
 import type { MessageJob } from "../../src/inbox/job-queue.ts";
-import { PassThrough } from "node:stream";
 import { createLogger, silentLogger } from "../../src/logger.ts";
-import { CACHE_DIR, freshServerDatabase, tempDataDir } from "../helpers/databases.ts";
-import { skipWithoutServer } from "../helpers/requirements.ts";
+import { queueDatabases } from "../helpers/queue-databases.ts";
 import { waitFor } from "./harness.ts";
 
 /**
@@ -20,64 +18,14 @@ import { waitFor } from "./harness.ts";
  * made the conversation's next job while another worker's fetch was on its way, and that job ran
  * after `stop()`. Here every fetch takes long, so a fetch is always on its way when `stop()` comes.
  */
-interface Target {
-  name: string;
-  embedded: boolean;
-  setup(): Promise<{ db: Database; drop(): Promise<void> }>;
-}
-
 const logger = silentLogger();
-const targets: Target[] = [
-  {
-    name: "embedded Postgres",
-    embedded: true,
-    setup: async () => {
-      const dir = tempDataDir();
-      const db = await openDatabase({ databaseUrl: undefined, dataDir: dir, cacheDir: CACHE_DIR, logger, max: 8 });
-      await migrate(db.pool);
-      return { db, drop: async () => { await db.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
-    },
-  },
-];
-const SERVER = process.env["TEST_DATABASE_URL"];
-if (SERVER) targets.push({ name: "a Postgres server", embedded: false, setup: () => freshServerDatabase(SERVER) });
-else skipWithoutServer("test/inbox/graphile-stop.test.ts (on a Postgres server)");
+const targets = queueDatabases("test/inbox/graphile-stop.test.ts");
 
-/** graphile-worker's job fetch: the one statement of its that locks with `skip locked`. */
-const isFetch = (text: unknown) => typeof text === "string" && text.includes("skip locked");
-
-/**
- * `pool` whose checked-out clients (graphile-worker's way in) wait `ms` before each job fetch
- * is sent. The queue's own statements (`pool.query`) are not delayed.
- */
+/** `pool` whose checked-out clients (graphile-worker's way in) wait `ms` before each job fetch (its statement that locks with `skip locked`) is sent. */
 function slowFetches(pool: pg.Pool, ms: number): pg.Pool {
-  const wrap = (client: pg.PoolClient): pg.PoolClient =>
-    new Proxy(client, {
-      get(target, prop) {
-        if (prop === "query") {
-          return async (query: unknown, ...rest: unknown[]) => {
-            const text = typeof query === "string" ? query : (query as { text?: unknown } | null)?.text;
-            if (isFetch(text)) await sleep(ms);
-            return (target.query as (...a: unknown[]) => unknown)(query, ...rest);
-          };
-        }
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  // graphile-worker checks clients out both ways: awaited, and with a callback (its LISTEN client).
-  type Done = (release?: unknown) => void;
-  const connect = (callback?: (err: Error | undefined, client: pg.PoolClient | undefined, done: Done) => void) => {
-    if (!callback) return pool.connect().then(wrap);
-    pool.connect((err, client, done) => callback(err, client ? wrap(client) : undefined, done));
-    return undefined;
-  };
-  return new Proxy(pool, {
-    get(target, prop) {
-      if (prop === "connect") return connect;
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+  return interceptClientQueries(pool, async (query, send) => {
+    if (statementText(query)?.includes("skip locked")) await sleep(ms);
+    return send();
   });
 }
 

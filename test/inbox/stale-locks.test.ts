@@ -1,13 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { skipWithoutServer } from "../helpers/requirements.ts";
-import fs from "node:fs";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { openDatabase, type Database } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import type { Database } from "../../src/db/database.ts";
 import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
 import type { MessageJob } from "../../src/inbox/job-queue.ts";
 import { silentLogger } from "../../src/logger.ts";
-import { CACHE_DIR, freshServerDatabase, tempDataDir } from "../helpers/databases.ts";
+import { queueDatabases } from "../helpers/queue-databases.ts";
 import { waitFor } from "./harness.ts";
 
 /**
@@ -16,28 +13,8 @@ import { waitFor } from "./harness.ts";
  * connection. The worker itself must notice and let the job (and its conversation) go on; its
  * liveness heartbeat keeps anyone else from doing so.
  */
-interface Target {
-  name: string;
-  embedded: boolean;
-  setup(): Promise<{ db: Database; drop(): Promise<void> }>;
-}
-
 const logger = silentLogger();
-const targets: Target[] = [
-  {
-    name: "embedded Postgres",
-    embedded: true,
-    setup: async () => {
-      const dir = tempDataDir();
-      const db = await openDatabase({ databaseUrl: undefined, dataDir: dir, cacheDir: CACHE_DIR, logger, max: 8 });
-      await migrate(db.pool);
-      return { db, drop: async () => { await db.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
-    },
-  },
-];
-const SERVER = process.env["TEST_DATABASE_URL"];
-if (SERVER) targets.push({ name: "a Postgres server", embedded: false, setup: () => freshServerDatabase(SERVER) });
-else skipWithoutServer("test/inbox/stale-locks.test.ts (on a Postgres server)");
+const targets = queueDatabases("test/inbox/stale-locks.test.ts");
 
 describe.each(targets)("stale locks of a live worker: $name", (target) => {
   let db: Database;

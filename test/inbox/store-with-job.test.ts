@@ -1,15 +1,12 @@
 import { randomUUID } from "node:crypto";
-import fs from "node:fs";
 import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PgConversationLog } from "../../src/conversations/pg-conversation-log.ts";
-import { openDatabase, type Database } from "../../src/db/database.ts";
-import { migrate } from "../../src/db/migrate.ts";
+import type { Database } from "../../src/db/database.ts";
 import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
 import { silentLogger } from "../../src/logger.ts";
 import type { InboundMessage } from "../../src/types.ts";
-import { CACHE_DIR, freshServerDatabase, tempDataDir } from "../helpers/databases.ts";
-import { skipWithoutServer } from "../helpers/requirements.ts";
+import { queueDatabases } from "../helpers/queue-databases.ts";
 
 /**
  * The intake's store of a message with its job (`JobQueue.addPart`): one statement, so no
@@ -17,28 +14,8 @@ import { skipWithoutServer } from "../helpers/requirements.ts";
  * transaction around the store made: the conversation's first message is due, the next one
  * parked behind it in the claim, a redelivery adds nothing.
  */
-interface Target {
-  name: string;
-  embedded: boolean;
-  setup(): Promise<{ db: Database; drop(): Promise<void> }>;
-}
-
 const logger = silentLogger();
-const targets: Target[] = [
-  {
-    name: "embedded Postgres",
-    embedded: true,
-    setup: async () => {
-      const dir = tempDataDir();
-      const db = await openDatabase({ databaseUrl: undefined, dataDir: dir, cacheDir: CACHE_DIR, logger });
-      await migrate(db.pool);
-      return { db, drop: async () => { await db.close(); fs.rmSync(dir, { recursive: true, force: true }); } };
-    },
-  },
-];
-const SERVER = process.env["TEST_DATABASE_URL"];
-if (SERVER) targets.push({ name: "a Postgres server", embedded: false, setup: () => freshServerDatabase(SERVER) });
-else skipWithoutServer("test/inbox/store-with-job.test.ts (on a Postgres server)");
+const targets = queueDatabases("test/inbox/store-with-job.test.ts");
 
 /** `pool` that counts what reaches it: statements, and connections checked out (a transaction needs one). */
 function counting(pool: pg.Pool): { pool: pg.Pool; statements: () => number; checkouts: () => number } {
