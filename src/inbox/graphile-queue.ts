@@ -147,7 +147,8 @@ const RETURN_JOB = `update graphile_worker._private_jobs set attempts = greatest
 
 /**
  * Thrown by a task given back by a stopping pool, so that graphile-worker does not complete (delete)
- * it; its failure write then finds the job unlocked and changes nothing.
+ * it. Its failure write is answered without the database (`withoutRedundantWrites`): the job may
+ * already be another worker's of the same pool, whose lock that write (by pool id) would undo.
  */
 class JobReturned extends Error {
   constructor(jobId: string) {
@@ -157,35 +158,45 @@ class JobReturned extends Error {
 
 /** graphile-worker 0.18's completion of a job that has no named queue (`batchCompleteJobs` with one job). */
 const COMPLETE_JOB = /^delete from "graphile_worker"\._private_jobs as jobs\s+where id = \$1::bigint$/;
+/** graphile-worker 0.18's failure of jobs that have no named queue (`batchFailJobs`): `$2` is `[{ jobId, … }]`. */
+const FAIL_JOBS = /^update "graphile_worker"\._private_jobs as jobs\s+set\s+last_error = \(el->>'message'\),[\s\S]*where id = \(el->>'jobId'\)::bigint and locked_by = \$1::text;?$/;
 
 /**
- * `pool` as graphile-worker is given it: its completion of a job in `deleted` (one this queue's
- * task finished, whose row the hand-on deleted) is answered here, as the database would answer it
- * (no row), and costs no statement and no commit. Every other statement goes to the database, and
- * so does the completion itself if a graphile-worker upgrade words it otherwise
- * (test/inbox/graphile-completions.test.ts then fails).
+ * `pool` as graphile-worker is given it, with two of its writes answered here, as the database
+ * would answer them (no row), at no statement and no commit: its completion of a job in
+ * `finished` (this queue's task finished it, and the hand-on deleted its row), and its failure of
+ * a job in `returned` (given back by a stopping pool, `JobReturned`). Every other statement goes
+ * to the database, and so do those if a graphile-worker upgrade words them otherwise
+ * (test/inbox/graphile-completions.test.ts and graphile-stop.test.ts then fail).
  */
-function withoutRedundantCompletions(pool: pg.Pool, deleted: BoundedSet): pg.Pool {
+function withoutRedundantWrites(pool: pg.Pool, finished: BoundedCounts, returned: BoundedCounts): pg.Pool {
+  const none = () => Promise.resolve({ command: "UPDATE", rowCount: 0, rows: [], fields: [], oid: 0 });
   return interceptClientQueries(pool, (query, send) => {
     const values = (query as { values?: unknown[] } | null)?.values;
     const text = statementText(query);
-    if (values?.length === 1 && text && COMPLETE_JOB.test(text) && deleted.delete(String(values[0]))) {
-      return Promise.resolve({ command: "DELETE", rowCount: 0, rows: [], fields: [], oid: 0 });
+    if (text && values?.length === 1 && COMPLETE_JOB.test(text) && finished.take(String(values[0]))) return none();
+    if (text && values?.length === 2 && FAIL_JOBS.test(text)) {
+      const specs = JSON.parse(String(values[1])) as Array<{ jobId?: unknown }>;
+      if (specs.length === 1 && returned.take(String(specs[0]!.jobId))) return none();
     }
     return send();
   });
 }
 
-/** A set that forgets its oldest entries past `max` (entries nobody asked for, should a completion never come). */
-class BoundedSet {
-  readonly #items = new Set<string>();
+/** Counts by key that forget the oldest keys past `max` (what nobody took, should a write never come). */
+class BoundedCounts {
+  readonly #counts = new Map<string, number>();
   constructor(private readonly max: number) {}
-  add(item: string): void {
-    this.#items.add(item);
-    if (this.#items.size > this.max) this.#items.delete(this.#items.values().next().value!);
+  add(key: string): void {
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+    if (this.#counts.size > this.max) this.#counts.delete(this.#counts.keys().next().value!);
   }
-  delete(item: string): boolean {
-    return this.#items.delete(item);
+  /** Whether `key` was counted; one count of it is used up. */
+  take(key: string): boolean {
+    const n = this.#counts.get(key) ?? 0;
+    if (n <= 1) this.#counts.delete(key);
+    else this.#counts.set(key, n - 1);
+    return n > 0;
   }
 }
 
@@ -292,8 +303,9 @@ export class GraphileJobQueue implements JobQueue {
   readonly #log: Logger;
   readonly #maxAttempts: number;
   readonly #probe: DatabaseProbe;
-  /** Jobs a task of this queue finished, whose row graphile-worker's completion must leave alone (see `withoutRedundantCompletions`). */
-  readonly #deletedJobs = new BoundedSet(1000);
+  /** Jobs a task of this queue finished, and jobs it gave back: graphile-worker's writes of them must leave their rows alone (`withoutRedundantWrites`). */
+  readonly #finishedJobs = new BoundedCounts(1000);
+  readonly #returnedJobs = new BoundedCounts(1000);
   /** The pool graphile-worker runs on. */
   readonly #graphilePool: pg.Pool;
   #handler: JobHandler | undefined;
@@ -314,7 +326,7 @@ export class GraphileJobQueue implements JobQueue {
     this.#log = options.logger.child({ component: "queue" });
     this.#maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.#probe = new DatabaseProbe(options.pool);
-    this.#graphilePool = withoutRedundantCompletions(options.pool, this.#deletedJobs);
+    this.#graphilePool = withoutRedundantWrites(options.pool, this.#finishedJobs, this.#returnedJobs);
   }
 
   /** Installs or upgrades graphile-worker's schema (`graphile_worker`). Safe from several processes. */
@@ -451,7 +463,7 @@ export class GraphileJobQueue implements JobQueue {
       parsedCronItems: [],
       // graphile-worker's own completion of a job finds nothing to do (the handler's last
       // statement deleted the job, see `handOnCtes`), yet costs a statement and a commit: the
-      // pool it is given answers it without the database (`withoutRedundantCompletions`). It is
+      // pool it is given answers it without the database (`withoutRedundantWrites`). It is
       // not batched (`completeJobBatchDelay`) either: in graphile-worker 0.18 a batch whose
       // statement fails (the database gone mid-run) shuts the worker pool down "in an
       // inconsistent state", and that shutdown was seen to hang with jobs waiting
@@ -498,10 +510,14 @@ export class GraphileJobQueue implements JobQueue {
     const lockedBy = helpers.job.locked_by ?? "";
     // graphile-worker runs the job of a fetch that was on its way when the pool was told to stop.
     if (stopping()) {
-      await this.#o.pool.query(RETURN_JOB, [id, lockedBy]).catch((err: unknown) =>
-        this.#log.warn({ jobId: id, err: errorMessage(err) }, "could not give back a job taken while stopping; it is released with this worker's locks"),
-      );
-      this.#log.debug({ jobId: id, conversationId: job.conversationId }, "job taken while stopping went back to the queue");
+      try {
+        await this.#o.pool.query(RETURN_JOB, [id, lockedBy]);
+        this.#returnedJobs.add(id);
+        this.#log.debug({ jobId: id, conversationId: job.conversationId }, "job taken while stopping went back to the queue");
+      } catch (err) {
+        // graphile-worker's failure write (run next) releases it then, as any failed job.
+        this.#log.warn({ jobId: id, err: errorMessage(err) }, "could not give back a job taken while stopping; it is retried after a backoff");
+      }
       throw new JobReturned(id);
     }
     let handedOn = false;
@@ -538,7 +554,7 @@ export class GraphileJobQueue implements JobQueue {
       if (!handedOn) await this.#handOn(job, { id, lockedBy });
       // The job's row is gone (deleted with the hand-on), or another pool holds it (this one's
       // lock was released meanwhile): either way graphile-worker's completion must not touch it.
-      this.#deletedJobs.add(id);
+      this.#finishedJobs.add(id);
     } finally {
       running.delete(id);
     }
