@@ -448,6 +448,9 @@ function storeSql(part?: StatementPart): string {
    select conv.*, (select id from inserted) as inserted_id${part ? `, ${part.result} as part_result` : ""} from conv`;
 }
 
+// A part's result is selected (`part_result`, read by no one) so that its CTEs run: a CTE that
+// only selects, such as the one calling graphile-worker's add_job, runs only when it is read.
+
 /** `storeSql()`: the statement without another component's part. */
 const STORE_SQL = storeSql();
 

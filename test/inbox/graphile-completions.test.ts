@@ -1,12 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../src/db/database.ts";
+import { describe, expect, it } from "vitest";
 import { interceptClientQueries, statementText } from "../../src/db/intercepted-pool.ts";
 import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
-import type { MessageJob } from "../../src/inbox/job-queue.ts";
 import { silentLogger } from "../../src/logger.ts";
-import { queueDatabases } from "../helpers/queue-databases.ts";
+import { messageJob, queueDatabases, queueSuite } from "../helpers/queue-databases.ts";
 import { waitFor } from "./harness.ts";
 
 /**
@@ -27,29 +25,15 @@ function recording(pool: pg.Pool, texts: string[]): pg.Pool {
 }
 
 describe.each(targets)("graphile-worker's completion of a job the hand-on deleted: $name", (target) => {
-  let db: Database;
-  let drop: () => Promise<void>;
-  let queue: GraphileJobQueue | undefined;
-
-  beforeAll(async () => {
-    ({ db, drop } = await target.setup());
-    await GraphileJobQueue.installSchema(db.pool, logger, target.embedded);
-  });
-  afterEach(async () => {
-    await queue?.stop();
-    queue = undefined;
-  });
-  afterAll(async () => {
-    await drop();
-  });
+  const suite = queueSuite(target);
 
   it("never reaches the database; the jobs run once each and are gone, the conversation's next one included", async () => {
     const texts: string[] = [];
-    const q = new GraphileJobQueue({ pool: recording(db.pool, texts), logger, embedded: target.embedded, concurrency: 2, maxAttempts: 3, pollIntervalMs: 50 });
-    queue = q;
+    const q = new GraphileJobQueue({ pool: recording(suite.db.pool, texts), logger, embedded: target.embedded, concurrency: 2, maxAttempts: 3, pollIntervalMs: 50 });
+    suite.queue = q;
     const c = randomUUID();
-    const jobs: MessageJob[] = [0, 1, 2].map(() => ({ messageId: randomUUID(), conversationId: c, platform: "http" }));
-    for (const j of jobs) await q.add(db.pool, j);
+    const jobs = [0, 1, 2].map(() => messageJob(c));
+    for (const j of jobs) await q.add(suite.db.pool, j);
     const ran: string[] = [];
     await q.start(async (j) => {
       ran.push(j.messageId);
@@ -58,7 +42,7 @@ describe.each(targets)("graphile-worker's completion of a job the hand-on delete
     await waitFor(async () => ran.length === 3, "the three jobs");
     await waitFor(async () => (await q.depth()).ready + (await q.depth()).running === 0, "the queue to empty");
     expect(ran).toEqual(jobs.map((j) => j.messageId));
-    const left = await db.pool.query("select 1 from graphile_worker._private_jobs where payload->>'conversationId' = $1", [c]);
+    const left = await suite.db.pool.query("select 1 from graphile_worker._private_jobs where payload->>'conversationId' = $1", [c]);
     expect(left.rowCount).toBe(0);
     // graphile-worker's own statements went through the recorder (its fetches) ...
     expect(texts.some((t) => t.includes("skip locked"))).toBe(true);

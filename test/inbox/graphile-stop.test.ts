@@ -2,13 +2,12 @@ import { randomUUID } from "node:crypto";
 import { PassThrough } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { Database } from "../../src/db/database.ts";
+import { describe, expect, it } from "vitest";
 import { interceptClientQueries, statementText } from "../../src/db/intercepted-pool.ts";
 import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
 import type { MessageJob } from "../../src/inbox/job-queue.ts";
 import { createLogger, silentLogger } from "../../src/logger.ts";
-import { queueDatabases } from "../helpers/queue-databases.ts";
+import { messageJob, queueDatabases, queueSuite } from "../helpers/queue-databases.ts";
 import { waitFor } from "./harness.ts";
 
 /**
@@ -35,23 +34,8 @@ function slowFetches(pool: pg.Pool, ms: number, sent: string[]): pg.Pool {
 }
 
 describe.each(targets)("a stop while workers fetch jobs: $name", (target) => {
-  let db: Database;
-  let drop: () => Promise<void>;
-  let queue: GraphileJobQueue | undefined;
+  const suite = queueSuite(target);
 
-  beforeAll(async () => {
-    ({ db, drop } = await target.setup());
-    await GraphileJobQueue.installSchema(db.pool, logger, target.embedded);
-  });
-  afterEach(async () => {
-    await queue?.stop();
-    queue = undefined;
-  });
-  afterAll(async () => {
-    await drop();
-  });
-
-  const job = (conversationId: string): MessageJob => ({ messageId: randomUUID(), conversationId, platform: "http" });
   const newQueue = (pool: pg.Pool, log = logger) =>
     new GraphileJobQueue({ pool, logger: log, embedded: target.embedded, concurrency: 4, maxAttempts: 3, pollIntervalMs: 10 });
 
@@ -68,15 +52,15 @@ describe.each(targets)("a stop while workers fetch jobs: $name", (target) => {
         await gate;
       }
     };
-    const [running, waiting] = [job(c), job(c)];
+    const [running, waiting] = [messageJob(c), messageJob(c)];
     const lines: Array<{ level: number; msg: string }> = [];
     const out = new PassThrough();
     out.on("data", (chunk: Buffer) => lines.push(...chunk.toString().trim().split("\n").map((l) => JSON.parse(l) as { level: number; msg: string })));
     const sent: string[] = [];
-    const q = newQueue(slowFetches(db.pool, 150, sent), createLogger("info", out, "json"));
-    queue = q;
+    const q = newQueue(slowFetches(suite.db.pool, 150, sent), createLogger("info", out, "json"));
+    suite.queue = q;
     for (const j of [running, waiting]) {
-      await q.add(db.pool, j);
+      await q.add(suite.db.pool, j);
       q.added();
     }
     await q.start(handler);
@@ -86,7 +70,7 @@ describe.each(targets)("a stop while workers fetch jobs: $name", (target) => {
     const stopping = q.stop();
     release();
     await stopping;
-    queue = undefined;
+    suite.queue = undefined;
     // Fetches sent before the stop have all come back by now.
     await sleep(300);
     expect(runs.map((r) => r.messageId)).toEqual([running.messageId]);
@@ -98,8 +82,8 @@ describe.each(targets)("a stop while workers fetch jobs: $name", (target) => {
     expect(sent.filter((t) => t.includes("last_error"))).toEqual([]);
 
     // The next start runs the waiting message, as its first attempt.
-    const next = newQueue(db.pool);
-    queue = next;
+    const next = newQueue(suite.db.pool);
+    suite.queue = next;
     await next.start(handler);
     await waitFor(async () => runs.length === 2, "the waiting job after the restart");
     expect(runs[1]).toEqual({ messageId: waiting.messageId, attempt: 1 });

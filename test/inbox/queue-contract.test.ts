@@ -8,6 +8,7 @@ import { GraphileJobQueue } from "../../src/inbox/graphile-queue.ts";
 import { InProcessJobQueue } from "../../src/inbox/in-process-queue.ts";
 import type { JobAttempt, JobHandler, JobQueue, MessageJob } from "../../src/inbox/job-queue.ts";
 import { silentLogger } from "../../src/logger.ts";
+import { messageJob } from "../helpers/queue-databases.ts";
 import { CACHE_DIR, freshServerDatabase, tempDataDir } from "../helpers/databases.ts";
 import { waitFor } from "./harness.ts";
 
@@ -84,7 +85,6 @@ describe.each(targets)("job queue contract: $name", (target) => {
     await drop();
   });
 
-  const job = (conversationId: string): MessageJob => ({ messageId: randomUUID(), conversationId, platform: "http" });
   const add = async (q: JobQueue, j: MessageJob) => {
     await q.add(db ? db.pool : { query: async () => ({}) as never }, j);
     q.added(j);
@@ -115,8 +115,8 @@ describe.each(targets)("job queue contract: $name", (target) => {
       if (run.job.conversationId === a && runs.filter((r) => r.job.conversationId === a).length === 1) await aMayFinish;
       if (run.job.conversationId === b) releaseA();
     });
-    const jobsA = [job(a), job(a), job(a)];
-    const jobsB = [job(b), job(b)];
+    const jobsA = [messageJob(a), messageJob(a), messageJob(a)];
+    const jobsB = [messageJob(b), messageJob(b)];
     for (const j of jobsA) await add(q, j);
     for (const j of jobsB) await add(q, j);
     await start();
@@ -135,10 +135,10 @@ describe.each(targets)("job queue contract: $name", (target) => {
   it("makes one job of a message added twice", async () => {
     const c = randomUUID();
     const { q, runs, start } = await started(3);
-    const twice = job(c);
+    const twice = messageJob(c);
     await Promise.all([add(q, twice), add(q, twice)]);
     await add(q, twice);
-    const after = job(c);
+    const after = messageJob(c);
     await add(q, after);
     // Recovery at start finds the job there and adds none.
     expect(await q.recover([twice])).toBe(0);
@@ -151,7 +151,7 @@ describe.each(targets)("job queue contract: $name", (target) => {
   it.skipIf(!target.durable)("has no job when the transaction that stores the message rolls back (store, then acknowledge)", async () => {
     const c = randomUUID();
     const { q, runs, start } = await started(3);
-    const lost = job(c);
+    const lost = messageJob(c);
     const client = await db!.pool.connect();
     try {
       await client.query("begin");
@@ -160,7 +160,7 @@ describe.each(targets)("job queue contract: $name", (target) => {
     } finally {
       client.release();
     }
-    const kept = job(c);
+    const kept = messageJob(c);
     const tx = await db!.pool.connect();
     try {
       await tx.query("begin");
@@ -180,7 +180,7 @@ describe.each(targets)("job queue contract: $name", (target) => {
     const { q, runs, start } = await started(2, async (run) => {
       if (run.attempt.number === 1) throw new Error("the model is down");
     });
-    const flaky = job(c);
+    const flaky = messageJob(c);
     await add(q, flaky);
     await start();
     await waitFor(async () => runs.length === 2 && runs[1]!.end !== undefined, "the retry");
@@ -199,8 +199,8 @@ describe.each(targets)("job queue contract: $name", (target) => {
     const { q, runs, start } = await started(3, async (run) => {
       if (run.job.conversationId === c) await gate;
     });
-    const running = job(c);
-    const waiting = job(c);
+    const running = messageJob(c);
+    const waiting = messageJob(c);
     await add(q, running);
     await add(q, waiting);
     await start();
