@@ -7,7 +7,7 @@
  *
  * Beside it, measured in the same run (rounds of each in turn, so the machine's load weighs on
  * all alike), LangGraph's own floor: a graph of the same shape whose nodes do nothing
- * (load_context → route → Send to one worker → deferred merge → decide, durability "exit", the
+ * (route → Send to one worker → deferred merge, durability "exit", the
  * same checkpointer and run context), `floorMsPerTurn` without and `floorSubgraphMsPerTurn` with
  * the worker node invoking a one-node compiled subgraph, as a worker does. The real figure minus
  * the latter is ours (nodes, state, the worker's tools); the floor is LangGraph's.
@@ -73,21 +73,17 @@ const floorSubgraph = new StateGraph(Annotation.Root({ q: Annotation<string>(), 
   .compile({ name: "floor_offline", checkpointer: false });
 const floorGraph = (withSubgraph: boolean) =>
   new StateGraph(FloorState)
-    .addNode("load_context", () => ({}))
     .addNode("route", () => ({}))
     .addNode(
       "worker",
       async (task: { turn: { messageId: string } }) => ({ results: [withSubgraph ? (await floorSubgraph.invoke({ q: task.turn.messageId }, { configurable: {} })).a : task.turn.messageId] }),
       withSubgraph ? { subgraphs: [floorSubgraph] } : {},
     )
-    .addNode("merge", () => ({}), { defer: true })
-    .addNode("decide", () => ({ answered: true }))
-    .addEdge(START, "load_context")
-    .addEdge("load_context", "route")
+    .addNode("merge", () => ({ answered: true }), { defer: true })
+    .addEdge(START, "route")
     .addConditionalEdges("route", (s: typeof FloorState.State) => [new Send("worker", { turn: s.turn })], ["worker"])
     .addEdge("worker", "merge")
-    .addEdge("merge", "decide")
-    .addEdge("decide", END)
+    .addEdge("merge", END)
     .compile({ checkpointer: new MemorySaver(new CheckpointSerializer()), name: "floor" })
     .withConfig({ durability: "exit" });
 const floors = { floorMsPerTurn: floorGraph(false), floorSubgraphMsPerTurn: floorGraph(true) };

@@ -45,8 +45,13 @@ export interface SupervisorOptions {
  * The supervisor graph, uncompiled (the composition root compiles it with the Postgres
  * checkpointer, thread id = conversation id):
  *
- *   load_context ─guard─(bot-owned)→ route ─Send×n→ <worker>… → merge → decide → END
- *                      └(human-owned)→ END           └(no worker)──────────→ decide
+ *   route ──Send×n──→ <worker>… ──→ merge → END
+ *     │ └(no worker)──────────────→ merge
+ *     └(human-owned: guard)→ END
+ *
+ * DESIGN's steps in three nodes: `route` loads the context (clears the turn's channels, keeps the
+ * message in memory), checks ownership and routes; `merge` merges the answers and decides on a
+ * handoff. Each node is a superstep of LangGraph's, and a superstep costs CPU on every message.
  *
  * Workers are nodes named after their registry entry, fanned out with `Send` so they run in
  * parallel; each has a retry policy, a timeout and an error handler, so one failing worker
@@ -64,55 +69,52 @@ export function createSupervisor(opts: SupervisorOptions) {
   // Node names include the registry's worker names, known only at run time: hence `string`.
   const builder: StateGraph<typeof SupervisorState.spec, SupervisorStateType, SupervisorUpdate, string> = new StateGraph(SupervisorState);
   const graph = builder
-    .addNode("load_context", (s: SupervisorStateType) => {
-      // A new turn: clear the previous turn's channels, remember the message (redacted at intake), and
-      // forget the oldest turns so the checkpoint and the prompts stay bounded.
-      const excess = s.messages.length + 1 - memory;
-      const forget = excess > 0 ? s.messages.slice(0, excess).flatMap((m) => (m.id ? [new RemoveMessage({ id: m.id })] : [])) : [];
-      return {
-        results: null,
-        dispatched: null,
-        decision: null,
-        reply: null,
-        handoff: null,
-        answered: false,
-        unclearStreak: s.turn.unclearStreak,
-        messages: [...forget, new HumanMessage({ content: s.turn.text, id: s.turn.messageId })],
-      };
-    })
     .addNode(
       "route",
-      // The workers' budget starts once the message is routed; every step of it shares the deadline.
-      async (s: SupervisorStateType) => ({ ...(await routeTurn(router, s, { knowledge: opts.deps.knowledge, workers: registry.names })), deadline: Date.now() + budgetMs }),
+      // A new turn: the previous turn's channels cleared, the message remembered (redacted at
+      // intake), the oldest turns forgotten so the checkpoint and the prompts stay bounded; then,
+      // when the bot owns the conversation, the message routed (its workers' budget starts there,
+      // and every step of it shares the deadline). One node, not two: a node is one more
+      // superstep of LangGraph's (~0.3 ms of CPU per turn).
+      async (s: SupervisorStateType) => {
+        const { update, state } = loadContext(s, memory);
+        if (guard(s) === END) return update;
+        const routed = await routeTurn(router, state, { knowledge: opts.deps.knowledge, workers: registry.names });
+        return { ...update, ...routed, deadline: Date.now() + budgetMs };
+      },
       { retryPolicy: loggedRetry("route", opts.logger, { maxAttempts: 2, initialInterval: 200 }) },
     )
     .addNode(
       "merge",
+      // Deferred: runs once, after every worker branch (answered or failed) has finished, or
+      // straight after `route` when no worker was sent. Merges the answers into one reply and
+      // decides whether a person takes the conversation over.
       async (s: SupervisorStateType) => {
-        const notes = failureNotes(s.results, title);
         const plan = stepsOf(s.decision, registry.names);
-        // A model merges only answers that overlap (a step waited for another): `needsMerge`.
-        const model = needsMerge(plan, s.turn.caller.platform) ? opts.model : undefined;
-        const answers = finalResults(s.results, plan).filter((r) => r.status !== "declined");
-        return { reply: await mergeReplies(s.turn.text, answers, title, notes, model) };
+        let merged: SupervisorStateType["reply"] = null;
+        if (plan.length > 0) {
+          const notes = failureNotes(s.results, title);
+          // A model merges only answers that overlap (a step waited for another): `needsMerge`.
+          const model = needsMerge(plan, s.turn.caller.platform) ? opts.model : undefined;
+          const answers = finalResults(s.results, plan).filter((r) => r.status !== "declined");
+          merged = await mergeReplies(s.turn.text, answers, title, notes, model);
+        }
+        const decided = { ...s, reply: merged };
+        const handoff = decideHandoff(decided);
+        const unclear = isUnclear(decided);
+        const answer = merged?.text ? merged : composeReply({ body: unansweredBody(decided, handoff) });
+        const reply = withNotes(answer, [handoff ? HANDOFF_TEXT[handoff.reason] : null]);
+        return {
+          handoff,
+          answered: true,
+          // Small talk neither counts as unclear nor clears the streak.
+          unclearStreak: handoff ? 0 : unclear ? s.turn.unclearStreak + 1 : smallTalkOf(s.turn.text) ? s.turn.unclearStreak : 0,
+          reply,
+          messages: [answerMessage(decided, reply.text)],
+        };
       },
-      // Deferred: runs once, after every worker branch (answered or failed) has finished.
       { defer: true },
     )
-    .addNode("decide", (s: SupervisorStateType) => {
-      const handoff = decideHandoff(s);
-      const unclear = isUnclear(s);
-      const answer = s.reply?.text ? s.reply : composeReply({ body: unansweredBody(s, handoff) });
-      const reply = withNotes(answer, [handoff ? HANDOFF_TEXT[handoff.reason] : null]);
-      return {
-        handoff,
-        answered: true,
-        // Small talk neither counts as unclear nor clears the streak.
-        unclearStreak: handoff ? 0 : unclear ? s.turn.unclearStreak + 1 : smallTalkOf(s.turn.text) ? s.turn.unclearStreak : 0,
-        reply,
-        messages: [answerMessage(s, reply.text)],
-      };
-    })
     .addNode(
       "dispatch",
       // Steps that wait for others: sent once every step they wait for is over, with its findings.
@@ -128,14 +130,11 @@ export function createSupervisor(opts: SupervisorOptions) {
       },
       { ends: registry.names },
     )
-    .addEdge(START, "load_context")
-    // The guard is the edge out of `load_context`, not a node: a node is one more superstep of
-    // LangGraph's (~0.5 ms of CPU per turn), and this one would only branch.
-    .addConditionalEdges("load_context", guard, ["route", END])
-    .addConditionalEdges("route", (s: SupervisorStateType) => fanOut(s, registry.names), [...registry.names, "decide"])
+    .addEdge(START, "route")
+    // A conversation a person owns ends after `route` remembered its message (`guard`).
+    .addConditionalEdges("route", (s: SupervisorStateType) => (guard(s) === END ? END : fanOut(s, registry.names)), [...registry.names, "merge", END])
     .addEdge("dispatch", "merge")
-    .addEdge("merge", "decide")
-    .addEdge("decide", END);
+    .addEdge("merge", END);
 
   for (const name of registry.names) {
     graph.addNode(
@@ -187,6 +186,22 @@ export function createSupervisor(opts: SupervisorOptions) {
 /** A conversation a person owns is theirs: the message is relayed, not answered. */
 export function guard(s: SupervisorStateType): "route" | typeof END {
   return s.turn.ownership === "bot" ? "route" : END;
+}
+
+/**
+ * The start of a turn: the `update` that clears the previous turn's channels and remembers the
+ * message, forgetting the oldest messages beyond `memory`, and the `state` it leaves (what the
+ * router reads in the same node).
+ */
+export function loadContext(s: SupervisorStateType, memory: number): { update: SupervisorUpdate; state: SupervisorStateType } {
+  const forgotten = Math.max(0, s.messages.length + 1 - memory);
+  const forget = s.messages.slice(0, forgotten).flatMap((m) => (m.id ? [new RemoveMessage({ id: m.id })] : []));
+  const message = new HumanMessage({ content: s.turn.text, id: s.turn.messageId });
+  const reset = { decision: null, reply: null, handoff: null, answered: false, unclearStreak: s.turn.unclearStreak };
+  return {
+    update: { ...reset, results: null, dispatched: null, messages: [...forget, message] },
+    state: { ...s, ...reset, results: [], dispatched: [], messages: [...s.messages.slice(forgotten), message] },
+  };
 }
 
 function failedRun(task: WorkerTask, status: "failed" | "timeout", error: unknown, latencyMs: number): WorkerResult {

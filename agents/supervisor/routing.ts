@@ -193,11 +193,11 @@ export function withPersonCues(decision: RoutingDecision, text: string): Routing
 /**
  * Conditional edge after `route`: one `Send` per step that waits for nothing (they run in
  * parallel; a waiting step is sent by `dispatch` once its inputs are in), else straight to
- * `decide`.
+ * `merge`, which then only decides.
  */
-export function fanOut(state: SupervisorStateType, workerNames: readonly string[]): Send[] | "decide" {
+export function fanOut(state: SupervisorStateType, workerNames: readonly string[]): Send[] | "merge" {
   const plan = stepsOf(state.decision, workerNames);
-  if (plan.length === 0) return "decide";
+  if (plan.length === 0) return "merge";
   return initialSteps(plan).map((step) => new Send(step.worker, taskFor(step, state, plan, [])));
 }
 

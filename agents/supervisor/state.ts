@@ -41,7 +41,7 @@ export interface HandoffDecision {
 
 /**
  * Supervisor state. `messages` is the conversation memory kept by the checkpointer (thread id =
- * conversation id); everything else is per turn and reset by `load_context`.
+ * conversation id); everything else is per turn and reset by `route` at the start of a turn.
  */
 export const SupervisorState = Annotation.Root({
   ...MessagesAnnotation.spec,

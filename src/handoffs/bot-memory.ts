@@ -24,7 +24,7 @@ export const SUPPORT_NOTE_NAME = "support_team_note";
 export class GraphMemory implements BotMemory {
   constructor(
     private readonly graph: CheckpointedGraph,
-    private readonly asNode = "decide",
+    private readonly asNode = "merge",
   ) {}
 
   async addNote(conversationId: string, note: string): Promise<void> {

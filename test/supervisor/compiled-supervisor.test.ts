@@ -76,6 +76,6 @@ describe("compileSupervisor", () => {
     for await (const [namespace, update] of stream) {
       for (const node of Object.keys(update)) steps.push([namespace.map((n) => n.split(":")[0]).join("/"), node]);
     }
-    expect(steps).toEqual(expect.arrayContaining([["billing", "agent"], ["billing", "finish"], ["", "billing"], ["", "decide"]]));
+    expect(steps).toEqual(expect.arrayContaining([["billing", "agent"], ["billing", "finish"], ["", "billing"], ["", "merge"]]));
   });
 });
