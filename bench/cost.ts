@@ -208,6 +208,7 @@ async function serverRun(server: DisposablePostgres, opts: { workers: number; co
   const gateway = await startGateway(env);
   const procs = Array.from({ length: opts.workers }, () => spawnWorker(env));
   const postmaster = server.pid()!;
+  let stopped = false;
   try {
     await waitFor(async () => (await liveWorkers(gateway)) === opts.workers, `${opts.workers} workers`, 120_000, 100);
     // Let start-up work (training, migrations) settle before counting.
@@ -234,15 +235,19 @@ async function serverRun(server: DisposablePostgres, opts: { workers: number; co
       postgres: postgresCpuMs(postmaster),
       gateway: gatewayCpuMs(),
     };
-    // pg_stat_database is updated when a backend reports its counters (at most every second, and when idle).
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    const commitCount = (await commits(fresh.url)) - before.commits;
     const statements = opts.statements ? await statementsPerMessage(fresh.db.pool, total) : undefined;
-    const latencies = await gateway.db.pool.query<{ ms: number }>(
+    // pg_stat_database counts what backends have reported: a busy one reports at most once a
+    // second, an idle one later still. Read once the workers' and the gateway's backends are gone
+    // (a backend reports when it exits): a handful of their stopping statements are counted too.
+    await Promise.all(procs.map(stopWorker));
+    await gateway.close();
+    stopped = true;
+    const commitCount = (await commits(fresh.url)) - before.commits;
+    const latencies = await fresh.db.pool.query<{ ms: number }>(
       `select extract(epoch from (o.processed_at - m.created_at)) * 1000 as ms
        from messages m join messages o on o.idempotency_key = 'reply:' || m.id::text where m.direction = 'in' order by 1`,
     );
-    const span = await gateway.db.pool.query<{ s: number }>(
+    const span = await fresh.db.pool.query<{ s: number }>(
       `select extract(epoch from (max(o.processed_at) - min(m.created_at))) as s
        from messages m join messages o on o.idempotency_key = 'reply:' || m.id::text where m.direction = 'in'`,
     );
@@ -260,8 +265,10 @@ async function serverRun(server: DisposablePostgres, opts: { workers: number; co
       ...(statements ? { statements } : {}),
     };
   } finally {
-    await Promise.all(procs.map(stopWorker));
-    await gateway.close();
+    if (!stopped) {
+      await Promise.all(procs.map(stopWorker));
+      await gateway.close();
+    }
     await slack.close();
     await fresh.drop();
   }

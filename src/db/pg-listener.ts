@@ -6,8 +6,10 @@ export interface PgListenerOptions {
   /** A Postgres server's connection string (embedded Postgres carries no NOTIFY across connections). */
   url: string;
   logger: Logger;
-  /** Channels to LISTEN on. */
+  /** The channels handlers may subscribe to. */
   channels: readonly string[];
+  /** How long a channel stays LISTENed after its last handler left, in ms (a new wait soon after costs no LISTEN). Default 30000. */
+  lingerMs?: number;
 }
 
 /** Told of a notification on a channel (its payload), or, with `payload` undefined, that notifications may have been missed. */
@@ -16,13 +18,25 @@ export type NotificationHandler = (payload: string | undefined) => void;
 /**
  * One LISTEN connection per process, shared by everyone who waits for something another process
  * finishes (a message's outcome, a delegated step's result). It reconnects by itself, waiting
- * longer each time (at most 5 s); every time it is (back) in place, each channel's handlers are
- * called with `undefined`: whatever finished while there was no connection must be read again.
+ * longer each time (at most 5 s).
+ *
+ * A channel is LISTENed only while someone waits on it (and `lingerMs` after): Postgres 15 wakes
+ * every backend that LISTENs in a database for every NOTIFY in it, whatever the channel, and each
+ * wake-up is a transaction of that backend's. A gateway of Slack traffic, where nobody waits for
+ * an outcome, then costs the database nothing per message; LISTENing for nothing, it cost about a
+ * transaction per message. Each time a channel's LISTEN is (back) in place its handlers are
+ * called with `undefined`: whatever finished before must be read again.
  */
 export class PgListener {
   readonly #o: PgListenerOptions;
   readonly #log: Logger;
   readonly #handlers = new Map<string, Set<NotificationHandler>>();
+  /** Channels LISTENed on the current connection. */
+  readonly #listening = new Set<string>();
+  /** Channels without handlers that stay LISTENed a while (their timers). */
+  readonly #lingering = new Map<string, NodeJS.Timeout>();
+  /** LISTEN and UNLISTEN statements, one after the other. */
+  #statements: Promise<unknown> = Promise.resolve();
   #client: pg.Client | undefined;
   #stopped = false;
   /** The wait before the next connection attempt; 0 while connected. */
@@ -40,12 +54,32 @@ export class PgListener {
     return this.#connected;
   }
 
-  /** Calls `handler` with every notification on `channel` (one of the channels given at construction). Returns the unsubscribe. */
+  /**
+   * Calls `handler` with every notification on `channel` (one of the channels given at
+   * construction), and with `undefined` once the channel's LISTEN is in place. Returns the
+   * unsubscribe.
+   */
   on(channel: string, handler: NotificationHandler): () => void {
     const set = this.#handlers.get(channel);
     if (!set) throw new Error(`PgListener: not listening on ${channel}`);
     set.add(handler);
-    return () => set.delete(handler);
+    clearTimeout(this.#lingering.get(channel));
+    this.#lingering.delete(channel);
+    void this.#sync(channel);
+    return () => {
+      if (!set.delete(handler) || set.size > 0 || this.#stopped) return;
+      const timer = setTimeout(() => {
+        this.#lingering.delete(channel);
+        void this.#sync(channel);
+      }, this.#o.lingerMs ?? 30_000);
+      timer.unref();
+      this.#lingering.set(channel, timer);
+    };
+  }
+
+  /** The channels this connection LISTENs on, as the server says (`pg_listening_channels()`); for tests and diagnostics. */
+  async listening(): Promise<string[]> {
+    return this.#serially(async (client) => (await client.query<{ c: string }>("select pg_listening_channels() as c")).rows.map((r) => r.c).sort());
   }
 
   /** Connects; a failure is logged and retried in the background, not thrown. */
@@ -56,6 +90,8 @@ export class PgListener {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#connected = false;
+    for (const timer of this.#lingering.values()) clearTimeout(timer);
+    this.#lingering.clear();
     await this.#client?.end().catch(() => {});
   }
 
@@ -67,6 +103,7 @@ export class PgListener {
       if (failed) return;
       failed = true;
       this.#connected = false;
+      this.#listening.clear();
       if (this.#client === client) this.#client = undefined;
       client.end().catch(() => {});
       if (this.#stopped) return;
@@ -81,7 +118,6 @@ export class PgListener {
     this.#client = client;
     try {
       await client.connect();
-      for (const channel of this.#handlers.keys()) await client.query(`listen ${pg.escapeIdentifier(channel)}`);
     } catch (err) {
       fail(err);
       return;
@@ -89,8 +125,37 @@ export class PgListener {
     if (this.#retryMs > 0) this.#log.info("LISTEN connection back");
     this.#retryMs = 0;
     this.#connected = true;
-    // Anything that finished while there was no connection.
-    for (const channel of this.#handlers.keys()) this.#emit(channel, undefined);
+    // The channels someone waits on (and with them, anything that finished while there was no connection).
+    for (const channel of this.#handlers.keys()) void this.#sync(channel);
+  }
+
+  /** LISTENs on `channel` when someone waits on it (or it lingers), UNLISTENs when nobody does. */
+  #sync(channel: string): Promise<void> {
+    return this.#serially(async (client) => {
+      const wanted = (this.#handlers.get(channel)?.size ?? 0) > 0 || this.#lingering.has(channel);
+      if (wanted === this.#listening.has(channel)) return;
+      await client.query(`${wanted ? "listen" : "unlisten"} ${pg.escapeIdentifier(channel)}`);
+      if (!wanted) {
+        this.#listening.delete(channel);
+        return;
+      }
+      this.#listening.add(channel);
+      this.#emit(channel, undefined);
+    }).catch((err: unknown) => {
+      // The connection failed under it (its `error` handler reconnects, and LISTENs again then).
+      this.#log.debug({ channel, err: errorMessage(err) }, "LISTEN/UNLISTEN not sent");
+    });
+  }
+
+  /** Runs `statement` on the connection after the ones before it; nothing while there is no connection. */
+  #serially<T>(statement: (client: pg.Client) => Promise<T>): Promise<T> {
+    const run = this.#statements.then(() => {
+      const client = this.#client;
+      if (!client || !this.#connected) throw new Error("no LISTEN connection");
+      return statement(client);
+    });
+    this.#statements = run.catch(() => {});
+    return run;
   }
 
   #emit(channel: string, payload: string | undefined): void {

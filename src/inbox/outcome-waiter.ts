@@ -33,8 +33,6 @@ const UNASKED_MAX = 5000;
 
 /** What became of a message submitted here before anyone asked for its outcome. */
 interface Unasked {
-  /** The database said it finished (NOTIFY): read it as soon as someone asks. */
-  finished: boolean;
   /** Settled by this process's worker. */
   outcome?: Outcome;
 }
@@ -100,19 +98,26 @@ export class OutcomeWaiter {
     this.#log = options.logger.child({ component: "outcomes" });
   }
 
-  async start(): Promise<void> {
-    // A finished message is read back; `undefined`: the connection is (back) in place, and
-    // whatever finished while it was not is read too.
-    this.#unlisten = this.#o.listener?.on(CHANNELS.messageFinished, (id) => {
-      if (id === undefined) {
-        void this.#check([...this.#waiting.keys()]);
-        for (const u of this.#unasked.values()) u.finished = true;
-      } else if (this.#waiting.has(id)) void this.#check([id]);
-      else {
-        const u = this.#unasked.get(id);
-        if (u) u.finished = true;
-      }
+  async start(): Promise<void> {}
+
+  /**
+   * Listens for finished messages while someone waits (the listener LISTENs only then: every
+   * LISTENing backend is woken by every NOTIFY of the database). A finished message is read back;
+   * `undefined`: the LISTEN is (back) in place, and whatever finished before it is read too.
+   */
+  #listen(): void {
+    if (this.#unlisten || !this.#o.listener || this.#stopped) return;
+    this.#unlisten = this.#o.listener.on(CHANNELS.messageFinished, (id) => {
+      if (id === undefined) void this.#check([...this.#waiting.keys()]);
+      else if (this.#waiting.has(id)) void this.#check([id]);
     });
+  }
+
+  /** Nobody waits any more: the listener may stop LISTENing. */
+  #unlistenIfIdle(): void {
+    if (this.#waiting.size > 0) return;
+    this.#unlisten?.();
+    this.#unlisten = undefined;
   }
 
   async stop(): Promise<void> {
@@ -125,7 +130,7 @@ export class OutcomeWaiter {
     }
     this.#waiting.clear();
     this.#unasked.clear();
-    this.#unlisten?.();
+    this.#unlistenIfIdle();
   }
 
   /** Resolves with the message's outcome; rejects with `ReplyTimeoutError` after `timeoutMs`. */
@@ -133,27 +138,31 @@ export class OutcomeWaiter {
     return new Promise<Outcome>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(messageId);
+        this.#unlistenIfIdle();
         reject(new ReplyTimeoutError(messageId, conversationId, timeoutMs));
       }, timeoutMs);
       this.#waiting.set(messageId, { conversationId, resolve, reject, timer });
+      this.#listen();
       this.#ensurePolling();
     });
   }
 
   /**
    * `wait`, started when the outcome is first asked for (see `LazyOutcome`); the timeout counts
-   * from then. What happened meanwhile is remembered (this process settled it, or the database
-   * said it finished), so a late ask is answered at once.
+   * from then. An outcome this process settled meanwhile is handed over; one another process
+   * recorded is read at once.
    */
   later(messageId: string, conversationId: string, timeoutMs?: number): Promise<Outcome> {
-    this.#unasked.set(messageId, { finished: false });
+    this.#unasked.set(messageId, {});
     if (this.#unasked.size > UNASKED_MAX) this.#unasked.delete(this.#unasked.keys().next().value!);
     return new LazyOutcome(() => {
       const seen = this.#unasked.get(messageId);
       this.#unasked.delete(messageId);
       if (seen?.outcome) return Promise.resolve(seen.outcome);
       const waiting = this.wait(messageId, conversationId, timeoutMs);
-      if (seen?.finished) void this.#check([messageId]);
+      // Another process may have finished it while it was unasked, and nobody listened then: read
+      // at once (without LISTEN, the poll reads it).
+      if (this.#o.listener) void this.#check([messageId]);
       return waiting;
     });
   }
@@ -173,6 +182,7 @@ export class OutcomeWaiter {
     }
     clearTimeout(w.timer);
     this.#waiting.delete(messageId);
+    this.#unlistenIfIdle();
     w.resolve(outcome);
   }
 

@@ -60,18 +60,33 @@ export class QueuedSteps implements StepRunner {
     this.#store = new StepStore(options.pool);
   }
 
-  /** Listens for finished steps. */
-  start(): void {
+  start(): void {}
+
+  /**
+   * Listens for finished steps while a step is delegated (the listener LISTENs only then: every
+   * LISTENing backend is woken by every NOTIFY of the database). `undefined`: the LISTEN is (back)
+   * in place, and every open step is read again.
+   */
+  #listen(): void {
+    if (this.#unlisten || this.#stopped) return;
     this.#unlisten = this.#o.listener.on(CHANNELS.stepFinished, (id) => {
       if (id === undefined) void this.#check([...this.#waiting.keys()]);
       else if (this.#waiting.has(id)) void this.#check([id]);
     });
   }
 
+  /** No step is delegated any more: the listener may stop LISTENing. */
+  #unlistenIfIdle(): void {
+    if (this.#waiting.size > 0) return;
+    this.#unlisten?.();
+    this.#unlisten = undefined;
+  }
+
   /** Stops waiting: open steps are given up (their supervisor runs are being cancelled anyway). */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#unlisten?.();
+    this.#unlisten = undefined;
     clearTimeout(this.#timer);
     const open = [...this.#waiting];
     this.#waiting.clear();
@@ -101,6 +116,7 @@ export class QueuedSteps implements StepRunner {
     // The wait is in place before the job exists: the result cannot be announced before it is awaited.
     const id = randomUUID();
     const result = new Promise<WorkerResult>((resolve, reject) => this.#waiting.set(id, { worker, resolve, reject }));
+    this.#listen();
     // The budget can run out (onAbort rejects `result`) while the enqueue below is still running,
     // before `await result` is reached: without a handler now that rejection is unhandled (Node
     // ends the process on one). The await below still gets it.
@@ -128,6 +144,7 @@ export class QueuedSteps implements StepRunner {
       throw err;
     } finally {
       signal.removeEventListener("abort", onAbort);
+      this.#unlistenIfIdle();
     }
   }
 

@@ -20,11 +20,16 @@ function countingPool() {
   return { pool: pool as unknown as pg.Pool, reads };
 }
 
-/** A LISTEN connection the test notifies by hand. */
+/** A LISTEN connection the test notifies by hand; `handlers` are the subscribed ones. */
 function fakeListener() {
-  const handlers: Array<(payload: string | undefined) => void> = [];
-  const listener = { on: (_channel: string, handler: (payload: string | undefined) => void) => (handlers.push(handler), () => {}) };
-  return { listener: listener as unknown as PgListener, notify: (id: string) => handlers.forEach((h) => h(id)) };
+  const handlers = new Set<(payload: string | undefined) => void>();
+  const listener = {
+    on: (_channel: string, handler: (payload: string | undefined) => void) => {
+      handlers.add(handler);
+      return () => handlers.delete(handler);
+    },
+  };
+  return { listener: listener as unknown as PgListener, handlers, notify: (id: string) => handlers.forEach((h) => h(id)) };
 }
 
 describe("outcomes nobody asked for", () => {
@@ -40,6 +45,22 @@ describe("outcomes nobody asked for", () => {
     // Asked after it finished: answered from the database without waiting for a poll.
     await expect(done).resolves.toMatchObject({ kind: "reply", text: "hello", messageId: MESSAGE });
     expect(reads).toHaveLength(1);
+    await waiter.stop();
+  });
+
+  it("listens only while someone waits: a message nobody asks about subscribes to nothing", async () => {
+    const { pool } = countingPool();
+    const { listener, handlers, notify } = fakeListener();
+    const waiter = new OutcomeWaiter({ pool, logger: silentLogger(), listener, pollMs: 60_000 });
+    await waiter.start();
+    const unasked = waiter.later(MESSAGE, CONVERSATION);
+    notify(MESSAGE);
+    expect(handlers.size).toBe(0);
+    // Asked: subscribed while it waits, and read at once (the notification above reached no one).
+    const asked = unasked.then((outcome) => outcome);
+    expect(handlers.size).toBe(1);
+    await expect(asked).resolves.toMatchObject({ kind: "reply", messageId: MESSAGE });
+    expect(handlers.size).toBe(0);
     await waiter.stop();
   });
 
