@@ -28,6 +28,9 @@ export interface OutcomeWaiterOptions {
   timeoutMs?: number;
 }
 
+/** The statuses of a finished inbound message. */
+const FINISHED = new Set(["done", "failed"]);
+
 /** Messages submitted here whose outcome nobody asked for yet, remembered at most (then a late ask polls). */
 const UNASKED_MAX = 5000;
 
@@ -79,8 +82,9 @@ interface Waiting {
 /**
  * Waits for the outcome of a queued message, wherever it is processed. A worker in this process
  * hands its outcome over directly (`settle`); one in another process is seen in the database: the
- * message finished (a trigger NOTIFYs `switchboard_message_finished`) and its outcome is read
- * back from the log (the recorded reply, routes and handoff).
+ * message finished (a trigger NOTIFYs `switchboard_message_finished` for a message marked
+ * awaited, as `wait` marks it) and its outcome is read back from the log (the recorded reply,
+ * routes and handoff).
  */
 export class OutcomeWaiter {
   readonly #o: OutcomeWaiterOptions;
@@ -143,14 +147,30 @@ export class OutcomeWaiter {
       }, timeoutMs);
       this.#waiting.set(messageId, { conversationId, resolve, reject, timer });
       this.#listen();
+      if (this.#o.listener) void this.#await(messageId);
       this.#ensurePolling();
     });
   }
 
   /**
+   * Marks the message awaited, so that its finish NOTIFYs (`outcome_awaited`, migrations/016),
+   * and reads its outcome at once if it finished already: the one statement returns the status
+   * the update left.
+   */
+  async #await(messageId: string): Promise<void> {
+    try {
+      const r = await this.#o.pool.query<{ status: string }>("update messages set outcome_awaited = true where id = $1 and direction = 'in' returning status", [messageId]);
+      if (FINISHED.has(r.rows[0]?.status ?? "")) await this.#check([messageId]);
+    } catch (err) {
+      // The poll reads it.
+      this.#log.warn({ messageId, err: errorMessage(err) }, "could not mark a message awaited; its outcome is polled");
+    }
+  }
+
+  /**
    * `wait`, started when the outcome is first asked for (see `LazyOutcome`); the timeout counts
    * from then. An outcome this process settled meanwhile is handed over; one another process
-   * recorded is read at once.
+   * recorded is read at once (`wait`).
    */
   later(messageId: string, conversationId: string, timeoutMs?: number): Promise<Outcome> {
     this.#unasked.set(messageId, {});
@@ -159,11 +179,7 @@ export class OutcomeWaiter {
       const seen = this.#unasked.get(messageId);
       this.#unasked.delete(messageId);
       if (seen?.outcome) return Promise.resolve(seen.outcome);
-      const waiting = this.wait(messageId, conversationId, timeoutMs);
-      // Another process may have finished it while it was unasked, and nobody listened then: read
-      // at once (without LISTEN, the poll reads it).
-      if (this.#o.listener) void this.#check([messageId]);
-      return waiting;
+      return this.wait(messageId, conversationId, timeoutMs);
     });
   }
 
