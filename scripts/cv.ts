@@ -361,7 +361,13 @@ function crossValidate(seed: number, detailed: boolean): Figures {
       });
     }
     console.log(`  misses of the fitting and made-up joins: ${JSON.stringify(Object.fromEntries(why))}`);
-    single.forEach((d, i) => d.routes.length > 1 && console.log(`  split ${corpus[i]!.route} → ${describe(d)}: ${JSON.stringify(corpus[i]!.text)}`));
+    // Whether the odds rule splits it, or the cut model where the rule takes no cut.
+    const ruleAlone = classifiers.map((c) => routerFromScorer(c, { trainedOn: 0, trainMs: 0, ...TRY, cutModel: null }));
+    single.forEach((d, i) => {
+      if (d.routes.length <= 1) return;
+      const by = ruleAlone[fold[i]!]!.classify(corpus[i]!.text).routes.length > 1 ? "rule" : "cut model";
+      console.log(`  split (${by}) ${corpus[i]!.route} → ${describe(d)}: ${JSON.stringify(corpus[i]!.text)}`);
+    });
   }
 
   // 6. A new company's traffic with 8 of its own lines per route.

@@ -177,7 +177,7 @@ export const CUT_WEIGHTS: CutModel = {
     -0.053393, // kind:word × logit weaker strongest word
   ],
   bias: -7.831242,
-  threshold: 0.95,
+  threshold: 0.92,
   minSide: 0,
   minEvidence: 0.3,
 };
