@@ -118,10 +118,12 @@ export class PgConversationLog implements ConversationLog {
 
   async unfinishedUpTo(messageId: string): Promise<string[]> {
     const r = await this.pool.query<{ id: string }>(
-      `select m.id from messages m join messages self on self.id = $1
-       where m.conversation_id = self.conversation_id and m.direction = 'in'
+      // By the index of unfinished messages by conversation (see TurnStore.beginFirst).
+      `with job_message as materialized (select conversation_id, created_at, id from messages where id = $1)
+       select m.id from messages m
+       where m.conversation_id = (select conversation_id from job_message) and m.direction = 'in'
          and m.status in ('received', 'processing')
-         and (m.created_at, m.id) <= (self.created_at, self.id)
+         and (m.created_at, m.id) <= (select created_at, id from job_message)
        order by m.created_at, m.id`,
       [messageId],
     );

@@ -81,11 +81,15 @@ export class TurnStore {
   async beginFirst(lease: LeaseSql, a: { messageId: string; workerId: string; attempt: number; checkpoint: boolean }): Promise<{ taken: boolean; value: FirstTurn }> {
     const r = await this.pool.query<BeginRow & Partial<CheckpointColumns> & { taken: boolean; clear: boolean; unfinished: string[] | null }>(prepared(
       `with ${lease.ctes},
+       job_message as materialized (select conversation_id, created_at, id from messages where id = $5::uuid),
+       -- The conversation's by the index of unfinished messages by conversation (its key is the
+       -- subquery's value): joined to the job's message instead, the planner read the whole
+       -- index of unfinished messages, every conversation's, a few hundred rows under load.
        unfinished as (
-         select array(select m.id::text from messages m join messages self on self.id = $5::uuid
-                      where m.conversation_id = self.conversation_id and m.direction = 'in'
+         select array(select m.id::text from messages m
+                      where m.conversation_id = (select conversation_id from job_message) and m.direction = 'in'
                         and m.status in ('received', 'processing')
-                        and (m.created_at, m.id) <= (self.created_at, self.id)
+                        and (m.created_at, m.id) <= (select created_at, id from job_message)
                       order by m.created_at, m.id) as ids
        ),
        target as (select ids[1]::uuid as id from unfinished where ${lease.taken} and ${lease.clear}),
