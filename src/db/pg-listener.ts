@@ -169,6 +169,48 @@ export class PgListener {
   }
 }
 
+/**
+ * A channel's notifications for a waiter that keeps its open waits by id (`waiting`): subscribed
+ * while a wait is open, so that the listener LISTENs only then. A notification of an open wait's
+ * id calls `check` with it; the read-again signal (`undefined`) with every open one.
+ */
+export class WaitsListener {
+  #unlisten: (() => void) | undefined;
+  #closed = false;
+
+  constructor(
+    private readonly listener: PgListener | undefined,
+    private readonly channel: string,
+    private readonly waiting: ReadonlyMap<string, unknown>,
+    private readonly check: (ids: string[]) => void,
+  ) {}
+
+  /** A wait was opened: subscribe, unless subscribed already. */
+  opened(): void {
+    if (this.#unlisten || !this.listener || this.#closed) return;
+    this.#unlisten = this.listener.on(this.channel, (id) => {
+      if (id === undefined) this.check([...this.waiting.keys()]);
+      else if (this.waiting.has(id)) this.check([id]);
+    });
+  }
+
+  /** A wait ended: unsubscribe when none is left open. */
+  settled(): void {
+    if (this.waiting.size === 0) this.#drop();
+  }
+
+  /** The waiter stops: unsubscribe for good. */
+  close(): void {
+    this.#closed = true;
+    this.#drop();
+  }
+
+  #drop(): void {
+    this.#unlisten?.();
+    this.#unlisten = undefined;
+  }
+}
+
 /** The channels Switchboard's waiters listen on (NOTIFYed by triggers in migrations/). */
 export const CHANNELS = {
   /** An inbound message was finished (done or failed): payload its id. */

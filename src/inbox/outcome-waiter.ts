@@ -1,5 +1,5 @@
 import type pg from "pg";
-import { CHANNELS, type PgListener } from "../db/pg-listener.ts";
+import { CHANNELS, WaitsListener, type PgListener } from "../db/pg-listener.ts";
 import { SwitchboardError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { GIVE_UP_KEY_PREFIX, REPLY_KEY_PREFIX, relayedOutcome, replyOutcome } from "../turns/outcome.ts";
@@ -91,7 +91,12 @@ export class OutcomeWaiter {
   readonly #log: Logger;
   readonly #waiting = new Map<string, Waiting>();
   readonly #unasked = new Map<string, Unasked>();
-  #unlisten: (() => void) | undefined;
+  /**
+   * Finished messages while someone waits (the listener LISTENs only then: every LISTENing
+   * backend is woken by every NOTIFY of the database). `undefined`: the LISTEN is (back) in
+   * place, and whatever finished before it is read too.
+   */
+  readonly #notifications: WaitsListener;
   #poller: NodeJS.Timeout | undefined;
   #polling = false;
   #stopped = false;
@@ -100,29 +105,10 @@ export class OutcomeWaiter {
   constructor(options: OutcomeWaiterOptions) {
     this.#o = options;
     this.#log = options.logger.child({ component: "outcomes" });
+    this.#notifications = new WaitsListener(options.listener, CHANNELS.messageFinished, this.#waiting, (ids) => void this.#check(ids));
   }
 
   async start(): Promise<void> {}
-
-  /**
-   * Listens for finished messages while someone waits (the listener LISTENs only then: every
-   * LISTENing backend is woken by every NOTIFY of the database). A finished message is read back;
-   * `undefined`: the LISTEN is (back) in place, and whatever finished before it is read too.
-   */
-  #listen(): void {
-    if (this.#unlisten || !this.#o.listener || this.#stopped) return;
-    this.#unlisten = this.#o.listener.on(CHANNELS.messageFinished, (id) => {
-      if (id === undefined) void this.#check([...this.#waiting.keys()]);
-      else if (this.#waiting.has(id)) void this.#check([id]);
-    });
-  }
-
-  /** Nobody waits any more: the listener may stop LISTENing. */
-  #unlistenIfIdle(): void {
-    if (this.#waiting.size > 0) return;
-    this.#unlisten?.();
-    this.#unlisten = undefined;
-  }
 
   async stop(): Promise<void> {
     this.#stopped = true;
@@ -134,7 +120,7 @@ export class OutcomeWaiter {
     }
     this.#waiting.clear();
     this.#unasked.clear();
-    this.#unlistenIfIdle();
+    this.#notifications.close();
   }
 
   /** Resolves with the message's outcome; rejects with `ReplyTimeoutError` after `timeoutMs`. */
@@ -142,11 +128,11 @@ export class OutcomeWaiter {
     return new Promise<Outcome>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiting.delete(messageId);
-        this.#unlistenIfIdle();
+        this.#notifications.settled();
         reject(new ReplyTimeoutError(messageId, conversationId, timeoutMs));
       }, timeoutMs);
       this.#waiting.set(messageId, { conversationId, resolve, reject, timer });
-      this.#listen();
+      this.#notifications.opened();
       if (this.#o.listener) void this.#await(messageId);
       this.#ensurePolling();
     });
@@ -198,7 +184,7 @@ export class OutcomeWaiter {
     }
     clearTimeout(w.timer);
     this.#waiting.delete(messageId);
-    this.#unlistenIfIdle();
+    this.#notifications.settled();
     w.resolve(outcome);
   }
 

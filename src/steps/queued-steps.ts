@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { InProcessSteps, StepRunner } from "../../agents/workers/step-runner.ts";
 import type { WorkerInput, WorkerResult } from "../../agents/workers/types.ts";
-import { CHANNELS, type PgListener } from "../db/pg-listener.ts";
+import { CHANNELS, WaitsListener, type PgListener } from "../db/pg-listener.ts";
 import { SwitchboardError, errorMessage } from "../errors.ts";
 import type { Logger } from "../logger.ts";
 import { StepStore, type StepRow } from "./step-store.ts";
@@ -49,7 +49,12 @@ export class QueuedSteps implements StepRunner {
   readonly #log: Logger;
   readonly #store: StepStore;
   readonly #waiting = new Map<string, Waiting>();
-  #unlisten: (() => void) | undefined;
+  /**
+   * Finished steps while a step is delegated (the listener LISTENs only then: every LISTENing
+   * backend is woken by every NOTIFY of the database). `undefined`: the LISTEN is (back) in
+   * place, and every open step is read again.
+   */
+  readonly #notifications: WaitsListener;
   #timer: NodeJS.Timeout | undefined;
   #readFailing = false;
   #stopped = false;
@@ -58,35 +63,15 @@ export class QueuedSteps implements StepRunner {
     this.#o = options;
     this.#log = options.logger.child({ component: "steps" });
     this.#store = new StepStore(options.pool);
+    this.#notifications = new WaitsListener(options.listener, CHANNELS.stepFinished, this.#waiting, (ids) => void this.#check(ids));
   }
 
   start(): void {}
 
-  /**
-   * Listens for finished steps while a step is delegated (the listener LISTENs only then: every
-   * LISTENing backend is woken by every NOTIFY of the database). `undefined`: the LISTEN is (back)
-   * in place, and every open step is read again.
-   */
-  #listen(): void {
-    if (this.#unlisten || this.#stopped) return;
-    this.#unlisten = this.#o.listener.on(CHANNELS.stepFinished, (id) => {
-      if (id === undefined) void this.#check([...this.#waiting.keys()]);
-      else if (this.#waiting.has(id)) void this.#check([id]);
-    });
-  }
-
-  /** No step is delegated any more: the listener may stop LISTENing. */
-  #unlistenIfIdle(): void {
-    if (this.#waiting.size > 0) return;
-    this.#unlisten?.();
-    this.#unlisten = undefined;
-  }
-
   /** Stops waiting: open steps are given up (their supervisor runs are being cancelled anyway). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    this.#unlisten?.();
-    this.#unlisten = undefined;
+    this.#notifications.close();
     clearTimeout(this.#timer);
     const open = [...this.#waiting];
     this.#waiting.clear();
@@ -116,7 +101,7 @@ export class QueuedSteps implements StepRunner {
     // The wait is in place before the job exists: the result cannot be announced before it is awaited.
     const id = randomUUID();
     const result = new Promise<WorkerResult>((resolve, reject) => this.#waiting.set(id, { worker, resolve, reject }));
-    this.#listen();
+    this.#notifications.opened();
     // The budget can run out (onAbort rejects `result`) while the enqueue below is still running,
     // before `await result` is reached: without a handler now that rejection is unhandled (Node
     // ends the process on one). The await below still gets it.
@@ -144,7 +129,7 @@ export class QueuedSteps implements StepRunner {
       throw err;
     } finally {
       signal.removeEventListener("abort", onAbort);
-      this.#unlistenIfIdle();
+      this.#notifications.settled();
     }
   }
 
